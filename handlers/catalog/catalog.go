@@ -1,0 +1,124 @@
+// Package catalog is the offer catalog and programme policy as data
+// (deployments/catalog/catalog.json): offers, plans and prices in minor
+// units, segments, one-per-customer flags, cancellation windows and the
+// policy limits that RULES.md says an operator must be able to change
+// without a release.
+package catalog
+
+import "time"
+
+// Catalog is the loaded, validated catalog. Build it with Load or Parse
+// only: they index the offers and validate every entry.
+type Catalog struct {
+	Version    string              `json:"version"`
+	Currencies map[string]Currency `json:"currencies"`
+	Policy     Policy              `json:"policy"`
+	Offers     []Offer             `json:"offers"`
+
+	byID map[string]*Offer
+}
+
+// Currency describes one ISO 4217 currency the catalog prices in.
+type Currency struct {
+	// Exponent is the number of minor-unit digits: 2 for USD (cents),
+	// 0 for JPY.
+	Exponent int `json:"exponent"`
+}
+
+// Policy holds programme-wide limits (not per offer).
+type Policy struct {
+	// TaxInclusiveCountries are billing countries whose prices include tax
+	// (ORD-11: AU, BR).
+	TaxInclusiveCountries []string `json:"tax_inclusive_countries"`
+	// Segments are the customer segments the programme knows (ORD-3).
+	Segments []string `json:"segments"`
+}
+
+// Offer is one sellable product/SKU.
+type Offer struct {
+	// ID is the offer's catalog ID, "<product>:<sku>", e.g.
+	// "CFQ7TTC0LH18:0001".
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Publisher string `json:"publisher"`
+	// CommerceType is new_commerce (GEN-5). Other types arrive with the
+	// issues that implement their rules.
+	CommerceType string `json:"commerce_type"`
+	// BillingType is license or usage (ORD-6).
+	BillingType string `json:"billing_type"`
+	// OnePerCustomer limits a customer to one subscription (ORD-2).
+	OnePerCustomer bool `json:"one_per_customer"`
+	// Segments that may buy the offer (ORD-3).
+	Segments []string `json:"segments"`
+	// MinQuantity and MaxQuantity bound a license-based line (ORD-6).
+	MinQuantity int `json:"min_quantity"`
+	MaxQuantity int `json:"max_quantity"`
+	// CancelWindowHours is how long after purchase or renewal a
+	// subscription may be cancelled with a prorated refund (CAN-1: 168).
+	CancelWindowHours int `json:"cancel_window_hours"`
+	// Plans are the term and billing-frequency combinations on sale.
+	Plans []Plan `json:"plans"`
+}
+
+// Plan is a term with a billing frequency and its prices.
+type Plan struct {
+	// Term is P1M, P1Y or P3Y (GEN-4).
+	Term string `json:"term"`
+	// BillingFrequency is monthly, annual, triennial or one_time (GEN-4).
+	BillingFrequency string `json:"billing_frequency"`
+	// Prices maps a currency code to the price of one license for one
+	// billing period, in that currency's minor units.
+	Prices map[string]int64 `json:"prices"`
+}
+
+// Offer returns the offer with the given ID.
+func (c *Catalog) Offer(id string) (*Offer, bool) {
+	o, ok := c.byID[id]
+	return o, ok
+}
+
+// Plan returns the offer's plan for a term and billing frequency.
+func (o *Offer) Plan(term, billingFrequency string) (*Plan, bool) {
+	for i := range o.Plans {
+		if o.Plans[i].Term == term && o.Plans[i].BillingFrequency == billingFrequency {
+			return &o.Plans[i], true
+		}
+	}
+	return nil, false
+}
+
+// SoldTo reports whether customers of the segment may buy the offer (ORD-3).
+func (o *Offer) SoldTo(segment string) bool {
+	for _, s := range o.Segments {
+		if s == segment {
+			return true
+		}
+	}
+	return false
+}
+
+// CancelWindow is the offer's cancellation window (CAN-1).
+func (o *Offer) CancelWindow() time.Duration {
+	return time.Duration(o.CancelWindowHours) * time.Hour
+}
+
+// TaxInclusive reports whether prices for a billing country include tax
+// (ORD-11).
+func (p Policy) TaxInclusive(country string) bool {
+	for _, c := range p.TaxInclusiveCountries {
+		if c == country {
+			return true
+		}
+	}
+	return false
+}
+
+// KnownSegment reports whether the programme knows the segment.
+func (p Policy) KnownSegment(segment string) bool {
+	for _, s := range p.Segments {
+		if s == segment {
+			return true
+		}
+	}
+	return false
+}

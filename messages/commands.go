@@ -1,0 +1,121 @@
+package messages
+
+import "time"
+
+// CommandType names a command; it is also the tail of the command's subject.
+type CommandType string
+
+const (
+	CmdCustomerCreated        CommandType = "customer.created"
+	CmdOrderPlaced            CommandType = "order.placed"
+	CmdSubscriptionSuspend    CommandType = "subscription.suspend"
+	CmdSubscriptionReactivate CommandType = "subscription.reactivate"
+	CmdSubscriptionCancel     CommandType = "subscription.cancel"
+	CmdAutoRenewSet           CommandType = "subscription.autorenew.set"
+)
+
+// Command is the envelope every command body has. The acting partner is not
+// in the body: it is the partner token of the subject the broker accepted the
+// message on (see subjects.go).
+type Command struct {
+	// ID identifies the command; it is the idempotency key. A command
+	// published again with the same ID has no further effect.
+	ID            string      `json:"id"`
+	Type          CommandType `json:"type"`
+	SchemaVersion int         `json:"schema_version"`
+	// CustomerID must equal the customer token of the subject.
+	CustomerID string `json:"customer_id"`
+	// IssuedAt is informational. The effective time of a command is the
+	// broker's timestamp of the stored message (ARCHITECTURE G4).
+	IssuedAt *time.Time `json:"issued_at,omitempty"`
+	// Data is one of the *Data types below, by Type.
+	Data any `json:"data"`
+}
+
+// CustomerCreatedData registers a customer under the sending partner.
+type CustomerCreatedData struct {
+	CompanyName string `json:"company_name"`
+	// Segment is commercial, education, government or nonprofit (ORD-3).
+	Segment string `json:"segment"`
+	// Country is the ISO 3166-1 alpha-2 billing country.
+	Country string `json:"country"`
+	// Currency is the ISO 4217 billing currency; every amount for this
+	// customer is in its minor units.
+	Currency string `json:"currency"`
+}
+
+// OrderPlacedData is a cart of one or more lines (ORD-1).
+type OrderPlacedData struct {
+	OrderID string      `json:"order_id"`
+	Lines   []OrderLine `json:"lines"`
+}
+
+// OrderLine is one line item of an order.
+type OrderLine struct {
+	// LineID is unique within the order; it names the line in the result.
+	LineID  string `json:"line_id"`
+	OfferID string `json:"offer_id"`
+	// Quantity is the number of licenses; required for license-based
+	// offers and forbidden for usage-based ones (ORD-6).
+	Quantity *int `json:"quantity,omitempty"`
+	// Term is P1M, P1Y or P3Y (GEN-4).
+	Term string `json:"term"`
+	// BillingFrequency is monthly, annual, triennial or one_time (GEN-4).
+	BillingFrequency string `json:"billing_frequency"`
+}
+
+// SuspendData suspends a subscription (SUS-1).
+type SuspendData struct {
+	SubscriptionID string `json:"subscription_id"`
+	// Reason is customer_request, non_payment or fraud.
+	Reason string `json:"reason"`
+}
+
+// ReactivateData reactivates a suspended subscription (SUS-6).
+type ReactivateData struct {
+	SubscriptionID string `json:"subscription_id"`
+}
+
+// CancelData cancels a subscription (CAN-1).
+type CancelData struct {
+	SubscriptionID string `json:"subscription_id"`
+}
+
+// AutoRenewSetData turns auto-renew on or off (REN-1).
+type AutoRenewSetData struct {
+	SubscriptionID string `json:"subscription_id"`
+	Enabled        *bool  `json:"enabled"`
+}
+
+// Suspension reasons (SUS-1).
+const (
+	ReasonCustomerRequest = "customer_request"
+	ReasonNonPayment      = "non_payment"
+	ReasonFraud           = "fraud"
+)
+
+// newCommandData returns a pointer to the zero data value of a command type,
+// or nil for a type this version does not know.
+func newCommandData(t CommandType) any {
+	switch t {
+	case CmdCustomerCreated:
+		return &CustomerCreatedData{}
+	case CmdOrderPlaced:
+		return &OrderPlacedData{}
+	case CmdSubscriptionSuspend:
+		return &SuspendData{}
+	case CmdSubscriptionReactivate:
+		return &ReactivateData{}
+	case CmdSubscriptionCancel:
+		return &CancelData{}
+	case CmdAutoRenewSet:
+		return &AutoRenewSetData{}
+	}
+	return nil
+}
+
+// CommandTypes lists every command type this version accepts.
+func CommandTypes() []CommandType {
+	return []CommandType{CmdCustomerCreated, CmdOrderPlaced, CmdSubscriptionSuspend,
+		CmdSubscriptionReactivate, CmdSubscriptionCancel, CmdAutoRenewSet}
+}
