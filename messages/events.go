@@ -23,13 +23,13 @@ type Event struct {
 	// ID is derived from the customer, the command ID and the event's
 	// position among the command's events (EventID); consumers deduplicate
 	// on it.
-	ID            string    `json:"id"`
-	Type          EventType `json:"type"`
-	SchemaVersion int       `json:"schema_version"`
-	CommandID     string    `json:"command_id"`
+	ID            string      `json:"id"`
+	Type          EventType   `json:"type"`
+	SchemaVersion int         `json:"schema_version"`
+	CommandID     string      `json:"command_id"`
 	CommandType   CommandType `json:"command_type"`
-	PartnerID     string    `json:"partner_id"`
-	CustomerID    string    `json:"customer_id"`
+	PartnerID     string      `json:"partner_id"`
+	CustomerID    string      `json:"customer_id"`
 	// OccurredAt is the command's effective time: the broker timestamp of
 	// the stored command (or the simulated time in simulation mode).
 	OccurredAt time.Time `json:"occurred_at"`

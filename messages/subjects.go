@@ -40,8 +40,8 @@ func DeadLetterSubject(code string) string { return DeadLetterPrefix + "." + cod
 
 // Route is what a stored command subject says about the command.
 type Route struct {
-	Partition int
-	PartnerID string
+	Partition  int
+	PartnerID  string
 	CustomerID string
 	Type       CommandType
 }

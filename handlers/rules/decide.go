@@ -1,0 +1,107 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// Input is everything a decision may depend on. Decisions are pure: the
+// same Input always gives the same Outcome, which is what lets a command
+// redelivered after a crash be decided again with identical events.
+type Input struct {
+	Command messages.Command
+	// PartnerID is the acting partner, taken from the subject the broker
+	// accepted the command on (never from the body).
+	PartnerID string
+	// Now is the command's effective time (ARCHITECTURE G4).
+	Now     time.Time
+	State   CustomerState
+	Catalog *catalog.Catalog
+}
+
+// EventDraft is an event before it gets its ID and envelope.
+type EventDraft struct {
+	Type messages.EventType
+	// PartnerID receives the event (its subject's partner token).
+	PartnerID string
+	Data      any
+}
+
+// Outcome is a decision: the new state, which entities changed, and the
+// events to emit. A rejected command has no changes and one
+// command.rejected event.
+type Outcome struct {
+	State    CustomerState
+	Changed  []string
+	Events   []EventDraft
+	Rejected *messages.Rejection
+}
+
+// Decide applies the rules for one command.
+func Decide(in Input) Outcome {
+	in.Now = in.Now.UTC()
+	var d decision
+	d.in = in
+	d.state = in.State.clone()
+	switch data := in.Command.Data.(type) {
+	case *messages.CustomerCreatedData:
+		d.customerCreated(data)
+	case *messages.OrderPlacedData:
+		d.orderPlaced(data)
+	case *messages.SuspendData:
+		d.suspend(data)
+	case *messages.ReactivateData:
+		d.reactivate(data)
+	case *messages.CancelData:
+		d.cancel(data)
+	case *messages.AutoRenewSetData:
+		d.autoRenewSet(data)
+	default:
+		// The codec only produces the types above; anything else is a
+		// programming error, answered as a rejection rather than a panic.
+		d.reject(reject(CodeInvalidCommand, "GEN-6", fmt.Sprintf("command type %q has no rules", in.Command.Type), nil))
+	}
+	return d.outcome()
+}
+
+// decision accumulates one command's effects.
+type decision struct {
+	in       Input
+	state    CustomerState
+	changed  []string
+	events   []EventDraft
+	rejected *messages.Rejection
+}
+
+func (d *decision) emit(t messages.EventType, data any) {
+	d.events = append(d.events, EventDraft{Type: t, PartnerID: d.in.PartnerID, Data: data})
+}
+
+// nextEventID is the ID the next emitted event will get, for events that
+// refer to each other (a cancellation names its credit).
+func (d *decision) nextEventID() string {
+	return messages.EventID(d.in.Command.CustomerID, d.in.Command.ID, len(d.events))
+}
+
+func (d *decision) putSubscription(s *Subscription) {
+	d.state.Subscriptions[s.ID] = s
+	d.changed = append(d.changed, SubscriptionField(s.ID))
+}
+
+func (d *decision) reject(r *messages.Rejection) {
+	d.rejected = r
+}
+
+func (d *decision) outcome() Outcome {
+	if d.rejected != nil {
+		return Outcome{
+			State:    d.in.State,
+			Events:   []EventDraft{{Type: messages.EvtCommandRejected, PartnerID: d.in.PartnerID, Data: &messages.CommandRejectedEvent{Rejection: *d.rejected}}},
+			Rejected: d.rejected,
+		}
+	}
+	return Outcome{State: d.state, Changed: d.changed, Events: d.events}
+}

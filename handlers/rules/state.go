@@ -1,0 +1,186 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Subscription statuses.
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+	StatusCancelled = "cancelled"
+	StatusExpired   = "expired"
+)
+
+// Customer is a customer record, owned by the partner that created it.
+type Customer struct {
+	ID          string    `json:"id"`
+	PartnerID   string    `json:"partner_id"`
+	CompanyName string    `json:"company_name"`
+	Segment     string    `json:"segment"`
+	Country     string    `json:"country"`
+	Currency    string    `json:"currency"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Subscription is one subscription of a customer.
+type Subscription struct {
+	ID        string `json:"id"`
+	PartnerID string `json:"partner_id"` // partner of record (PTN-1)
+	OrderID   string `json:"order_id"`
+	LineID    string `json:"line_id"`
+	OfferID   string `json:"offer_id"`
+	OfferName string `json:"offer_name"`
+	// CommerceType and BillingType are copied from the offer at purchase so
+	// a later catalog change cannot change the rules an existing
+	// subscription lives under.
+	CommerceType     string `json:"commerce_type"`
+	BillingType      string `json:"billing_type"`
+	Quantity         int    `json:"quantity"`
+	Term             string `json:"term"`
+	BillingFrequency string `json:"billing_frequency"`
+	Status           string `json:"status"`
+	AutoRenew        bool   `json:"auto_renew"`
+	// TermStart and TermEnd are dates; TermEnd is included (GEN-4).
+	TermStart time.Time `json:"term_start"`
+	TermEnd   time.Time `json:"term_end"`
+	// WindowOpenedAt is the instant of purchase or of the last renewal;
+	// CancellableUntil = WindowOpenedAt + the offer's window (CAN-1).
+	WindowOpenedAt   time.Time `json:"window_opened_at"`
+	CancellableUntil time.Time `json:"cancellable_until"`
+	Currency         string    `json:"currency"`
+	TaxInclusive     bool      `json:"tax_inclusive"`
+	// UnitPrice is the price of one license for one billing period.
+	UnitPrice int64 `json:"unit_price"`
+	// The current billing period: its dates (end included), the instant it
+	// started to be used, and what was charged for it.
+	PeriodStart     time.Time `json:"period_start"`
+	PeriodEnd       time.Time `json:"period_end"`
+	PeriodStartedAt time.Time `json:"period_started_at"`
+	PeriodCharge    int64     `json:"period_charge"`
+
+	SuspendedAt   *time.Time `json:"suspended_at,omitempty"`
+	SuspendReason string     `json:"suspend_reason,omitempty"`
+	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
+}
+
+// termEndsAt is the instant the term is over: 00:00 UTC the day after the
+// end date (GEN-4).
+func (s *Subscription) termEndsAt() time.Time { return s.TermEnd.AddDate(0, 0, 1) }
+
+// Order is the record of a placed order and its lines' fulfilment (ORD-1).
+type Order struct {
+	ID        string            `json:"id"`
+	CommandID string            `json:"command_id"`
+	PlacedAt  time.Time         `json:"placed_at"`
+	Status    string            `json:"status"`
+	Lines     []OrderLineRecord `json:"lines"`
+}
+
+// OrderLineRecord is one line's outcome.
+type OrderLineRecord struct {
+	LineID         string `json:"line_id"`
+	OfferID        string `json:"offer_id"`
+	Status         string `json:"status"`
+	SubscriptionID string `json:"subscription_id,omitempty"`
+	Code           string `json:"code,omitempty"`
+}
+
+// CustomerState is everything stored for one customer: the unit of
+// ordering and atomicity.
+type CustomerState struct {
+	Customer      *Customer
+	Subscriptions map[string]*Subscription
+	Orders        map[string]*Order
+}
+
+// Entity field names in the stored state.
+const (
+	fieldCustomer    = "customer"
+	fieldSubPrefix   = "sub:"
+	fieldOrderPrefix = "order:"
+)
+
+// SubscriptionField and OrderField name the stored entity of a
+// subscription or order.
+func SubscriptionField(id string) string { return fieldSubPrefix + id }
+func OrderField(id string) string        { return fieldOrderPrefix + id }
+
+// DecodeState builds a CustomerState from stored entity fields.
+func DecodeState(fields map[string][]byte) (CustomerState, error) {
+	st := CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}}
+	for k, v := range fields {
+		var err error
+		switch {
+		case k == fieldCustomer:
+			st.Customer = &Customer{}
+			err = json.Unmarshal(v, st.Customer)
+		case strings.HasPrefix(k, fieldSubPrefix):
+			s := &Subscription{}
+			err = json.Unmarshal(v, s)
+			st.Subscriptions[s.ID] = s
+		case strings.HasPrefix(k, fieldOrderPrefix):
+			o := &Order{}
+			err = json.Unmarshal(v, o)
+			st.Orders[o.ID] = o
+		default:
+			err = fmt.Errorf("unknown entity field")
+		}
+		if err != nil {
+			return CustomerState{}, fmt.Errorf("state field %q: %w", k, err)
+		}
+	}
+	return st, nil
+}
+
+// EncodeFields encodes the named entities of a state.
+func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(names))
+	for _, k := range names {
+		var v any
+		switch {
+		case k == fieldCustomer:
+			v = st.Customer
+		case strings.HasPrefix(k, fieldSubPrefix):
+			v = st.Subscriptions[strings.TrimPrefix(k, fieldSubPrefix)]
+		case strings.HasPrefix(k, fieldOrderPrefix):
+			v = st.Orders[strings.TrimPrefix(k, fieldOrderPrefix)]
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode %q: %w", k, err)
+		}
+		out[k] = b
+	}
+	return out, nil
+}
+
+// clone copies the state deeply enough that a decision never mutates its
+// input: entities are replaced, never edited in place.
+func (st CustomerState) clone() CustomerState {
+	out := CustomerState{Customer: st.Customer,
+		Subscriptions: make(map[string]*Subscription, len(st.Subscriptions)),
+		Orders:        make(map[string]*Order, len(st.Orders))}
+	for k, v := range st.Subscriptions {
+		out.Subscriptions[k] = v
+	}
+	for k, v := range st.Orders {
+		out.Orders[k] = v
+	}
+	return out
+}
+
+// sortedSubscriptions returns the subscriptions ordered by ID, so that
+// decisions never depend on map iteration order.
+func (st CustomerState) sortedSubscriptions() []*Subscription {
+	out := make([]*Subscription, 0, len(st.Subscriptions))
+	for _, s := range st.Subscriptions {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

@@ -1,0 +1,103 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// reminderAutoRenewOff is what a reactivation tells the partner (SUS-4).
+const reminderAutoRenewOff = "Auto-renew was turned off when the subscription was suspended and stays off; turn it back on if the subscription should renew."
+
+func validSuspendReason(r string) bool {
+	switch r {
+	case messages.ReasonCustomerRequest, messages.ReasonNonPayment, messages.ReasonFraud:
+		return true
+	}
+	return false
+}
+
+// suspend applies SUS-1, SUS-3 and SUS-4: an active subscription can be
+// suspended for one of the SUS-1 reasons while its term lasts; billing
+// continues (no credit); suspending turns auto-renew off; if the term ends
+// while suspended the subscription expires.
+func (d *decision) suspend(c *messages.SuspendData) {
+	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
+	if !ok || !d.notFinal(s) {
+		return
+	}
+	if !validSuspendReason(c.Reason) {
+		d.reject(invalidField("data.reason", fmt.Sprintf("%q is not customer_request, non_payment or fraud (SUS-1)", c.Reason)))
+		return
+	}
+	if s.Status == StatusSuspended {
+		d.reject(reject(CodeAlreadySuspended, "SUS-1",
+			fmt.Sprintf("subscription %s is already suspended", s.ID),
+			map[string]string{"subscription_id": s.ID, "suspended_at": fmtTime(s.SuspendedAt)}))
+		return
+	}
+	if !d.withinTerm(s, "SUS-3") {
+		return
+	}
+	next := *s
+	now := d.in.Now
+	next.Status, next.SuspendedAt, next.SuspendReason = StatusSuspended, &now, c.Reason
+	next.AutoRenew = false
+	d.putSubscription(&next)
+	d.emit(messages.EvtSubscriptionSuspended, &messages.SubscriptionSuspendedEvent{
+		SubscriptionID: s.ID, Reason: c.Reason, AutoRenewTurnedOff: s.AutoRenew,
+		BillingContinues: true, ExpiresAt: s.termEndsAt(),
+	})
+}
+
+// reactivate applies SUS-6 and SUS-4: access comes back at once, only
+// within the term, and auto-renew stays off with a reminder.
+func (d *decision) reactivate(c *messages.ReactivateData) {
+	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
+	if !ok || !d.notFinal(s) {
+		return
+	}
+	if s.Status != StatusSuspended {
+		d.reject(reject(CodeNotSuspended, "SUS-6",
+			fmt.Sprintf("subscription %s is %s, not suspended", s.ID, s.Status),
+			map[string]string{"subscription_id": s.ID, "status": s.Status}))
+		return
+	}
+	if !d.withinTerm(s, "SUS-6") {
+		return
+	}
+	next := *s
+	next.Status, next.SuspendedAt, next.SuspendReason = StatusActive, nil, ""
+	d.putSubscription(&next)
+	d.emit(messages.EvtSubscriptionReactivated, &messages.SubscriptionReactivatedEvent{
+		SubscriptionID: s.ID, AutoRenew: next.AutoRenew, Reminder: reminderIf(!next.AutoRenew),
+	})
+}
+
+func reminderIf(autoRenewOff bool) string {
+	if autoRenewOff {
+		return reminderAutoRenewOff
+	}
+	return ""
+}
+
+// withinTerm rejects a change after the term's last day: a new-commerce
+// subscription can only be suspended or reactivated while its term lasts
+// (SUS-3, SUS-6).
+func (d *decision) withinTerm(s *Subscription, rule string) bool {
+	if d.in.Now.Before(s.termEndsAt()) {
+		return true
+	}
+	d.reject(reject(CodeTermEnded, rule,
+		fmt.Sprintf("the term of subscription %s ended on %s", s.ID, formatDate(s.TermEnd)),
+		map[string]string{"subscription_id": s.ID, "term_end": formatDate(s.TermEnd), "term_ended_at": s.termEndsAt().Format(time.RFC3339)}))
+	return false
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

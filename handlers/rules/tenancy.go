@@ -1,0 +1,66 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// customerOfPartner is PTN-1 for the customer: the acting partner must have
+// a relationship with it. An unknown customer and another partner's
+// customer get the same answer, so a partner cannot probe which customer IDs
+// exist elsewhere.
+func (d *decision) customerOfPartner() (*Customer, bool) {
+	c := d.state.Customer
+	if c == nil || c.PartnerID != d.in.PartnerID {
+		d.reject(reject(CodeNoRelationship, "PTN-1",
+			fmt.Sprintf("partner %s has no relationship with customer %s", d.in.PartnerID, d.in.Command.CustomerID),
+			map[string]string{"partner_id": d.in.PartnerID, "customer_id": d.in.Command.CustomerID}))
+		return nil, false
+	}
+	return c, true
+}
+
+// subscriptionOfPartner is PTN-1 for a subscription: it must exist under
+// the customer and the acting partner must be its partner of record.
+func (d *decision) subscriptionOfPartner(id string) (*Subscription, bool) {
+	if _, ok := d.customerOfPartner(); !ok {
+		return nil, false
+	}
+	if !messages.ValidToken(id) {
+		d.reject(invalidField("data.subscription_id", "must be 1-64 letters, digits, '-' or '_'"))
+		return nil, false
+	}
+	s, ok := d.state.Subscriptions[id]
+	if !ok {
+		d.reject(reject(CodeSubscriptionNotFound, "PTN-1",
+			fmt.Sprintf("customer %s has no subscription %s", d.in.Command.CustomerID, id),
+			map[string]string{"subscription_id": id}))
+		return nil, false
+	}
+	if s.PartnerID != d.in.PartnerID {
+		d.reject(reject(CodeNotPartnerOfRecord, "PTN-1",
+			fmt.Sprintf("partner %s is not the partner of record of subscription %s", d.in.PartnerID, id),
+			map[string]string{"subscription_id": id}))
+		return nil, false
+	}
+	return s, true
+}
+
+// notFinal is CAN-2 and REN-3: a cancelled or expired subscription cannot
+// change any more.
+func (d *decision) notFinal(s *Subscription) bool {
+	switch s.Status {
+	case StatusCancelled:
+		d.reject(reject(CodeSubscriptionCancelled, "CAN-2",
+			fmt.Sprintf("subscription %s was cancelled; cancellation is final", s.ID),
+			map[string]string{"subscription_id": s.ID, "cancelled_at": fmtTime(s.CancelledAt)}))
+		return false
+	case StatusExpired:
+		d.reject(reject(CodeSubscriptionExpired, "SUS-3",
+			fmt.Sprintf("subscription %s has expired", s.ID),
+			map[string]string{"subscription_id": s.ID, "term_end": formatDate(s.TermEnd)}))
+		return false
+	}
+	return true
+}
