@@ -48,6 +48,12 @@ type Offer struct {
 	BillingType string `json:"billing_type"`
 	// OnePerCustomer limits a customer to one subscription (ORD-2).
 	OnePerCustomer bool `json:"one_per_customer"`
+	// Free marks a license-based offer sold at no charge, such as a
+	// nonprofit grant: every price of such an offer must be 0. Without it
+	// every license price must be > 0, so a price left at 0 by mistake is
+	// caught when the catalog loads instead of being sold for nothing.
+	// Usage-based offers may price at 0 without it.
+	Free bool `json:"free,omitzero"`
 	// Segments that may buy the offer (ORD-3).
 	Segments []string `json:"segments"`
 	// MinQuantity and MaxQuantity bound a license-based line (ORD-6).
@@ -121,4 +127,18 @@ func (p Policy) KnownSegment(segment string) bool {
 		}
 	}
 	return false
+}
+
+// Currency returns the catalog's currency with the ISO 4217 code.
+func (c *Catalog) Currency(code string) (Currency, bool) {
+	cur, ok := c.Currencies[code]
+	return cur, ok
+}
+
+// Price returns the plan's price of one license for one billing period in
+// the currency's minor units. Every plan of a validated catalog prices
+// every catalog currency.
+func (p *Plan) Price(currency string) (int64, bool) {
+	v, ok := p.Prices[currency]
+	return v, ok
 }

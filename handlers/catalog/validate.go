@@ -1,0 +1,278 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Limits the validator enforces.
+const (
+	// MaxCurrencyExponent is the largest minor-unit exponent accepted
+	// (ISO 4217 uses 0 to 4).
+	MaxCurrencyExponent = 4
+	// MaxCancelWindowHours caps an offer's cancellation window at one year.
+	MaxCancelWindowHours = 8760
+)
+
+var (
+	offerIDPattern  = regexp.MustCompile(`^[A-Z0-9]{12}:[0-9]{4}$`)
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	countryPattern  = regexp.MustCompile(`^[A-Z]{2}$`)
+	segmentPattern  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// ValidOfferID reports whether id has the Partner Center catalog shape
+// "<12 uppercase letters or digits>:<4 digits>", e.g. "CFQ7TTC0LH18:0001".
+func ValidOfferID(id string) bool { return offerIDPattern.MatchString(id) }
+
+// Problem is one thing wrong with a catalog. Validate (and so Parse, Load
+// and Default) return every problem found, joined with errors.Join in
+// document order: version, currencies and policy first, then the offers in
+// file order; map entries in key order. Use errors.As to reach one.
+type Problem struct {
+	// Entry names the catalog entry the problem is in, for an offer
+	// `offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic)`; it is
+	// empty for the top-level fields (version, currencies, policy, offers).
+	Entry string
+	// Field is the field's path within the entry, e.g.
+	// `plans[2].prices["JPY"]` or `policy.segments[1]`.
+	Field string
+	// Message says what is wrong.
+	Message string
+}
+
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString("catalog: ")
+	if p.Entry != "" {
+		b.WriteString(p.Entry)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Field)
+	b.WriteString(": ")
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+type problems struct {
+	entry string
+	list  []error
+}
+
+func (ps *problems) add(field, format string, args ...any) {
+	ps.list = append(ps.list, &Problem{Entry: ps.entry, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks every entry of the catalog and returns all problems
+// (see Problem), or nil. It does not index the offers: build a Catalog
+// with Parse or Load.
+func (c *Catalog) Validate() error {
+	ps := &problems{}
+	if strings.TrimSpace(c.Version) == "" {
+		ps.add("version", "must not be empty")
+	}
+	c.validateCurrencies(ps)
+	c.Policy.validate(ps)
+	if len(c.Offers) == 0 {
+		ps.add("offers", "must not be empty")
+	}
+	firstByID := make(map[string]int, len(c.Offers))
+	for i := range c.Offers {
+		o := &c.Offers[i]
+		ps.entry = offerEntry(i, o)
+		if j, dup := firstByID[o.ID]; dup && o.ID != "" {
+			ps.add("id", "duplicate of offers[%d] (%s)", j, c.Offers[j].Name)
+		} else {
+			firstByID[o.ID] = i
+		}
+		c.validateOffer(ps, o)
+	}
+	return errors.Join(ps.list...)
+}
+
+// offerEntry names an offer in a Problem: by ID and name, by position when
+// the ID is missing.
+func offerEntry(i int, o *Offer) string {
+	var who string
+	if o.ID != "" {
+		who = fmt.Sprintf("offer %q", o.ID)
+	} else {
+		who = fmt.Sprintf("offers[%d]", i)
+	}
+	if strings.TrimSpace(o.Name) != "" {
+		who += " (" + o.Name + ")"
+	}
+	return who
+}
+
+func (c *Catalog) validateCurrencies(ps *problems) {
+	if len(c.Currencies) == 0 {
+		ps.add("currencies", "must not be empty")
+		return
+	}
+	for _, code := range slices.Sorted(maps.Keys(c.Currencies)) {
+		field := fmt.Sprintf("currencies[%q]", code)
+		if !currencyPattern.MatchString(code) {
+			ps.add(field, "code must be 3 uppercase letters (ISO 4217)")
+		}
+		if e := c.Currencies[code].Exponent; e < 0 || e > MaxCurrencyExponent {
+			ps.add(field+".exponent", "must be 0..%d, got %d", MaxCurrencyExponent, e)
+		}
+	}
+}
+
+func (p *Policy) validate(ps *problems) {
+	seen := map[string]int{}
+	for i, cc := range p.TaxInclusiveCountries {
+		field := fmt.Sprintf("policy.tax_inclusive_countries[%d]", i)
+		if !countryPattern.MatchString(cc) {
+			ps.add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
+		} else if j, dup := seen[cc]; dup {
+			ps.add(field, "duplicate of policy.tax_inclusive_countries[%d] (%s)", j, cc)
+		} else {
+			seen[cc] = i
+		}
+	}
+	if len(p.Segments) == 0 {
+		ps.add("policy.segments", "must not be empty")
+		return
+	}
+	seen = map[string]int{}
+	for i, s := range p.Segments {
+		field := fmt.Sprintf("policy.segments[%d]", i)
+		if !segmentPattern.MatchString(s) {
+			ps.add(field, "%q must be lowercase letters, digits and underscores, starting with a letter", s)
+		} else if j, dup := seen[s]; dup {
+			ps.add(field, "duplicate of policy.segments[%d] (%s)", j, s)
+		} else {
+			seen[s] = i
+		}
+	}
+}
+
+func (c *Catalog) validateOffer(ps *problems, o *Offer) {
+	switch {
+	case o.ID == "":
+		ps.add("id", "must not be empty")
+	case !ValidOfferID(o.ID):
+		ps.add("id", "%q must look like \"CFQ7TTC0LH18:0001\" (12 uppercase letters or digits, a colon, 4 digits)", o.ID)
+	}
+	if strings.TrimSpace(o.Name) == "" {
+		ps.add("name", "must not be empty")
+	}
+	if strings.TrimSpace(o.Publisher) == "" {
+		ps.add("publisher", "must not be empty")
+	}
+	if !SupportedCommerceType(o.CommerceType) {
+		ps.add("commerce_type", "commerce type %q is not supported by this version (supported: %s)",
+			o.CommerceType, strings.Join(CommerceTypes(), ", "))
+	}
+
+	license, usage := o.BillingType == BillingTypeLicense, o.BillingType == BillingTypeUsage
+	if !license && !usage {
+		ps.add("billing_type", "must be %s or %s, got %q", BillingTypeLicense, BillingTypeUsage, o.BillingType)
+	}
+	if o.Free && !license {
+		ps.add("free", "only a license-based offer can be marked free (usage-based prices may be 0 anyway)")
+	}
+
+	if len(o.Segments) == 0 {
+		ps.add("segments", "must not be empty")
+	}
+	seen := map[string]int{}
+	for i, s := range o.Segments {
+		field := fmt.Sprintf("segments[%d]", i)
+		switch j, dup := seen[s]; {
+		case dup:
+			ps.add(field, "duplicate of segments[%d] (%s)", j, s)
+		case len(c.Policy.Segments) > 0 && !c.Policy.KnownSegment(s):
+			ps.add(field, "%q is not a segment in policy.segments (%s)", s, strings.Join(c.Policy.Segments, ", "))
+		default:
+			seen[s] = i
+		}
+	}
+
+	switch {
+	case license:
+		if o.MinQuantity < 1 {
+			ps.add("min_quantity", "must be >= 1 for a license-based offer, got %d", o.MinQuantity)
+		}
+		if o.MaxQuantity < max(o.MinQuantity, 1) {
+			ps.add("max_quantity", "must be >= min_quantity (%d) and >= 1, got %d", o.MinQuantity, o.MaxQuantity)
+		}
+	case usage:
+		if o.MinQuantity != 0 {
+			ps.add("min_quantity", "must be 0 for a usage-based offer, got %d", o.MinQuantity)
+		}
+		if o.MaxQuantity != 0 {
+			ps.add("max_quantity", "must be 0 for a usage-based offer, got %d", o.MaxQuantity)
+		}
+	}
+
+	if o.CancelWindowHours <= 0 || o.CancelWindowHours > MaxCancelWindowHours {
+		ps.add("cancel_window_hours", "must be 1..%d, got %d", MaxCancelWindowHours, o.CancelWindowHours)
+	}
+
+	if len(o.Plans) == 0 {
+		ps.add("plans", "must not be empty")
+	}
+	type pair struct{ term, freq string }
+	plans := map[pair]int{}
+	for i := range o.Plans {
+		p := &o.Plans[i]
+		field := fmt.Sprintf("plans[%d]", i)
+		termOK, freqOK := ValidTerm(p.Term), ValidBillingFrequency(p.BillingFrequency)
+		if !termOK {
+			ps.add(field+".term", "%q is not a term (allowed: %s)", p.Term, strings.Join(Terms(), ", "))
+		}
+		if !freqOK {
+			ps.add(field+".billing_frequency", "%q is not a billing frequency (allowed: %s)",
+				p.BillingFrequency, strings.Join(BillingFrequencies(), ", "))
+		}
+		if termOK && freqOK && !ValidPair(p.Term, p.BillingFrequency) {
+			ps.add(field+".billing_frequency", "%s is not allowed with term %s (allowed: %s)",
+				p.BillingFrequency, p.Term, strings.Join(FrequenciesFor(p.Term), ", "))
+		}
+		k := pair{p.Term, p.BillingFrequency}
+		if j, dup := plans[k]; dup {
+			ps.add(field, "duplicate of plans[%d] (%s %s)", j, p.Term, p.BillingFrequency)
+		} else {
+			plans[k] = i
+		}
+		c.validatePrices(ps, o, field, p)
+	}
+}
+
+func (c *Catalog) validatePrices(ps *problems, o *Offer, field string, p *Plan) {
+	codes := slices.Sorted(maps.Keys(c.Currencies))
+	for code := range maps.Keys(p.Prices) {
+		if _, ok := c.Currencies[code]; !ok {
+			codes = append(codes, code)
+		}
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		f := fmt.Sprintf("%s.prices[%q]", field, code)
+		price, priced := p.Prices[code]
+		if _, known := c.Currencies[code]; !known {
+			if len(c.Currencies) > 0 { // else "currencies: must not be empty" says it all
+				ps.add(f, "currency is not in the catalog's currencies")
+			}
+			continue
+		}
+		switch {
+		case !priced:
+			ps.add(f, "missing: every plan must price every catalog currency")
+		case o.BillingType == BillingTypeLicense && o.Free && price != 0:
+			ps.add(f, "must be 0: the offer is marked free")
+		case o.BillingType == BillingTypeLicense && !o.Free && price <= 0:
+			ps.add(f, "must be > 0")
+		case price < 0:
+			ps.add(f, "must be >= 0")
+		}
+	}
+}
