@@ -24,7 +24,7 @@ func TestDecodeCommandAcceptsValid(t *testing.T) {
 func TestDecodeCommandRejectsBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, code string
-		route           *Route
+		route            *Route
 	}{
 		{"not json", `hello`, CodeMalformed, nil},
 		{"empty", ``, CodeMalformed, nil},

@@ -43,3 +43,10 @@ func DerivedID(prefix, customerID, commandID string, n int) string {
 	u := uuid.NewSHA1(eventNamespace, fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", prefix, customerID, commandID, n))
 	return prefix + "-" + u.String()[:8] + u.String()[9:13] + u.String()[14:18] + u.String()[19:23]
 }
+
+// CommandMsgID is the Nats-Msg-Id an upstream system should publish a
+// command with, so JetStream drops a re-publish within its duplicate
+// window before it reaches the processor. Command IDs are unique per
+// customer, so the customer is part of it. (The processor's inbox catches
+// the duplicates the window misses.)
+func CommandMsgID(customerID, commandID string) string { return customerID + ":" + commandID }

@@ -66,3 +66,9 @@ func ParseStoredCommandSubject(subject string) (Route, error) {
 	}
 	return Route{Partition: p, PartnerID: parts[1], CustomerID: parts[2], Type: CommandType(parts[3])}, nil
 }
+
+// HeaderSimulatedTime carries a command's effective time (RFC 3339) from
+// the simulator. Only a processor started in simulation mode honours it; in
+// normal mode a command carrying it is dead-lettered (ARCHITECTURE G4: no
+// sender can set the time).
+const HeaderSimulatedTime = "Csp-Sim-Time"

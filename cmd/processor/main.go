@@ -1,0 +1,205 @@
+// Command processor runs the subscription-lifecycle event processor.
+//
+// With no NATS_URL it starts an embedded NATS server with JetStream (data
+// in $DATA_DIR/nats); with no REDIS_URL it starts a private redis-server
+// (data in $DATA_DIR/redis). -demo runs a short demo story against it,
+// prints the events and exits; otherwise it runs until SIGINT or SIGTERM,
+// then drains in-flight commands, flushes the outbox and exits.
+//
+// Environment:
+//
+//	NATS_URL       external NATS server (JetStream enabled, 2.10 or later)
+//	NATS_PORT      port of the embedded NATS server (default 4333; -1 picks one)
+//	REDIS_URL      external Redis (redis://host:port/db)
+//	DATA_DIR       where embedded servers keep data (default ./data)
+//	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
+//	PARTITIONS     command partitions when creating the stream (default 32)
+//	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
+//	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)
+//	LOG_LEVEL      debug or info (default)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cspreseller/csp-processor/handlers"
+	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/state/redisserver"
+)
+
+func main() {
+	demo := flag.Bool("demo", false, "run the demo story against the processor, print its events and exit")
+	flag.Parse()
+	if err := run(*demo); err != nil {
+		fmt.Fprintln(os.Stderr, "processor:", err)
+		os.Exit(1)
+	}
+}
+
+func run(demo bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := watermill.NewStdLogger(os.Getenv("LOG_LEVEL") == "debug", false)
+
+	cat, err := catalog.LoadOrDefault(os.Getenv(catalog.EnvFile))
+	if err != nil {
+		return err // names the entry and field
+	}
+	dataDir := envOr("DATA_DIR", "data")
+
+	nc, closeNATS, err := connectNATS(dataDir)
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
+	rdb, closeRedis, err := connectRedis(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Logger: logger}
+	if os.Getenv("SIMULATION") == "1" {
+		cfg.Clock = handlers.SimulatedClock
+		fmt.Println("simulation mode: commands may carry the simulator's clock")
+	}
+	if p := os.Getenv("PARTITIONS"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return fmt.Errorf("PARTITIONS=%q: %w", p, err)
+		}
+		cfg.Bus.Streams.Partitions = n
+	}
+	if a := os.Getenv("ACK_WAIT"); a != "" {
+		d, err := time.ParseDuration(a)
+		if err != nil {
+			return fmt.Errorf("ACK_WAIT=%q: %w", a, err)
+		}
+		cfg.Bus.Subscriber.AckWait = d
+	}
+	proc, err := handlers.NewProcessor(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(runCtx) }()
+	select {
+	case <-proc.Running():
+	case err := <-done:
+		return err
+	}
+	fmt.Println("processor running; Ctrl-C or SIGTERM stops it cleanly")
+
+	if demo {
+		js, _ := jetstream.New(nc)
+		demoCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err := simulator.RunDemo(demoCtx, js, bus.DefaultEventStream, cat, os.Stdout)
+		cancel()
+		cancelRun()
+		return errors.Join(err, <-done)
+	}
+	err = <-done
+	fmt.Println("processor stopped")
+	return err
+}
+
+// connectNATS uses NATS_URL, or starts an embedded server with JetStream.
+func connectNATS(dataDir string) (*nats.Conn, func(), error) {
+	if url := os.Getenv("NATS_URL"); url != "" {
+		nc, err := nats.Connect(url, nats.Name("csp-processor"), nats.MaxReconnects(-1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to NATS_URL %s: %w", url, err)
+		}
+		return nc, func() { _ = nc.Drain() }, nil
+	}
+	port, err := strconv.Atoi(envOr("NATS_PORT", "4333"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("NATS_PORT: %w", err)
+	}
+	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: filepath.Join(dataDir, "nats"), Port: port, ServerName: "csp-embedded"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (is port %d taken? set NATS_PORT)", err, port)
+	}
+	fmt.Printf("embedded NATS with JetStream on %s (data in %s)\n", srv.ClientURL(), filepath.Join(dataDir, "nats"))
+	closed := make(chan struct{})
+	nc, err := nats.Connect(srv.ClientURL(), nats.Name("csp-processor"), nats.InProcessServer(srv),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	if err != nil {
+		shutdown(srv)
+		return nil, nil, err
+	}
+	return nc, func() {
+		// Drain flushes what is buffered; the server goes only after the
+		// connection has closed.
+		if nc.Drain() == nil {
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		shutdown(srv)
+	}, nil
+}
+
+func shutdown(s *server.Server) { s.Shutdown(); s.WaitForShutdown() }
+
+// connectRedis uses REDIS_URL, or starts a private redis-server.
+func connectRedis(ctx context.Context, dataDir string) (redis.UniversalClient, func(), error) {
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(tune(opt))
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return nil, nil, fmt.Errorf("redis at REDIS_URL %s: %w", url, err)
+		}
+		return rdb, func() { _ = rdb.Close() }, nil
+	}
+	dir := filepath.Join(dataDir, "redis")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	srv, err := redisserver.Start(ctx, redisserver.Options{Dir: dir, Appendonly: true})
+	if err != nil {
+		return nil, nil, err // says how to install redis-server
+	}
+	fmt.Printf("private redis-server on %s (data in %s)\n", srv.Addr(), dir)
+	opt, _ := redis.ParseURL(srv.URL())
+	rdb := redis.NewClient(tune(opt))
+	return rdb, func() { _ = rdb.Close(); _ = srv.Close() }, nil
+}
+
+// tune sizes the pool for one connection per partition in flight.
+func tune(opt *redis.Options) *redis.Options {
+	if opt.PoolSize < 64 {
+		opt.PoolSize = 64
+	}
+	return opt
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

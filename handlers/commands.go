@@ -1,0 +1,196 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/handlers/rules"
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/state"
+)
+
+// CommandHandler applies one stored command:
+//
+//  1. route and decode strictly; anything undecodable is dead-lettered (G5)
+//  2. load the customer's state and check the inbox in one round trip
+//  3. decide with the pure rules at the command's effective time (G4)
+//  4. commit state, outbox and inbox in one Redis script (G1)
+//  5. publish the events with Nats-Msg-Id = event ID and wait for the acks (G2)
+//  6. return nil, so the router acks the command only after all of that
+//
+// A redelivered command finds its ID in the inbox and only republishes the
+// events its first application left unconfirmed.
+type CommandHandler struct {
+	Store     *state.Store
+	Cleaner   *state.OutboxCleaner
+	Publisher message.Publisher
+	Catalog   *catalog.Catalog
+	Clock     ClockMode
+	Logger    watermill.LoggerAdapter
+}
+
+// maxConflictRetries bounds how often a command is re-decided when another
+// writer committed for the same customer in between (only possible while
+// two replicas briefly overlap). Past it the message is nacked and retried
+// by the subscriber with backoff, never dropped.
+const maxConflictRetries = 5
+
+// Handle is a watermill NoPublishHandlerFunc.
+func (h *CommandHandler) Handle(msg *message.Message) error {
+	ctx := msg.Context()
+	route, err := messages.ParseStoredCommandSubject(msg.Metadata.Get(bus.MetaSubject))
+	if err != nil {
+		return h.deadLetter(msg, &messages.DecodeError{Code: messages.CodeBadSubject, Detail: err.Error()})
+	}
+	now, err := h.Clock.effectiveTime(msg)
+	if de, ok := messages.AsDecodeError(err); ok {
+		return h.deadLetter(msg, de)
+	} else if err != nil {
+		return err
+	}
+	cmd, err := messages.DecodeCommand(route, msg.Payload)
+	if de, ok := messages.AsDecodeError(err); ok {
+		return h.deadLetter(msg, de)
+	} else if err != nil {
+		return err
+	}
+
+	for attempt := 0; ; attempt++ {
+		done, err := h.apply(ctx, route, cmd, now)
+		if err != nil || done {
+			return err
+		}
+		if attempt == maxConflictRetries {
+			return fmt.Errorf("command %s: customer %s kept changing under it", cmd.ID, cmd.CustomerID)
+		}
+	}
+}
+
+// apply makes one attempt; done is false on a version conflict.
+func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time) (done bool, err error) {
+	snap, err := h.Store.Load(ctx, cmd.CustomerID, cmd.ID)
+	if err != nil {
+		return false, fmt.Errorf("load customer %s: %w", cmd.CustomerID, err)
+	}
+	if snap.Seen != nil {
+		return true, h.publish(ctx, cmd.CustomerID, snap.Seen.Pending)
+	}
+	st, err := rules.DecodeState(snap.Fields)
+	if err != nil {
+		// Corrupt stored state is a bug to fix, not input to skip: the
+		// command stays unacked and its partition waits, loudly.
+		return false, fmt.Errorf("customer %s: %w", cmd.CustomerID, err)
+	}
+	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Now: now, State: st, Catalog: h.Catalog})
+
+	commit, err := buildCommit(cmd, route, now, snap.Version, out)
+	if err != nil {
+		return false, err
+	}
+	res, err := h.Store.Commit(ctx, commit)
+	if err != nil {
+		return false, fmt.Errorf("commit command %s: %w", cmd.ID, err)
+	}
+	switch res.Status {
+	case state.Committed:
+		return true, h.publish(ctx, cmd.CustomerID, commit.Events)
+	case state.Duplicate:
+		return true, h.publish(ctx, cmd.CustomerID, res.Seen.Pending)
+	case state.VersionConflict:
+		return false, nil
+	}
+	return false, fmt.Errorf("commit command %s: unknown status %d", cmd.ID, res.Status)
+}
+
+// inboxResult is what the inbox remembers of an applied command.
+type inboxResult struct {
+	Outcome string `json:"outcome"`
+	Code    string `json:"code,omitempty"`
+	Events  int    `json:"events"`
+}
+
+// buildCommit turns a decision into the atomic Redis step: changed
+// entities, the events for the outbox, and the inbox record.
+func buildCommit(cmd messages.Command, route messages.Route, now time.Time, version int64, out rules.Outcome) (state.Commit, error) {
+	fields, err := out.State.EncodeFields(out.Changed)
+	if err != nil {
+		return state.Commit{}, err
+	}
+	events := make([]state.OutboxEntry, 0, len(out.Events))
+	for i, d := range out.Events {
+		ev := messages.Event{
+			ID: messages.EventID(cmd.CustomerID, cmd.ID, i), Type: d.Type, SchemaVersion: messages.SchemaVersion,
+			CommandID: cmd.ID, CommandType: cmd.Type, PartnerID: d.PartnerID, CustomerID: cmd.CustomerID,
+			OccurredAt: now, Data: d.Data,
+		}
+		body, err := messages.EncodeEvent(ev)
+		if err != nil {
+			return state.Commit{}, fmt.Errorf("encode event %s: %w", d.Type, err)
+		}
+		events = append(events, state.OutboxEntry{ID: ev.ID, Subject: messages.EventSubject(d.PartnerID, cmd.CustomerID, d.Type), Data: body})
+	}
+	res := inboxResult{Outcome: "accepted", Events: len(events)}
+	if out.Rejected != nil {
+		res = inboxResult{Outcome: "rejected", Code: out.Rejected.Code, Events: len(events)}
+	}
+	result, _ := json.Marshal(res)
+	return state.Commit{
+		CustomerID: cmd.CustomerID, CommandID: cmd.ID, ExpectedVersion: version,
+		Set: fields, Events: events, Result: result, At: now,
+	}, nil
+}
+
+// publish sends outbox entries to JetStream and, once every PubAck is in,
+// queues their removal from the outbox.
+func (h *CommandHandler) publish(ctx context.Context, customerID string, entries []state.OutboxEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := PublishOutbox(h.Publisher, entries); err != nil {
+		return err
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	h.Cleaner.Enqueue(customerID, ids...)
+	return nil
+}
+
+// PublishOutbox publishes outbox entries with Nats-Msg-Id = event ID and
+// waits for JetStream to store them all. The outbox relay uses it too.
+func PublishOutbox(pub message.Publisher, entries []state.OutboxEntry) error {
+	msgs := make([]*message.Message, len(entries))
+	for i, e := range entries {
+		m := message.NewMessage(e.ID, e.Data)
+		m.Metadata.Set(bus.MetaSubject, e.Subject)
+		msgs[i] = m
+	}
+	if err := pub.Publish("", msgs...); err != nil {
+		return fmt.Errorf("publish %d events: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// deadLetter parks an undecodable command on csp.dlq.<code> with the
+// reason, and lets the router ack it: bad input changes nothing and does
+// not stop the partition (G5). The dead letter keeps the command's
+// Nats-Msg-Id, so a redelivery does not park it twice.
+func (h *CommandHandler) deadLetter(msg *message.Message, de *messages.DecodeError) error {
+	dl, err := bus.NewDeadLetter(msg, de.Code, de.Detail)
+	if err != nil {
+		return err
+	}
+	if err := h.Publisher.Publish("", dl); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", msg.UUID, err)
+	}
+	h.Logger.Info("Command dead-lettered", watermill.LogFields{"message": msg.UUID, "code": de.Code, "detail": de.Detail})
+	return nil
+}

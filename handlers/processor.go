@@ -1,0 +1,129 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/state"
+)
+
+// Config assembles a processor. NATS and Redis connections are owned by
+// the caller.
+type Config struct {
+	NATS    *nats.Conn
+	Redis   redis.UniversalClient
+	Catalog *catalog.Catalog
+	Clock   ClockMode
+	Bus     bus.Config
+	State   state.Options
+	// RelayInterval and RelayMinAge tune the outbox relay (state package
+	// defaults when zero).
+	RelayInterval, RelayMinAge time.Duration
+	Logger                     watermill.LoggerAdapter
+
+	// wrapPublisher lets tests inject failures around the real publisher.
+	wrapPublisher func(message.Publisher) message.Publisher
+}
+
+// Processor is the running pipeline: a Watermill router whose one handler
+// consumes every command partition, plus the outbox cleaner and relay.
+type Processor struct {
+	router  *message.Router
+	sub     *bus.CommandSubscriber
+	pub     *bus.Publisher
+	cleaner *state.OutboxCleaner
+	relay   *state.OutboxRelay
+	logger  watermill.LoggerAdapter
+}
+
+// NewProcessor creates the streams and consumers if needed and wires the
+// pipeline. It does not start consuming; Run does.
+func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = watermill.NopLogger{}
+	}
+	bc := cfg.Bus.WithDefaults()
+	js, err := jetstream.New(cfg.NATS)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := bus.EnsureStreams(ctx, js, cfg.NATS, bc.Streams); err != nil {
+		return nil, err
+	}
+	bc.Subscriber.Logger = cfg.Logger
+	sub, err := bus.NewCommandSubscriber(js, bc.Streams, bc.Subscriber)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := bus.NewPublisher(js, bc.Publisher)
+	if err != nil {
+		return nil, err
+	}
+	var events message.Publisher = pub
+	if cfg.wrapPublisher != nil {
+		events = cfg.wrapPublisher(pub)
+	}
+	store := state.NewStore(cfg.Redis, cfg.State)
+	cleaner := state.NewOutboxCleaner(store, state.CleanerOptions{Logger: logFunc(cfg.Logger)})
+	relay := state.NewOutboxRelay(store, func(_ context.Context, _ string, entries []state.OutboxEntry) error {
+		return PublishOutbox(events, entries)
+	}, state.RelayOptions{Interval: cfg.RelayInterval, MinAge: cfg.RelayMinAge})
+
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: bc.Subscriber.ShutdownTimeout}, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	// Recoverer turns a panic into a nack: the command stays unacked and is
+	// retried in place, so a bug blocks one partition instead of losing a
+	// command or killing the process.
+	router.AddMiddleware(recoverer)
+	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Clock: cfg.Clock, Logger: cfg.Logger}
+	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
+	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, logger: cfg.Logger}, nil
+}
+
+// Run processes commands until ctx is cancelled, then drains: in-flight
+// commands finish (or stay unacked for redelivery), the outbox cleaner
+// flushes, and the relay stops.
+func (p *Processor) Run(ctx context.Context) error {
+	p.cleaner.Start()
+	p.relay.Start()
+	runErr := p.router.Run(ctx)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := []error{runErr}
+	errs = append(errs, p.relay.Shutdown(shutdownCtx))
+	errs = append(errs, p.cleaner.Shutdown(shutdownCtx))
+	errs = append(errs, p.pub.Close())
+	return errors.Join(errs...)
+}
+
+// Running is closed once the router is consuming.
+func (p *Processor) Running() chan struct{} { return p.router.Running() }
+
+func logFunc(l watermill.LoggerAdapter) func(string, error) {
+	return func(msg string, err error) { l.Error(msg, err, nil) }
+}
+
+// recoverer turns a handler panic into an error (and so a nack).
+func recoverer(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) (out []*message.Message, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic handling %s: %v\n%s", msg.UUID, r, debug.Stack())
+			}
+		}()
+		return h(msg)
+	}
+}

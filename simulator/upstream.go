@@ -1,0 +1,54 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// Upstream publishes commands the way an upstream order system should.
+type Upstream struct {
+	JS jetstream.JetStream
+	// SimulatedTime, when set, stamps each command with the time returned
+	// (only a processor in simulation mode accepts it).
+	SimulatedTime func() time.Time
+}
+
+// Send publishes one command as partner and waits for JetStream to store
+// it. It returns the stored stream sequence.
+func (u *Upstream) Send(ctx context.Context, partnerID string, cmd messages.Command) (uint64, error) {
+	msg, err := CommandMsg(partnerID, cmd)
+	if err != nil {
+		return 0, err
+	}
+	if u.SimulatedTime != nil {
+		msg.Header.Set(messages.HeaderSimulatedTime, u.SimulatedTime().UTC().Format(time.RFC3339Nano))
+	}
+	ack, err := u.JS.PublishMsg(ctx, msg)
+	if err != nil {
+		return 0, fmt.Errorf("publish %s %s: %w", cmd.Type, cmd.ID, err)
+	}
+	return ack.Sequence, nil
+}
+
+// CommandMsg builds the NATS message for a command: its subject names the
+// partner and customer, and Nats-Msg-Id makes a re-publish within the
+// duplicate window harmless.
+func CommandMsg(partnerID string, cmd messages.Command) (*nats.Msg, error) {
+	if cmd.SchemaVersion == 0 {
+		cmd.SchemaVersion = messages.SchemaVersion
+	}
+	body, err := messages.EncodeCommand(cmd)
+	if err != nil {
+		return nil, err
+	}
+	msg := nats.NewMsg(messages.CommandSubject(partnerID, cmd.CustomerID, cmd.Type))
+	msg.Data = body
+	msg.Header.Set(jetstream.MsgIDHeader, messages.CommandMsgID(cmd.CustomerID, cmd.ID))
+	return msg, nil
+}
