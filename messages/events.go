@@ -220,3 +220,10 @@ func newEventData(t EventType) any {
 	}
 	return nil
 }
+
+// EventTypes lists every event type this version emits.
+func EventTypes() []EventType {
+	return []EventType{EvtCustomerCreated, EvtOrderProcessed, EvtSubscriptionCreated, EvtSubscriptionSuspended,
+		EvtSubscriptionReactivated, EvtSubscriptionCancelled, EvtAutoRenewChanged, EvtCommandRejected,
+		EvtBillingCharge, EvtBillingCredit}
+}

@@ -33,9 +33,10 @@ func RunDemo(ctx context.Context, js jetstream.JetStream, eventStream string, ca
 	}
 	defer w.Stop()
 	up := &Upstream{JS: js}
-	printed := 0
+	printed, steps := 0, 0
 	step := func(typ messages.CommandType, data any, until messages.EventType) (messages.Event, error) {
-		cmd := messages.Command{ID: fmt.Sprintf("demo-%d", printed), Type: typ, CustomerID: customer, Data: data}
+		steps++
+		cmd := messages.Command{ID: fmt.Sprintf("demo-%d", steps), Type: typ, CustomerID: customer, Data: data}
 		fmt.Fprintf(out, "\n-> %s %s\n", typ, cmd.ID)
 		if _, err := up.Send(ctx, partner, cmd); err != nil {
 			return messages.Event{}, err
@@ -114,6 +115,8 @@ func describe(e messages.Event, cat *catalog.Catalog) string {
 		return fmt.Sprintf("%s %s: auto-renew %v. %s", head, d.SubscriptionID, d.AutoRenew, d.Reminder)
 	case *messages.SubscriptionCancelledEvent:
 		return fmt.Sprintf("%s %s: credit %s", head, d.SubscriptionID, Money(cat, d.Currency, d.CreditMinor))
+	case *messages.CustomerCreatedEvent:
+		return fmt.Sprintf("%s %s (%s, %s, %s) for partner %s", head, d.CompanyName, d.Segment, d.Country, d.Currency, e.PartnerID)
 	case *messages.OrderProcessedEvent:
 		return fmt.Sprintf("%s order %s %s", head, d.OrderID, d.Status)
 	case *messages.CommandRejectedEvent:
