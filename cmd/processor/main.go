@@ -14,6 +14,7 @@
 //	DATA_DIR       where embedded servers keep data (default ./data)
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
 //	PARTITIONS     command partitions when creating the stream (default 32)
+//	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
 //	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)
 //	LOG_LEVEL      debug or info (default)
@@ -80,12 +81,11 @@ func run(demo bool) error {
 		cfg.Clock = handlers.SimulatedClock
 		fmt.Println("simulation mode: commands may carry the simulator's clock")
 	}
-	if p := os.Getenv("PARTITIONS"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			return fmt.Errorf("PARTITIONS=%q: %w", p, err)
-		}
-		cfg.Bus.Streams.Partitions = n
+	if cfg.Bus.Streams.Partitions, err = envInt("PARTITIONS"); err != nil {
+		return err
+	}
+	if cfg.Bus.Streams.Replicas, err = envInt("STREAM_REPLICAS"); err != nil {
+		return err
 	}
 	if a := os.Getenv("ACK_WAIT"); a != "" {
 		d, err := time.ParseDuration(a)
@@ -202,4 +202,17 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// envInt reads an optional integer; 0 when unset (the default applies).
+func envInt(k string) (int, error) {
+	v := os.Getenv(k)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a whole number", k, v)
+	}
+	return n, nil
 }
