@@ -1,0 +1,267 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Commit is one command's decision, to be applied atomically.
+type Commit struct {
+	CustomerID, CommandID string
+	ExpectedVersion       int64             // the Snapshot.Version the decision was made on
+	Set                   map[string][]byte // entity fields to write (field names must not be "v")
+	Delete                []string          // entity fields to delete (must not also be in Set)
+	Events                []OutboxEntry     // appended to the outbox, in order
+	Result                []byte            // stored in the inbox under CommandID
+	At                    time.Time         // applied-at for the inbox zset, outbox written-at, and "now" for trimming; time.Now() if zero
+}
+
+// CommitStatus says how Commit ended.
+type CommitStatus int
+
+const (
+	// Committed: the writes were applied and the version bumped.
+	Committed CommitStatus = iota + 1
+	// Duplicate: the command was already applied; nothing was written.
+	Duplicate
+	// VersionConflict: the state changed since the decision was made;
+	// nothing was written. Reload and decide again.
+	VersionConflict
+)
+
+func (s CommitStatus) String() string {
+	switch s {
+	case Committed:
+		return "Committed"
+	case Duplicate:
+		return "Duplicate"
+	case VersionConflict:
+		return "VersionConflict"
+	}
+	return fmt.Sprintf("CommitStatus(%d)", int(s))
+}
+
+// CommitOutcome is the result of Commit.
+type CommitOutcome struct {
+	Status CommitStatus
+	// Version is the version after the commit (Committed) or the current
+	// version (VersionConflict, Duplicate).
+	Version int64
+	Seen    *InboxHit // for Duplicate: what the first application stored (with pending outbox entries)
+}
+
+// commitCmd applies one command to one customer. All checks come before the
+// first write, so a Duplicate or VersionConflict leaves every key untouched;
+// and since Redis does not abort a script for OOM once it has written, the
+// writes either all happen or the script was refused before the first one.
+//
+// KEYS[1] -> <prefix>:{<customerID>}:state
+// KEYS[2] -> <prefix>:{<customerID>}:inbox
+// KEYS[3] -> <prefix>:{<customerID>}:inboxts
+// KEYS[4] -> <prefix>:{<customerID>}:outbox
+// ARGV[1] -> command ID
+// ARGV[2] -> expected version
+// ARGV[3] -> applied-at, unix millis (inboxts score)
+// ARGV[4] -> trim cutoff, unix millis: inbox entries scored below it are removed
+// ARGV[5] -> max inbox entries to trim
+// ARGV[6] -> inbox record
+// ARGV[7] -> nSet, ARGV[8] -> nDel, ARGV[9] -> nEvents
+// ARGV[10...] -> nSet (field, value) pairs, then nDel fields,
+// then nEvents (eventID, outboxRecord) pairs
+//
+// Returns {1, newVersion} when committed,
+// {2, currentVersion, record, pending} when the command is in the inbox
+// (pending = {eventID, outboxRecord, ...} still in the outbox),
+// {3, currentVersion} on a version conflict.
+var commitCmd = redis.NewScript(luaPendingEvents + `
+local rec = redis.call('HGET', KEYS[2], ARGV[1])
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if rec then
+  return {2, v, rec, pendingEvents(rec, KEYS[4])}
+end
+if v ~= tonumber(ARGV[2]) then
+  return {3, v}
+end
+
+local nSet, nDel, nEv = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local i = 10
+for _ = 1, nSet do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+for _ = 1, nDel do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  i = i + 1
+end
+local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
+for _ = 1, nEv do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+
+local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
+for _, id in ipairs(old) do
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+end
+return {1, nv}
+`)
+
+// Commit applies one command atomically (see commitCmd): if CommandID is
+// already in the inbox it returns Duplicate with what was stored, if the
+// version moved it returns VersionConflict, and in both cases it writes
+// nothing. Otherwise it writes the fields, bumps the version, appends the
+// events to the outbox and records the command in the inbox.
+//
+// A commit with no Set or Delete still records the inbox and outbox and
+// bumps the version, so a rejected command is answered the same way when it
+// is redelivered.
+func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
+	if err := c.check(); err != nil {
+		return CommitOutcome{}, err
+	}
+	at := c.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	newVersion := c.ExpectedVersion + 1 // what the outbox records carry if the commit goes through
+
+	eventIDs := make([]string, len(c.Events))
+	for i, e := range c.Events {
+		eventIDs[i] = e.ID
+	}
+	rec, err := encodeInbox(c.Result, eventIDs)
+	if err != nil {
+		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: %w", c.CustomerID, c.CommandID, err)
+	}
+
+	args := make([]interface{}, 0, 9+2*len(c.Set)+len(c.Delete)+2*len(c.Events))
+	args = append(args,
+		c.CommandID,
+		c.ExpectedVersion,
+		at.UnixMilli(),
+		at.Add(-s.retention).UnixMilli(),
+		inboxTrimBatch,
+		rec,
+		len(c.Set), len(c.Delete), len(c.Events),
+	)
+	// Sorted so that the same Commit always produces the same script call.
+	for _, f := range slices.Sorted(maps.Keys(c.Set)) {
+		args = append(args, f, c.Set[f])
+	}
+	for _, f := range c.Delete {
+		args = append(args, f)
+	}
+	for i, e := range c.Events {
+		r, err := encodeOutbox(e, at, newVersion, i)
+		if err != nil {
+			return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: event %s: %w", c.CustomerID, c.CommandID, e.ID, err)
+		}
+		args = append(args, e.ID, r)
+	}
+
+	keys := []string{
+		s.stateKey(c.CustomerID),
+		s.inboxKey(c.CustomerID),
+		s.inboxTSKey(c.CustomerID),
+		s.outboxKey(c.CustomerID),
+	}
+	v, err := commitCmd.Run(ctx, s.rdb, keys, args...).Result()
+	if err != nil {
+		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: %w", c.CustomerID, c.CommandID, err)
+	}
+	return parseCommit(v)
+}
+
+func parseCommit(v interface{}) (CommitOutcome, error) {
+	const what = "commit"
+	r, err := replyArray(v, what)
+	if err != nil {
+		return CommitOutcome{}, err
+	}
+	if len(r) < 2 {
+		return CommitOutcome{}, fmt.Errorf("state: commit: reply has %d elements", len(r))
+	}
+	status, err := replyInt(r[0], what)
+	if err != nil {
+		return CommitOutcome{}, err
+	}
+	version, err := replyInt(r[1], what)
+	if err != nil {
+		return CommitOutcome{}, err
+	}
+	out := CommitOutcome{Status: CommitStatus(status), Version: version}
+	switch out.Status {
+	case Committed, VersionConflict:
+		return out, nil
+	case Duplicate:
+		if len(r) != 4 {
+			return CommitOutcome{}, fmt.Errorf("state: commit: duplicate reply has %d elements, want 4", len(r))
+		}
+		rec, err := replyString(r[2], what)
+		if err != nil {
+			return CommitOutcome{}, err
+		}
+		pending, err := replyStrings(r[3], what)
+		if err != nil {
+			return CommitOutcome{}, err
+		}
+		out.Seen, err = decodeHit(rec, pending)
+		return out, err
+	}
+	return CommitOutcome{}, fmt.Errorf("state: commit: unknown status %d", status)
+}
+
+// check rejects commits the script would store wrongly or that would break
+// an invariant, before anything is sent.
+func (c *Commit) check() error {
+	fail := func(format string, a ...interface{}) error {
+		return fmt.Errorf("state: commit %s/%s: %s", c.CustomerID, c.CommandID, fmt.Sprintf(format, a...))
+	}
+	if err := checkCustomerID(c.CustomerID); err != nil {
+		return err
+	}
+	if c.CommandID == "" {
+		return fail("empty command ID")
+	}
+	if c.ExpectedVersion < 0 {
+		return fail("negative expected version %d", c.ExpectedVersion)
+	}
+	for f := range c.Set {
+		if f == "" || f == versionField {
+			return fail("cannot set field %q", f)
+		}
+	}
+	for _, f := range c.Delete {
+		if f == "" || f == versionField {
+			return fail("cannot delete field %q", f)
+		}
+		if _, ok := c.Set[f]; ok {
+			return fail("field %q is both set and deleted", f)
+		}
+	}
+	seen := make(map[string]bool, len(c.Events))
+	for _, e := range c.Events {
+		// IDs and subjects travel as JSON strings, which would silently
+		// replace invalid UTF-8; refuse them instead.
+		if e.ID == "" || !utf8.ValidString(e.ID) {
+			return fail("invalid event ID %q", e.ID)
+		}
+		if seen[e.ID] {
+			return fail("event ID %q appears twice", e.ID)
+		}
+		seen[e.ID] = true
+		if e.Subject == "" || !utf8.ValidString(e.Subject) {
+			return fail("event %s: invalid subject %q", e.ID, e.Subject)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// InboxHit is what the Commit that applied a command stored for it.
+type InboxHit struct {
+	Result   []byte        // the result stored by the Commit that applied the command
+	EventIDs []string      // all event IDs that Commit emitted, in order
+	Pending  []OutboxEntry // those of EventIDs still in the outbox (not yet confirmed published), in EventIDs order
+}
+
+// Snapshot is a customer's state as Load saw it.
+type Snapshot struct {
+	Version int64             // 0 when the customer has no state
+	Fields  map[string][]byte // every entity field (not "v")
+	Seen    *InboxHit         // non-nil when commandID is already in the inbox
+}
+
+// loadCmd reads a customer's state and looks the command up in the inbox.
+// It only reads; it is a script so that state and inbox come from the same
+// instant in one round trip.
+//
+// KEYS[1] -> <prefix>:{<customerID>}:state
+// KEYS[2] -> <prefix>:{<customerID>}:inbox
+// KEYS[3] -> <prefix>:{<customerID>}:outbox
+// ARGV[1] -> command ID ("" skips the inbox lookup)
+//
+// Returns {fields, found, record, pending}:
+// fields  = HGETALL of the state hash (flat field, value, ...; includes "v"),
+// found   = 1 when the command is in the inbox, else 0,
+// record  = its inbox record ("" when not found),
+// pending = {eventID, outboxRecord, ...} of its events still in the outbox.
+var loadCmd = redis.NewScript(luaPendingEvents + `
+local fields = redis.call('HGETALL', KEYS[1])
+if ARGV[1] == '' then
+  return {fields, 0, '', {}}
+end
+local rec = redis.call('HGET', KEYS[2], ARGV[1])
+if not rec then
+  return {fields, 0, '', {}}
+end
+return {fields, 1, rec, pendingEvents(rec, KEYS[3])}
+`)
+
+// Load reads the customer's state and checks the inbox for commandID in one
+// round trip. An empty commandID skips the inbox check (Seen stays nil).
+func (s *Store) Load(ctx context.Context, customerID, commandID string) (Snapshot, error) {
+	if err := checkCustomerID(customerID); err != nil {
+		return Snapshot{}, err
+	}
+	keys := []string{s.stateKey(customerID), s.inboxKey(customerID), s.outboxKey(customerID)}
+	v, err := loadCmd.Run(ctx, s.rdb, keys, commandID).Result()
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("state: load %s: %w", customerID, err)
+	}
+	return parseLoad(v)
+}
+
+func parseLoad(v interface{}) (Snapshot, error) {
+	const what = "load"
+	r, err := replyArray(v, what)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if len(r) != 4 {
+		return Snapshot{}, fmt.Errorf("state: load: reply has %d elements, want 4", len(r))
+	}
+	flat, err := replyStrings(r[0], what)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	snap := Snapshot{Fields: make(map[string][]byte, len(flat)/2)}
+	for i := 0; i+1 < len(flat); i += 2 {
+		if flat[i] == versionField {
+			if snap.Version, err = strconv.ParseInt(flat[i+1], 10, 64); err != nil {
+				return Snapshot{}, fmt.Errorf("state: load: version %q: %w", flat[i+1], err)
+			}
+			continue
+		}
+		snap.Fields[flat[i]] = []byte(flat[i+1])
+	}
+	found, err := replyInt(r[1], what)
+	if err != nil || found == 0 {
+		return snap, err
+	}
+	rec, err := replyString(r[2], what)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	pending, err := replyStrings(r[3], what)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if snap.Seen, err = decodeHit(rec, pending); err != nil {
+		return Snapshot{}, err
+	}
+	return snap, nil
+}
