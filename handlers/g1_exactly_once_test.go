@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -15,12 +16,17 @@ import (
 // G1: the same command delivered many times changes state once and emits
 // its events once. The copies are published with distinct Nats-Msg-Ids so
 // that JetStream's duplicate window does not hide them: every copy reaches
-// the processor and only the inbox stands between it and a second credit.
+// the processor and only the inbox stands between it and a second
+// application. The event stream's own duplicate window is shortened so that
+// it cannot hide a second, different event published under the same ID
+// either: the watcher would report it as a conflict.
 func TestG1_SameCommandDeliveredManyTimesHasOneEffect(t *testing.T) {
 	e := newEnv(t)
 	e.startProcessor()
+	shortenEventDuplicateWindow(t, e)
 	e.createCustomer(partnerA, "C-G1")
 	sub := e.buy(partnerA, "C-G1", 10)
+	v0 := e.version("C-G1")
 
 	cancel := messages.Command{ID: "cancel-once", Type: messages.CmdSubscriptionCancel, CustomerID: "C-G1",
 		Data: &messages.CancelData{SubscriptionID: sub}}
@@ -63,6 +69,33 @@ func TestG1_SameCommandDeliveredManyTimesHasOneEffect(t *testing.T) {
 	}
 	if c := e.events.Conflicts(); len(c) > 0 {
 		t.Fatalf("different events under one ID: %v", c)
+	}
+	// The cancellation and the marker committed; the 24 other copies did not.
+	if got := e.version("C-G1"); got != v0+2 {
+		t.Fatalf("customer version moved by %d for one cancellation and one marker: copies were applied", got-v0)
+	}
+}
+
+// version is the customer's commit counter.
+func (e *env) version(customer string) int64 {
+	e.t.Helper()
+	snap, err := e.store.Load(context.Background(), customer, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return snap.Version
+}
+
+func shortenEventDuplicateWindow(t *testing.T, e *env) {
+	t.Helper()
+	s, err := e.js.Stream(context.Background(), bus.DefaultEventStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Duplicates = 100 * time.Millisecond
+	if _, err := e.js.UpdateStream(context.Background(), cfg); err != nil {
+		t.Fatal(err)
 	}
 }
 
