@@ -1,0 +1,64 @@
+package bus
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// Dead-letter metadata keys (NATS headers on the dead-letter stream).
+const (
+	// MetaDeadLetterCode is the reason code, also the last subject token.
+	MetaDeadLetterCode = "Csp-Dlq-Code"
+	// MetaDeadLetterReason is a human-readable reason (one line, at most
+	// 1024 bytes).
+	MetaDeadLetterReason = "Csp-Dlq-Reason"
+	// MetaOriginalSubject is the subject the command was stored under.
+	MetaOriginalSubject = "Csp-Original-Subject"
+)
+
+// NewDeadLetter builds the dead letter of a command received from the
+// CommandSubscriber, to be published with Publisher.Publish (the topic is
+// ignored: the message carries its subject, csp.dlq.<code>). The handler
+// acks the command only after Publish returned nil.
+//
+// It keeps the command's payload and metadata (stream, sequence, broker
+// timestamp, partition, the sender's headers), records the original
+// subject, the code and the reason, and keeps the command's UUID
+// ("<stream>:<seq>") as its Nats-Msg-Id: dead-lettering a redelivered
+// command again within DuplicateWindow stores it once.
+//
+// code must be a single subject token ([A-Za-z0-9_-]{1,64}).
+func NewDeadLetter(cmd *message.Message, code, reason string) (*message.Message, error) {
+	if cmd == nil {
+		return nil, fmt.Errorf("bus: dead letter: nil command")
+	}
+	if !messages.ValidToken(code) {
+		return nil, fmt.Errorf("bus: dead letter of %s: code %q is not a single subject token", cmd.UUID, code)
+	}
+	dl := freshCopy(cmd)
+	if orig := cmd.Metadata.Get(MetaSubject); orig != "" {
+		dl.Metadata.Set(MetaOriginalSubject, orig)
+	}
+	dl.Metadata.Set(MetaSubject, messages.DeadLetterSubject(code))
+	dl.Metadata.Set(MetaDeadLetterCode, code)
+	dl.Metadata.Set(MetaDeadLetterReason, oneLine(reason, 1024))
+	return dl, nil
+}
+
+// oneLine makes s a valid header value of at most max bytes.
+func oneLine(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "")
+	}
+	return s
+}

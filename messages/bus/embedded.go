@@ -1,0 +1,66 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// EmbeddedOptions configures StartEmbedded.
+type EmbeddedOptions struct {
+	// StoreDir is the JetStream store directory (required).
+	StoreDir string
+	// Host to listen on; default 127.0.0.1.
+	Host string
+	// Port to listen on; -1 or 0 picks a random free port.
+	Port int
+	// ServerName; the server picks one when empty.
+	ServerName string
+	// SyncAlways makes JetStream fsync every write before acknowledging it.
+	// Off by default (the server then syncs every two minutes, so an OS
+	// crash can lose acknowledged messages; a process crash cannot).
+	SyncAlways bool
+}
+
+// StartEmbedded starts an in-process nats-server with JetStream enabled and
+// waits up to 10 seconds until it accepts connections. The caller shuts it
+// down with Shutdown (and WaitForShutdown). Connect with s.ClientURL().
+func StartEmbedded(opt EmbeddedOptions) (*server.Server, error) {
+	if opt.StoreDir == "" {
+		return nil, errors.New("bus: embedded NATS server needs a store directory")
+	}
+	if opt.Host == "" {
+		opt.Host = "127.0.0.1"
+	}
+	if opt.Port == 0 {
+		opt.Port = server.RANDOM_PORT
+	}
+	opts := &server.Options{
+		ServerName: opt.ServerName,
+		Host:       opt.Host,
+		Port:       opt.Port,
+		JetStream:  true,
+		StoreDir:   opt.StoreDir,
+		SyncAlways: opt.SyncAlways,
+		NoSigs:     true,
+		// No HTTP monitoring, no cluster: a single in-process server.
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("bus: embedded NATS server: %w", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		s.WaitForShutdown()
+		return nil, fmt.Errorf("bus: embedded NATS server on %s:%d not ready after 10s", opt.Host, opt.Port)
+	}
+	if !s.JetStreamEnabled() {
+		s.Shutdown()
+		s.WaitForShutdown()
+		return nil, errors.New("bus: embedded NATS server started without JetStream")
+	}
+	return s, nil
+}

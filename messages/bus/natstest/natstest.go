@@ -1,0 +1,47 @@
+// Package natstest runs a real, embedded nats-server with JetStream for
+// tests: one server per test, its store in t.TempDir(), shut down in
+// t.Cleanup. No fakes.
+package natstest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages/bus"
+)
+
+// RunServer starts an embedded JetStream server on 127.0.0.1 and a random
+// port, stores in t.TempDir(), and shuts it down when the test ends.
+func RunServer(t testing.TB) *server.Server {
+	t.Helper()
+	s, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("natstest: start embedded NATS server: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return s
+}
+
+// Connect opens a connection to s and a JetStream context on it (async
+// publishes time out after 10 seconds), closed when the test ends. Close it
+// earlier to simulate a dying process; closing twice is harmless.
+func Connect(t testing.TB, s *server.Server) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL(), nats.Name(t.Name()), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatalf("natstest: connect to %s: %v", s.ClientURL(), err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second))
+	if err != nil {
+		t.Fatalf("natstest: jetstream: %v", err)
+	}
+	return nc, js
+}

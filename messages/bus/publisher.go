@@ -1,0 +1,205 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Publisher is a watermill message.Publisher that publishes to JetStream
+// and returns only when the server stored every message (or an error). It
+// is safe for concurrent use: every Publish call sends its messages
+// asynchronously and waits only for its own PubAcks, so callers do not
+// queue behind each other.
+//
+// For each message:
+//   - the subject is msg.Metadata[MetaSubject] when set, else topic;
+//   - the Nats-Msg-Id header is msg.UUID, so publishing the same message
+//     again within DuplicateWindow stores it once (UUIDs must therefore be
+//     deterministic: an event ID, a command's "<stream>:<seq>");
+//   - every other metadata entry becomes a header, except MetaSubject and
+//     keys starting with "Nats-" (those steer the server, e.g.
+//     Nats-Expected-Last-Sequence, and must not leak from a consumed command
+//     into what is published).
+//
+// Dead letters are ordinary messages published to csp.dlq.<code>: see
+// NewDeadLetter.
+type Publisher struct {
+	js      jetstream.JetStream
+	timeout time.Duration
+	closed  atomic.Bool
+}
+
+var _ message.Publisher = (*Publisher)(nil)
+
+// NewPublisher returns a Publisher on js. Create js with
+// jetstream.WithPublishAsyncTimeout so an unanswered publish is also
+// forgotten by the client.
+func NewPublisher(js jetstream.JetStream, cfg PublisherConfig) (*Publisher, error) {
+	if js == nil {
+		return nil, errors.New("bus: publisher needs a JetStream context")
+	}
+	cfg = cfg.WithDefaults()
+	if cfg.Timeout < 0 {
+		return nil, errors.New("bus: publisher timeout is negative")
+	}
+	return &Publisher{js: js, timeout: cfg.Timeout}, nil
+}
+
+// ErrPublisherClosed is returned by Publish after Close.
+var ErrPublisherClosed = errors.New("bus: publisher is closed")
+
+// Publish publishes msgs in order and waits until the server acknowledged
+// every one of them, or Timeout passed. Every message is checked before the
+// first is sent; an invalid one fails the call and nothing is sent. When a
+// message is not acknowledged the error names its UUID and subject; some
+// others may be stored already, so the caller retries the whole call
+// (duplicates are dropped by Nats-Msg-Id).
+func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
+	if p.closed.Load() {
+		return ErrPublisherClosed
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	out := make([]*nats.Msg, len(msgs))
+	for i, m := range msgs {
+		nm, err := toNats(topic, m)
+		if err != nil {
+			return err
+		}
+		out[i] = nm
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+
+	futures := make([]jetstream.PubAckFuture, len(out))
+	var errs []error
+	for i, nm := range out {
+		// Wait for room in the client's window of outstanding async
+		// publishes at most until the deadline.
+		stall := time.Until(deadline)
+		if stall <= 0 {
+			errs = append(errs, publishError(msgs[i], nm.Subject, context.DeadlineExceeded))
+			break
+		}
+		f, err := p.js.PublishMsgAsync(nm, jetstream.WithStallWait(stall))
+		if err != nil {
+			errs = append(errs, publishError(msgs[i], nm.Subject, err))
+			break
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		if err := waitAck(ctx, f, p.timeout); err != nil {
+			errs = append(errs, publishError(msgs[i], out[i].Subject, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close makes later Publish calls fail. It does not close the connection.
+func (p *Publisher) Close() error {
+	p.closed.Store(true)
+	return nil
+}
+
+// waitAck waits for f's outcome; an outcome that is already there wins over
+// an expired ctx.
+func waitAck(ctx context.Context, f jetstream.PubAckFuture, timeout time.Duration) error {
+	check := func(ack *jetstream.PubAck) error {
+		if ack == nil || ack.Stream == "" {
+			return errors.New("empty PubAck")
+		}
+		return nil
+	}
+	select {
+	case ack := <-f.Ok():
+		return check(ack)
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case ack := <-f.Ok():
+		return check(ack)
+	case err := <-f.Err():
+		return err
+	default:
+		return fmt.Errorf("no PubAck within %v", timeout)
+	}
+}
+
+func publishError(m *message.Message, subject string, err error) error {
+	return fmt.Errorf("bus: publish message %s to %s: %w", m.UUID, subject, err)
+}
+
+// toNats converts a watermill message for publishing.
+func toNats(topic string, m *message.Message) (*nats.Msg, error) {
+	if m == nil {
+		return nil, errors.New("bus: publish: nil message")
+	}
+	subject := m.Metadata.Get(MetaSubject)
+	if subject == "" {
+		subject = topic
+	}
+	if !validPublishSubject(subject) {
+		return nil, fmt.Errorf("bus: publish message %s: %q is not a valid subject to publish to", m.UUID, subject)
+	}
+	if m.UUID == "" || !validHeaderValue(m.UUID) {
+		return nil, fmt.Errorf("bus: publish message to %s: UUID %q cannot be a Nats-Msg-Id", subject, m.UUID)
+	}
+	h := nats.Header{}
+	for k, v := range m.Metadata {
+		if k == MetaSubject || strings.HasPrefix(strings.ToLower(k), "nats-") {
+			continue
+		}
+		if !validHeaderKey(k) || !validHeaderValue(v) {
+			return nil, fmt.Errorf("bus: publish message %s: metadata %q cannot be a NATS header", m.UUID, k)
+		}
+		h.Set(k, v)
+	}
+	h.Set(jetstream.MsgIDHeader, m.UUID)
+	return &nats.Msg{Subject: subject, Data: m.Payload, Header: h}, nil
+}
+
+func validPublishSubject(s string) bool {
+	if s == "" || strings.ContainsAny(s, " \t\r\n*>") {
+		return false
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderValue(v string) bool {
+	return !strings.ContainsAny(v, "\r\n")
+}

@@ -1,0 +1,263 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// Subjects of the streams.
+const (
+	// CommandStreamSubjects is what the command stream captures: a partner,
+	// a customer and a command type of at least one token. A command
+	// published to a shorter subject (csp.cmd.P1.C1) is not captured, so the
+	// publisher gets "no responders" instead of a PubAck for a command
+	// nobody would ever process.
+	CommandStreamSubjects = messages.CommandSubjectPrefix + ".*.*.>"
+	// EventStreamSubjects and DeadLetterStreamSubjects are what the event
+	// and dead-letter streams capture.
+	EventStreamSubjects      = messages.EventSubjectPrefix + ".>"
+	DeadLetterStreamSubjects = messages.DeadLetterPrefix + ".>"
+)
+
+// ErrPartitionsChanged is returned (wrapped) by EnsureStreams when the
+// command stream exists with another partition count.
+var ErrPartitionsChanged = errors.New("the partition count of an existing command stream cannot be changed")
+
+// TransformUnsupportedError is returned by EnsureStreams when the server
+// ignores stream subject transforms (nats-server before 2.10, such as the
+// Debian package's 2.9.x).
+type TransformUnsupportedError struct {
+	Stream        string
+	ServerVersion string
+}
+
+func (e *TransformUnsupportedError) Error() string {
+	return fmt.Sprintf("bus: stream %s: NATS server %s does not support stream subject transforms; "+
+		"version 2.10 or later is required", e.Stream, e.ServerVersion)
+}
+
+// PartitionOf returns the partition of a customer among n partitions:
+// FNV-1a 32 of the customer token, modulo n. It must equal the server's
+// {{partition(n,2)}} mapping of the command stream's subject transform (the
+// transform hashes the customer token alone); a test checks this against a
+// real server.
+func PartitionOf(customerID string, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(customerID))
+	return int(h.Sum32() % uint32(n))
+}
+
+// CommandTransform is the command stream's subject transform for n
+// partitions: csp.cmd.<partner>.<customer>.<type...> is stored as
+// csp.cmdp.<partition>.<partner>.<customer>.<type...>.
+func CommandTransform(n int) jetstream.SubjectTransformConfig {
+	return jetstream.SubjectTransformConfig{
+		Source: CommandStreamSubjects,
+		Destination: messages.PartitionSubjectPrefix + ".{{partition(" + strconv.Itoa(n) +
+			",2)}}.{{wildcard(1)}}.{{wildcard(2)}}.>",
+	}
+}
+
+// PartitionFilter is the filter subject of partition p's consumer.
+func PartitionFilter(p int) string {
+	return messages.PartitionSubjectPrefix + "." + strconv.Itoa(p) + ".>"
+}
+
+// ConsumerName is the durable name of partition p's consumer.
+func ConsumerName(prefix string, p int) string {
+	return fmt.Sprintf("%s-p%02d", prefix, p)
+}
+
+// CommandStreamConfig is the command stream's configuration.
+func CommandStreamConfig(c StreamsConfig) jetstream.StreamConfig {
+	c = c.WithDefaults()
+	tr := CommandTransform(c.Partitions)
+	return jetstream.StreamConfig{
+		Name:             c.CommandStream,
+		Description:      "CSP commands, stored per customer partition",
+		Subjects:         []string{CommandStreamSubjects},
+		SubjectTransform: &tr,
+		Storage:          jetstream.FileStorage,
+		Retention:        jetstream.LimitsPolicy,
+		MaxAge:           c.CommandMaxAge,
+		Duplicates:       DuplicateWindow,
+		Replicas:         c.Replicas,
+		Discard:          jetstream.DiscardOld,
+	}
+}
+
+// EventStreamConfig is the event stream's configuration.
+func EventStreamConfig(c StreamsConfig) jetstream.StreamConfig {
+	c = c.WithDefaults()
+	return jetstream.StreamConfig{
+		Name:        c.EventStream,
+		Description: "CSP events published by the processor",
+		Subjects:    []string{EventStreamSubjects},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      c.EventMaxAge,
+		Duplicates:  DuplicateWindow,
+		Replicas:    c.Replicas,
+		Discard:     jetstream.DiscardOld,
+	}
+}
+
+// DeadLetterStreamConfig is the dead-letter stream's configuration.
+func DeadLetterStreamConfig(c StreamsConfig) jetstream.StreamConfig {
+	c = c.WithDefaults()
+	return jetstream.StreamConfig{
+		Name:        c.DeadLetterStream,
+		Description: "CSP commands that could not be processed",
+		Subjects:    []string{DeadLetterStreamSubjects},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      c.DeadLetterMaxAge,
+		Duplicates:  DuplicateWindow,
+		Replicas:    c.Replicas,
+		Discard:     jetstream.DiscardOld,
+	}
+}
+
+// EnsureStreams creates the command, event and dead-letter streams, or
+// updates them to cfg. It is idempotent and safe to run from every replica
+// at start-up. It refuses to change the partition count of an existing
+// command stream, and fails when the server ignores subject transforms
+// (nats-server 2.9.x): nc is used to name the server's version.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, cfg StreamsConfig) error {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("bus: streams config: %w", err)
+	}
+	version := "(unknown version)"
+	if nc != nil {
+		version = nc.ConnectedServerVersion()
+	}
+	if err := ensureCommandStream(ctx, js, version, cfg); err != nil {
+		return err
+	}
+	for _, sc := range []jetstream.StreamConfig{EventStreamConfig(cfg), DeadLetterStreamConfig(cfg)} {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("bus: ensure stream %s: %w", sc.Name, err)
+		}
+	}
+	return nil
+}
+
+func ensureCommandStream(ctx context.Context, js jetstream.JetStream, version string, cfg StreamsConfig) error {
+	want := CommandStreamConfig(cfg)
+	for attempt := 0; ; attempt++ {
+		existing, err := js.Stream(ctx, want.Name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			s, err := js.CreateStream(ctx, want)
+			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && attempt == 0 {
+				continue // another replica created it meanwhile: check and update it
+			}
+			if errors.Is(err, jetstream.ErrStreamSubjectTransformNotSupported) {
+				// The server created the stream without the transform.
+				// Remove it again so nobody publishes commands that would
+				// be stored unpartitioned and never consumed.
+				_ = js.DeleteStream(ctx, want.Name)
+				return transformUnsupported(version, want.Name)
+			}
+			if err != nil {
+				return fmt.Errorf("bus: create stream %s: %w", want.Name, err)
+			}
+			if err := checkSubjectTransform(s.CachedInfo().Config, want.SubjectTransform, version); err != nil {
+				_ = js.DeleteStream(ctx, want.Name)
+				return err
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("bus: look up stream %s: %w", want.Name, err)
+		}
+		return updateCommandStream(ctx, js, version, cfg, existing.CachedInfo(), want)
+	}
+}
+
+func updateCommandStream(ctx context.Context, js jetstream.JetStream, version string, cfg StreamsConfig,
+	info *jetstream.StreamInfo, want jetstream.StreamConfig) error {
+	if have, ok := partitionsOf(info.Config.SubjectTransform); ok {
+		if have != cfg.Partitions {
+			return fmt.Errorf("bus: stream %s has %d partitions, config asks for %d: %w "+
+				"(it would move customers between partitions and could reorder their commands; "+
+				"drain the stream and create a new one instead)",
+				want.Name, have, cfg.Partitions, ErrPartitionsChanged)
+		}
+	} else if info.State.Msgs > 0 {
+		return fmt.Errorf("bus: stream %s exists without the partitioning subject transform and holds %d messages; "+
+			"refusing to add partitioning to it (those commands would never be consumed)",
+			want.Name, info.State.Msgs)
+	}
+	s, err := js.UpdateStream(ctx, want)
+	if errors.Is(err, jetstream.ErrStreamSubjectTransformNotSupported) {
+		return transformUnsupported(version, want.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("bus: update stream %s: %w", want.Name, err)
+	}
+	return checkSubjectTransform(s.CachedInfo().Config, want.SubjectTransform, version)
+}
+
+// checkSubjectTransform fails unless the stream configuration the server
+// returned carries the transform that was asked for. nats-server 2.9.x
+// accepts the configuration and silently drops the transform.
+func checkSubjectTransform(got jetstream.StreamConfig, want *jetstream.SubjectTransformConfig, version string) error {
+	if want == nil {
+		return nil
+	}
+	if got.SubjectTransform == nil ||
+		got.SubjectTransform.Source != want.Source ||
+		got.SubjectTransform.Destination != want.Destination {
+		return transformUnsupported(version, got.Name)
+	}
+	return nil
+}
+
+func transformUnsupported(version, stream string) error {
+	return &TransformUnsupportedError{Stream: stream, ServerVersion: version}
+}
+
+var partitionPattern = regexp.MustCompile(`\{\{\s*partition\(\s*(\d+)\s*,`)
+
+// partitionsOf reads the partition count from a command stream transform.
+func partitionsOf(tr *jetstream.SubjectTransformConfig) (int, bool) {
+	if tr == nil {
+		return 0, false
+	}
+	m := partitionPattern.FindStringSubmatch(tr.Destination)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// commandPartitions reads the partition count of the existing command
+// stream.
+func commandPartitions(ctx context.Context, js jetstream.JetStream, stream string) (int, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("bus: look up stream %s: %w", stream, err)
+	}
+	n, ok := partitionsOf(s.CachedInfo().Config.SubjectTransform)
+	if !ok {
+		return 0, fmt.Errorf("bus: stream %s has no partitioning subject transform (run EnsureStreams first)", stream)
+	}
+	return n, nil
+}

@@ -1,0 +1,249 @@
+package bus_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/messages/bus/natstest"
+)
+
+// fnv1a32 is FNV-1a 32, written out here so the test does not trust the
+// package's PartitionOf to check the server's partitioning.
+func fnv1a32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
+	const n = 32
+	e := newEnv(t, n)
+	ctx := ctxT(t)
+
+	seq1 := e.publishCommand(t, "P1", "C1", "order.placed", `{}`)
+	seq2 := e.publishCommand(t, "P1", "C2", "subscription.cancel", `{}`)
+	stream, err := e.js.Stream(ctx, e.streams.CommandStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		seq                   uint64
+		customer, subjectTail string
+	}{
+		{seq1, "C1", "P1.C1.order.placed"},
+		{seq2, "C2", "P1.C2.subscription.cancel"},
+	} {
+		m, err := stream.GetMsg(ctx, c.seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("csp.cmdp.%d.%s", fnv1a32(c.customer)%n, c.subjectTail)
+		if m.Subject != want {
+			t.Errorf("seq %d stored as %q, want %q", c.seq, m.Subject, want)
+		}
+		if p := bus.PartitionOf(c.customer, n); uint32(p) != fnv1a32(c.customer)%n {
+			t.Errorf("PartitionOf(%s) = %d, want %d", c.customer, p, fnv1a32(c.customer)%n)
+		}
+		route, err := messages.ParseStoredCommandSubject(m.Subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if route.CustomerID != c.customer || route.PartnerID != "P1" {
+			t.Errorf("route %+v", route)
+		}
+	}
+
+	// Many customers and partners: the server's partition is always
+	// PartitionOf(customer), whatever the partner and the type.
+	const customers = 300
+	var seqs []uint64
+	for i := 0; i < customers; i++ {
+		seqs = append(seqs, e.publishCommand(t, fmt.Sprintf("P%d", i%7), fmt.Sprintf("cust-%d_x", i), "subscription.autorenew.set", `{}`))
+	}
+	perPartition := map[int]uint64{bus.PartitionOf("C1", n): 1}
+	perPartition[bus.PartitionOf("C2", n)]++
+	for i, seq := range seqs {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		customer := fmt.Sprintf("cust-%d_x", i)
+		p := bus.PartitionOf(customer, n)
+		perPartition[p]++
+		want := fmt.Sprintf("csp.cmdp.%d.P%d.%s.subscription.autorenew.set", p, i%7, customer)
+		if m.Subject != want {
+			t.Fatalf("stored as %q, want %q", m.Subject, want)
+		}
+	}
+	if len(perPartition) < n/2 {
+		t.Errorf("300 customers fell into only %d of %d partitions", len(perPartition), n)
+	}
+
+	// A consumer filtered on csp.cmdp.<p>.> sees exactly that partition,
+	// although its filter is not inside the stream's subjects.
+	consumers, err := bus.EnsureConsumers(ctx, e.js, e.streams, bus.SubscriberConfig{})
+	if err != nil {
+		t.Fatalf("EnsureConsumers: %v", err)
+	}
+	if len(consumers) != n {
+		t.Fatalf("%d consumers, want %d", len(consumers), n)
+	}
+	for p, c := range consumers {
+		info, err := c.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Name != bus.ConsumerName("processor", p) || info.Config.FilterSubject != fmt.Sprintf("csp.cmdp.%d.>", p) {
+			t.Errorf("consumer %d: name %s filter %s", p, info.Name, info.Config.FilterSubject)
+		}
+		if info.Config.MaxAckPending != 1 || info.Config.AckPolicy != jetstream.AckExplicitPolicy ||
+			info.Config.MaxDeliver != -1 || info.Config.DeliverPolicy != jetstream.DeliverAllPolicy ||
+			info.Config.AckWait != bus.DefaultAckWait {
+			t.Errorf("consumer %d config %+v", p, info.Config)
+		}
+		if info.NumPending != perPartition[p] {
+			t.Errorf("partition %d: consumer has %d pending, %d commands were published to it", p, info.NumPending, perPartition[p])
+		}
+	}
+}
+
+func TestCommandWithoutTypeIsRefusedByTheBroker(t *testing.T) {
+	e := newEnv(t, 4)
+	for _, subj := range []string{"csp.cmd.P1.C1", "csp.cmd.P1"} {
+		_, err := e.js.Publish(ctxT(t), subj, []byte(`{}`))
+		if !errors.Is(err, jetstream.ErrNoStreamResponse) {
+			t.Errorf("publish to %s: err %v, want no stream response", subj, err)
+		}
+	}
+	// Publishing straight to a partition subject is not captured either:
+	// a sender cannot choose a partition.
+	if _, err := e.js.Publish(ctxT(t), "csp.cmdp.0.P1.C1.order.placed", []byte(`{}`)); !errors.Is(err, jetstream.ErrNoStreamResponse) {
+		t.Errorf("publish to a partition subject: err %v, want no stream response", err)
+	}
+}
+
+func TestEnsureStreamsIsIdempotentAndRefusesNewPartitionCount(t *testing.T) {
+	s := natstest.RunServer(t)
+	nc, js := natstest.Connect(t, s)
+	ctx := ctxT(t)
+	cfg := bus.StreamsConfig{Partitions: 8, EventMaxAge: 48 * time.Hour}
+
+	for i := 0; i < 3; i++ {
+		if err := bus.EnsureStreams(ctx, js, nc, cfg); err != nil {
+			t.Fatalf("EnsureStreams #%d: %v", i+1, err)
+		}
+	}
+	names := map[string]bool{}
+	for name := range js.StreamNames(ctx).Name() {
+		names[name] = true
+	}
+	if len(names) != 3 || !names["CSP_COMMANDS"] || !names["CSP_EVENTS"] || !names["CSP_DEADLETTER"] {
+		t.Fatalf("streams %v", names)
+	}
+	for _, c := range []struct {
+		name, subject string
+		maxAge        time.Duration
+		transform     bool
+	}{
+		{"CSP_COMMANDS", "csp.cmd.*.*.>", 30 * 24 * time.Hour, true},
+		{"CSP_EVENTS", "csp.evt.>", 48 * time.Hour, false},
+		{"CSP_DEADLETTER", "csp.dlq.>", 30 * 24 * time.Hour, false},
+	} {
+		st, err := js.Stream(ctx, c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := st.CachedInfo().Config
+		if len(sc.Subjects) != 1 || sc.Subjects[0] != c.subject || sc.Storage != jetstream.FileStorage ||
+			sc.Retention != jetstream.LimitsPolicy || sc.MaxAge != c.maxAge || sc.Duplicates != 2*time.Minute ||
+			sc.Replicas != 1 || (sc.SubjectTransform != nil) != c.transform {
+			t.Errorf("%s config %+v", c.name, sc)
+		}
+	}
+
+	// A command stored, then EnsureStreams again with another max age:
+	// updated, nothing lost.
+	if _, err := js.Publish(ctx, "csp.cmd.P1.C1.order.placed", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	cfg.CommandMaxAge = 7 * 24 * time.Hour
+	if err := bus.EnsureStreams(ctx, js, nc, cfg); err != nil {
+		t.Fatalf("EnsureStreams with a new max age: %v", err)
+	}
+	st, _ := js.Stream(ctx, "CSP_COMMANDS")
+	if info := st.CachedInfo(); info.Config.MaxAge != 7*24*time.Hour || info.State.Msgs != 1 {
+		t.Errorf("after update: max age %v, %d messages", info.Config.MaxAge, info.State.Msgs)
+	}
+
+	// Another partition count is refused and changes nothing.
+	cfg.Partitions = 16
+	err := bus.EnsureStreams(ctx, js, nc, cfg)
+	if !errors.Is(err, bus.ErrPartitionsChanged) || !strings.Contains(err.Error(), "8 partitions") {
+		t.Fatalf("EnsureStreams with 16 partitions: %v", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.SubjectTransform == nil || info.Config.SubjectTransform.Destination != bus.CommandTransform(8).Destination {
+		t.Errorf("transform changed to %+v", info.Config.SubjectTransform)
+	}
+
+	// A subscriber configured with another partition count refuses to start.
+	sub, err := bus.NewCommandSubscriber(js, bus.StreamsConfig{Partitions: 16}, bus.SubscriberConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Subscribe(ctx, "commands"); err == nil || !strings.Contains(err.Error(), "8 partitions") {
+		t.Errorf("Subscribe with 16 partitions configured on an 8-partition stream: %v", err)
+	}
+}
+
+func TestEnsureStreamsRefusesToPartitionAnUnpartitionedStreamWithMessages(t *testing.T) {
+	s := natstest.RunServer(t)
+	nc, js := natstest.Connect(t, s)
+	ctx := ctxT(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "CSP_COMMANDS", Subjects: []string{"csp.cmd.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "csp.cmd.P1.C1.order.placed", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := bus.EnsureStreams(ctx, js, nc, bus.StreamsConfig{})
+	if err == nil || !strings.Contains(err.Error(), "without the partitioning subject transform") {
+		t.Fatalf("EnsureStreams: %v", err)
+	}
+}
+
+func TestEnsureStreamsValidatesConfig(t *testing.T) {
+	s := natstest.RunServer(t)
+	nc, js := natstest.Connect(t, s)
+	for _, cfg := range []bus.StreamsConfig{
+		{CommandStream: "csp.commands"},
+		{Partitions: -1},
+		{Partitions: bus.MaxPartitions + 1},
+		{EventStream: "CSP_COMMANDS"},
+	} {
+		if err := bus.EnsureStreams(ctxT(t), js, nc, cfg); err == nil {
+			t.Errorf("EnsureStreams(%+v) accepted", cfg)
+		}
+	}
+	names := 0
+	for range js.StreamNames(ctxT(t)).Name() {
+		names++
+	}
+	if names != 0 {
+		t.Errorf("%d streams created from invalid configs", names)
+	}
+}
