@@ -33,7 +33,7 @@ const (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *server.Server
 	nc     *nats.Conn
 	js     jetstream.JetStream
@@ -42,10 +42,17 @@ type env struct {
 	store  *state.Store
 	up     *simulator.Upstream
 	events *simulator.Watcher
+	bus    bus.Config
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts a NATS server, flushes Redis and creates the streams with
+// 8 partitions, or with partitions[0] when given.
+func newEnv(t testing.TB, partitions ...int) *env {
 	t.Helper()
+	bc := testBus()
+	if len(partitions) > 0 {
+		bc.Streams.Partitions = partitions[0]
+	}
 	srv := natstest.RunServer(t)
 	nc, js := natstest.Connect(t, srv)
 	cat, err := catalog.Default()
@@ -53,8 +60,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	rdb := redistest.Client(t)
-	e := &env{t: t, srv: srv, nc: nc, js: js, rdb: rdb, cat: cat, store: state.NewStore(rdb, state.Options{}), up: &simulator.Upstream{JS: js}}
-	if err := bus.EnsureStreams(context.Background(), js, nc, testBus().Streams); err != nil {
+	e := &env{t: t, srv: srv, nc: nc, js: js, rdb: rdb, cat: cat, store: state.NewStore(rdb, state.Options{}), up: &simulator.Upstream{JS: js}, bus: bc}
+	if err := bus.EnsureStreams(context.Background(), js, nc, bc.Streams); err != nil {
 		t.Fatal(err)
 	}
 	e.events, err = simulator.WatchEvents(context.Background(), js, bus.DefaultEventStream)
@@ -78,7 +85,7 @@ func testBus() bus.Config {
 // the returned stop is called).
 func (e *env) startProcessor(mutate ...func(*Config)) (stop func()) {
 	e.t.Helper()
-	cfg := Config{NATS: e.nc, Redis: e.rdb, Catalog: e.cat, Bus: testBus(), Logger: watermill.NopLogger{}}
+	cfg := Config{NATS: e.nc, Redis: e.rdb, Catalog: e.cat, Bus: e.bus, Logger: watermill.NopLogger{}}
 	for _, m := range mutate {
 		m(&cfg)
 	}

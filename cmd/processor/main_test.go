@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// build compiles this command once per test.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "processor")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runBin runs the processor with a clean environment plus env, and returns
+// its combined output and exit error.
+func runBin(t *testing.T, bin string, env ...string) (string, error) {
+	t.Helper()
+	c := exec.Command(bin)
+	c.Env = append([]string{"HOME=" + t.TempDir(), "DATA_DIR=" + t.TempDir(), "NATS_PORT=-1"}, env...)
+	out, err := c.CombinedOutput()
+	return string(out), err
+}
+
+// A bad catalog stops the processor at start with a message naming the
+// entry and the field (issue 2, catalog as data).
+func TestBadCatalogStopsTheProcessorNamingEntryAndField(t *testing.T) {
+	bin := build(t)
+	cat := filepath.Join(t.TempDir(), "catalog.json")
+	b, err := os.ReadFile("../../deployments/catalog/catalog.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(b), `"cancel_window_hours": 168`, `"cancel_window_hours": -1`, 1)
+	if err := os.WriteFile(cat, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runBin(t, bin, "PATH="+os.Getenv("PATH"), "CATALOG_FILE="+cat)
+	if err == nil {
+		t.Fatalf("processor started with a bad catalog:\n%s", out)
+	}
+	if !strings.Contains(out, `offer "CFQ7TTC0LH18:0001"`) || !strings.Contains(out, "cancel_window_hours") {
+		t.Fatalf("message does not name the entry and field:\n%s", out)
+	}
+}
+
+// Without REDIS_URL and without redis-server installed, the processor says
+// exactly how to install it.
+func TestMissingRedisServerSaysHowToInstallIt(t *testing.T) {
+	bin := build(t)
+	out, err := runBin(t, bin, "PATH="+t.TempDir())
+	if err == nil {
+		t.Fatalf("processor started without Redis:\n%s", out)
+	}
+	if !strings.Contains(out, "apt-get install -y redis-server") || !strings.Contains(out, "REDIS_URL") {
+		t.Fatalf("no install instructions:\n%s", out)
+	}
+}
