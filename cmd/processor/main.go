@@ -17,7 +17,7 @@
 //	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
 //	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)
-//	LOG_LEVEL      debug or info (default)
+//	LOG_LEVEL      debug, info (default; warn with -demo), warn or error
 package main
 
 import (
@@ -25,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -57,7 +58,10 @@ func main() {
 func run(demo bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := watermill.NewStdLogger(os.Getenv("LOG_LEVEL") == "debug", false)
+	logger, err := newLogger(os.Getenv("LOG_LEVEL"), demo)
+	if err != nil {
+		return err
+	}
 
 	cat, err := catalog.LoadOrDefault(os.Getenv(catalog.EnvFile))
 	if err != nil {
@@ -215,4 +219,20 @@ func envInt(k string) (int, error) {
 		return 0, fmt.Errorf("%s=%q is not a whole number", k, v)
 	}
 	return n, nil
+}
+
+// newLogger logs to stderr at the level asked for. The demo defaults to
+// warnings only, so its output is the story.
+func newLogger(level string, demo bool) (watermill.LoggerAdapter, error) {
+	if level == "" {
+		level = "info"
+		if demo {
+			level = "warn"
+		}
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
+	}
+	return watermill.NewSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))), nil
 }
