@@ -248,6 +248,9 @@ func expectedFromStream(t *testing.T, e *env, n int) (map[string][]byte, map[str
 		for k, v := range commit.Set {
 			fields[cmd.CustomerID][k] = v
 		}
+		for _, k := range commit.Delete {
+			delete(fields[cmd.CustomerID], k)
+		}
 		states[cmd.CustomerID] = out.State
 	}
 	return events, fields

@@ -30,7 +30,10 @@ type Config struct {
 	// RelayInterval and RelayMinAge tune the outbox relay (state package
 	// defaults when zero).
 	RelayInterval, RelayMinAge time.Duration
-	Logger                     watermill.LoggerAdapter
+	// TimerPoll is how often the scheduler looks for due timers on the
+	// wall clock (BrokerClock); default 1s.
+	TimerPoll time.Duration
+	Logger    watermill.LoggerAdapter
 
 	// wrapPublisher lets tests inject failures around the real publisher.
 	wrapPublisher func(message.Publisher) message.Publisher
@@ -44,6 +47,7 @@ type Processor struct {
 	pub     *bus.Publisher
 	cleaner *state.OutboxCleaner
 	relay   *state.OutboxRelay
+	timers  *Scheduler
 	logger  watermill.LoggerAdapter
 }
 
@@ -90,19 +94,25 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	router.AddMiddleware(recoverer)
 	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Clock: cfg.Clock, Logger: cfg.Logger}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
-	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, logger: cfg.Logger}, nil
+	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
+		Poll: cfg.TimerPoll, Logger: cfg.Logger}
+	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, logger: cfg.Logger}, nil
 }
 
 // Run processes commands until ctx is cancelled, then drains: in-flight
-// commands finish (or stay unacked for redelivery), the outbox cleaner
-// flushes, and the relay stops.
+// commands finish (or stay unacked for redelivery), the scheduler and the
+// relay stop, and the outbox cleaner flushes.
 func (p *Processor) Run(ctx context.Context) error {
 	p.cleaner.Start()
 	p.relay.Start()
+	if err := p.timers.Start(); err != nil {
+		return err
+	}
 	runErr := p.router.Run(ctx)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errs := []error{runErr}
+	errs = append(errs, p.timers.Shutdown(shutdownCtx))
 	errs = append(errs, p.relay.Shutdown(shutdownCtx))
 	errs = append(errs, p.cleaner.Shutdown(shutdownCtx))
 	errs = append(errs, p.pub.Close())

@@ -12,7 +12,16 @@ const (
 	CmdSubscriptionReactivate CommandType = "subscription.reactivate"
 	CmdSubscriptionCancel     CommandType = "subscription.cancel"
 	CmdAutoRenewSet           CommandType = "subscription.autorenew.set"
+	// CmdTimerFired is published by the processor's scheduler only, as the
+	// partner SystemPartner (ARCHITECTURE G7). Its ID is the timer's ID.
+	CmdTimerFired CommandType = "timer.fired"
 )
+
+// SystemPartner is the partner token of commands the processor publishes to
+// itself (timers). Partners cannot publish under it: NATS permissions give
+// each partner csp.cmd.<its own ID>.> only, and the processor refuses
+// timer.fired from anyone else and anything else from it.
+const SystemPartner = "_system"
 
 // Command is the envelope every command body has. The acting partner is not
 // in the body: it is the partner token of the subject the broker accepted the
@@ -87,6 +96,15 @@ type AutoRenewSetData struct {
 	Enabled        *bool  `json:"enabled"`
 }
 
+// TimerFiredData names the timer that fired. The rules act only if the
+// customer's state still holds that timer.
+type TimerFiredData struct {
+	TimerID        string    `json:"timer_id"`
+	Kind           string    `json:"kind"`
+	SubscriptionID string    `json:"subscription_id"`
+	DueAt          time.Time `json:"due_at"`
+}
+
 // Suspension reasons (SUS-1).
 const (
 	ReasonCustomerRequest = "customer_request"
@@ -110,6 +128,8 @@ func newCommandData(t CommandType) any {
 		return &CancelData{}
 	case CmdAutoRenewSet:
 		return &AutoRenewSetData{}
+	case CmdTimerFired:
+		return &TimerFiredData{}
 	}
 	return nil
 }
@@ -117,5 +137,5 @@ func newCommandData(t CommandType) any {
 // CommandTypes lists every command type this version accepts.
 func CommandTypes() []CommandType {
 	return []CommandType{CmdCustomerCreated, CmdOrderPlaced, CmdSubscriptionSuspend,
-		CmdSubscriptionReactivate, CmdSubscriptionCancel, CmdAutoRenewSet}
+		CmdSubscriptionReactivate, CmdSubscriptionCancel, CmdAutoRenewSet, CmdTimerFired}
 }

@@ -13,6 +13,8 @@ const (
 	EvtSubscriptionReactivated EventType = "subscription.reactivated"
 	EvtSubscriptionCancelled   EventType = "subscription.cancelled"
 	EvtAutoRenewChanged        EventType = "subscription.autorenew.changed"
+	EvtSubscriptionRenewed     EventType = "subscription.renewed"
+	EvtSubscriptionExpired     EventType = "subscription.expired"
 	EvtCommandRejected         EventType = "command.rejected"
 	EvtBillingCharge           EventType = "billing.charge"
 	EvtBillingCredit           EventType = "billing.credit"
@@ -136,6 +138,37 @@ type AutoRenewChangedEvent struct {
 	RenewsOn string `json:"renews_on,omitempty"`
 }
 
+// SubscriptionRenewedEvent confirms a completed renewal (REN-2): a new
+// term with a new cancellation window that opened when the renewal
+// completed.
+type SubscriptionRenewedEvent struct {
+	SubscriptionID   string    `json:"subscription_id"`
+	Renewals         int       `json:"renewals"`
+	Quantity         int       `json:"quantity"`
+	Term             string    `json:"term"`
+	BillingFrequency string    `json:"billing_frequency"`
+	TermStart        string    `json:"term_start"`
+	TermEnd          string    `json:"term_end"`
+	CancellableUntil time.Time `json:"cancellable_until"`
+}
+
+// SubscriptionExpiredEvent: the term ended without renewal (REN-3, SUS-3).
+type SubscriptionExpiredEvent struct {
+	SubscriptionID string `json:"subscription_id"`
+	// Reason is auto_renew_off or suspended_at_term_end.
+	Reason string `json:"reason"`
+	// DataDeleted is true when the customer's data goes with it (a
+	// subscription that was suspended at term end, SUS-3, REN-3).
+	DataDeleted bool   `json:"data_deleted"`
+	TermEnd     string `json:"term_end"`
+}
+
+// Expiry reasons.
+const (
+	ExpiredAutoRenewOff       = "auto_renew_off"
+	ExpiredSuspendedAtTermEnd = "suspended_at_term_end"
+)
+
 // Rejection is the Partner Center-shaped error of a rejected command or line
 // (GEN-6).
 type Rejection struct {
@@ -194,6 +227,8 @@ type Proration struct {
 const (
 	BillingReasonPurchase     = "purchase"
 	BillingReasonCancellation = "cancellation"
+	BillingReasonRenewal      = "renewal"
+	BillingReasonPeriod       = "billing_period"
 )
 
 // newEventData returns a pointer to the zero data value of an event type.
@@ -213,6 +248,10 @@ func newEventData(t EventType) any {
 		return &SubscriptionCancelledEvent{}
 	case EvtAutoRenewChanged:
 		return &AutoRenewChangedEvent{}
+	case EvtSubscriptionRenewed:
+		return &SubscriptionRenewedEvent{}
+	case EvtSubscriptionExpired:
+		return &SubscriptionExpiredEvent{}
 	case EvtCommandRejected:
 		return &CommandRejectedEvent{}
 	case EvtBillingCharge, EvtBillingCredit:
@@ -224,6 +263,7 @@ func newEventData(t EventType) any {
 // EventTypes lists every event type this version emits.
 func EventTypes() []EventType {
 	return []EventType{EvtCustomerCreated, EvtOrderProcessed, EvtSubscriptionCreated, EvtSubscriptionSuspended,
-		EvtSubscriptionReactivated, EvtSubscriptionCancelled, EvtAutoRenewChanged, EvtCommandRejected,
+		EvtSubscriptionReactivated, EvtSubscriptionCancelled, EvtAutoRenewChanged, EvtSubscriptionRenewed,
+		EvtSubscriptionExpired, EvtCommandRejected,
 		EvtBillingCharge, EvtBillingCredit}
 }

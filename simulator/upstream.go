@@ -36,19 +36,7 @@ func (u *Upstream) Send(ctx context.Context, partnerID string, cmd messages.Comm
 	return ack.Sequence, nil
 }
 
-// CommandMsg builds the NATS message for a command: its subject names the
-// partner and customer, and Nats-Msg-Id makes a re-publish within the
-// duplicate window harmless.
+// CommandMsg builds the NATS message for a command (messages.NewCommandMsg).
 func CommandMsg(partnerID string, cmd messages.Command) (*nats.Msg, error) {
-	if cmd.SchemaVersion == 0 {
-		cmd.SchemaVersion = messages.SchemaVersion
-	}
-	body, err := messages.EncodeCommand(cmd)
-	if err != nil {
-		return nil, err
-	}
-	msg := nats.NewMsg(messages.CommandSubject(partnerID, cmd.CustomerID, cmd.Type))
-	msg.Data = body
-	msg.Header.Set(jetstream.MsgIDHeader, messages.CommandMsgID(cmd.CustomerID, cmd.ID))
-	return msg, nil
+	return messages.NewCommandMsg(partnerID, cmd)
 }

@@ -96,6 +96,8 @@ func (w *Watcher) Conflicts() []string {
 }
 
 // WaitFor blocks until cond holds over the distinct events or ctx ends.
+// cond runs with the watcher locked: it must use the slice it is given and
+// not call the watcher's methods.
 func (w *Watcher) WaitFor(ctx context.Context, cond func([]messages.Event) bool) error {
 	for {
 		w.mu.Lock()

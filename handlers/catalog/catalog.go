@@ -32,6 +32,16 @@ type Policy struct {
 	TaxInclusiveCountries []string `json:"tax_inclusive_countries"`
 	// Segments are the customer segments the programme knows (ORD-3).
 	Segments []string `json:"segments"`
+	// RenewalProcessingMinutes is how long a renewal stays pending after it
+	// starts at 00:00 UTC the day after the term end (REN-2: "may take up
+	// to 24 hours"; REN-4: some changes conflict meanwhile). 0 completes
+	// renewals at once.
+	RenewalProcessingMinutes int `json:"renewal_processing_minutes"`
+}
+
+// RenewalProcessing is the pending time of a renewal (REN-2).
+func (p Policy) RenewalProcessing() time.Duration {
+	return time.Duration(p.RenewalProcessingMinutes) * time.Minute
 }
 
 // Offer is one sellable product/SKU.

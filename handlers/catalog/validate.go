@@ -137,6 +137,9 @@ func (p *Policy) validate(ps *problems) {
 			seen[cc] = i
 		}
 	}
+	if p.RenewalProcessingMinutes < 0 || p.RenewalProcessingMinutes > 24*60 {
+		ps.add("policy.renewal_processing_minutes", "must be 0..1440 (REN-2: a renewal takes up to 24 hours), not %d", p.RenewalProcessingMinutes)
+	}
 	if len(p.Segments) == 0 {
 		ps.add("policy.segments", "must not be empty")
 		return

@@ -119,6 +119,8 @@ func TestValidationProblems(t *testing.T) {
 		{"GEN-3 currency code too long", func(c *Catalog) { addCurrency(c, "EURO", 2, 1) }, "", `currencies["EURO"]`, "3 uppercase letters"},
 		{"GEN-3 exponent 5", func(c *Catalog) { c.Currencies["USD"] = Currency{Exponent: 5} }, "", `currencies["USD"].exponent`, "must be 0..4, got 5"},
 		{"GEN-3 exponent -1", func(c *Catalog) { c.Currencies["JPY"] = Currency{Exponent: -1} }, "", `currencies["JPY"].exponent`, "must be 0..4, got -1"},
+		{"REN-2 renewal processing negative", func(c *Catalog) { c.Policy.RenewalProcessingMinutes = -1 }, "", "policy.renewal_processing_minutes", "must be 0..1440"},
+		{"REN-2 renewal processing over a day", func(c *Catalog) { c.Policy.RenewalProcessingMinutes = 1441 }, "", "policy.renewal_processing_minutes", "must be 0..1440"},
 		{"ORD-3 policy segments empty", func(c *Catalog) { c.Policy.Segments = nil }, "", "policy.segments", "must not be empty"},
 		{"ORD-3 policy segment duplicate", func(c *Catalog) { c.Policy.Segments = append(c.Policy.Segments, "education") }, "", "policy.segments[4]", "duplicate of policy.segments[1]"},
 		{"ORD-3 policy segment malformed", func(c *Catalog) { c.Policy.Segments = append(c.Policy.Segments, "Military") }, "", "policy.segments[4]", `"Military" must be lowercase`},

@@ -16,6 +16,9 @@ func (d *decision) autoRenewSet(c *messages.AutoRenewSetData) {
 	if !ok || !d.notFinal(s) {
 		return
 	}
+	if !d.notPendingRenewal(s, false) {
+		return
+	}
 	if c.Enabled == nil {
 		d.reject(invalidField("data.enabled", "is required (true or false)"))
 		return

@@ -19,6 +19,9 @@ func (d *decision) cancel(c *messages.CancelData) {
 	if !ok || !d.notFinal(s) {
 		return
 	}
+	if !d.notPendingRenewal(s, true) {
+		return
+	}
 	licensed := s.BillingType != "usage"
 	if licensed && !d.in.Now.Before(s.CancellableUntil) {
 		d.reject(reject(CodeCancelWindowClosed, "CAN-1",
@@ -35,6 +38,7 @@ func (d *decision) cancel(c *messages.CancelData) {
 	now := d.in.Now
 	next.Status, next.CancelledAt, next.AutoRenew = StatusCancelled, &now, false
 	d.putSubscription(&next)
+	d.deleteTimersOf(s.ID)
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
 		SubscriptionID: s.ID, CreditEventID: creditID, CreditMinor: credit.AmountMinor, Currency: s.Currency,
 	})

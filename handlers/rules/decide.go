@@ -30,14 +30,18 @@ type EventDraft struct {
 	Data      any
 }
 
-// Outcome is a decision: the new state, which entities changed, and the
-// events to emit. A rejected command has no changes and one
-// command.rejected event.
+// Outcome is a decision: the new state, which entities changed or were
+// deleted, the timers it set, and the events to emit. A rejected command
+// has no changes and one command.rejected event.
 type Outcome struct {
 	State    CustomerState
 	Changed  []string
+	Deleted  []string
 	Events   []EventDraft
 	Rejected *messages.Rejection
+	// TimersSet are the timers this decision created; the handler indexes
+	// them for the scheduler before it commits (G7).
+	TimersSet []*Timer
 }
 
 // Decide applies the rules for one command.
@@ -46,6 +50,9 @@ func Decide(in Input) Outcome {
 	var d decision
 	d.in = in
 	d.state = in.State.clone()
+	if !d.systemBoundary() {
+		return d.outcome()
+	}
 	switch data := in.Command.Data.(type) {
 	case *messages.CustomerCreatedData:
 		d.customerCreated(data)
@@ -59,6 +66,8 @@ func Decide(in Input) Outcome {
 		d.cancel(data)
 	case *messages.AutoRenewSetData:
 		d.autoRenewSet(data)
+	case *messages.TimerFiredData:
+		d.timerFired(data)
 	default:
 		// The codec only produces the types above; anything else is a
 		// programming error, answered as a rejection rather than a panic.
@@ -69,11 +78,13 @@ func Decide(in Input) Outcome {
 
 // decision accumulates one command's effects.
 type decision struct {
-	in       Input
-	state    CustomerState
-	changed  []string
-	events   []EventDraft
-	rejected *messages.Rejection
+	in        Input
+	state     CustomerState
+	changed   []string
+	deleted   []string
+	timersSet []*Timer
+	events    []EventDraft
+	rejected  *messages.Rejection
 }
 
 func (d *decision) emit(t messages.EventType, data any) {
@@ -103,5 +114,21 @@ func (d *decision) outcome() Outcome {
 			Rejected: d.rejected,
 		}
 	}
-	return Outcome{State: d.state, Changed: d.changed, Events: d.events}
+	return Outcome{State: d.state, Changed: d.changed, Deleted: d.deleted, Events: d.events, TimersSet: d.timersSet}
+}
+
+// setTimer stores a timer with the state (G7).
+func (d *decision) setTimer(t *Timer) {
+	d.state.Timers[t.ID] = t
+	d.changed = append(d.changed, TimerField(t.ID))
+	d.timersSet = append(d.timersSet, t)
+}
+
+// deleteTimer removes a timer that fired or no longer applies.
+func (d *decision) deleteTimer(id string) {
+	if _, ok := d.state.Timers[id]; !ok {
+		return
+	}
+	delete(d.state.Timers, id)
+	d.deleted = append(d.deleted, TimerField(id))
 }

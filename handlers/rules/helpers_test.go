@@ -72,7 +72,7 @@ type world struct {
 }
 
 func newWorld(t testing.TB) *world {
-	return &world{t: t, cat: mustCatalog(t), state: CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}}}
+	return &world{t: t, cat: mustCatalog(t), state: CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}, Timers: map[string]*Timer{}}}
 }
 
 // do decides a command as partner at time now and keeps the new state.
@@ -160,4 +160,42 @@ func wantAccepted(t testing.TB, out Outcome) {
 	if out.Rejected != nil {
 		t.Fatalf("unexpected rejection %s (%s): %s", out.Rejected.Code, out.Rejected.Rule, out.Rejected.Description)
 	}
+}
+
+// advance fires every timer due up to and including to, earliest first,
+// each at its due time, the way the scheduler does; it returns the outcomes.
+func (w *world) advance(to time.Time) []Outcome {
+	w.t.Helper()
+	var outs []Outcome
+	for {
+		var next *Timer
+		for _, t := range w.state.Timers {
+			if !t.DueAt.After(to) && (next == nil || t.DueAt.Before(next.DueAt) || t.DueAt.Equal(next.DueAt) && t.ID < next.ID) {
+				next = t
+			}
+		}
+		if next == nil {
+			return outs
+		}
+		w.n++
+		out := Decide(Input{
+			Command: messages.Command{ID: next.ID, Type: messages.CmdTimerFired, SchemaVersion: 1, CustomerID: customer1,
+				Data: &messages.TimerFiredData{TimerID: next.ID, Kind: next.Kind, SubscriptionID: next.SubscriptionID, DueAt: next.DueAt}},
+			PartnerID: messages.SystemPartner, Now: next.DueAt, State: w.state, Catalog: w.cat,
+		})
+		if out.Rejected != nil {
+			w.t.Fatalf("timer %s rejected: %+v", next.ID, out.Rejected)
+		}
+		w.state = out.State
+		outs = append(outs, out)
+	}
+}
+
+// eventsOf flattens the events of several outcomes.
+func eventsOf(outs []Outcome) []EventDraft {
+	var evs []EventDraft
+	for _, o := range outs {
+		evs = append(evs, o.Events...)
+	}
+	return evs
 }

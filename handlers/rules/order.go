@@ -114,6 +114,7 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 	sub.ID = messages.DerivedID("sub", cust.ID, d.in.Command.ID, idx)
 	sub.OrderID, sub.LineID = orderID, line.LineID
 	d.putSubscription(sub)
+	d.scheduleTermTimers(sub)
 	d.emit(messages.EvtSubscriptionCreated, &messages.SubscriptionCreatedEvent{
 		SubscriptionID: sub.ID, OrderID: orderID, LineID: line.LineID, OfferID: offer.ID, OfferName: offer.Name,
 		Quantity: sub.Quantity, Term: sub.Term, BillingFrequency: sub.BillingFrequency,
@@ -205,6 +206,6 @@ func newSubscription(in Input, cust *Customer, offer *catalog.Offer, plan *catal
 		Currency: cust.Currency, TaxInclusive: in.Catalog.Policy.TaxInclusive(cust.Country),
 		UnitPrice:   price,
 		PeriodStart: start, PeriodEnd: addMonthsClamped(start, periodMonths).AddDate(0, 0, -1),
-		PeriodStartedAt: in.Now, PeriodCharge: charge,
+		PeriodStartedAt: in.Now, PeriodCharge: charge, CancelWindowHours: offer.CancelWindowHours,
 	}, nil
 }

@@ -29,6 +29,7 @@ const (
 	CodeTermEnded               = "term_ended"
 	CodeCancelWindowClosed      = "cancellation_window_closed"
 	CodeSubscriptionSuspended   = "subscription_suspended"
+	CodeForbidden               = "forbidden"
 )
 
 // Source is the component named in every rejection (Partner Center's error

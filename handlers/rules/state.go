@@ -62,10 +62,25 @@ type Subscription struct {
 	PeriodEnd       time.Time `json:"period_end"`
 	PeriodStartedAt time.Time `json:"period_started_at"`
 	PeriodCharge    int64     `json:"period_charge"`
+	// PeriodIndex counts billing periods from the term start; period k
+	// starts on TermStart + k billing months (clamped), so month-end
+	// anchors do not drift (GEN-4).
+	PeriodIndex int `json:"period_index"`
+	// CancelWindowHours is the offer's window at purchase, kept for
+	// renewals (CAN-1).
+	CancelWindowHours int `json:"cancel_window_hours"`
 
 	SuspendedAt   *time.Time `json:"suspended_at,omitempty"`
 	SuspendReason string     `json:"suspend_reason,omitempty"`
 	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
+	ExpiredAt     *time.Time `json:"expired_at,omitempty"`
+
+	// Renewals counts completed renewals (REN-2).
+	Renewals int `json:"renewals,omitempty"`
+	// RenewalPendingSince is set while a renewal is being processed: from
+	// 00:00 UTC the day after the term end until it completes (REN-2,
+	// REN-4).
+	RenewalPendingSince *time.Time `json:"renewal_pending_since,omitempty"`
 }
 
 // termEndsAt is the instant the term is over: 00:00 UTC the day after the
@@ -90,12 +105,37 @@ type OrderLineRecord struct {
 	Code           string `json:"code,omitempty"`
 }
 
+// Timer kinds (ARCHITECTURE G7). A timer fires as a timer.fired command
+// whose ID is the timer's ID, through the same ordered, deduplicated path as
+// every other command.
+const (
+	// TimerTermEnd fires at 00:00 UTC the day after a term's end date: the
+	// subscription renews, or expires (REN-2, REN-3, SUS-3).
+	TimerTermEnd = "term_end"
+	// TimerRenewalComplete ends a pending renewal (REN-2, REN-4).
+	TimerRenewalComplete = "renewal_complete"
+	// TimerBillingPeriod starts the next billing period inside a term
+	// (monthly billing of an annual term) and charges it.
+	TimerBillingPeriod = "billing_period"
+)
+
+// Timer is a durable timer, stored with the customer's state and written in
+// the same atomic step as the decision that set it.
+type Timer struct {
+	ID             string    `json:"id"`
+	Kind           string    `json:"kind"`
+	SubscriptionID string    `json:"subscription_id"`
+	PartnerID      string    `json:"partner_id"`
+	DueAt          time.Time `json:"due_at"`
+}
+
 // CustomerState is everything stored for one customer: the unit of
 // ordering and atomicity.
 type CustomerState struct {
 	Customer      *Customer
 	Subscriptions map[string]*Subscription
 	Orders        map[string]*Order
+	Timers        map[string]*Timer
 }
 
 // Entity field names in the stored state.
@@ -103,6 +143,7 @@ const (
 	fieldCustomer    = "customer"
 	fieldSubPrefix   = "sub:"
 	fieldOrderPrefix = "order:"
+	fieldTimerPrefix = "timer:"
 )
 
 // SubscriptionField and OrderField name the stored entity of a
@@ -110,9 +151,12 @@ const (
 func SubscriptionField(id string) string { return fieldSubPrefix + id }
 func OrderField(id string) string        { return fieldOrderPrefix + id }
 
+// TimerField names the stored entity of a timer.
+func TimerField(id string) string { return fieldTimerPrefix + id }
+
 // DecodeState builds a CustomerState from stored entity fields.
 func DecodeState(fields map[string][]byte) (CustomerState, error) {
-	st := CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}}
+	st := CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}, Timers: map[string]*Timer{}}
 	for k, v := range fields {
 		var err error
 		switch {
@@ -127,6 +171,10 @@ func DecodeState(fields map[string][]byte) (CustomerState, error) {
 			o := &Order{}
 			err = json.Unmarshal(v, o)
 			st.Orders[o.ID] = o
+		case strings.HasPrefix(k, fieldTimerPrefix):
+			tm := &Timer{}
+			err = json.Unmarshal(v, tm)
+			st.Timers[tm.ID] = tm
 		default:
 			err = fmt.Errorf("unknown entity field")
 		}
@@ -149,6 +197,8 @@ func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) 
 			v = st.Subscriptions[strings.TrimPrefix(k, fieldSubPrefix)]
 		case strings.HasPrefix(k, fieldOrderPrefix):
 			v = st.Orders[strings.TrimPrefix(k, fieldOrderPrefix)]
+		case strings.HasPrefix(k, fieldTimerPrefix):
+			v = st.Timers[strings.TrimPrefix(k, fieldTimerPrefix)]
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -164,12 +214,16 @@ func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) 
 func (st CustomerState) clone() CustomerState {
 	out := CustomerState{Customer: st.Customer,
 		Subscriptions: make(map[string]*Subscription, len(st.Subscriptions)),
-		Orders:        make(map[string]*Order, len(st.Orders))}
+		Orders:        make(map[string]*Order, len(st.Orders)),
+		Timers:        make(map[string]*Timer, len(st.Timers))}
 	for k, v := range st.Subscriptions {
 		out.Subscriptions[k] = v
 	}
 	for k, v := range st.Orders {
 		out.Orders[k] = v
+	}
+	for k, v := range st.Timers {
+		out.Timers[k] = v
 	}
 	return out
 }

@@ -27,6 +27,9 @@ func (d *decision) suspend(c *messages.SuspendData) {
 	if !ok || !d.notFinal(s) {
 		return
 	}
+	if !d.notPendingRenewal(s, false) {
+		return
+	}
 	if !validSuspendReason(c.Reason) {
 		d.reject(invalidField("data.reason", fmt.Sprintf("%q is not customer_request, non_payment or fraud (SUS-1)", c.Reason)))
 		return
@@ -56,6 +59,9 @@ func (d *decision) suspend(c *messages.SuspendData) {
 func (d *decision) reactivate(c *messages.ReactivateData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
 	if !ok || !d.notFinal(s) {
+		return
+	}
+	if !d.notPendingRenewal(s, false) {
 		return
 	}
 	if s.Status != StatusSuspended {

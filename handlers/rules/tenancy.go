@@ -64,3 +64,18 @@ func (d *decision) notFinal(s *Subscription) bool {
 	}
 	return true
 }
+
+// systemBoundary keeps timers the processor's own: timer.fired is accepted
+// only from SystemPartner, and SystemPartner may send nothing else (G4, G7:
+// no sender can fire a timer or act in the processor's name).
+func (d *decision) systemBoundary() bool {
+	fromSystem := d.in.PartnerID == messages.SystemPartner
+	isTimer := d.in.Command.Type == messages.CmdTimerFired
+	if fromSystem == isTimer {
+		return true
+	}
+	d.reject(reject(CodeForbidden, "PTN-1",
+		fmt.Sprintf("%s may not be sent by partner %s", d.in.Command.Type, d.in.PartnerID),
+		map[string]string{"partner_id": d.in.PartnerID, "command_type": string(d.in.Command.Type)}))
+	return false
+}

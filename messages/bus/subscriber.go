@@ -178,7 +178,10 @@ func (s *CommandSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 	}
 
 	// stop ends fetching: ctx cancelled, Close, or a partition that failed.
-	stop, cancel := context.WithCancel(context.Background())
+	// It is a child of ctx so that cancelling ctx stops fetching at once
+	// (synchronously), not after a goroutine noticed: otherwise a handler's
+	// ack right after the cancel could let the next command through.
+	stop, cancel := context.WithCancel(ctx)
 	iters := make([]jetstream.MessagesContext, 0, len(consumers))
 	for _, c := range consumers {
 		it, err := c.Messages(

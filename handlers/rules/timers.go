@@ -1,0 +1,181 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// timerID is deterministic: the same subscription, kind and due time always
+// give the same ID, so a decision made twice sets the same timer, and the
+// timer.fired command (whose ID is this) is deduplicated by the inbox.
+func timerID(kind, subscriptionID string, due time.Time) string {
+	return fmt.Sprintf("T.%s.%s.%d", kind, subscriptionID, due.Unix())
+}
+
+func (d *decision) newTimer(kind string, s *Subscription, due time.Time) {
+	d.setTimer(&Timer{ID: timerID(kind, s.ID, due), Kind: kind, SubscriptionID: s.ID, PartnerID: s.PartnerID, DueAt: due})
+}
+
+// scheduleTermTimers sets the timers of a term that just started: its end
+// (REN-2, REN-3) and, when it bills more often than once per term, the
+// start of its next billing period.
+func (d *decision) scheduleTermTimers(s *Subscription) {
+	d.newTimer(TimerTermEnd, s, s.termEndsAt())
+	d.scheduleNextPeriod(s)
+}
+
+func (d *decision) scheduleNextPeriod(s *Subscription) {
+	next := s.PeriodEnd.AddDate(0, 0, 1)
+	if next.Before(s.termEndsAt()) {
+		d.newTimer(TimerBillingPeriod, s, next)
+	}
+}
+
+// deleteTimersOf removes every timer of a subscription that has ended.
+func (d *decision) deleteTimersOf(subscriptionID string) {
+	ids := make([]string, 0, len(d.state.Timers))
+	for id, t := range d.state.Timers {
+		if t.SubscriptionID == subscriptionID {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		d.deleteTimer(id)
+	}
+}
+
+// timerFired applies a timer (G7). A timer the state no longer holds (the
+// subscription was cancelled, or the timer already fired) changes nothing
+// and emits nothing.
+func (d *decision) timerFired(f *messages.TimerFiredData) {
+	t, ok := d.state.Timers[f.TimerID]
+	if !ok || !t.DueAt.Equal(f.DueAt) {
+		return
+	}
+	d.deleteTimer(t.ID)
+	s, ok := d.state.Subscriptions[t.SubscriptionID]
+	if !ok || s.Status == StatusCancelled || s.Status == StatusExpired {
+		return
+	}
+	switch t.Kind {
+	case TimerTermEnd:
+		d.termEnded(s)
+	case TimerRenewalComplete:
+		d.completeRenewal(s)
+	case TimerBillingPeriod:
+		d.startBillingPeriod(s)
+	}
+}
+
+// termEnded runs at 00:00 UTC the day after the term's end date. A
+// suspended subscription expires and its data is deleted (SUS-3, REN-3);
+// one with auto-renew off expires (REN-3); otherwise the renewal starts and
+// stays pending for the policy's processing time (REN-2, REN-4).
+func (d *decision) termEnded(s *Subscription) {
+	switch {
+	case s.Status == StatusSuspended:
+		d.expire(s, messages.ExpiredSuspendedAtTermEnd, true)
+	case !s.AutoRenew:
+		d.expire(s, messages.ExpiredAutoRenewOff, false)
+	case d.in.Catalog.Policy.RenewalProcessing() == 0:
+		d.completeRenewal(s)
+	default:
+		next := *s
+		now := d.in.Now
+		next.RenewalPendingSince = &now
+		d.putSubscription(&next)
+		d.newTimer(TimerRenewalComplete, &next, s.termEndsAt().Add(d.in.Catalog.Policy.RenewalProcessing()))
+	}
+}
+
+func (d *decision) expire(s *Subscription, reason string, dataDeleted bool) {
+	next := *s
+	now := d.in.Now
+	next.Status, next.ExpiredAt, next.AutoRenew = StatusExpired, &now, false
+	d.putSubscription(&next)
+	d.deleteTimersOf(s.ID)
+	d.emit(messages.EvtSubscriptionExpired, &messages.SubscriptionExpiredEvent{
+		SubscriptionID: s.ID, Reason: reason, DataDeleted: dataDeleted, TermEnd: formatDate(s.TermEnd),
+	})
+}
+
+// completeRenewal starts the next term (REN-2): it begins the day after the
+// old term's end date, its cancellation window opens now that the renewal
+// completes, every license counts as added now (QTY-2), and its first
+// billing period is charged at the catalog's current price (the price at
+// purchase when the offer or plan is no longer sold).
+func (d *decision) completeRenewal(s *Subscription) {
+	months, err := termMonths(s.Term)
+	if err != nil {
+		return
+	}
+	periodMonths, _ := billingMonths(s.BillingFrequency, months)
+	next := *s
+	now := d.in.Now
+	next.RenewalPendingSince = nil
+	next.Renewals++
+	next.TermStart = s.termEndsAt()
+	next.TermEnd = termEnd(next.TermStart, months)
+	next.WindowOpenedAt = now
+	next.CancellableUntil = now.Add(time.Duration(s.CancelWindowHours) * time.Hour)
+	next.UnitPrice = d.currentPrice(s)
+	next.PeriodIndex = 0
+	next.PeriodStart = next.TermStart
+	next.PeriodEnd = addMonthsClamped(next.TermStart, periodMonths).AddDate(0, 0, -1)
+	next.PeriodStartedAt = now
+	next.PeriodCharge = next.UnitPrice * int64(next.Quantity)
+	d.putSubscription(&next)
+	d.scheduleTermTimers(&next)
+	d.emit(messages.EvtSubscriptionRenewed, &messages.SubscriptionRenewedEvent{
+		SubscriptionID: s.ID, Renewals: next.Renewals, Quantity: next.Quantity, Term: next.Term,
+		BillingFrequency: next.BillingFrequency, TermStart: formatDate(next.TermStart), TermEnd: formatDate(next.TermEnd),
+		CancellableUntil: next.CancellableUntil,
+	})
+	d.emitPeriodCharge(&next, messages.BillingReasonRenewal, "REN-2")
+}
+
+func (d *decision) currentPrice(s *Subscription) int64 {
+	if offer, ok := d.in.Catalog.Offer(s.OfferID); ok {
+		if plan, ok := offer.Plan(s.Term, s.BillingFrequency); ok {
+			if p, ok := plan.Prices[s.Currency]; ok {
+				return p
+			}
+		}
+	}
+	return s.UnitPrice
+}
+
+// startBillingPeriod charges the next billing period inside a term
+// (monthly billing of an annual term). Billing continues while suspended
+// (SUS-3). Period k starts on TermStart + k billing months.
+func (d *decision) startBillingPeriod(s *Subscription) {
+	months, err := termMonths(s.Term)
+	if err != nil {
+		return
+	}
+	periodMonths, _ := billingMonths(s.BillingFrequency, months)
+	next := *s
+	next.PeriodIndex++
+	next.PeriodStart = addMonthsClamped(s.TermStart, next.PeriodIndex*periodMonths)
+	next.PeriodEnd = addMonthsClamped(s.TermStart, (next.PeriodIndex+1)*periodMonths).AddDate(0, 0, -1)
+	if next.PeriodEnd.After(s.TermEnd) {
+		next.PeriodEnd = s.TermEnd
+	}
+	next.PeriodStartedAt = next.PeriodStart
+	next.PeriodCharge = next.UnitPrice * int64(next.Quantity)
+	d.putSubscription(&next)
+	d.scheduleNextPeriod(&next)
+	d.emitPeriodCharge(&next, messages.BillingReasonPeriod, "GEN-4")
+}
+
+func (d *decision) emitPeriodCharge(s *Subscription, reason, rule string) {
+	d.emit(messages.EvtBillingCharge, &messages.BillingEvent{
+		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
+		AmountMinor: s.PeriodCharge, TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
+		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd), Reason: reason, Rule: rule,
+	})
+}

@@ -1,0 +1,245 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/state"
+)
+
+// Scheduler fires durable timers (ARCHITECTURE G7): it reads the timer
+// index, publishes one timer.fired command per due timer (as
+// SystemPartner, command ID = timer ID, Nats-Msg-Id = customer:timer ID)
+// into the command stream, and removes the entry once JetStream stored the
+// command. The command then takes the ordinary path: ordered with the
+// customer's other commands, deduplicated by the inbox, decided by the
+// rules. A timer announced twice (two replicas, a crash before the
+// removal) is therefore applied once.
+//
+// With BrokerClock it polls the wall clock. With SimulatedClock the clock
+// is the simulator's: it answers requests on messages.SimClockSubject, and
+// fires due timers one due instant at a time, waiting for each batch to be
+// applied before the next, so that a timer set by another (a renewal's
+// completion) fires in its place in time. The simulated time is kept in
+// Redis, so a restarted processor fires what became due before it died.
+type Scheduler struct {
+	Store      *state.Store
+	JS         jetstream.JetStream
+	NATS       *nats.Conn
+	Partitions int
+	Clock      ClockMode
+	// Poll is the wall-clock polling interval (BrokerClock); default 1s.
+	Poll   time.Duration
+	Logger watermill.LoggerAdapter
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	sub    *nats.Subscription
+	mu     sync.Mutex // one clock move at a time
+}
+
+// batchPerPartition bounds one round's reads of a partition's index.
+const batchPerPartition = 512
+
+// Start begins firing timers.
+func (s *Scheduler) Start() error {
+	if s.Poll == 0 {
+		s.Poll = time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan struct{})
+	if s.Clock == SimulatedClock {
+		sub, err := s.NATS.Subscribe(messages.SimClockSubject, func(m *nats.Msg) { s.answerClock(ctx, m) })
+		if err != nil {
+			cancel()
+			return fmt.Errorf("scheduler: subscribe %s: %w", messages.SimClockSubject, err)
+		}
+		s.sub = sub
+		go func() {
+			defer close(s.done)
+			// Resume: what became due before a restart fires now.
+			if now, err := s.Store.SimClock(ctx); err == nil && !now.IsZero() {
+				s.mu.Lock()
+				if _, err := s.advance(ctx, now); err != nil && ctx.Err() == nil {
+					s.Logger.Error("Resuming simulated timers failed", err, nil)
+				}
+				s.mu.Unlock()
+			}
+		}()
+		return nil
+	}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(s.Poll)
+		defer t.Stop()
+		for {
+			if _, err := s.fireDue(ctx, time.Now(), false); err != nil && ctx.Err() == nil {
+				s.Logger.Error("Firing timers failed; retrying at the next tick", err, nil)
+			}
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops firing; what is due later fires after the next start.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	if s.cancel == nil {
+		return nil
+	}
+	if s.sub != nil {
+		_ = s.sub.Unsubscribe()
+	}
+	s.cancel()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Scheduler) answerClock(ctx context.Context, m *nats.Msg) {
+	var req messages.SimClockRequest
+	reply := messages.SimClockReply{}
+	to, err := time.Time{}, json.Unmarshal(m.Data, &req)
+	if err == nil {
+		to, err = time.Parse(time.RFC3339Nano, req.To)
+	}
+	if err == nil {
+		s.mu.Lock()
+		var now time.Time
+		if now, err = s.Store.SetSimClock(ctx, to); err == nil {
+			reply.Fired, err = s.advance(ctx, now)
+			reply.Now = now.UTC().Format(time.RFC3339Nano)
+		}
+		s.mu.Unlock()
+	}
+	if err != nil {
+		reply.Error = err.Error()
+	}
+	b, _ := json.Marshal(reply)
+	_ = m.Respond(b)
+}
+
+// advance fires, one due instant at a time, every timer due up to now and
+// waits until each is applied.
+func (s *Scheduler) advance(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		earliest, ok, err := s.earliestDue(ctx, now)
+		if err != nil || !ok {
+			return total, err
+		}
+		fired, err := s.fireDue(ctx, earliest, true)
+		total += len(fired)
+		if err != nil {
+			return total, err
+		}
+		if err := s.waitApplied(ctx, fired); err != nil {
+			return total, err
+		}
+	}
+}
+
+func (s *Scheduler) earliestDue(ctx context.Context, upTo time.Time) (time.Time, bool, error) {
+	var earliest time.Time
+	found := false
+	for p := range s.Partitions {
+		due, err := s.Store.DueTimers(ctx, p, upTo, 1)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if len(due) > 0 && (!found || due[0].DueAt.Before(earliest)) {
+			earliest, found = due[0].DueAt, true
+		}
+	}
+	return earliest, found, nil
+}
+
+// fireDue publishes a timer.fired command for every indexed timer due up
+// to upTo, waits for JetStream to store them, and unindexes them.
+func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool) ([]state.TimerEntry, error) {
+	var fired []state.TimerEntry
+	for p := range s.Partitions {
+		due, err := s.Store.DueTimers(ctx, p, upTo, batchPerPartition)
+		if err != nil || len(due) == 0 {
+			if err != nil {
+				return fired, err
+			}
+			continue
+		}
+		acks := make([]jetstream.PubAckFuture, 0, len(due))
+		for _, t := range due {
+			msg, err := messages.NewCommandMsg(messages.SystemPartner, messages.Command{
+				ID: t.TimerID, Type: messages.CmdTimerFired, CustomerID: t.CustomerID,
+				Data: &messages.TimerFiredData{TimerID: t.TimerID, Kind: t.Kind, SubscriptionID: t.SubscriptionID, DueAt: t.DueAt},
+			})
+			if err != nil {
+				return fired, err
+			}
+			if simulated {
+				msg.Header.Set(messages.HeaderSimulatedTime, t.DueAt.UTC().Format(time.RFC3339Nano))
+			}
+			f, err := s.JS.PublishMsgAsync(msg)
+			if err != nil {
+				return fired, fmt.Errorf("scheduler: publish timer %s: %w", t.TimerID, err)
+			}
+			acks = append(acks, f)
+		}
+		for i, f := range acks {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fired, fmt.Errorf("scheduler: timer %s not stored: %w", due[i].TimerID, err)
+			case <-ctx.Done():
+				return fired, ctx.Err()
+			}
+		}
+		if err := s.Store.UnindexTimers(ctx, p, due); err != nil {
+			return fired, err
+		}
+		fired = append(fired, due...)
+	}
+	return fired, nil
+}
+
+// waitApplied waits until every fired timer's command is in its customer's
+// inbox (simulation mode only: the simulator may not move on before).
+func (s *Scheduler) waitApplied(ctx context.Context, fired []state.TimerEntry) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for _, t := range fired {
+		for {
+			ok, err := s.Store.Applied(ctx, t.CustomerID, t.TimerID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("scheduler: timer %s of %s was not applied within 2 minutes", t.TimerID, t.CustomerID)
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}

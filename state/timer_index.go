@@ -1,0 +1,149 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The timer index tells the scheduler which timers are due without
+// scanning every customer. Timers themselves live in the customer's state
+// hash and are written by the commit script; the index is written BEFORE
+// that commit, so it is a superset of the live timers: an entry whose
+// commit never happened, or whose timer was cancelled since, fires a
+// timer.fired command that the rules answer with a no-op. A timer can
+// therefore never be missed, only announced once too often, and the inbox
+// makes that harmless (ARCHITECTURE G7).
+//
+//	key                             type  contents
+//	<prefix>:timers:{p<partition>}  zset  member = JSON TimerEntry, score = due (unix millis)
+//
+// One key per command partition: the processor that owns a partition owns
+// its timers, and on Redis Cluster the index spreads over as many slots as
+// there are partitions.
+
+// TimerEntry is one indexed timer.
+type TimerEntry struct {
+	CustomerID     string    `json:"c"`
+	TimerID        string    `json:"t"`
+	Kind           string    `json:"k"`
+	SubscriptionID string    `json:"s"`
+	DueAt          time.Time `json:"d"`
+}
+
+func (s *Store) timerIndexKey(partition int) string {
+	return s.prefix + ":timers:{p" + strconv.Itoa(partition) + "}"
+}
+
+func timerMember(e TimerEntry) (string, error) {
+	e.DueAt = e.DueAt.UTC()
+	b, err := json.Marshal(e)
+	return string(b), err
+}
+
+// IndexTimers adds timers of a partition to the index (idempotent).
+func (s *Store) IndexTimers(ctx context.Context, partition int, entries []TimerEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	zs := make([]redis.Z, len(entries))
+	for i, e := range entries {
+		m, err := timerMember(e)
+		if err != nil {
+			return err
+		}
+		zs[i] = redis.Z{Score: float64(e.DueAt.UnixMilli()), Member: m}
+	}
+	if err := s.rdb.ZAdd(ctx, s.timerIndexKey(partition), zs...).Err(); err != nil {
+		return fmt.Errorf("state: index %d timers of partition %d: %w", len(entries), partition, err)
+	}
+	return nil
+}
+
+// DueTimers returns up to limit timers of a partition due at or before
+// upTo, earliest first.
+func (s *Store) DueTimers(ctx context.Context, partition int, upTo time.Time, limit int) ([]TimerEntry, error) {
+	members, err := s.rdb.ZRangeByScore(ctx, s.timerIndexKey(partition), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(upTo.UnixMilli(), 10), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("state: due timers of partition %d: %w", partition, err)
+	}
+	out := make([]TimerEntry, 0, len(members))
+	for _, m := range members {
+		var e TimerEntry
+		if err := json.Unmarshal([]byte(m), &e); err != nil {
+			return nil, fmt.Errorf("state: timer index entry %q: %w", m, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// UnindexTimers removes fired timers from the index.
+func (s *Store) UnindexTimers(ctx context.Context, partition int, entries []TimerEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	members := make([]any, len(entries))
+	for i, e := range entries {
+		m, err := timerMember(e)
+		if err != nil {
+			return err
+		}
+		members[i] = m
+	}
+	return s.rdb.ZRem(ctx, s.timerIndexKey(partition), members...).Err()
+}
+
+// Applied reports whether a command is in the customer's inbox.
+func (s *Store) Applied(ctx context.Context, customerID, commandID string) (bool, error) {
+	if err := checkCustomerID(customerID); err != nil {
+		return false, err
+	}
+	return s.rdb.HExists(ctx, s.inboxKey(customerID), commandID).Result()
+}
+
+// SimClock returns the simulated time persisted by a processor in
+// simulation mode (zero when never set).
+func (s *Store) SimClock(ctx context.Context) (time.Time, error) {
+	v, err := s.rdb.HGet(ctx, s.prefix+":simclock", "t").Result()
+	if err == redis.Nil {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339Nano, v)
+}
+
+// SetSimClock persists the simulated time so a restarted processor resumes
+// from it. The clock never moves backwards.
+func (s *Store) SetSimClock(ctx context.Context, t time.Time) (time.Time, error) {
+	v, err := setSimClock.Run(ctx, s.rdb, []string{s.prefix + ":simclock"}, t.UTC().Format(time.RFC3339Nano), t.UnixNano()).Result()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339Nano, v.(string))
+}
+
+// setSimClock moves the simulated clock forward only. Both fields live in
+// one hash so a single key (one slot) holds the clock.
+//
+// KEYS[1] -> <prefix>:simclock   hash: "t" = RFC 3339 time, "ns" = unix nanoseconds
+// ARGV[1] -> new time, RFC 3339
+// ARGV[2] -> new time, unix nanoseconds (compared as a Lua number: exact to
+// about a microsecond, which is finer than any simulated step)
+// Returns the clock after the call, RFC 3339.
+var setSimClock = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'ns')
+if cur and tonumber(cur) >= tonumber(ARGV[2]) then
+  return redis.call('HGET', KEYS[1], 't')
+end
+redis.call('HSET', KEYS[1], 't', ARGV[1], 'ns', ARGV[2])
+return ARGV[1]
+`)
