@@ -136,6 +136,9 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, vers
 			CommandID: cmd.ID, CommandType: cmd.Type, PartnerID: d.PartnerID, CustomerID: cmd.CustomerID,
 			OccurredAt: now, Data: d.Data,
 		}
+		if d.CauseID != "" { // a parked command applied now (REN-4)
+			ev.CommandID, ev.CommandType = d.CauseID, d.CauseType
+		}
 		body, err := messages.EncodeEvent(ev)
 		if err != nil {
 			return state.Commit{}, fmt.Errorf("encode event %s: %w", d.Type, err)
@@ -143,6 +146,9 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, vers
 		events = append(events, state.OutboxEntry{ID: ev.ID, Subject: messages.EventSubject(d.PartnerID, cmd.CustomerID, d.Type), Data: body})
 	}
 	res := inboxResult{Outcome: "accepted", Events: len(events)}
+	if len(out.Events) == 1 && out.Events[0].Type == messages.EvtCommandDeferred {
+		res.Outcome = "deferred" // REN-4: parked until a renewal completes
+	}
 	if out.Rejected != nil {
 		res = inboxResult{Outcome: "rejected", Code: out.Rejected.Code, Events: len(events)}
 	}

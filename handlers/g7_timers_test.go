@@ -77,7 +77,9 @@ func TestG7_TimeTravelFiresEveryTimerOnceInOrder(t *testing.T) {
 			t.Fatalf("charge %d: %s %d, want %s %d", i, c.PeriodStart, c.AmountMinor, wantStarts[i], 4*630)
 		}
 	}
-	if len(renewed) != 1 || !renewed[0].OccurredAt.Equal(renewalDone) {
+	// Timer events go to the subscription's partner, not to the scheduler's
+	// _system identity.
+	if len(renewed) != 1 || !renewed[0].OccurredAt.Equal(renewalDone) || renewed[0].PartnerID != partnerA {
 		t.Fatalf("renewals %v", renewed)
 	}
 	r := renewed[0].Data.(*messages.SubscriptionRenewedEvent)

@@ -134,11 +134,13 @@ func (e *env) send(partner, customer string, typ messages.CommandType, data any)
 }
 
 // await waits (with a deadline) until a command's events arrived and
-// returns them in order.
+// returns them in order. It knows how many to expect from the command's
+// inbox record, which is written before any of them is published.
 func (e *env) await(cmd messages.Command) []messages.Event {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	want := -1
 	var got []messages.Event
 	err := e.events.WaitFor(ctx, func(evs []messages.Event) bool {
 		got = got[:0]
@@ -147,24 +149,25 @@ func (e *env) await(cmd messages.Command) []messages.Event {
 				got = append(got, ev)
 			}
 		}
-		return len(got) > 0 && isLastOfCommand(got)
+		if want < 0 && len(got) > 0 {
+			want = e.eventsOfCommand(ctx, cmd)
+		}
+		return want >= 0 && len(got) >= want
 	})
 	if err != nil {
-		e.t.Fatalf("command %s (%s): %v", cmd.ID, cmd.Type, err)
+		e.t.Fatalf("command %s (%s): %d events of %d: %v", cmd.ID, cmd.Type, len(got), want, err)
 	}
 	return append([]messages.Event(nil), got...)
 }
 
-// isLastOfCommand reports whether the events of one command are complete:
-// every command's last event is one of these.
-func isLastOfCommand(evs []messages.Event) bool {
-	switch evs[len(evs)-1].Type {
-	case messages.EvtCommandRejected, messages.EvtOrderProcessed, messages.EvtCustomerCreated,
-		messages.EvtSubscriptionSuspended, messages.EvtSubscriptionReactivated,
-		messages.EvtSubscriptionCancelled, messages.EvtAutoRenewChanged:
-		return true
+// eventsOfCommand reads how many events a command emitted from its inbox
+// record (-1 when it is not applied yet).
+func (e *env) eventsOfCommand(ctx context.Context, cmd messages.Command) int {
+	snap, err := e.store.Load(ctx, cmd.CustomerID, cmd.ID)
+	if err != nil || snap.Seen == nil {
+		return -1
 	}
-	return false
+	return len(snap.Seen.EventIDs)
 }
 
 func (e *env) createCustomer(partner, customer string) {

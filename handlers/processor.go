@@ -48,6 +48,7 @@ type Processor struct {
 	cleaner *state.OutboxCleaner
 	relay   *state.OutboxRelay
 	timers  *Scheduler
+	queries *QueryService
 	logger  watermill.LoggerAdapter
 }
 
@@ -96,7 +97,9 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
 		Poll: cfg.TimerPoll, Logger: cfg.Logger}
-	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, logger: cfg.Logger}, nil
+	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
+	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
+		logger: cfg.Logger}, nil
 }
 
 // Run processes commands until ctx is cancelled, then drains: in-flight
@@ -108,10 +111,14 @@ func (p *Processor) Run(ctx context.Context) error {
 	if err := p.timers.Start(); err != nil {
 		return err
 	}
+	if err := p.queries.Start(); err != nil {
+		return err
+	}
 	runErr := p.router.Run(ctx)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errs := []error{runErr}
+	errs = append(errs, p.queries.Shutdown(shutdownCtx))
 	errs = append(errs, p.timers.Shutdown(shutdownCtx))
 	errs = append(errs, p.relay.Shutdown(shutdownCtx))
 	errs = append(errs, p.cleaner.Shutdown(shutdownCtx))

@@ -12,6 +12,11 @@ const (
 	CmdSubscriptionReactivate CommandType = "subscription.reactivate"
 	CmdSubscriptionCancel     CommandType = "subscription.cancel"
 	CmdAutoRenewSet           CommandType = "subscription.autorenew.set"
+	CmdQuantityChange         CommandType = "subscription.quantity.change"
+	CmdUpgrade                CommandType = "subscription.upgrade"
+	CmdScheduleSet            CommandType = "subscription.schedule.set"
+	CmdScheduleDelete         CommandType = "subscription.schedule.delete"
+	CmdTrialConvert           CommandType = "subscription.trial.convert"
 	// CmdTimerFired is published by the processor's scheduler only, as the
 	// partner SystemPartner (ARCHITECTURE G7). Its ID is the timer's ID.
 	CmdTimerFired CommandType = "timer.fired"
@@ -71,6 +76,12 @@ type OrderLine struct {
 	Term string `json:"term"`
 	// BillingFrequency is monthly, annual, triennial or one_time (GEN-4).
 	BillingFrequency string `json:"billing_frequency"`
+	// BaseSubscriptionID names the base subscription an add-on line is
+	// attached to (ORD-9 co-terminous add-ons; SUS-5 for every add-on). It
+	// must be an active subscription of a compatible base offer with the
+	// ordering partner as partner of record. Absent: a base line of the
+	// same order, else the first such subscription by ID.
+	BaseSubscriptionID string `json:"base_subscription_id,omitempty"`
 }
 
 // SuspendData suspends a subscription (SUS-1).
@@ -94,6 +105,60 @@ type CancelData struct {
 type AutoRenewSetData struct {
 	SubscriptionID string `json:"subscription_id"`
 	Enabled        *bool  `json:"enabled"`
+}
+
+// QuantityChangeData sets a subscription's license count (QTY-1, QTY-2).
+type QuantityChangeData struct {
+	SubscriptionID string `json:"subscription_id"`
+	// Quantity is the new total number of licenses.
+	Quantity *int `json:"quantity"`
+}
+
+// UpgradeData upgrades licenses of a subscription to a higher SKU (UPG-*).
+type UpgradeData struct {
+	SubscriptionID string `json:"subscription_id"`
+	TargetOfferID  string `json:"target_offer_id"`
+	// Quantity of licenses to upgrade; absent means all of them (a full
+	// upgrade, UPG-3); fewer is a partial upgrade (UPG-4).
+	Quantity *int `json:"quantity,omitempty"`
+	// TargetSubscriptionID upgrades into an existing subscription of the
+	// target offer (UPG-3, UPG-5); absent means in place (full) or a new
+	// subscription (partial).
+	TargetSubscriptionID string `json:"target_subscription_id,omitempty"`
+	// When is "now" (mid-term) or "renewal" (scheduled for the term end,
+	// UPG-7). Default "now".
+	When string `json:"when,omitempty"`
+}
+
+// ScheduleSetData stores the changes to apply at the next renewal (SCH-1).
+// Absent fields keep their current value; a present one replaces any
+// earlier scheduled value.
+type ScheduleSetData struct {
+	SubscriptionID   string `json:"subscription_id"`
+	OfferID          string `json:"offer_id,omitempty"`
+	Quantity         *int   `json:"quantity,omitempty"`
+	Term             string `json:"term,omitempty"`
+	BillingFrequency string `json:"billing_frequency,omitempty"`
+}
+
+// ScheduleDeleteData removes the stored scheduled changes.
+type ScheduleDeleteData struct {
+	SubscriptionID string `json:"subscription_id"`
+}
+
+// TrialConvertData converts a trial to a paid subscription (TRI-2..TRI-6).
+type TrialConvertData struct {
+	SubscriptionID string `json:"subscription_id"`
+	// TargetOfferID defaults to the trial's equivalent paid offer.
+	TargetOfferID string `json:"target_offer_id,omitempty"`
+	// TargetSubscriptionID converts into an existing subscription (TRI-4).
+	TargetSubscriptionID string `json:"target_subscription_id,omitempty"`
+	// Quantity defaults to the trial's 25 licenses.
+	Quantity         *int   `json:"quantity,omitempty"`
+	Term             string `json:"term,omitempty"`
+	BillingFrequency string `json:"billing_frequency,omitempty"`
+	// When is "now" or "trial_end" (scheduled, TRI-6). Default "now".
+	When string `json:"when,omitempty"`
 }
 
 // TimerFiredData names the timer that fired. The rules act only if the
@@ -128,6 +193,16 @@ func newCommandData(t CommandType) any {
 		return &CancelData{}
 	case CmdAutoRenewSet:
 		return &AutoRenewSetData{}
+	case CmdQuantityChange:
+		return &QuantityChangeData{}
+	case CmdUpgrade:
+		return &UpgradeData{}
+	case CmdScheduleSet:
+		return &ScheduleSetData{}
+	case CmdScheduleDelete:
+		return &ScheduleDeleteData{}
+	case CmdTrialConvert:
+		return &TrialConvertData{}
 	case CmdTimerFired:
 		return &TimerFiredData{}
 	}
@@ -137,5 +212,6 @@ func newCommandData(t CommandType) any {
 // CommandTypes lists every command type this version accepts.
 func CommandTypes() []CommandType {
 	return []CommandType{CmdCustomerCreated, CmdOrderPlaced, CmdSubscriptionSuspend,
-		CmdSubscriptionReactivate, CmdSubscriptionCancel, CmdAutoRenewSet, CmdTimerFired}
+		CmdSubscriptionReactivate, CmdSubscriptionCancel, CmdAutoRenewSet, CmdQuantityChange, CmdUpgrade,
+		CmdScheduleSet, CmdScheduleDelete, CmdTrialConvert, CmdTimerFired}
 }

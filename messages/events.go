@@ -15,7 +15,12 @@ const (
 	EvtAutoRenewChanged        EventType = "subscription.autorenew.changed"
 	EvtSubscriptionRenewed     EventType = "subscription.renewed"
 	EvtSubscriptionExpired     EventType = "subscription.expired"
+	EvtQuantityChanged         EventType = "subscription.quantity.changed"
+	EvtSubscriptionUpgraded    EventType = "subscription.upgraded"
+	EvtScheduleChanged         EventType = "subscription.schedule.changed"
+	EvtTrialConverted          EventType = "subscription.trial.converted"
 	EvtCommandRejected         EventType = "command.rejected"
+	EvtCommandDeferred         EventType = "command.deferred"
 	EvtBillingCharge           EventType = "billing.charge"
 	EvtBillingCredit           EventType = "billing.credit"
 )
@@ -144,12 +149,17 @@ type AutoRenewChangedEvent struct {
 type SubscriptionRenewedEvent struct {
 	SubscriptionID   string    `json:"subscription_id"`
 	Renewals         int       `json:"renewals"`
+	OfferID          string    `json:"offer_id"`
 	Quantity         int       `json:"quantity"`
 	Term             string    `json:"term"`
 	BillingFrequency string    `json:"billing_frequency"`
 	TermStart        string    `json:"term_start"`
 	TermEnd          string    `json:"term_end"`
 	CancellableUntil time.Time `json:"cancellable_until"`
+	// AppliedChanges are the scheduled changes this renewal applied
+	// (SCH-1); Warning is SCH-4's when licenses need reassigning by hand.
+	AppliedChanges *ScheduledChangeView `json:"applied_changes,omitempty"`
+	Warning        string               `json:"warning,omitempty"`
 }
 
 // SubscriptionExpiredEvent: the term ended without renewal (REN-3, SUS-3).
@@ -161,6 +171,142 @@ type SubscriptionExpiredEvent struct {
 	// subscription that was suspended at term end, SUS-3, REN-3).
 	DataDeleted bool   `json:"data_deleted"`
 	TermEnd     string `json:"term_end"`
+}
+
+// LotView is one lot of licenses (QTY-2, QTY-3).
+type LotView struct {
+	Quantity int       `json:"quantity"`
+	AddedAt  time.Time `json:"added_at"`
+	// ReducibleUntil is the end (exclusive) of the lot's 168-hour window.
+	ReducibleUntil time.Time `json:"reducible_until"`
+}
+
+// QuantityChangedEvent confirms a license count change (QTY-1, QTY-2).
+type QuantityChangedEvent struct {
+	SubscriptionID   string    `json:"subscription_id"`
+	PreviousQuantity int       `json:"previous_quantity"`
+	Quantity         int       `json:"quantity"`
+	Lots             []LotView `json:"lots"`
+	UpdateCount      int       `json:"update_count"`
+	// ScheduledChangesDeleted is true when the change removed the stored
+	// scheduled changes (SCH-3).
+	ScheduledChangesDeleted bool `json:"scheduled_changes_deleted,omitempty"`
+	// RemovedLots are, for a decrease, the licenses taken from each lot,
+	// newest lot first (QTY-2); each has its own billing.credit.
+	RemovedLots []LotView `json:"removed_lots,omitempty"`
+	// BillingEventIDs name the billing.charge (increase) or billing.credit
+	// events (decrease, one per lot) that follow this event.
+	BillingEventIDs []string `json:"billing_event_ids"`
+	// ChargedMinor and CreditedMinor are their total, in Currency's minor
+	// units (GEN-3).
+	ChargedMinor  int64  `json:"charged_minor,omitempty"`
+	CreditedMinor int64  `json:"credited_minor,omitempty"`
+	Currency      string `json:"currency"`
+}
+
+// SubscriptionUpgradedEvent confirms an upgrade (UPG-*). For a scheduled
+// upgrade it confirms the schedule; the upgrade itself happens at renewal.
+type SubscriptionUpgradedEvent struct {
+	SubscriptionID       string `json:"subscription_id"`
+	FromOfferID          string `json:"from_offer_id"`
+	TargetOfferID        string `json:"target_offer_id"`
+	TargetSubscriptionID string `json:"target_subscription_id"`
+	Quantity             int    `json:"quantity"`
+	// Mode is full_in_place, full_into_existing, partial_new,
+	// partial_into_existing or scheduled.
+	Mode string `json:"mode"`
+	// Warning tells the partner what it must do by hand (UPG-3: licenses
+	// to reassign).
+	Warning string `json:"warning,omitempty"`
+	// LicensesReassigned is true when the licenses move to the target SKU
+	// automatically (UPG-3); when false, Warning says why they must be
+	// assigned by hand.
+	LicensesReassigned bool `json:"licenses_reassigned"`
+	// SourceQuantity and SourceStatus describe the source subscription
+	// after the upgrade: the licenses it keeps (UPG-4) and its status
+	// (cancelled when all its licenses went into another subscription).
+	SourceQuantity int    `json:"source_quantity"`
+	SourceStatus   string `json:"source_status"`
+	// TargetQuantity, Term, BillingFrequency and TermEnd describe the
+	// target subscription after the upgrade (an existing target keeps its
+	// own term and billing frequency, UPG-3; a new one ends with the
+	// source, UPG-4).
+	TargetQuantity   int    `json:"target_quantity"`
+	Term             string `json:"term"`
+	BillingFrequency string `json:"billing_frequency"`
+	TermEnd          string `json:"term_end"`
+	// CreditEventID and ChargeEventID name the billing.credit (the source's
+	// unused part of its billing period) and billing.charge (the target's)
+	// emitted with an immediate upgrade; empty for a scheduled one.
+	CreditEventID string `json:"credit_event_id,omitempty"`
+	ChargeEventID string `json:"charge_event_id,omitempty"`
+	CreditMinor   int64  `json:"credit_minor"`
+	ChargeMinor   int64  `json:"charge_minor"`
+	Currency      string `json:"currency"`
+	// RenewsOn is the date a scheduled upgrade takes effect (the day after
+	// the term end), and Scheduled the subscription's stored scheduled
+	// changes with it (UPG-7, SCH-1).
+	RenewsOn  string               `json:"renews_on,omitempty"`
+	Scheduled *ScheduledChangeView `json:"scheduled,omitempty"`
+}
+
+// ScheduledChangeView is a subscription's stored scheduled changes (SCH-1).
+type ScheduledChangeView struct {
+	OfferID          string `json:"offer_id,omitempty"`
+	Quantity         int    `json:"quantity,omitzero"`
+	Term             string `json:"term,omitempty"`
+	BillingFrequency string `json:"billing_frequency,omitempty"`
+}
+
+// ScheduleChangedEvent reports the scheduled changes after a set or delete
+// (nil Scheduled: none stored).
+type ScheduleChangedEvent struct {
+	SubscriptionID string               `json:"subscription_id"`
+	Scheduled      *ScheduledChangeView `json:"scheduled,omitempty"`
+	// Reason is set, deleted, or the command that deleted them (SCH-3).
+	Reason string `json:"reason"`
+}
+
+// TrialConvertedEvent confirms a trial conversion (TRI-*), immediate or at
+// the trial's end.
+type TrialConvertedEvent struct {
+	TrialSubscriptionID  string `json:"trial_subscription_id"`
+	TargetSubscriptionID string `json:"target_subscription_id"`
+	TargetOfferID        string `json:"target_offer_id"`
+	Quantity             int    `json:"quantity"`
+	Term                 string `json:"term"`
+	BillingFrequency     string `json:"billing_frequency"`
+	// Mode is new or into_existing for a conversion that happened, or
+	// scheduled for a conversion stored for the trial's end (TRI-6); the
+	// conversion itself is reported again, as new or into_existing, when
+	// the trial ends.
+	Mode string `json:"mode"`
+	// Rule is the RULES.md ID the conversion followed: TRI-5 (immediate),
+	// TRI-6 (scheduled, or applied at the trial's end) or TRI-1 (the
+	// default conversion at the trial's end).
+	Rule string `json:"rule"`
+	// EffectiveAt is when the paid subscription starts (or started): now
+	// for an immediate conversion, the trial's end (00:00 UTC the day after
+	// its end date) otherwise.
+	EffectiveAt time.Time `json:"effective_at"`
+	// TrialEnd is the trial's last day (YYYY-MM-DD, included).
+	TrialEnd string `json:"trial_end"`
+	// TermStart and TermEnd are the paid subscription's term (for
+	// into_existing the target's own, unchanged term, TRI-5); empty for a
+	// scheduled conversion of a new subscription.
+	TermStart string `json:"term_start,omitempty"`
+	TermEnd   string `json:"term_end,omitempty"`
+	// TargetQuantity is the target subscription's license count after the
+	// conversion (0 for a schedule of a new subscription).
+	TargetQuantity int `json:"target_quantity,omitzero"`
+	// ChargeEventID names the billing.charge emitted with the conversion
+	// (empty for a schedule); ChargeMinor is its amount in Currency.
+	ChargeEventID string `json:"charge_event_id,omitempty"`
+	ChargeMinor   int64  `json:"charge_minor"`
+	Currency      string `json:"currency"`
+	// Note explains a conversion at the trial's end that could not follow
+	// the stored schedule as it was (its target subscription ended).
+	Note string `json:"note,omitempty"`
 }
 
 // Expiry reasons.
@@ -181,6 +327,16 @@ type Rejection struct {
 	Data map[string]string `json:"data,omitempty"`
 	// Source is the component that rejected: always "processor".
 	Source string `json:"source"`
+}
+
+// CommandDeferredEvent: the command conflicts with a pending renewal and is
+// kept to be applied when the renewal completes, or rejected with conflict
+// at RetryUntil (REN-4). Its outcome later carries its command ID.
+type CommandDeferredEvent struct {
+	Code        string    `json:"code"`
+	Description string    `json:"description"`
+	Rule        string    `json:"rule"`
+	RetryUntil  time.Time `json:"retry_until"`
 }
 
 // CommandRejectedEvent is emitted for a rejected command (GEN-6).
@@ -229,6 +385,10 @@ const (
 	BillingReasonCancellation = "cancellation"
 	BillingReasonRenewal      = "renewal"
 	BillingReasonPeriod       = "billing_period"
+	BillingReasonIncrease     = "quantity_increase"
+	BillingReasonDecrease     = "quantity_decrease"
+	BillingReasonUpgrade      = "upgrade"
+	BillingReasonConversion   = "trial_conversion"
 )
 
 // newEventData returns a pointer to the zero data value of an event type.
@@ -252,8 +412,18 @@ func newEventData(t EventType) any {
 		return &SubscriptionRenewedEvent{}
 	case EvtSubscriptionExpired:
 		return &SubscriptionExpiredEvent{}
+	case EvtQuantityChanged:
+		return &QuantityChangedEvent{}
+	case EvtSubscriptionUpgraded:
+		return &SubscriptionUpgradedEvent{}
+	case EvtScheduleChanged:
+		return &ScheduleChangedEvent{}
+	case EvtTrialConverted:
+		return &TrialConvertedEvent{}
 	case EvtCommandRejected:
 		return &CommandRejectedEvent{}
+	case EvtCommandDeferred:
+		return &CommandDeferredEvent{}
 	case EvtBillingCharge, EvtBillingCredit:
 		return &BillingEvent{}
 	}
@@ -264,6 +434,7 @@ func newEventData(t EventType) any {
 func EventTypes() []EventType {
 	return []EventType{EvtCustomerCreated, EvtOrderProcessed, EvtSubscriptionCreated, EvtSubscriptionSuspended,
 		EvtSubscriptionReactivated, EvtSubscriptionCancelled, EvtAutoRenewChanged, EvtSubscriptionRenewed,
-		EvtSubscriptionExpired, EvtCommandRejected,
+		EvtSubscriptionExpired, EvtQuantityChanged, EvtSubscriptionUpgraded, EvtScheduleChanged, EvtTrialConverted,
+		EvtCommandRejected, EvtCommandDeferred,
 		EvtBillingCharge, EvtBillingCredit}
 }

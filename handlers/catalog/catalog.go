@@ -37,6 +37,19 @@ type Policy struct {
 	// to 24 hours"; REN-4: some changes conflict meanwhile). 0 completes
 	// renewals at once.
 	RenewalProcessingMinutes int `json:"renewal_processing_minutes"`
+	// ConflictRetryMinutes bounds how long a command that conflicts with a
+	// pending renewal is kept and retried before it is rejected with
+	// conflict (REN-4 Decision); 0 rejects at once.
+	// ConflictRetryInitialSeconds is the first retry delay; each next one
+	// doubles (exponential backoff, no jitter, so decisions stay
+	// deterministic).
+	ConflictRetryMinutes        int `json:"conflict_retry_minutes"`
+	ConflictRetryInitialSeconds int `json:"conflict_retry_initial_seconds"`
+	// MaxSubscriptionUpdates is QTY-4's limit (1,200).
+	MaxSubscriptionUpdates int `json:"max_subscription_updates"`
+	// UnsupportedUpgrades is seed 001's table of upgrades that are not
+	// supported even where a path might be expected (UPG-2).
+	UnsupportedUpgrades []UpgradePair `json:"unsupported_upgrades,omitzero"`
 }
 
 // RenewalProcessing is the pending time of a renewal (REN-2).
@@ -64,6 +77,13 @@ type Offer struct {
 	// caught when the catalog loads instead of being sold for nothing.
 	// Usage-based offers may price at 0 without it.
 	Free bool `json:"free,omitzero"`
+	// UpgradePaths are the offers this one may be upgraded to (UPG-1),
+	// Partner Center's ProductSkuConversion column.
+	UpgradePaths []string `json:"upgrade_paths,omitzero"`
+	// Trial marks a free trial offer (TRI-1).
+	Trial *TrialSpec `json:"trial,omitzero"`
+	// Addon marks an add-on offer and what it needs (ORD-7..ORD-9).
+	Addon *AddonSpec `json:"addon,omitzero"`
 	// Segments that may buy the offer (ORD-3).
 	Segments []string `json:"segments"`
 	// MinQuantity and MaxQuantity bound a license-based line (ORD-6).
@@ -74,6 +94,36 @@ type Offer struct {
 	CancelWindowHours int `json:"cancel_window_hours"`
 	// Plans are the term and billing-frequency combinations on sale.
 	Plans []Plan `json:"plans"`
+}
+
+// TrialSpec describes a trial offer (TRI-1): how many licenses it comes
+// with, its term, and the paid offer it converts to.
+type TrialSpec struct {
+	PaidOfferID string `json:"paid_offer_id"`
+	Licenses    int    `json:"licenses"`
+	Term        string `json:"term"`
+	// ConvertTerm and ConvertBillingFrequency are the paid plan a trial
+	// converts to by default (TRI-1: annual, billed monthly).
+	ConvertTerm             string `json:"convert_term"`
+	ConvertBillingFrequency string `json:"convert_billing_frequency"`
+}
+
+// AddonSpec describes an add-on offer.
+type AddonSpec struct {
+	// Kind is multi_geo (ORD-7), copilot (ORD-8) or coterminous (ORD-9).
+	Kind string `json:"kind"`
+	// BaseOfferIDs are the compatible base offers whose licenses count.
+	BaseOfferIDs []string `json:"base_offer_ids"`
+	// MinPercentOfBase is ORD-7's minimum (5 for multi-geo), rounded up.
+	MinPercentOfBase int `json:"min_percent_of_base,omitzero"`
+	// MaxOfBase is ORD-8's maximum: at most the base licenses.
+	MaxOfBase bool `json:"max_of_base,omitzero"`
+}
+
+// UpgradePair is one upgrade the programme does not support (UPG-2).
+type UpgradePair struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // Plan is a term with a billing frequency and its prices.

@@ -91,6 +91,8 @@ func (c *Catalog) Validate() error {
 		}
 		c.validateOffer(ps, o)
 	}
+	ps.entry = ""
+	c.validateRelations(ps, firstByID)
 	return errors.Join(ps.list...)
 }
 
@@ -136,6 +138,15 @@ func (p *Policy) validate(ps *problems) {
 		} else {
 			seen[cc] = i
 		}
+	}
+	if p.ConflictRetryMinutes < 0 || p.ConflictRetryMinutes > 24*60 {
+		ps.add("policy.conflict_retry_minutes", "must be 0..1440, not %d", p.ConflictRetryMinutes)
+	}
+	if p.ConflictRetryMinutes > 0 && p.ConflictRetryInitialSeconds < 1 {
+		ps.add("policy.conflict_retry_initial_seconds", "must be at least 1 when conflict_retry_minutes is set, not %d", p.ConflictRetryInitialSeconds)
+	}
+	if p.MaxSubscriptionUpdates < 1 {
+		ps.add("policy.max_subscription_updates", "must be at least 1 (QTY-4: 1200), not %d", p.MaxSubscriptionUpdates)
 	}
 	if p.RenewalProcessingMinutes < 0 || p.RenewalProcessingMinutes > 24*60 {
 		ps.add("policy.renewal_processing_minutes", "must be 0..1440 (REN-2: a renewal takes up to 24 hours), not %d", p.RenewalProcessingMinutes)

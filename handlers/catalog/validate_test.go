@@ -24,8 +24,9 @@ func small() *Catalog {
 		Version:    "test-1",
 		Currencies: map[string]Currency{"USD": {Exponent: 2}, "JPY": {Exponent: 0}},
 		Policy: Policy{
-			TaxInclusiveCountries: []string{"AU", "BR"},
-			Segments:              []string{"commercial", "education", "government", "nonprofit"},
+			TaxInclusiveCountries:  []string{"AU", "BR"},
+			Segments:               []string{"commercial", "education", "government", "nonprofit"},
+			MaxSubscriptionUpdates: 1200,
 		},
 		Offers: []Offer{
 			{
@@ -119,6 +120,7 @@ func TestValidationProblems(t *testing.T) {
 		{"GEN-3 currency code too long", func(c *Catalog) { addCurrency(c, "EURO", 2, 1) }, "", `currencies["EURO"]`, "3 uppercase letters"},
 		{"GEN-3 exponent 5", func(c *Catalog) { c.Currencies["USD"] = Currency{Exponent: 5} }, "", `currencies["USD"].exponent`, "must be 0..4, got 5"},
 		{"GEN-3 exponent -1", func(c *Catalog) { c.Currencies["JPY"] = Currency{Exponent: -1} }, "", `currencies["JPY"].exponent`, "must be 0..4, got -1"},
+		{"QTY-4 update limit missing", func(c *Catalog) { c.Policy.MaxSubscriptionUpdates = 0 }, "", "policy.max_subscription_updates", "must be at least 1"},
 		{"REN-2 renewal processing negative", func(c *Catalog) { c.Policy.RenewalProcessingMinutes = -1 }, "", "policy.renewal_processing_minutes", "must be 0..1440"},
 		{"REN-2 renewal processing over a day", func(c *Catalog) { c.Policy.RenewalProcessingMinutes = 1441 }, "", "policy.renewal_processing_minutes", "must be 0..1440"},
 		{"ORD-3 policy segments empty", func(c *Catalog) { c.Policy.Segments = nil }, "", "policy.segments", "must not be empty"},

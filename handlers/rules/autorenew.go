@@ -31,8 +31,12 @@ func (d *decision) autoRenewSet(c *messages.AutoRenewSetData) {
 		return
 	}
 	if s.AutoRenew != on {
-		next := *s
+		next := s.clone()
 		next.AutoRenew = on
+		if !on {
+			d.clearScheduled(&next, string(messages.CmdAutoRenewSet)) // SCH-3
+			next.TrialConversion = nil                                // TRI-6 needs auto-renew on
+		}
 		d.putSubscription(&next)
 	}
 	ev := &messages.AutoRenewChangedEvent{SubscriptionID: s.ID, Enabled: on}

@@ -22,6 +22,12 @@ func (d *decision) cancel(c *messages.CancelData) {
 	if !d.notPendingRenewal(s, true) {
 		return
 	}
+	if s.Trial { // TRI-3: no status change during a trial; turn auto-renew off to let it lapse
+		d.reject(reject(CodeTrialNoChange, "TRI-3",
+			fmt.Sprintf("subscription %s is a trial: its status cannot change; turn auto-renew off and it expires at its end", s.ID),
+			map[string]string{"subscription_id": s.ID}))
+		return
+	}
 	licensed := s.BillingType != "usage"
 	if licensed && !d.in.Now.Before(s.CancellableUntil) {
 		d.reject(reject(CodeCancelWindowClosed, "CAN-1",
@@ -34,9 +40,10 @@ func (d *decision) cancel(c *messages.CancelData) {
 	creditID := d.nextEventID()
 	d.emit(messages.EvtBillingCredit, credit)
 
-	next := *s
+	next := s.clone()
 	now := d.in.Now
 	next.Status, next.CancelledAt, next.AutoRenew = StatusCancelled, &now, false
+	d.clearScheduled(&next, string(messages.CmdSubscriptionCancel)) // SCH-3
 	d.putSubscription(&next)
 	d.deleteTimersOf(s.ID)
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{

@@ -28,6 +28,11 @@ type EventDraft struct {
 	// PartnerID receives the event (its subject's partner token).
 	PartnerID string
 	Data      any
+	// CauseID and CauseType name the command the event answers when it is
+	// not the command being decided: a command parked during a pending
+	// renewal and applied later (REN-4). Empty otherwise.
+	CauseID   string
+	CauseType messages.CommandType
 }
 
 // Outcome is a decision: the new state, which entities changed or were
@@ -45,12 +50,19 @@ type Outcome struct {
 }
 
 // Decide applies the rules for one command.
-func Decide(in Input) Outcome {
+func Decide(in Input) Outcome { return decide(in, in.Command.ID, 0) }
+
+// decide decides one command whose events take their IDs from eventCmdID,
+// counting from eventBase: the command itself, or a timer command that
+// applies parked commands (REN-4) and numbers all their events in one
+// sequence.
+func decide(in Input, eventCmdID string, eventBase int) Outcome {
 	in.Now = in.Now.UTC()
 	var d decision
 	d.in = in
+	d.eventCmdID, d.eventBase = eventCmdID, eventBase
 	d.state = in.State.clone()
-	if !d.systemBoundary() {
+	if !d.systemBoundary() || d.parkedBefore() {
 		return d.outcome()
 	}
 	switch data := in.Command.Data.(type) {
@@ -66,6 +78,16 @@ func Decide(in Input) Outcome {
 		d.cancel(data)
 	case *messages.AutoRenewSetData:
 		d.autoRenewSet(data)
+	case *messages.QuantityChangeData:
+		d.quantityChange(data)
+	case *messages.UpgradeData:
+		d.upgrade(data)
+	case *messages.ScheduleSetData:
+		d.scheduleSet(data)
+	case *messages.ScheduleDeleteData:
+		d.scheduleDelete(data)
+	case *messages.TrialConvertData:
+		d.trialConvert(data)
 	case *messages.TimerFiredData:
 		d.timerFired(data)
 	default:
@@ -78,23 +100,45 @@ func Decide(in Input) Outcome {
 
 // decision accumulates one command's effects.
 type decision struct {
-	in        Input
-	state     CustomerState
-	changed   []string
-	deleted   []string
-	timersSet []*Timer
-	events    []EventDraft
-	rejected  *messages.Rejection
+	in         Input
+	eventCmdID string
+	eventBase  int
+	state      CustomerState
+	changed    []string
+	deleted    []string
+	timersSet  []*Timer
+	events     []EventDraft
+	rejected   *messages.Rejection
+	// timerPartner is the partner of record of the subscription a timer
+	// acts on (see recipient).
+	timerPartner string
 }
 
 func (d *decision) emit(t messages.EventType, data any) {
-	d.events = append(d.events, EventDraft{Type: t, PartnerID: d.in.PartnerID, Data: data})
+	d.events = append(d.events, EventDraft{Type: t, PartnerID: d.recipient(), Data: data})
+}
+
+// recipient is the partner whose subjects carry the events: the acting
+// partner, or for a timer (acting as SystemPartner) the partner of record
+// of the timer's subscription, so renewals, expiries and conversions reach
+// the partner that owns the subscription.
+func (d *decision) recipient() string {
+	if d.in.PartnerID != messages.SystemPartner {
+		return d.in.PartnerID
+	}
+	if d.timerPartner != "" {
+		return d.timerPartner
+	}
+	if d.state.Customer != nil {
+		return d.state.Customer.PartnerID
+	}
+	return d.in.PartnerID
 }
 
 // nextEventID is the ID the next emitted event will get, for events that
 // refer to each other (a cancellation names its credit).
 func (d *decision) nextEventID() string {
-	return messages.EventID(d.in.Command.CustomerID, d.in.Command.ID, len(d.events))
+	return messages.EventID(d.in.Command.CustomerID, d.eventCmdID, d.eventBase+len(d.events))
 }
 
 func (d *decision) putSubscription(s *Subscription) {

@@ -14,15 +14,24 @@ import (
 const testCatalog = `{
  "version": "test",
  "currencies": {"USD": {"exponent": 2}, "JPY": {"exponent": 0}},
- "policy": {"tax_inclusive_countries": ["AU", "BR"], "segments": ["commercial", "education", "government", "nonprofit"]},
+ "policy": {"tax_inclusive_countries": ["AU", "BR"], "segments": ["commercial", "education", "government", "nonprofit"], "max_subscription_updates": 1200},
  "offers": [
   {"id": "CFQ7TTC0LH18:0001", "name": "Microsoft 365 Business Basic", "publisher": "microsoft",
    "commerce_type": "new_commerce", "billing_type": "license", "one_per_customer": false,
    "segments": ["commercial", "nonprofit"], "min_quantity": 1, "max_quantity": 300, "cancel_window_hours": 168,
+   "upgrade_paths": ["CFQ7TTC0LDPB:0009"],
    "plans": [
     {"term": "P1Y", "billing_frequency": "annual", "prices": {"USD": 7200, "JPY": 10800}},
     {"term": "P1Y", "billing_frequency": "monthly", "prices": {"USD": 630, "JPY": 945}},
     {"term": "P1M", "billing_frequency": "monthly", "prices": {"USD": 720, "JPY": 1080}}
+   ]},
+  {"id": "CFQ7TTC0LDPB:0009", "name": "Microsoft 365 Business Standard", "publisher": "microsoft",
+   "commerce_type": "new_commerce", "billing_type": "license", "one_per_customer": false,
+   "segments": ["commercial", "nonprofit"], "min_quantity": 1, "max_quantity": 300, "cancel_window_hours": 168,
+   "plans": [
+    {"term": "P1Y", "billing_frequency": "annual", "prices": {"USD": 15000, "JPY": 22500}},
+    {"term": "P1Y", "billing_frequency": "monthly", "prices": {"USD": 1313, "JPY": 1969}},
+    {"term": "P1M", "billing_frequency": "monthly", "prices": {"USD": 1500, "JPY": 2250}}
    ]},
   {"id": "CFQ7TTC0LDPB:0001", "name": "Microsoft 365 Business Premium (Nonprofit Grant)", "publisher": "microsoft",
    "commerce_type": "new_commerce", "billing_type": "license", "one_per_customer": true,
@@ -43,6 +52,7 @@ const (
 	offerBasic   = "CFQ7TTC0LH18:0001"
 	offerGrant   = "CFQ7TTC0LDPB:0001"
 	offerFaculty = "CFQ7TTC0LF8Q:0001"
+	offerStd     = "CFQ7TTC0LDPB:0009"
 	offerAzure   = "DZH318Z0BPS6:0001"
 	partnerA     = "P-A"
 	partnerB     = "P-B"

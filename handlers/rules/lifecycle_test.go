@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -406,7 +407,7 @@ func TestDecideIsPureAndDeterministic(t *testing.T) {
 	in := Input{Command: messages.Command{ID: "c-x", Type: messages.CmdSubscriptionCancel, CustomerID: customer1, Data: cancelOf(id)},
 		PartnerID: partnerA, Now: t0.Add(time.Hour), State: w.state, Catalog: w.cat}
 	a, b := Decide(in), Decide(in)
-	if *w.state.Subscriptions[id] != before {
+	if !reflect.DeepEqual(*w.state.Subscriptions[id], before) {
 		t.Fatal("Decide mutated its input state")
 	}
 	fa, _ := a.State.EncodeFields(a.Changed)

@@ -33,21 +33,50 @@ func (d *decision) orderPlaced(o *messages.OrderPlacedData) {
 
 	order := &Order{ID: o.OrderID, CommandID: d.in.Command.ID, PlacedAt: d.in.Now}
 	result := &messages.OrderProcessedEvent{OrderID: o.OrderID}
+	// Line IDs are judged in document order: the first of two equal IDs
+	// is the valid one.
+	badID := make([]bool, len(o.Lines))
 	seenLines := map[string]bool{}
-	fulfilled := 0
 	for i, line := range o.Lines {
-		res := messages.OrderLineResult{LineID: line.LineID, OfferID: line.OfferID}
-		sub, rej := d.fulfilLine(cust, o.OrderID, i, line, seenLines)
+		badID[i] = !messages.ValidToken(line.LineID) || seenLines[line.LineID]
 		seenLines[line.LineID] = true
+	}
+	// ORD-7..ORD-9: add-on lines are decided after every other line, so
+	// that the base lines of the whole cart count (see addons.go).
+	var first, addons []int
+	for i, line := range o.Lines {
+		if offer, ok := d.in.Catalog.Offer(line.OfferID); ok && offer.Addon != nil {
+			addons = append(addons, i)
+		} else {
+			first = append(first, i)
+		}
+	}
+	results := make([]messages.OrderLineResult, len(o.Lines))
+	created := make([]*Subscription, len(o.Lines))
+	fulfilled := 0
+	for _, i := range append(first, addons...) {
+		line := o.Lines[i]
+		res := messages.OrderLineResult{LineID: line.LineID, OfferID: line.OfferID}
+		var bases []*Subscription // this order's subscriptions, in line order
+		for _, c := range created {
+			if c != nil {
+				bases = append(bases, c)
+			}
+		}
+		sub, rej := d.fulfilLine(cust, o.OrderID, i, line, badID[i], bases)
 		if rej != nil {
 			res.Status, res.Rejection = messages.LineRejected, rej
 		} else {
 			res.Status, res.SubscriptionID = messages.LineFulfilled, sub.ID
+			created[i] = sub
 			fulfilled++
 		}
+		results[i] = res
+	}
+	for _, res := range results {
 		result.Lines = append(result.Lines, res)
-		order.Lines = append(order.Lines, OrderLineRecord{LineID: line.LineID, OfferID: line.OfferID,
-			Status: res.Status, SubscriptionID: res.SubscriptionID, Code: codeOf(rej)})
+		order.Lines = append(order.Lines, OrderLineRecord{LineID: res.LineID, OfferID: res.OfferID,
+			Status: res.Status, SubscriptionID: res.SubscriptionID, Code: codeOf(res.Rejection)})
 	}
 	switch fulfilled {
 	case len(o.Lines):
@@ -72,9 +101,12 @@ func codeOf(r *messages.Rejection) string {
 
 // fulfilLine checks one line and, when every check passes, creates its
 // subscription and emits subscription.created and billing.charge (ORD-14).
-func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line messages.OrderLine, seenLines map[string]bool) (*Subscription, *messages.Rejection) {
+// A trial line (TRI-1) emits no charge (ORD-10, see trial.go); an add-on
+// line is checked against its base (ORD-7..ORD-9, see addons.go); created
+// are the subscriptions this order created so far, in line order.
+func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line messages.OrderLine, badID bool, created []*Subscription) (*Subscription, *messages.Rejection) {
 	field := func(name string) string { return "data.lines[" + strconv.Itoa(idx) + "]." + name }
-	if !messages.ValidToken(line.LineID) || seenLines[line.LineID] {
+	if badID {
 		return nil, invalidField(field("line_id"), "must be unique in the order and 1-64 letters, digits, '-' or '_'")
 	}
 	offer, ok := d.in.Catalog.Offer(line.OfferID)
@@ -86,6 +118,21 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 		return nil, reject(CodeSegmentNotEligible, "ORD-3",
 			fmt.Sprintf("%s is not available to %s customers", offer.Name, cust.Segment),
 			map[string]string{"offer_id": offer.ID, "segment": cust.Segment})
+	}
+	if line.BaseSubscriptionID != "" && offer.Addon == nil {
+		return nil, invalidField(field("base_subscription_id"), "only an add-on line names a base subscription")
+	}
+	var base *Subscription
+	var rej *messages.Rejection
+	switch {
+	case offer.Trial != nil:
+		if line, rej = trialLine(offer, line, field("quantity")); rej != nil {
+			return nil, rej
+		}
+	case offer.Addon != nil:
+		if line, base, rej = d.addonLine(offer, line, created, field); rej != nil {
+			return nil, rej
+		}
 	}
 	plan, ok := offer.Plan(line.Term, line.BillingFrequency)
 	if !ok {
@@ -103,8 +150,18 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 	if rej != nil {
 		return nil, rej
 	}
+	if offer.Trial != nil {
+		if rej := d.trialOnce(offer); rej != nil {
+			return nil, rej
+		}
+	}
 	if rej := d.onePerCustomer(offer); rej != nil {
 		return nil, rej
+	}
+	if offer.Addon != nil && base == nil {
+		if base, rej = d.addonQuantity(offer, line, quantity, created, field); rej != nil {
+			return nil, rej
+		}
 	}
 
 	sub, err := newSubscription(d.in, cust, offer, plan, price, quantity)
@@ -113,6 +170,14 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 	}
 	sub.ID = messages.DerivedID("sub", cust.ID, d.in.Command.ID, idx)
 	sub.OrderID, sub.LineID = orderID, line.LineID
+	sub.Trial = offer.Trial != nil
+	var proration *messages.Proration
+	if base != nil {
+		sub.BaseSubscriptionID = base.ID // SUS-5
+		if offer.Addon.Kind == catalog.AddonCoterminous {
+			proration = alignToBase(sub, base, d.in.Now) // ORD-9
+		}
+	}
 	d.putSubscription(sub)
 	d.scheduleTermTimers(sub)
 	d.emit(messages.EvtSubscriptionCreated, &messages.SubscriptionCreatedEvent{
@@ -121,11 +186,18 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 		TermStart: formatDate(sub.TermStart), TermEnd: formatDate(sub.TermEnd),
 		AutoRenew: sub.AutoRenew, CancellableUntil: sub.CancellableUntil,
 	})
+	if sub.Trial {
+		return sub, nil // ORD-10: a trial is free and is not charged
+	}
+	rule := "ORD-14"
+	if proration != nil {
+		rule = "ORD-9"
+	}
 	d.emit(messages.EvtBillingCharge, &messages.BillingEvent{
 		SubscriptionID: sub.ID, OrderID: orderID, OfferID: offer.ID, Currency: sub.Currency,
 		AmountMinor: sub.PeriodCharge, TaxInclusive: sub.TaxInclusive, Quantity: sub.Quantity,
 		UnitPriceMinor: sub.UnitPrice, PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
-		Reason: messages.BillingReasonPurchase, Rule: "ORD-14",
+		Proration: proration, Reason: messages.BillingReasonPurchase, Rule: rule,
 	})
 	return sub, nil
 }
@@ -196,7 +268,12 @@ func newSubscription(in Input, cust *Customer, offer *catalog.Offer, plan *catal
 	}
 	start := dateOf(in.Now)
 	charge := price * int64(quantity)
+	var lots []Lot
+	if quantity > 0 {
+		lots = []Lot{{Quantity: quantity, AddedAt: in.Now, ReducibleUntil: in.Now.Add(offer.CancelWindow())}}
+	}
 	return &Subscription{
+		Lots:      lots,
 		PartnerID: in.PartnerID, OfferID: offer.ID, OfferName: offer.Name,
 		CommerceType: offer.CommerceType, BillingType: offer.BillingType,
 		Quantity: quantity, Term: plan.Term, BillingFrequency: plan.BillingFrequency,

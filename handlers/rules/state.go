@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -75,12 +76,74 @@ type Subscription struct {
 	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
 	ExpiredAt     *time.Time `json:"expired_at,omitempty"`
 
+	// Lots are the licenses by when they were added: each lot may be
+	// reduced for 168 hours after it was added (QTY-2). Their quantities
+	// add up to Quantity.
+	Lots []Lot `json:"lots,omitempty"`
+	// UpdateCount counts updates against QTY-4's limit.
+	UpdateCount int `json:"update_count,omitempty"`
+	// Scheduled are the changes to apply at the next renewal (SCH-1).
+	Scheduled *ScheduledChange `json:"scheduled,omitempty"`
+
+	// Trial is set on a trial subscription (TRI-1); TrialConversion is a
+	// conversion scheduled for the trial's end (TRI-6).
+	Trial           bool             `json:"trial,omitempty"`
+	TrialConversion *TrialConversion `json:"trial_conversion,omitempty"`
+
+	// BaseSubscriptionID links an add-on to its base (ORD-9, SUS-5);
+	// SuspendedWithBase marks an add-on suspended by its base's suspension,
+	// so that reactivating the base reactivates only those (SUS-5).
+	BaseSubscriptionID string `json:"base_subscription_id,omitempty"`
+	SuspendedWithBase  bool   `json:"suspended_with_base,omitempty"`
+
 	// Renewals counts completed renewals (REN-2).
 	Renewals int `json:"renewals,omitempty"`
 	// RenewalPendingSince is set while a renewal is being processed: from
 	// 00:00 UTC the day after the term end until it completes (REN-2,
 	// REN-4).
 	RenewalPendingSince *time.Time `json:"renewal_pending_since,omitempty"`
+}
+
+// Lot is a number of licenses added at one instant (QTY-2).
+type Lot struct {
+	Quantity int       `json:"quantity"`
+	AddedAt  time.Time `json:"added_at"`
+	// ReducibleUntil is AddedAt + the cancellation window, exclusive.
+	ReducibleUntil time.Time `json:"reducible_until"`
+}
+
+// ScheduledChange is what a renewal applies (SCH-1). Zero fields keep the
+// subscription's current value.
+type ScheduledChange struct {
+	OfferID          string `json:"offer_id,omitempty"`
+	Quantity         int    `json:"quantity,omitempty"`
+	Term             string `json:"term,omitempty"`
+	BillingFrequency string `json:"billing_frequency,omitempty"`
+}
+
+// TrialConversion is a conversion scheduled for a trial's end (TRI-6).
+type TrialConversion struct {
+	TargetOfferID        string `json:"target_offer_id"`
+	TargetSubscriptionID string `json:"target_subscription_id,omitempty"`
+	Quantity             int    `json:"quantity"`
+	Term                 string `json:"term"`
+	BillingFrequency     string `json:"billing_frequency"`
+}
+
+// clone copies a subscription deeply (its slices and pointers too): a
+// decision changes the copy and never the state it was given.
+func (s *Subscription) clone() Subscription {
+	c := *s
+	c.Lots = slices.Clone(s.Lots)
+	if s.Scheduled != nil {
+		v := *s.Scheduled
+		c.Scheduled = &v
+	}
+	if s.TrialConversion != nil {
+		v := *s.TrialConversion
+		c.TrialConversion = &v
+	}
+	return c
 }
 
 // termEndsAt is the instant the term is over: 00:00 UTC the day after the
@@ -127,6 +190,8 @@ type Timer struct {
 	SubscriptionID string    `json:"subscription_id"`
 	PartnerID      string    `json:"partner_id"`
 	DueAt          time.Time `json:"due_at"`
+	// Attempt numbers the retries of parked commands (REN-4).
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // CustomerState is everything stored for one customer: the unit of
@@ -136,6 +201,9 @@ type CustomerState struct {
 	Subscriptions map[string]*Subscription
 	Orders        map[string]*Order
 	Timers        map[string]*Timer
+	// Parked are commands waiting for a pending renewal, in arrival order
+	// (REN-4).
+	Parked []ParkedCommand
 }
 
 // Entity field names in the stored state.
@@ -144,6 +212,7 @@ const (
 	fieldSubPrefix   = "sub:"
 	fieldOrderPrefix = "order:"
 	fieldTimerPrefix = "timer:"
+	fieldParked      = "parked"
 )
 
 // SubscriptionField and OrderField name the stored entity of a
@@ -175,6 +244,8 @@ func DecodeState(fields map[string][]byte) (CustomerState, error) {
 			tm := &Timer{}
 			err = json.Unmarshal(v, tm)
 			st.Timers[tm.ID] = tm
+		case k == fieldParked:
+			err = json.Unmarshal(v, &st.Parked)
 		default:
 			err = fmt.Errorf("unknown entity field")
 		}
@@ -199,6 +270,8 @@ func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) 
 			v = st.Orders[strings.TrimPrefix(k, fieldOrderPrefix)]
 		case strings.HasPrefix(k, fieldTimerPrefix):
 			v = st.Timers[strings.TrimPrefix(k, fieldTimerPrefix)]
+		case k == fieldParked:
+			v = st.Parked
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -225,6 +298,7 @@ func (st CustomerState) clone() CustomerState {
 	for k, v := range st.Timers {
 		out.Timers[k] = v
 	}
+	out.Parked = slices.Clone(st.Parked)
 	return out
 }
 

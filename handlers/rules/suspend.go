@@ -21,10 +21,12 @@ func validSuspendReason(r string) bool {
 // suspend applies SUS-1, SUS-3 and SUS-4: an active subscription can be
 // suspended for one of the SUS-1 reasons while its term lasts; billing
 // continues (no credit); suspending turns auto-renew off; if the term ends
-// while suspended the subscription expires.
+// while suspended the subscription expires. A trial cannot be suspended
+// (TRI-3, SUS-7: trial_no_change). Suspending a base suspends its active
+// add-ons with it (SUS-5, see addons.go).
 func (d *decision) suspend(c *messages.SuspendData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
-	if !ok || !d.notFinal(s) {
+	if !ok || !d.notFinal(s) || !d.notTrial(s, "suspended") { // TRI-3, SUS-7
 		return
 	}
 	if !d.notPendingRenewal(s, false) {
@@ -43,7 +45,7 @@ func (d *decision) suspend(c *messages.SuspendData) {
 	if !d.withinTerm(s, "SUS-3") {
 		return
 	}
-	next := *s
+	next := s.clone()
 	now := d.in.Now
 	next.Status, next.SuspendedAt, next.SuspendReason = StatusSuspended, &now, c.Reason
 	next.AutoRenew = false
@@ -52,13 +54,17 @@ func (d *decision) suspend(c *messages.SuspendData) {
 		SubscriptionID: s.ID, Reason: c.Reason, AutoRenewTurnedOff: s.AutoRenew,
 		BillingContinues: true, ExpiresAt: s.termEndsAt(),
 	})
+	d.suspendAddons(s, c.Reason) // SUS-5
 }
 
 // reactivate applies SUS-6 and SUS-4: access comes back at once, only
-// within the term, and auto-renew stays off with a reminder.
+// within the term, and auto-renew stays off with a reminder. A trial has
+// no status change (TRI-3); an add-on whose base is suspended stays
+// suspended; reactivating a base reactivates the add-ons suspended with
+// it, and only those (SUS-5).
 func (d *decision) reactivate(c *messages.ReactivateData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
-	if !ok || !d.notFinal(s) {
+	if !ok || !d.notFinal(s) || !d.notTrial(s, "reactivated") { // TRI-3, SUS-7
 		return
 	}
 	if !d.notPendingRenewal(s, false) {
@@ -70,15 +76,16 @@ func (d *decision) reactivate(c *messages.ReactivateData) {
 			map[string]string{"subscription_id": s.ID, "status": s.Status}))
 		return
 	}
-	if !d.withinTerm(s, "SUS-6") {
+	if !d.withinTerm(s, "SUS-6") || !d.baseNotSuspended(s) { // SUS-5
 		return
 	}
-	next := *s
-	next.Status, next.SuspendedAt, next.SuspendReason = StatusActive, nil, ""
+	next := s.clone()
+	next.Status, next.SuspendedAt, next.SuspendReason, next.SuspendedWithBase = StatusActive, nil, "", false
 	d.putSubscription(&next)
 	d.emit(messages.EvtSubscriptionReactivated, &messages.SubscriptionReactivatedEvent{
 		SubscriptionID: s.ID, AutoRenew: next.AutoRenew, Reminder: reminderIf(!next.AutoRenew),
 	})
+	d.reactivateAddons(s) // SUS-5
 }
 
 func reminderIf(autoRenewOff bool) string {

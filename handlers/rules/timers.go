@@ -57,10 +57,15 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 		return
 	}
 	d.deleteTimer(t.ID)
+	if t.Kind == TimerRetryParked {
+		d.retryParked(t.Attempt)
+		return
+	}
 	s, ok := d.state.Subscriptions[t.SubscriptionID]
 	if !ok || s.Status == StatusCancelled || s.Status == StatusExpired {
 		return
 	}
+	d.timerPartner = s.PartnerID
 	switch t.Kind {
 	case TimerTermEnd:
 		d.termEnded(s)
@@ -76,6 +81,10 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 // one with auto-renew off expires (REN-3); otherwise the renewal starts and
 // stays pending for the policy's processing time (REN-2, REN-4).
 func (d *decision) termEnded(s *Subscription) {
+	if s.Trial {
+		d.trialEnded(s) // TRI-1
+		return
+	}
 	switch {
 	case s.Status == StatusSuspended:
 		d.expire(s, messages.ExpiredSuspendedAtTermEnd, true)
@@ -84,7 +93,7 @@ func (d *decision) termEnded(s *Subscription) {
 	case d.in.Catalog.Policy.RenewalProcessing() == 0:
 		d.completeRenewal(s)
 	default:
-		next := *s
+		next := s.clone()
 		now := d.in.Now
 		next.RenewalPendingSince = &now
 		d.putSubscription(&next)
@@ -93,7 +102,7 @@ func (d *decision) termEnded(s *Subscription) {
 }
 
 func (d *decision) expire(s *Subscription, reason string, dataDeleted bool) {
-	next := *s
+	next := s.clone()
 	now := d.in.Now
 	next.Status, next.ExpiredAt, next.AutoRenew = StatusExpired, &now, false
 	d.putSubscription(&next)
@@ -109,33 +118,41 @@ func (d *decision) expire(s *Subscription, reason string, dataDeleted bool) {
 // billing period is charged at the catalog's current price (the price at
 // purchase when the offer or plan is no longer sold).
 func (d *decision) completeRenewal(s *Subscription) {
-	months, err := termMonths(s.Term)
+	next := s.clone()
+	now := d.in.Now
+	applied, warning := d.applyScheduled(&next) // SCH-1, SCH-4
+	months, err := termMonths(next.Term)
 	if err != nil {
 		return
 	}
-	periodMonths, _ := billingMonths(s.BillingFrequency, months)
-	next := *s
-	now := d.in.Now
+	periodMonths, _ := billingMonths(next.BillingFrequency, months)
 	next.RenewalPendingSince = nil
 	next.Renewals++
 	next.TermStart = s.termEndsAt()
 	next.TermEnd = termEnd(next.TermStart, months)
 	next.WindowOpenedAt = now
-	next.CancellableUntil = now.Add(time.Duration(s.CancelWindowHours) * time.Hour)
-	next.UnitPrice = d.currentPrice(s)
+	next.CancellableUntil = now.Add(time.Duration(next.CancelWindowHours) * time.Hour)
+	next.UnitPrice = d.currentPrice(&next)
 	next.PeriodIndex = 0
 	next.PeriodStart = next.TermStart
 	next.PeriodEnd = addMonthsClamped(next.TermStart, periodMonths).AddDate(0, 0, -1)
 	next.PeriodStartedAt = now
 	next.PeriodCharge = next.UnitPrice * int64(next.Quantity)
+	// Every license of the new term counts as added when the renewal
+	// completes: all of them may be reduced in its window (QTY-2).
+	next.Lots = nil
+	if next.Quantity > 0 {
+		next.Lots = []Lot{{Quantity: next.Quantity, AddedAt: now, ReducibleUntil: next.CancellableUntil}}
+	}
 	d.putSubscription(&next)
 	d.scheduleTermTimers(&next)
 	d.emit(messages.EvtSubscriptionRenewed, &messages.SubscriptionRenewedEvent{
-		SubscriptionID: s.ID, Renewals: next.Renewals, Quantity: next.Quantity, Term: next.Term,
+		SubscriptionID: s.ID, Renewals: next.Renewals, OfferID: next.OfferID, Quantity: next.Quantity, Term: next.Term,
 		BillingFrequency: next.BillingFrequency, TermStart: formatDate(next.TermStart), TermEnd: formatDate(next.TermEnd),
-		CancellableUntil: next.CancellableUntil,
+		CancellableUntil: next.CancellableUntil, AppliedChanges: applied, Warning: warning,
 	})
 	d.emitPeriodCharge(&next, messages.BillingReasonRenewal, "REN-2")
+	d.drainParked(s.ID) // REN-4: what waited for the renewal applies now
 }
 
 func (d *decision) currentPrice(s *Subscription) int64 {
@@ -158,7 +175,7 @@ func (d *decision) startBillingPeriod(s *Subscription) {
 		return
 	}
 	periodMonths, _ := billingMonths(s.BillingFrequency, months)
-	next := *s
+	next := s.clone()
 	next.PeriodIndex++
 	next.PeriodStart = addMonthsClamped(s.TermStart, next.PeriodIndex*periodMonths)
 	next.PeriodEnd = addMonthsClamped(s.TermStart, (next.PeriodIndex+1)*periodMonths).AddDate(0, 0, -1)

@@ -1,0 +1,218 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/nats-io/nats.go"
+
+	"github.com/cspreseller/csp-processor/handlers/rules"
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/state"
+)
+
+// QueryQueueGroup is the queue group of the query subscribers: each request
+// is answered by one processor replica.
+const QueryQueueGroup = "processor"
+
+// Query error codes beyond the rules' (GEN-6 shape).
+const (
+	// CodeQueryMalformed: the request body is not the expected JSON.
+	CodeQueryMalformed = "malformed"
+	// CodeQueryUnavailable: the state could not be read; retry.
+	CodeQueryUnavailable = "unavailable"
+)
+
+// maxQueryBody bounds a request body, like a command's (64 KiB).
+const maxQueryBody = 64 << 10
+
+// QueryService answers read-only queries over NATS request/reply from the
+// stored state (QTY-3's reducible quantity). It never writes: a query
+// changes nothing, bumps no version and is not in any stream.
+//
+// The acting partner is the subject's partner token, as for commands, and
+// PTN-1 applies with the same answers: an unknown customer and another
+// partner's customer both get no_relationship.
+//
+// Time: a query is answered as of the wall clock (time.Now), not a broker
+// timestamp; there is no message to timestamp and the answer is not stored.
+// With Simulated, the request's "at" (RFC 3339) sets the instant, and
+// without it the simulated clock (the scheduler's, kept in Redis) is used
+// once it has been set; a service not in simulation mode refuses "at".
+type QueryService struct {
+	Store *state.Store
+	NATS  *nats.Conn
+	// Simulated honours the request's "at" and the simulated clock.
+	Simulated bool
+	// MaxInFlight bounds the requests answered at once; 64 when 0.
+	MaxInFlight int
+	// Now is the wall clock; time.Now when nil.
+	Now    func() time.Time
+	Logger watermill.LoggerAdapter
+
+	mu       sync.Mutex
+	closed   bool
+	sub      *nats.Subscription
+	inflight sync.WaitGroup
+	sem      chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// Start subscribes to the query subjects.
+func (q *QueryService) Start() error {
+	if q.Store == nil || q.NATS == nil {
+		return errors.New("query service: Store and NATS are required")
+	}
+	if q.Now == nil {
+		q.Now = time.Now
+	}
+	if q.Logger == nil {
+		q.Logger = watermill.NopLogger{}
+	}
+	if q.MaxInFlight <= 0 {
+		q.MaxInFlight = 64
+	}
+	q.sem = make(chan struct{}, q.MaxInFlight)
+	q.ctx, q.cancel = context.WithCancel(context.Background())
+	sub, err := q.NATS.QueueSubscribe(messages.ReducibleQuantitySubjects, QueryQueueGroup, q.dispatch)
+	if err != nil {
+		q.cancel()
+		return fmt.Errorf("query service: subscribe %s: %w", messages.ReducibleQuantitySubjects, err)
+	}
+	q.sub = sub
+	return nil
+}
+
+// Shutdown stops taking requests and waits for those being answered (until
+// ctx ends, when their reads are cancelled).
+func (q *QueryService) Shutdown(ctx context.Context) error {
+	q.mu.Lock()
+	if q.closed || q.sub == nil {
+		q.closed = true
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	q.mu.Unlock()
+	err := q.sub.Unsubscribe()
+	done := make(chan struct{})
+	go func() { q.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		q.cancel()
+		<-done
+		err = errors.Join(err, ctx.Err())
+	}
+	q.cancel()
+	return err
+}
+
+// dispatch runs on the subscription's goroutine: it hands the request to a
+// goroutine of its own, blocking while MaxInFlight are being answered.
+func (q *QueryService) dispatch(m *nats.Msg) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.inflight.Add(1)
+	q.mu.Unlock()
+	q.sem <- struct{}{}
+	go func() {
+		defer func() { <-q.sem; q.inflight.Done() }()
+		q.answer(m)
+	}()
+}
+
+func (q *QueryService) answer(m *nats.Msg) {
+	if m.Reply == "" {
+		return // nobody to answer
+	}
+	reply := q.reducibleQuantity(q.ctx, m.Subject, m.Data)
+	b, err := json.Marshal(reply)
+	if err == nil {
+		err = m.Respond(b)
+	}
+	if err != nil {
+		q.Logger.Error("Answering a query failed", err, watermill.LogFields{"subject": m.Subject})
+	}
+}
+
+// reducibleQuantity answers csp.query.<partner>.<customer>.reducible_quantity.
+func (q *QueryService) reducibleQuantity(ctx context.Context, subject string, body []byte) messages.QueryReply[messages.ReducibleQuantity] {
+	fail := func(r *messages.Rejection) messages.QueryReply[messages.ReducibleQuantity] {
+		return messages.QueryReply[messages.ReducibleQuantity]{Error: r}
+	}
+	route, err := messages.ParseQuerySubject(subject)
+	if err != nil {
+		// The subscription's wildcard guarantees the shape; a token that
+		// is not a valid ID names no customer the partner has.
+		return fail(&messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
+			Description: "no relationship with that customer"})
+	}
+	if len(body) > maxQueryBody {
+		return fail(malformed(fmt.Sprintf("the request is over %d bytes", maxQueryBody)))
+	}
+	var req messages.ReducibleQuantityRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		return fail(malformed(`the request must be {"subscription_id": "..."}`))
+	}
+	now, rej := q.instant(ctx, req.At)
+	if rej != nil {
+		return fail(rej)
+	}
+	snap, err := q.Store.Load(ctx, route.CustomerID, "")
+	if err != nil {
+		q.Logger.Error("Query could not load state", err, watermill.LogFields{"customer": route.CustomerID})
+		return fail(&messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
+			Description: "the customer's state could not be read; retry"})
+	}
+	st, err := rules.DecodeState(snap.Fields)
+	if err != nil {
+		q.Logger.Error("Query could not decode state", err, watermill.LogFields{"customer": route.CustomerID})
+		return fail(&messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
+			Description: "the customer's state could not be read; retry"})
+	}
+	v, rej := rules.QueryReducibleQuantity(st, route.PartnerID, route.CustomerID, req.SubscriptionID, now)
+	if rej != nil {
+		return fail(rej)
+	}
+	return messages.QueryReply[messages.ReducibleQuantity]{Result: v}
+}
+
+// instant is the time a query is answered for (see QueryService).
+func (q *QueryService) instant(ctx context.Context, at string) (time.Time, *messages.Rejection) {
+	if at == "" {
+		if q.Simulated {
+			if t, err := q.Store.SimClock(ctx); err == nil && !t.IsZero() {
+				return t.UTC(), nil
+			}
+		}
+		return q.Now().UTC(), nil
+	}
+	if !q.Simulated {
+		return time.Time{}, &messages.Rejection{Code: rules.CodeInvalidField, Rule: "GEN-6", Source: rules.Source,
+			Description: "at: only a processor in simulation mode answers for another instant",
+			Data:        map[string]string{"field": "at"}}
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return time.Time{}, &messages.Rejection{Code: rules.CodeInvalidField, Rule: "GEN-6", Source: rules.Source,
+			Description: fmt.Sprintf("at: %q is not an RFC 3339 time", at), Data: map[string]string{"field": "at"}}
+	}
+	return t.UTC(), nil
+}
+
+func malformed(why string) *messages.Rejection {
+	return &messages.Rejection{Code: CodeQueryMalformed, Rule: "GEN-6", Source: rules.Source, Description: why}
+}

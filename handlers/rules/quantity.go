@@ -1,0 +1,371 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// Rejection codes of the license quantity rules (QTY-*, GEN-6).
+const (
+	// CodeQuantityUnchanged: the new total equals the current one.
+	CodeQuantityUnchanged = "no_change"
+	// CodeQuantityTrial: a trial's license count cannot change (TRI-3).
+	CodeQuantityTrial = CodeTrialNoChange
+	// CodeQuantityNotReducible: the decrease is larger than the licenses
+	// added within their 168-hour window (QTY-2).
+	CodeQuantityNotReducible = "quantity_not_reducible"
+	// CodeQuantityUpdateLimit: the subscription reached the policy's
+	// update limit (QTY-4).
+	CodeQuantityUpdateLimit = "update_limit_reached"
+)
+
+// quantityChange applies QTY-1, QTY-2, QTY-4 and QTY-5 to
+// subscription.quantity.change, whose quantity is the new total.
+//
+// Checks, in this order: PTN-1; cancelled or expired is final (CAN-2,
+// SUS-3); a pending renewal answers conflict (REN-4, QTY-5); a usage-based
+// subscription has no quantity (ORD-6); a trial cannot change it (TRI-3,
+// QTY-5); a suspended subscription cannot either (Decision, SUS-1: Partner
+// Center refuses changes to a suspended subscription; reactivate first);
+// the quantity is required and within the offer's bounds (ORD-6; 1..∞ when
+// the offer left the catalog); the same quantity is rejected no_change
+// (GEN-6); the update limit (QTY-4, policy max_subscription_updates) counts
+// accepted quantity changes, and the limit-th accepted change is the last.
+//
+// An accepted change increments UpdateCount, deletes the scheduled changes
+// (SCH-3, QTY-5) and emits, in this order: subscription.quantity.changed,
+// the billing events (one billing.charge for an increase, one
+// billing.credit per lot for a decrease), then subscription.schedule.changed
+// when scheduled changes were deleted.
+//
+// Increase (QTY-1): the added licenses form a new lot, reducible for the
+// subscription's cancellation window (its CancelWindowHours, from the
+// catalog at purchase). They are charged for the rest of the current
+// billing period at the subscription's unit price (the price locked at
+// purchase or renewal), and the charge is added to PeriodCharge; later
+// periods charge the whole quantity.
+//
+//	before = 0 when now is not after the period began, else used_days(now - began)
+//	charge = round_half_up(unit_price × added × (period_days - before) / period_days)
+//
+// where began is the instant the period started to be used (PeriodStart at
+// 00:00 UTC, or PeriodStartedAt if later: the purchase or renewal instant)
+// and period_days counts PeriodStart..PeriodEnd inclusive (GEN-2, GEN-3).
+//
+// Decrease (QTY-2): see lotCredit.
+func (d *decision) quantityChange(c *messages.QuantityChangeData) {
+	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
+	if !ok || !d.notFinal(s) {
+		return
+	}
+	if !d.notPendingRenewal(s, true) {
+		return
+	}
+	if s.BillingType == "usage" {
+		d.reject(reject(CodeQuantityNotAllowed, "ORD-6",
+			fmt.Sprintf("subscription %s is usage-based and has no license quantity", s.ID),
+			map[string]string{"subscription_id": s.ID, "offer_id": s.OfferID, "field": "data.quantity"}))
+		return
+	}
+	if s.Trial {
+		d.reject(reject(CodeQuantityTrial, "TRI-3",
+			fmt.Sprintf("subscription %s is a trial; its license count cannot change until it is converted", s.ID),
+			map[string]string{"subscription_id": s.ID, "quantity": strconv.Itoa(s.Quantity)}))
+		return
+	}
+	if s.Status == StatusSuspended {
+		d.reject(reject(CodeSubscriptionSuspended, "SUS-1",
+			fmt.Sprintf("subscription %s is suspended; reactivate it before changing its license count", s.ID),
+			map[string]string{"subscription_id": s.ID, "suspended_at": fmtTime(s.SuspendedAt)}))
+		return
+	}
+	if c.Quantity == nil {
+		d.reject(reject(CodeQuantityRequired, "ORD-6",
+			fmt.Sprintf("the new license count of subscription %s is required", s.ID),
+			map[string]string{"subscription_id": s.ID, "field": "data.quantity"}))
+		return
+	}
+	q := *c.Quantity
+	lo, hi := d.quantityBounds(s)
+	if q < lo || q > hi {
+		upper := "unbounded"
+		if hi != math.MaxInt {
+			upper = strconv.Itoa(hi)
+		}
+		d.reject(reject(CodeQuantityOutOfRange, "ORD-6",
+			fmt.Sprintf("quantity %d is outside %d..%s for %s", q, lo, upper, s.OfferName),
+			map[string]string{"subscription_id": s.ID, "offer_id": s.OfferID, "field": "data.quantity",
+				"quantity": strconv.Itoa(q), "min_quantity": strconv.Itoa(lo), "max_quantity": upper}))
+		return
+	}
+	if q == s.Quantity {
+		d.reject(reject(CodeQuantityUnchanged, "GEN-6",
+			fmt.Sprintf("subscription %s already has %d licenses", s.ID, q),
+			map[string]string{"subscription_id": s.ID, "quantity": strconv.Itoa(q)}))
+		return
+	}
+	if limit := d.in.Catalog.Policy.MaxSubscriptionUpdates; s.UpdateCount >= limit {
+		d.reject(reject(CodeQuantityUpdateLimit, "QTY-4",
+			fmt.Sprintf("subscription %s was updated %d times, the limit is %d; buy a second subscription of the same SKU (%s) for the extra licenses and align its term end with this one (%s)",
+				s.ID, s.UpdateCount, limit, s.OfferID, formatDate(s.TermEnd)),
+			map[string]string{"subscription_id": s.ID, "update_count": strconv.Itoa(s.UpdateCount),
+				"max_updates": strconv.Itoa(limit), "offer_id": s.OfferID, "term_end": formatDate(s.TermEnd)}))
+		return
+	}
+
+	next := s.clone()
+	next.Lots = normalizedLots(s)
+	next.Quantity = q
+	next.UpdateCount++
+	ev := &messages.QuantityChangedEvent{SubscriptionID: s.ID, PreviousQuantity: s.Quantity, Quantity: q,
+		Currency: s.Currency, ScheduledChangesDeleted: s.Scheduled != nil}
+	var bills []*messages.BillingEvent
+	if q > s.Quantity {
+		charge, lot := increaseCharge(s, q-s.Quantity, d.in.Now)
+		next.Lots = append(next.Lots, lot)
+		next.PeriodCharge += charge.AmountMinor
+		ev.ChargedMinor = charge.AmountMinor
+		bills = append(bills, charge)
+	} else {
+		remove := s.Quantity - q
+		total, _ := reducibleLots(next.Lots, d.in.Now)
+		if remove > total {
+			d.rejectNotReducible(s, next.Lots, q, remove, total)
+			return
+		}
+		var removedCharge int64
+		for i := len(next.Lots) - 1; i >= 0 && remove > 0; i-- {
+			lot := next.Lots[i]
+			if !lot.ReducibleUntil.After(d.in.Now) {
+				continue
+			}
+			take := min(remove, lot.Quantity)
+			credit := lotCredit(s, lot, take, d.in.Now)
+			bills = append(bills, credit)
+			ev.CreditedMinor += credit.AmountMinor
+			ev.RemovedLots = append(ev.RemovedLots, lotView(Lot{Quantity: take, AddedAt: lot.AddedAt, ReducibleUntil: lot.ReducibleUntil}))
+			removedCharge += lotCharge(s, lot, lot.Quantity) - lotCharge(s, lot, lot.Quantity-take)
+			next.Lots[i].Quantity -= take
+			remove -= take
+		}
+		next.PeriodCharge = max(next.PeriodCharge-removedCharge, 0)
+	}
+	next.Lots = compactLots(next.Lots, d.in.Now)
+	ev.Lots = lotViews(next.Lots)
+	ev.UpdateCount = next.UpdateCount
+	ev.BillingEventIDs = make([]string, len(bills))
+	for i := range bills {
+		ev.BillingEventIDs[i] = messages.EventID(d.in.Command.CustomerID, d.in.Command.ID, len(d.events)+1+i)
+	}
+
+	d.emit(messages.EvtQuantityChanged, ev)
+	for _, b := range bills {
+		if b.Reason == messages.BillingReasonIncrease {
+			d.emit(messages.EvtBillingCharge, b)
+		} else {
+			d.emit(messages.EvtBillingCredit, b)
+		}
+	}
+	d.clearScheduled(&next, string(messages.CmdQuantityChange)) // SCH-3, QTY-5
+	d.putSubscription(&next)
+}
+
+// quantityBounds are the offer's ORD-6 bounds; an offer no longer in the
+// catalog keeps its subscriptions changeable within 1..∞.
+func (d *decision) quantityBounds(s *Subscription) (lo, hi int) {
+	if offer, ok := d.in.Catalog.Offer(s.OfferID); ok {
+		return offer.MinQuantity, offer.MaxQuantity
+	}
+	return 1, math.MaxInt
+}
+
+func (d *decision) rejectNotReducible(s *Subscription, lots []Lot, q, remove, total int) {
+	data := map[string]string{"subscription_id": s.ID, "quantity": strconv.Itoa(s.Quantity),
+		"requested_quantity": strconv.Itoa(q), "requested_decrease": strconv.Itoa(remove),
+		"reducible_quantity": strconv.Itoa(total)}
+	var earliest, latest time.Time
+	for _, l := range lots {
+		if !l.ReducibleUntil.After(d.in.Now) {
+			continue
+		}
+		if earliest.IsZero() || l.ReducibleUntil.Before(earliest) {
+			earliest = l.ReducibleUntil
+		}
+		if l.ReducibleUntil.After(latest) {
+			latest = l.ReducibleUntil
+		}
+	}
+	window := fmt.Sprintf("%d hours", s.CancelWindowHours)
+	desc := fmt.Sprintf("subscription %s can lose only licenses added within the last %s: %d are reducible, %d were asked", s.ID, window, total, remove)
+	if !earliest.IsZero() {
+		data["earliest_reducible_until"] = earliest.Format(time.RFC3339Nano)
+		data["latest_reducible_until"] = latest.Format(time.RFC3339Nano)
+		desc += fmt.Sprintf(" (reducible until %s at the earliest)", earliest.Format(time.RFC3339))
+	}
+	if s.AutoRenew {
+		data["next_window_opens"] = s.termEndsAt().Format(time.RFC3339)
+		desc += fmt.Sprintf("; older licenses can be removed in the window of the next renewal, from %s", s.termEndsAt().Format(time.RFC3339))
+	}
+	d.reject(reject(CodeQuantityNotReducible, "QTY-2", desc, data))
+}
+
+// periodDays is the length of the current billing period, end included.
+func periodDays(s *Subscription) int {
+	return daysBetween(s.PeriodStart, s.PeriodEnd.AddDate(0, 0, 1))
+}
+
+// periodBegan is the instant the current billing period started to be
+// used: PeriodStart at 00:00 UTC, or the purchase or renewal instant when
+// that is later.
+func periodBegan(s *Subscription) time.Time {
+	if s.PeriodStartedAt.After(s.PeriodStart) {
+		return s.PeriodStartedAt
+	}
+	return s.PeriodStart
+}
+
+// daysBefore is how many days of the current billing period count as
+// used before instant at (GEN-2): 0 when at is not after the period began
+// (the lot came with the period and was charged with it).
+func daysBefore(s *Subscription, at time.Time) int {
+	began := periodBegan(s)
+	if !at.After(began) {
+		return 0
+	}
+	return usedDays(at.Sub(began))
+}
+
+// increaseCharge is QTY-1's charge for added licenses bought at now, and
+// their lot.
+func increaseCharge(s *Subscription, added int, now time.Time) (*messages.BillingEvent, Lot) {
+	lot := Lot{Quantity: added, AddedAt: now, ReducibleUntil: now.Add(time.Duration(s.CancelWindowHours) * time.Hour)}
+	p := periodDays(s)
+	before := min(daysBefore(s, now), p)
+	base := s.UnitPrice * int64(added)
+	return &messages.BillingEvent{
+		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
+		AmountMinor: prorate(base, p-before, p), TaxInclusive: s.TaxInclusive, Quantity: added, UnitPriceMinor: s.UnitPrice,
+		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
+		Proration: &messages.Proration{BaseMinor: base, UsedDays: before, UnusedDays: p - before, PeriodDays: p},
+		Reason:    messages.BillingReasonIncrease, Rule: "QTY-1",
+	}, lot
+}
+
+// lotCharge is what n licenses of a lot cost for the current billing
+// period: the full unit price for a lot that came with the period (at
+// purchase, at renewal, or added in an earlier period), the prorated
+// QTY-1 charge for a lot added during it. Removing licenses takes
+// lotCharge(before) - lotCharge(after) off PeriodCharge, so that the sum
+// of the parts always equals what the lot was charged.
+func lotCharge(s *Subscription, lot Lot, n int) int64 {
+	p := periodDays(s)
+	return prorate(s.UnitPrice*int64(n), p-min(daysBefore(s, lot.AddedAt), p), p)
+}
+
+// lotCredit is QTY-2's credit for removing n licenses of one lot at now:
+// the partner pays for every started day it held them (GEN-2) and gets
+// the rest of what they were charged for the current period back.
+//
+//	before = days of the period counted as used before the lot was added
+//	         (0 for a lot that came with the period: see daysBefore)
+//	held   = used_days(now - max(lot.AddedAt, period began)), at least 1
+//	unused = max(period_days - before - held, 0)
+//	credit = round_half_up(unit_price × n × unused / period_days)
+//
+// For a lot bought with the subscription or at renewal this is exactly the
+// cancellation credit (CAN-1) of those licenses, and it never exceeds what
+// the licenses were charged. Each lot gets its own billing.credit, rounded
+// once (GEN-3), so that every credit's proration is exact and the credits
+// add up to what was given back.
+func lotCredit(s *Subscription, lot Lot, n int, now time.Time) *messages.BillingEvent {
+	p := periodDays(s)
+	before := min(daysBefore(s, lot.AddedAt), p)
+	from := lot.AddedAt
+	if began := periodBegan(s); began.After(from) {
+		from = began
+	}
+	used := min(before+usedDays(now.Sub(from)), p)
+	base := s.UnitPrice * int64(n)
+	return &messages.BillingEvent{
+		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
+		AmountMinor: prorate(base, p-used, p), TaxInclusive: s.TaxInclusive, Quantity: n, UnitPriceMinor: s.UnitPrice,
+		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
+		Proration: &messages.Proration{BaseMinor: base, UsedDays: used, UnusedDays: p - used, PeriodDays: p},
+		Reason:    messages.BillingReasonDecrease, Rule: "QTY-2",
+	}
+}
+
+// normalizedLots returns the subscription's lots adding up to its
+// quantity. Licenses no lot accounts for (a subscription stored before
+// lots existed) count as added when the current term's window opened;
+// lots holding more than the quantity are trimmed from the oldest.
+func normalizedLots(s *Subscription) []Lot {
+	lots := make([]Lot, 0, len(s.Lots)+1)
+	sum := 0
+	for _, l := range s.Lots {
+		if l.Quantity > 0 {
+			lots = append(lots, l)
+			sum += l.Quantity
+		}
+	}
+	if sum < s.Quantity {
+		lots = append([]Lot{{Quantity: s.Quantity - sum, AddedAt: s.WindowOpenedAt, ReducibleUntil: s.CancellableUntil}}, lots...)
+	}
+	for excess := sum - s.Quantity; excess > 0 && len(lots) > 0; {
+		take := min(excess, lots[0].Quantity)
+		lots[0].Quantity -= take
+		excess -= take
+		if lots[0].Quantity == 0 {
+			lots = lots[1:]
+		}
+	}
+	return lots
+}
+
+// compactLots drops empty lots and merges the lots whose window has closed
+// at now into one, first (they are the oldest): they can no longer be
+// reduced, so their separate instants decide nothing, and the stored list
+// stays short (one closed lot plus the lots of the last window). The
+// merged lot keeps the oldest AddedAt and the latest ReducibleUntil.
+func compactLots(lots []Lot, now time.Time) []Lot {
+	var closed *Lot
+	open := make([]Lot, 0, len(lots))
+	for _, l := range lots {
+		switch {
+		case l.Quantity <= 0:
+		case l.ReducibleUntil.After(now):
+			open = append(open, l)
+		case closed == nil:
+			c := l
+			closed = &c
+		default:
+			closed.Quantity += l.Quantity
+			if l.AddedAt.Before(closed.AddedAt) {
+				closed.AddedAt = l.AddedAt
+			}
+			if l.ReducibleUntil.After(closed.ReducibleUntil) {
+				closed.ReducibleUntil = l.ReducibleUntil
+			}
+		}
+	}
+	if closed == nil {
+		return open
+	}
+	return append([]Lot{*closed}, open...)
+}
+
+func lotView(l Lot) messages.LotView {
+	return messages.LotView{Quantity: l.Quantity, AddedAt: l.AddedAt, ReducibleUntil: l.ReducibleUntil}
+}
+
+func lotViews(lots []Lot) []messages.LotView {
+	out := make([]messages.LotView, 0, len(lots))
+	for _, l := range lots {
+		out = append(out, lotView(l))
+	}
+	return out
+}

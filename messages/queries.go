@@ -1,0 +1,100 @@
+package messages
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Queries are read-only NATS request/reply calls answered by the processor
+// from the stored state. Like commands, the acting partner is the subject's
+// partner token (never a body field), so NATS permissions confine a
+// partner to "csp.query.<its partner ID>.>" (RULES PTN-1, ARCHITECTURE G6).
+//
+//	csp.query.<partner>.<customer>.<query name>   request; the reply goes to the request's inbox
+//
+// A query changes nothing, is not stored in any stream and is not
+// deduplicated: asking twice gives the answer of the state at that time.
+const QuerySubjectPrefix = "csp.query"
+
+// QueryReducibleQuantity is the name of the reducible-quantity query
+// (QTY-3).
+const QueryReducibleQuantity = "reducible_quantity"
+
+// ReducibleQuantitySubjects matches every partner's and customer's
+// reducible-quantity requests; the processor subscribes to it.
+const ReducibleQuantitySubjects = QuerySubjectPrefix + ".*.*." + QueryReducibleQuantity
+
+// QuerySubject is the subject a partner sends a query to.
+func QuerySubject(partnerID, customerID, query string) string {
+	return QuerySubjectPrefix + "." + partnerID + "." + customerID + "." + query
+}
+
+// ReducibleQuantitySubject is csp.query.<partner>.<customer>.reducible_quantity.
+func ReducibleQuantitySubject(partnerID, customerID string) string {
+	return QuerySubject(partnerID, customerID, QueryReducibleQuantity)
+}
+
+// QueryRoute is what a query subject says: who asks, about which customer,
+// and what.
+type QueryRoute struct {
+	PartnerID  string
+	CustomerID string
+	Query      string
+}
+
+// ParseQuerySubject reads csp.query.<partner>.<customer>.<query>; partner
+// and customer must be valid identifiers (ValidToken).
+func ParseQuerySubject(subject string) (QueryRoute, error) {
+	rest, ok := strings.CutPrefix(subject, QuerySubjectPrefix+".")
+	if !ok {
+		return QueryRoute{}, fmt.Errorf("subject %q is not a query subject", subject)
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 3 {
+		return QueryRoute{}, fmt.Errorf("subject %q is not csp.query.<partner>.<customer>.<query>", subject)
+	}
+	if !ValidToken(parts[0]) || !ValidToken(parts[1]) {
+		return QueryRoute{}, fmt.Errorf("subject %q: partner or customer is not a valid identifier", subject)
+	}
+	return QueryRoute{PartnerID: parts[0], CustomerID: parts[1], Query: parts[2]}, nil
+}
+
+// ReducibleQuantityRequest is the body of a reducible-quantity request.
+type ReducibleQuantityRequest struct {
+	SubscriptionID string `json:"subscription_id"`
+	// At (RFC 3339) evaluates the query at a simulated instant. It is
+	// honoured only by a processor in simulation mode and refused
+	// (invalid_field) otherwise: a normal processor answers as of its wall
+	// clock.
+	At string `json:"at,omitempty"`
+}
+
+// ReducibleQuantity is QTY-3's view: how many licenses of a subscription
+// can be removed now (QTY-2), and per lot how many and until when.
+type ReducibleQuantity struct {
+	SubscriptionID string `json:"subscription_id"`
+	// Quantity is the subscription's current license count.
+	Quantity int `json:"quantity"`
+	// Total is the number of licenses a decrease may remove now. The new
+	// count must still be within the offer's minimum (removing every
+	// license is a cancellation, CAN-1).
+	Total int `json:"total"`
+	// Lots are the reducible lots, newest first (the order a decrease
+	// takes them in); each is reducible until its ReducibleUntil
+	// (exclusive).
+	Lots []LotView `json:"lots"`
+	// AsOf is the instant the view was computed for.
+	AsOf time.Time `json:"as_of"`
+	// Message says why nothing is reducible, when Total is 0 (seed 001: "a
+	// message appears").
+	Message string `json:"message,omitempty"`
+}
+
+// QueryReply is the reply to a query: exactly one of Result and Error.
+// Error has the shape of a rejection (code, description, rule, data,
+// source; GEN-6).
+type QueryReply[T any] struct {
+	Result *T         `json:"result,omitempty"`
+	Error  *Rejection `json:"error,omitempty"`
+}
