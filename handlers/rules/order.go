@@ -280,7 +280,7 @@ func newSubscription(in Input, cust *Customer, offer *catalog.Offer, plan *catal
 		Status: StatusActive, AutoRenew: true,
 		TermStart: start, TermEnd: termEnd(start, months),
 		WindowOpenedAt: in.Now, CancellableUntil: in.Now.Add(offer.CancelWindow()),
-		Currency: cust.Currency, TaxInclusive: in.Catalog.Policy.TaxInclusive(cust.Country),
+		Currency: cust.Currency, TaxInclusive: in.Catalog.Policy.TaxInclusive(cust.Country), // ORD-11
 		UnitPrice:   price,
 		PeriodStart: start, PeriodEnd: addMonthsClamped(start, periodMonths).AddDate(0, 0, -1),
 		PeriodStartedAt: in.Now, PeriodCharge: charge, CancelWindowHours: offer.CancelWindowHours,
