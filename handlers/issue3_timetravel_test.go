@@ -179,7 +179,6 @@ func TestIssue3_TrialConversionRenewalsQuantitiesAndCancellation(t *testing.T) {
 	}
 }
 
-
 func equalInts(a, b []int64) bool {
 	if len(a) != len(b) {
 		return false
