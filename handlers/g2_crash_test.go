@@ -141,7 +141,8 @@ type partnerCommand struct {
 }
 
 // crashWorkload is 20 commands per customer: accepted and rejected ones,
-// money in both directions, every command type of the spine.
+// money in both directions (purchase, prorated increase, cancellation
+// credits), scheduled changes, a foreign partner.
 func crashWorkload(customers int) []partnerCommand {
 	var out []partnerCommand
 	for c := range customers {
@@ -173,11 +174,13 @@ func crashWorkload(customers int) []partnerCommand {
 		add(messages.CmdSubscriptionReactivate, &messages.ReactivateData{SubscriptionID: s2})
 		add(messages.CmdOrderPlaced, &messages.OrderPlacedData{OrderID: "O2-" + cust, Lines: []messages.OrderLine{
 			{LineID: "L1", OfferID: offerBasic, Quantity: &q2, Term: "P1M", BillingFrequency: "monthly"}}})
-		add(messages.CmdOrderPlaced, &messages.OrderPlacedData{OrderID: "O2-" + cust, Lines: []messages.OrderLine{
-			{LineID: "L1", OfferID: offerBasic, Quantity: &q2, Term: "P1M", BillingFrequency: "monthly"}}}) // rejected
+		o2 := fmt.Sprintf("%s-%02d", cust, n)
+		s3 := messages.DerivedID("sub", cust, o2, 0)
+		q6 := 6
+		add(messages.CmdQuantityChange, &messages.QuantityChangeData{SubscriptionID: s2, Quantity: &q6}) // prorated charge
 		add(messages.CmdSubscriptionSuspend, &messages.SuspendData{SubscriptionID: s2, Reason: "non_payment"})
 		add(messages.CmdSubscriptionCancel, &messages.CancelData{SubscriptionID: s2})
-		add(messages.CmdSubscriptionCancel, &messages.CancelData{SubscriptionID: "sub-nope"}) // rejected
+		add(messages.CmdScheduleSet, &messages.ScheduleSetData{SubscriptionID: s3, Quantity: &q1}) // for the renewal
 		out = append(out, partnerCommand{partnerB, messages.Command{ID: fmt.Sprintf("%s-%02d", cust, n+1), Type: messages.CmdSubscriptionCancel,
 			CustomerID: cust, Data: &messages.CancelData{SubscriptionID: s2}}}) // wrong tenant
 		n++
