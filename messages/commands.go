@@ -56,6 +56,11 @@ type CustomerCreatedData struct {
 	// Currency is the ISO 4217 billing currency; every amount for this
 	// customer is in its minor units.
 	Currency string `json:"currency"`
+	// FirstBillingDate is optional: the date (YYYY-MM-DD, UTC) of the
+	// customer's first billing, on or after the day the account opens.
+	// The days between the two lengthen the data retention of a suspended
+	// legacy subscription (SUS-2: 90 days plus those days, at most 120).
+	FirstBillingDate string `json:"first_billing_date,omitempty"`
 }
 
 // OrderPlacedData is a cart of one or more lines (ORD-1).

@@ -114,8 +114,14 @@ type SubscriptionSuspendedEvent struct {
 	// BillingContinues is always true for new commerce (SUS-3).
 	BillingContinues bool `json:"billing_continues"`
 	// ExpiresAt is when the subscription and its data go if it stays
-	// suspended: the end of the term (SUS-3).
+	// suspended: the end of the term (SUS-3); for a legacy subscription
+	// its data deletion instant (SUS-2).
 	ExpiresAt time.Time `json:"expires_at"`
+	// DataDeletionAt is set for a legacy subscription only: the instant
+	// its data is deleted unless it is reactivated before (SUS-2,
+	// SUS-6). BillingContinues is false for it: a suspended legacy
+	// subscription is not billed.
+	DataDeletionAt time.Time `json:"data_deletion_at,omitzero"`
 }
 
 // SubscriptionReactivatedEvent confirms a reactivation (SUS-6).
@@ -165,10 +171,12 @@ type SubscriptionRenewedEvent struct {
 // SubscriptionExpiredEvent: the term ended without renewal (REN-3, SUS-3).
 type SubscriptionExpiredEvent struct {
 	SubscriptionID string `json:"subscription_id"`
-	// Reason is auto_renew_off or suspended_at_term_end.
+	// Reason is auto_renew_off, suspended_at_term_end or
+	// legacy_data_deleted.
 	Reason string `json:"reason"`
 	// DataDeleted is true when the customer's data goes with it (a
-	// subscription that was suspended at term end, SUS-3, REN-3).
+	// subscription that was suspended at term end, SUS-3, REN-3, or a
+	// legacy subscription still suspended at its deletion date, SUS-2).
 	DataDeleted bool   `json:"data_deleted"`
 	TermEnd     string `json:"term_end"`
 }
@@ -313,6 +321,9 @@ type TrialConvertedEvent struct {
 const (
 	ExpiredAutoRenewOff       = "auto_renew_off"
 	ExpiredSuspendedAtTermEnd = "suspended_at_term_end"
+	// ExpiredLegacyDataDeleted: a legacy subscription stayed suspended
+	// until its data deletion date (SUS-2).
+	ExpiredLegacyDataDeleted = "legacy_data_deleted"
 )
 
 // Rejection is the Partner Center-shaped error of a rejected command or line
@@ -389,6 +400,10 @@ const (
 	BillingReasonDecrease     = "quantity_decrease"
 	BillingReasonUpgrade      = "upgrade"
 	BillingReasonConversion   = "trial_conversion"
+	// BillingReasonReactivation charges the rest of a legacy
+	// subscription's billing period that started while it was suspended
+	// and so was not billed (SUS-2).
+	BillingReasonReactivation = "reactivation"
 )
 
 // newEventData returns a pointer to the zero data value of an event type.

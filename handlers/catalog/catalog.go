@@ -50,6 +50,28 @@ type Policy struct {
 	// UnsupportedUpgrades is seed 001's table of upgrades that are not
 	// supported even where a path might be expected (UPG-2).
 	UnsupportedUpgrades []UpgradePair `json:"unsupported_upgrades,omitzero"`
+	// LegacyDataRetentionDays is how long a suspended legacy subscription
+	// keeps its data before it is deleted (SUS-2: 90 days). The days
+	// between the customer's account opening and its first billing are
+	// added, up to LegacyDataRetentionMaxDays in all (SUS-2: 120). Both
+	// are required when the catalog sells a legacy offer.
+	LegacyDataRetentionDays    int `json:"legacy_data_retention_days,omitzero"`
+	LegacyDataRetentionMaxDays int `json:"legacy_data_retention_max_days,omitzero"`
+}
+
+// CommerceTypeLegacy is the commerce type of legacy license offers
+// (GEN-5): suspension deletes their data after a retention period
+// (SUS-2), suspension stops their billing, and their auto-renew cannot be
+// turned off (REN-1).
+const CommerceTypeLegacy = "legacy"
+
+// LegacyDataRetention is how many days a legacy subscription suspended
+// now keeps its data (SUS-2): the policy's retention days plus gapDays,
+// the days between the customer's account opening and its first billing
+// (negative counts as 0), at most the policy's maximum. Each day is 24
+// hours (GEN-1).
+func (p Policy) LegacyDataRetention(gapDays int) int {
+	return min(p.LegacyDataRetentionDays+max(gapDays, 0), p.LegacyDataRetentionMaxDays)
 }
 
 // RenewalProcessing is the pending time of a renewal (REN-2).
@@ -64,8 +86,8 @@ type Offer struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	Publisher string `json:"publisher"`
-	// CommerceType is new_commerce (GEN-5). Other types arrive with the
-	// issues that implement their rules.
+	// CommerceType is new_commerce or legacy (GEN-5). Other types arrive
+	// with the issues that implement their rules.
 	CommerceType string `json:"commerce_type"`
 	// BillingType is license or usage (ORD-6).
 	BillingType string `json:"billing_type"`

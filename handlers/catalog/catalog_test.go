@@ -50,6 +50,8 @@ var wantOffers = map[string]string{
 	"CFQ7TTC0LCHC:0006": "Microsoft 365 Business Premium (Nonprofit Grant)",
 	"CFQ7TTC0LH18:0005": "Microsoft 365 Business Basic (Nonprofit Grant)",
 	"DZH318Z0BPS6:0001": "Azure plan",
+	"LEGACYO365E3:0001": "Office 365 E3 (legacy)",
+	"LEGACYEXCHP1:0001": "Exchange Online (Plan 1) (legacy)",
 }
 
 func TestDefaultCatalogParses(t *testing.T) {
@@ -97,7 +99,7 @@ func TestDefaultCatalogPlansAndPrices(t *testing.T) {
 	var onePerCustomer, usage, p3y int
 	for i := range c.Offers {
 		o := &c.Offers[i]
-		if o.CommerceType != CommerceTypeNew || o.Publisher != "microsoft" || o.CancelWindowHours != 168 {
+		if (o.CommerceType != CommerceTypeNew && o.CommerceType != CommerceTypeLegacy) || o.Publisher != "microsoft" || o.CancelWindowHours != 168 {
 			t.Errorf("%s: commerce %q publisher %q window %d", o.ID, o.CommerceType, o.Publisher, o.CancelWindowHours)
 		}
 		if o.Trial != nil { // trials are checked by validate_trials.go's tests
@@ -311,7 +313,7 @@ func TestRule_GEN_4_TermsAndFrequencies(t *testing.T) {
 	if !ValidTerm("P3Y") || ValidTerm("P3M") || !ValidBillingFrequency("one_time") || ValidBillingFrequency("yearly") {
 		t.Error("ValidTerm/ValidBillingFrequency")
 	}
-	if !ValidBillingType("usage") || ValidBillingType("Usage") || !SupportedCommerceType("new_commerce") || SupportedCommerceType("legacy") {
+	if !ValidBillingType("usage") || ValidBillingType("Usage") || !SupportedCommerceType("new_commerce") || !SupportedCommerceType("legacy") || SupportedCommerceType("software") {
 		t.Error("ValidBillingType/SupportedCommerceType")
 	}
 	for id, want := range map[string]bool{
@@ -323,7 +325,7 @@ func TestRule_GEN_4_TermsAndFrequencies(t *testing.T) {
 			t.Errorf("ValidOfferID(%q) = %v", id, got)
 		}
 	}
-	if strings.Join(CommerceTypes(), ",") != "new_commerce" || strings.Join(BillingTypes(), ",") != "license,usage" {
+	if strings.Join(CommerceTypes(), ",") != "new_commerce,legacy" || strings.Join(BillingTypes(), ",") != "license,usage" {
 		t.Error("CommerceTypes/BillingTypes")
 	}
 }

@@ -53,7 +53,7 @@ func BillingFrequencies() []string {
 func BillingTypes() []string { return []string{BillingTypeLicense, BillingTypeUsage} }
 
 // CommerceTypes returns the commerce types this version supports (GEN-5).
-func CommerceTypes() []string { return []string{CommerceTypeNew} }
+func CommerceTypes() []string { return []string{CommerceTypeNew, CommerceTypeLegacy} }
 
 // ValidTerm reports whether term is a known term.
 func ValidTerm(term string) bool { return slices.Contains(Terms(), term) }

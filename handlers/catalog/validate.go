@@ -16,6 +16,9 @@ const (
 	MaxCurrencyExponent = 4
 	// MaxCancelWindowHours caps an offer's cancellation window at one year.
 	MaxCancelWindowHours = 8760
+	// MaxLegacyDataRetentionDays caps SUS-2's retention of a suspended
+	// legacy subscription's data at one year.
+	MaxLegacyDataRetentionDays = 365
 )
 
 var (
@@ -77,6 +80,7 @@ func (c *Catalog) Validate() error {
 	}
 	c.validateCurrencies(ps)
 	c.Policy.validate(ps)
+	c.Policy.validateLegacy(ps, c.sellsLegacy())
 	if len(c.Offers) == 0 {
 		ps.add("offers", "must not be empty")
 	}
@@ -168,6 +172,31 @@ func (p *Policy) validate(ps *problems) {
 	}
 }
 
+// sellsLegacy reports whether any offer is legacy (GEN-5).
+func (c *Catalog) sellsLegacy() bool {
+	return slices.ContainsFunc(c.Offers, func(o Offer) bool { return o.CommerceType == CommerceTypeLegacy })
+}
+
+// validateLegacy checks SUS-2's retention policy. It is required when the
+// catalog sells a legacy offer (and checked whenever it is set):
+// 1 <= legacy_data_retention_days <= legacy_data_retention_max_days <=
+// MaxLegacyDataRetentionDays. A catalog without legacy offers may leave
+// both out.
+func (p *Policy) validateLegacy(ps *problems, sellsLegacy bool) {
+	days, maxDays := p.LegacyDataRetentionDays, p.LegacyDataRetentionMaxDays
+	if !sellsLegacy && days == 0 && maxDays == 0 {
+		return
+	}
+	switch {
+	case days < 1 || days > MaxLegacyDataRetentionDays:
+		ps.add("policy.legacy_data_retention_days", "must be 1..%d (SUS-2: 90) when the catalog sells legacy offers or sets legacy_data_retention_max_days, not %d",
+			MaxLegacyDataRetentionDays, days)
+	case maxDays < days || maxDays > MaxLegacyDataRetentionDays:
+		ps.add("policy.legacy_data_retention_max_days", "must be legacy_data_retention_days (%d)..%d (SUS-2: 120), not %d",
+			days, MaxLegacyDataRetentionDays, maxDays)
+	}
+}
+
 func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 	switch {
 	case o.ID == "":
@@ -184,6 +213,21 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 	if !SupportedCommerceType(o.CommerceType) {
 		ps.add("commerce_type", "commerce type %q is not supported by this version (supported: %s)",
 			o.CommerceType, strings.Join(CommerceTypes(), ", "))
+	}
+	// Decision: legacy offers are license-based, paid and standalone in
+	// this version. Trials are new commerce (TRI-1), and legacy add-ons
+	// would need SUS-5 to carry SUS-2's data deletion to them; both are
+	// refused by name rather than sold under rules that do not fit.
+	if o.CommerceType == CommerceTypeLegacy {
+		if o.BillingType == BillingTypeUsage {
+			ps.add("billing_type", "a legacy offer must be license-based in this version (SUS-2 covers licensed legacy subscriptions), got %q", o.BillingType)
+		}
+		if o.Trial != nil {
+			ps.add("trial", "a legacy offer cannot be a trial: trials are new commerce (TRI-1)")
+		}
+		if o.Addon != nil {
+			ps.add("addon", "legacy add-ons are not supported by this version (SUS-2 with SUS-5)")
+		}
 	}
 
 	license, usage := o.BillingType == BillingTypeLicense, o.BillingType == BillingTypeUsage

@@ -136,7 +136,22 @@ func TestValidationProblems(t *testing.T) {
 		{"id duplicate", func(c *Catalog) { use(c).ID = bbID }, `offer "CFQ7TTC0LH18:0001" (Azure plan)`, "id", "duplicate of offers[0] (" + bbName + ")"},
 		{"name empty", func(c *Catalog) { lic(c).Name = "" }, `offer "CFQ7TTC0LH18:0001"`, "name", "must not be empty"},
 		{"publisher empty", func(c *Catalog) { lic(c).Publisher = "" }, bb, "publisher", "must not be empty"},
-		{"GEN-5 commerce type legacy", func(c *Catalog) { lic(c).CommerceType = "legacy" }, bb, "commerce_type", `commerce type "legacy" is not supported by this version`},
+		{"GEN-5 commerce type software", func(c *Catalog) { lic(c).CommerceType = "software" }, bb, "commerce_type", `commerce type "software" is not supported by this version (supported: new_commerce, legacy)`},
+		{"GEN-5 legacy usage offer", func(c *Catalog) { legacyPolicy(c); use(c).CommerceType = "legacy" }, azure, "billing_type", `a legacy offer must be license-based in this version`},
+		{"GEN-5 legacy add-on", func(c *Catalog) {
+			legacyPolicy(c)
+			base := *lic(c)
+			base.ID, base.Name = "CFQ7TTC0LFLZ:0001", "Microsoft 365 E3"
+			c.Offers = append(c.Offers, base)
+			lic(c).CommerceType = "legacy"
+			lic(c).Addon = &AddonSpec{Kind: "copilot", BaseOfferIDs: []string{base.ID}, MaxOfBase: true}
+		}, bb, "addon", "legacy add-ons are not supported by this version"},
+		{"SUS-2 retention missing with a legacy offer", func(c *Catalog) { lic(c).CommerceType = "legacy" }, "", "policy.legacy_data_retention_days", "must be 1..365 (SUS-2: 90) when the catalog sells legacy offers"},
+		{"SUS-2 retention max without days", func(c *Catalog) { c.Policy.LegacyDataRetentionMaxDays = 120 }, "", "policy.legacy_data_retention_days", "not 0"},
+		{"SUS-2 retention over a year", func(c *Catalog) { legacyPolicy(c); c.Policy.LegacyDataRetentionDays = 366 }, "", "policy.legacy_data_retention_days", "must be 1..365"},
+		{"SUS-2 retention max below days", func(c *Catalog) { legacyPolicy(c); c.Policy.LegacyDataRetentionMaxDays = 89 }, "", "policy.legacy_data_retention_max_days", "must be legacy_data_retention_days (90)..365 (SUS-2: 120), not 89"},
+		{"SUS-2 retention max over a year", func(c *Catalog) { legacyPolicy(c); c.Policy.LegacyDataRetentionMaxDays = 366 }, "", "policy.legacy_data_retention_max_days", "not 366"},
+		{"SUS-2 retention negative", func(c *Catalog) { c.Policy.LegacyDataRetentionDays = -90 }, "", "policy.legacy_data_retention_days", "not -90"},
 		{"GEN-5 commerce type marketplace", func(c *Catalog) { lic(c).CommerceType = "marketplace_saas" }, bb, "commerce_type", `commerce type "marketplace_saas" is not supported by this version`},
 		{"GEN-5 commerce type empty", func(c *Catalog) { lic(c).CommerceType = "" }, bb, "commerce_type", `commerce type "" is not supported by this version`},
 		{"ORD-6 billing type unknown", func(c *Catalog) { lic(c).BillingType = "subscription" }, bb, "billing_type", `must be license or usage, got "subscription"`},
@@ -216,6 +231,55 @@ func TestValidationExactText(t *testing.T) {
 	}
 }
 
+// legacyPolicy sets SUS-2's retention policy (90 days, at most 120).
+func legacyPolicy(c *Catalog) {
+	c.Policy.LegacyDataRetentionDays, c.Policy.LegacyDataRetentionMaxDays = 90, 120
+}
+
+// GEN-5: a legacy license offer is accepted with SUS-2's retention policy,
+// and the policy computes the retention: 90 days plus the days between
+// account opening and first billing, at most 120.
+func TestRule_SUS_2_GEN_5_LegacyOfferAndRetentionPolicy(t *testing.T) {
+	c := small()
+	legacyPolicy(c)
+	c.Offers[0].CommerceType = CommerceTypeLegacy
+	got, err := Parse(encode(t, c))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if o, _ := got.Offer(bbID); o.CommerceType != "legacy" {
+		t.Fatalf("commerce type %q", o.CommerceType)
+	}
+	for _, tc := range []struct {
+		name      string
+		gap, want int
+	}{
+		{"SUS-2 no gap: 90 days", 0, 90},
+		{"SUS-2 negative gap counts as 0", -5, 90},
+		{"SUS-2 20-day gap: 110 days", 20, 110},
+		{"SUS-2 30-day gap reaches the cap: 120 days", 30, 120},
+		{"SUS-2 45-day gap is capped at 120 days", 45, 120},
+	} {
+		if d := got.Policy.LegacyDataRetention(tc.gap); d != tc.want {
+			t.Errorf("%s: retention %d, want %d", tc.name, d, tc.want)
+		}
+	}
+	// The embedded catalog sells legacy offers with the seeds' 90 and 120.
+	def := mustDefault(t)
+	if def.Policy.LegacyDataRetentionDays != 90 || def.Policy.LegacyDataRetentionMaxDays != 120 {
+		t.Errorf("default policy retention %d, max %d", def.Policy.LegacyDataRetentionDays, def.Policy.LegacyDataRetentionMaxDays)
+	}
+	for _, id := range []string{"LEGACYO365E3:0001", "LEGACYEXCHP1:0001"} {
+		if o, ok := def.Offer(id); !ok || o.CommerceType != CommerceTypeLegacy || o.BillingType != BillingTypeLicense {
+			t.Errorf("default catalog legacy offer %s: %+v", id, o)
+		}
+	}
+	// Without legacy offers the policy may be left out (the small catalog).
+	if _, err := Parse(encode(t, small())); err != nil {
+		t.Fatalf("Parse without legacy offers: %v", err)
+	}
+}
+
 func TestFreeLicenseOfferIsValid(t *testing.T) {
 	c := small()
 	o := &c.Offers[0]
@@ -237,7 +301,7 @@ func TestValidationCollectsAllProblemsInOrder(t *testing.T) {
 	c.Version = ""
 	c.Currencies["EUR"] = Currency{Exponent: 9}
 	c.Policy.TaxInclusiveCountries = []string{"au"}
-	c.Offers[0].CommerceType = "legacy"
+	c.Offers[0].CommerceType = "software"
 	c.Offers[0].Plans[0].Prices["USD"] = 0
 	c.Offers[0].Plans[0].Prices["JPY"] = 0
 	c.Offers[1].MaxQuantity = 5
@@ -247,7 +311,7 @@ func TestValidationCollectsAllProblemsInOrder(t *testing.T) {
 		`catalog: version: must not be empty`,
 		`catalog: currencies["EUR"].exponent: must be 0..4, got 9`,
 		`catalog: policy.tax_inclusive_countries[0]: "au" must be an ISO 3166-1 alpha-2 code (2 uppercase letters)`,
-		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): commerce_type: commerce type "legacy" is not supported by this version (supported: new_commerce)`,
+		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): commerce_type: commerce type "software" is not supported by this version (supported: new_commerce, legacy)`,
 		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): plans[0].prices["EUR"]: missing: every plan must price every catalog currency`,
 		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): plans[0].prices["JPY"]: must be > 0`,
 		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): plans[0].prices["USD"]: must be > 0`,

@@ -24,6 +24,9 @@ func (d *decision) autoRenewSet(c *messages.AutoRenewSetData) {
 		return
 	}
 	on := *c.Enabled
+	if !d.autoRenewUnlocked(s, on) { // REN-1: a legacy subscription's auto-renew cannot be turned off
+		return
+	}
 	if on && s.Status == StatusSuspended {
 		d.reject(reject(CodeSubscriptionSuspended, "SUS-4",
 			fmt.Sprintf("subscription %s is suspended; reactivate it before turning auto-renew on", s.ID),

@@ -35,9 +35,14 @@ func (d *decision) customerCreated(c *messages.CustomerCreatedData) {
 			map[string]string{"currency": c.Currency}))
 		return
 	}
+	firstBilling, ok := d.firstBillingDate(c) // SUS-2, see legacy.go
+	if !ok {
+		return
+	}
 	d.state.Customer = &Customer{
 		ID: d.in.Command.CustomerID, PartnerID: d.in.PartnerID, CompanyName: c.CompanyName,
 		Segment: c.Segment, Country: c.Country, Currency: c.Currency, CreatedAt: d.in.Now,
+		FirstBillingDate: firstBilling,
 	}
 	d.changed = append(d.changed, fieldCustomer)
 	d.emit(messages.EvtCustomerCreated, &messages.CustomerCreatedEvent{

@@ -26,6 +26,10 @@ type Customer struct {
 	Country     string    `json:"country"`
 	Currency    string    `json:"currency"`
 	CreatedAt   time.Time `json:"created_at"`
+	// FirstBillingDate is the date of the customer's first billing, when
+	// known (SUS-2: the days from account opening to it lengthen a
+	// suspended legacy subscription's data retention).
+	FirstBillingDate *time.Time `json:"first_billing_date,omitempty"`
 }
 
 // Subscription is one subscription of a customer.

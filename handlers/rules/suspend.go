@@ -23,7 +23,9 @@ func validSuspendReason(r string) bool {
 // continues (no credit); suspending turns auto-renew off; if the term ends
 // while suspended the subscription expires. A trial cannot be suspended
 // (TRI-3, SUS-7: trial_no_change). Suspending a base suspends its active
-// add-ons with it (SUS-5, see addons.go).
+// add-ons with it (SUS-5, see addons.go). A legacy subscription follows
+// SUS-2 instead of SUS-3 and SUS-4: a data deletion date, no billing,
+// auto-renew unchanged (see legacy.go).
 func (d *decision) suspend(c *messages.SuspendData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
 	if !ok || !d.notFinal(s) || !d.notTrial(s, "suspended") { // TRI-3, SUS-7
@@ -48,12 +50,19 @@ func (d *decision) suspend(c *messages.SuspendData) {
 	next := s.clone()
 	now := d.in.Now
 	next.Status, next.SuspendedAt, next.SuspendReason = StatusSuspended, &now, c.Reason
-	next.AutoRenew = false
-	d.putSubscription(&next)
-	d.emit(messages.EvtSubscriptionSuspended, &messages.SubscriptionSuspendedEvent{
+	ev := &messages.SubscriptionSuspendedEvent{
 		SubscriptionID: s.ID, Reason: c.Reason, AutoRenewTurnedOff: s.AutoRenew,
 		BillingContinues: true, ExpiresAt: s.termEndsAt(),
-	})
+	}
+	if isLegacy(s) {
+		if !d.suspendLegacy(&next, ev) { // SUS-2
+			return
+		}
+	} else {
+		next.AutoRenew = false // SUS-4
+	}
+	d.putSubscription(&next)
+	d.emit(messages.EvtSubscriptionSuspended, ev)
 	d.suspendAddons(s, c.Reason) // SUS-5
 }
 
@@ -61,7 +70,10 @@ func (d *decision) suspend(c *messages.SuspendData) {
 // within the term, and auto-renew stays off with a reminder. A trial has
 // no status change (TRI-3); an add-on whose base is suspended stays
 // suspended; reactivating a base reactivates the add-ons suspended with
-// it, and only those (SUS-5).
+// it, and only those (SUS-5). A legacy subscription can be reactivated
+// only before its data deletion date, whatever its term, and is charged
+// the rest of a billing period that started while it was suspended
+// (SUS-2, SUS-6, see legacy.go).
 func (d *decision) reactivate(c *messages.ReactivateData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
 	if !ok || !d.notFinal(s) || !d.notTrial(s, "reactivated") { // TRI-3, SUS-7
@@ -76,15 +88,29 @@ func (d *decision) reactivate(c *messages.ReactivateData) {
 			map[string]string{"subscription_id": s.ID, "status": s.Status}))
 		return
 	}
-	if !d.withinTerm(s, "SUS-6") || !d.baseNotSuspended(s) { // SUS-5
+	if isLegacy(s) {
+		if !d.beforeDataDeletion(s) { // SUS-6, SUS-2
+			return
+		}
+	} else if !d.withinTerm(s, "SUS-6") {
+		return
+	}
+	if !d.baseNotSuspended(s) { // SUS-5
 		return
 	}
 	next := s.clone()
 	next.Status, next.SuspendedAt, next.SuspendReason, next.SuspendedWithBase = StatusActive, nil, "", false
+	var charge *messages.BillingEvent
+	if isLegacy(s) {
+		charge = d.reactivateLegacy(&next) // SUS-2
+	}
 	d.putSubscription(&next)
 	d.emit(messages.EvtSubscriptionReactivated, &messages.SubscriptionReactivatedEvent{
 		SubscriptionID: s.ID, AutoRenew: next.AutoRenew, Reminder: reminderIf(!next.AutoRenew),
 	})
+	if charge != nil {
+		d.emit(messages.EvtBillingCharge, charge)
+	}
 	d.reactivateAddons(s) // SUS-5
 }
 

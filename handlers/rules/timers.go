@@ -73,20 +73,24 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 		d.completeRenewal(s)
 	case TimerBillingPeriod:
 		d.startBillingPeriod(s)
+	case TimerDataDeletion:
+		d.dataDeletionDue(s) // SUS-2
 	}
 }
 
 // termEnded runs at 00:00 UTC the day after the term's end date. A
 // suspended subscription expires and its data is deleted (SUS-3, REN-3);
 // one with auto-renew off expires (REN-3); otherwise the renewal starts and
-// stays pending for the policy's processing time (REN-2, REN-4).
+// stays pending for the policy's processing time (REN-2, REN-4). A
+// suspended legacy subscription renews, unbilled, and stays suspended
+// until its data deletion date (SUS-2, see legacy.go).
 func (d *decision) termEnded(s *Subscription) {
 	if s.Trial {
 		d.trialEnded(s) // TRI-1
 		return
 	}
 	switch {
-	case s.Status == StatusSuspended:
+	case s.Status == StatusSuspended && !isLegacy(s):
 		d.expire(s, messages.ExpiredSuspendedAtTermEnd, true)
 	case !s.AutoRenew:
 		d.expire(s, messages.ExpiredAutoRenewOff, false)
@@ -138,6 +142,10 @@ func (d *decision) completeRenewal(s *Subscription) {
 	next.PeriodEnd = addMonthsClamped(next.TermStart, periodMonths).AddDate(0, 0, -1)
 	next.PeriodStartedAt = now
 	next.PeriodCharge = next.UnitPrice * int64(next.Quantity)
+	unbilled := unbilledWhileSuspended(&next) // SUS-2: legacy is not billed while suspended
+	if unbilled {
+		next.PeriodCharge = 0
+	}
 	// Every license of the new term counts as added when the renewal
 	// completes: all of them may be reduced in its window (QTY-2).
 	next.Lots = nil
@@ -151,7 +159,9 @@ func (d *decision) completeRenewal(s *Subscription) {
 		BillingFrequency: next.BillingFrequency, TermStart: formatDate(next.TermStart), TermEnd: formatDate(next.TermEnd),
 		CancellableUntil: next.CancellableUntil, AppliedChanges: applied, Warning: warning,
 	})
-	d.emitPeriodCharge(&next, messages.BillingReasonRenewal, "REN-2")
+	if !unbilled {
+		d.emitPeriodCharge(&next, messages.BillingReasonRenewal, "REN-2")
+	}
 	d.drainParked(s.ID) // REN-4: what waited for the renewal applies now
 }
 
@@ -168,7 +178,9 @@ func (d *decision) currentPrice(s *Subscription) int64 {
 
 // startBillingPeriod charges the next billing period inside a term
 // (monthly billing of an annual term). Billing continues while suspended
-// (SUS-3). Period k starts on TermStart + k billing months.
+// (SUS-3), except for a legacy subscription: its period moves on,
+// charged 0 and without a billing.charge (SUS-2, see legacy.go). Period k
+// starts on TermStart + k billing months.
 func (d *decision) startBillingPeriod(s *Subscription) {
 	months, err := termMonths(s.Term)
 	if err != nil {
@@ -184,9 +196,15 @@ func (d *decision) startBillingPeriod(s *Subscription) {
 	}
 	next.PeriodStartedAt = next.PeriodStart
 	next.PeriodCharge = next.UnitPrice * int64(next.Quantity)
+	unbilled := unbilledWhileSuspended(&next)
+	if unbilled {
+		next.PeriodCharge = 0
+	}
 	d.putSubscription(&next)
 	d.scheduleNextPeriod(&next)
-	d.emitPeriodCharge(&next, messages.BillingReasonPeriod, "GEN-4")
+	if !unbilled {
+		d.emitPeriodCharge(&next, messages.BillingReasonPeriod, "GEN-4")
+	}
 }
 
 func (d *decision) emitPeriodCharge(s *Subscription, reason, rule string) {
