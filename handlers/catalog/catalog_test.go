@@ -52,6 +52,7 @@ var wantOffers = map[string]string{
 	"DZH318Z0BPS6:0001": "Azure plan",
 	"LEGACYO365E3:0001": "Office 365 E3 (legacy)",
 	"LEGACYEXCHP1:0001": "Exchange Online (Plan 1) (legacy)",
+	"LEGACYARCHIV:0001": "Exchange Online Archiving (legacy)",
 }
 
 func TestDefaultCatalogParses(t *testing.T) {

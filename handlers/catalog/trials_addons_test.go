@@ -187,7 +187,7 @@ func TestRule_TRI_1_ORD_7_ORD_8_ORD_9_DefaultCatalog(t *testing.T) {
 			}
 		}
 	}
-	if kinds[AddonMultiGeo] != 1 || kinds[AddonCopilot] != 1 || kinds[AddonCoterminous] != 1 {
+	if kinds[AddonMultiGeo] != 1 || kinds[AddonCopilot] != 1 || kinds[AddonCoterminous] != 2 { // one new-commerce, one legacy (ORD-9)
 		t.Errorf("add-on kinds %v", kinds)
 	}
 }

@@ -214,10 +214,10 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 		ps.add("commerce_type", "commerce type %q is not supported by this version (supported: %s)",
 			o.CommerceType, strings.Join(CommerceTypes(), ", "))
 	}
-	// Decision: legacy offers are license-based, paid and standalone in
-	// this version. Trials are new commerce (TRI-1), and legacy add-ons
-	// would need SUS-5 to carry SUS-2's data deletion to them; both are
-	// refused by name rather than sold under rules that do not fit.
+	// Decision: legacy offers are license-based and not trials (trials
+	// are new commerce, TRI-1); a legacy add-on is co-terminous with its
+	// base (ORD-9: "legacy add-ons"), suspended with it and given its own
+	// data deletion date (SUS-5 with SUS-2).
 	if o.CommerceType == CommerceTypeLegacy {
 		if o.BillingType == BillingTypeUsage {
 			ps.add("billing_type", "a legacy offer must be license-based in this version (SUS-2 covers licensed legacy subscriptions), got %q", o.BillingType)
@@ -225,8 +225,8 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 		if o.Trial != nil {
 			ps.add("trial", "a legacy offer cannot be a trial: trials are new commerce (TRI-1)")
 		}
-		if o.Addon != nil {
-			ps.add("addon", "legacy add-ons are not supported by this version (SUS-2 with SUS-5)")
+		if o.Addon != nil && o.Addon.Kind != AddonCoterminous {
+			ps.add("addon", "a legacy add-on must be %s (ORD-9), got %q", AddonCoterminous, o.Addon.Kind)
 		}
 	}
 

@@ -138,14 +138,14 @@ func TestValidationProblems(t *testing.T) {
 		{"publisher empty", func(c *Catalog) { lic(c).Publisher = "" }, bb, "publisher", "must not be empty"},
 		{"GEN-5 commerce type software", func(c *Catalog) { lic(c).CommerceType = "software" }, bb, "commerce_type", `commerce type "software" is not supported by this version (supported: new_commerce, legacy)`},
 		{"GEN-5 legacy usage offer", func(c *Catalog) { legacyPolicy(c); use(c).CommerceType = "legacy" }, azure, "billing_type", `a legacy offer must be license-based in this version`},
-		{"GEN-5 legacy add-on", func(c *Catalog) {
+		{"GEN-5 ORD-9 legacy add-on that is not co-terminous", func(c *Catalog) {
 			legacyPolicy(c)
 			base := *lic(c)
 			base.ID, base.Name = "CFQ7TTC0LFLZ:0001", "Microsoft 365 E3"
 			c.Offers = append(c.Offers, base)
 			lic(c).CommerceType = "legacy"
 			lic(c).Addon = &AddonSpec{Kind: "copilot", BaseOfferIDs: []string{base.ID}, MaxOfBase: true}
-		}, bb, "addon", "legacy add-ons are not supported by this version"},
+		}, bb, "addon", `a legacy add-on must be coterminous (ORD-9), got "copilot"`},
 		{"SUS-2 retention missing with a legacy offer", func(c *Catalog) { lic(c).CommerceType = "legacy" }, "", "policy.legacy_data_retention_days", "must be 1..365 (SUS-2: 90) when the catalog sells legacy offers"},
 		{"SUS-2 retention max without days", func(c *Catalog) { c.Policy.LegacyDataRetentionMaxDays = 120 }, "", "policy.legacy_data_retention_days", "not 0"},
 		{"SUS-2 retention over a year", func(c *Catalog) { legacyPolicy(c); c.Policy.LegacyDataRetentionDays = 366 }, "", "policy.legacy_data_retention_days", "must be 1..365"},

@@ -257,37 +257,32 @@ func alignToBase(sub, base *Subscription, now time.Time) *messages.Proration {
 // suspendAddons is SUS-5: the active add-ons linked to a base that was
 // just suspended are suspended with it.
 func (d *decision) suspendAddons(base *Subscription, reason string) {
-	now := d.in.Now
 	for _, a := range d.state.sortedSubscriptions() {
-		if a.BaseSubscriptionID != base.ID || a.Status != StatusActive {
-			continue
+		if a.BaseSubscriptionID == base.ID && a.Status == StatusActive {
+			if !d.applySuspension(a, reason, true) {
+				return
+			}
 		}
-		next := a.clone()
-		next.Status, next.SuspendedAt, next.SuspendReason = StatusSuspended, &now, reason
-		next.SuspendedWithBase, next.AutoRenew = true, false // SUS-4
-		d.putSubscription(&next)
-		d.emit(messages.EvtSubscriptionSuspended, &messages.SubscriptionSuspendedEvent{
-			SubscriptionID: a.ID, Reason: reason, AutoRenewTurnedOff: a.AutoRenew,
-			BillingContinues: true, ExpiresAt: a.termEndsAt(),
-		})
 	}
 }
 
 // reactivateAddons is SUS-5's Decision: reactivating a base reactivates
-// the add-ons that were suspended with it, and only those, within their
-// term.
+// the add-ons that were suspended with it, and only those, while they may
+// still be reactivated (within their term; a legacy one before its data
+// deletion date).
 func (d *decision) reactivateAddons(base *Subscription) {
 	for _, a := range d.state.sortedSubscriptions() {
-		if a.BaseSubscriptionID != base.ID || a.Status != StatusSuspended || !a.SuspendedWithBase ||
-			!d.in.Now.Before(a.termEndsAt()) {
+		if a.BaseSubscriptionID != base.ID || a.Status != StatusSuspended || !a.SuspendedWithBase {
 			continue
 		}
-		next := a.clone()
-		next.Status, next.SuspendedAt, next.SuspendReason, next.SuspendedWithBase = StatusActive, nil, "", false
-		d.putSubscription(&next)
-		d.emit(messages.EvtSubscriptionReactivated, &messages.SubscriptionReactivatedEvent{
-			SubscriptionID: a.ID, AutoRenew: next.AutoRenew, Reminder: reminderIf(!next.AutoRenew),
-		})
+		if isLegacy(a) {
+			if t := d.dataDeletionTimer(a.ID); t != nil && !d.in.Now.Before(t.DueAt) {
+				continue
+			}
+		} else if !d.in.Now.Before(a.termEndsAt()) {
+			continue
+		}
+		d.applyReactivation(a)
 	}
 }
 

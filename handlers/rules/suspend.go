@@ -47,23 +47,34 @@ func (d *decision) suspend(c *messages.SuspendData) {
 	if !d.withinTerm(s, "SUS-3") {
 		return
 	}
+	if d.applySuspension(s, c.Reason, false) {
+		d.suspendAddons(s, c.Reason) // SUS-5
+	}
+}
+
+// applySuspension suspends one subscription, the one commanded or an
+// add-on suspended with its base (SUS-5): new commerce turns auto-renew off
+// and keeps billing (SUS-3, SUS-4); legacy keeps auto-renew, stops billing
+// and sets its data deletion date (SUS-2). It reports false after a
+// rejection.
+func (d *decision) applySuspension(s *Subscription, reason string, withBase bool) bool {
 	next := s.clone()
 	now := d.in.Now
-	next.Status, next.SuspendedAt, next.SuspendReason = StatusSuspended, &now, c.Reason
+	next.Status, next.SuspendedAt, next.SuspendReason, next.SuspendedWithBase = StatusSuspended, &now, reason, withBase
 	ev := &messages.SubscriptionSuspendedEvent{
-		SubscriptionID: s.ID, Reason: c.Reason, AutoRenewTurnedOff: s.AutoRenew,
+		SubscriptionID: s.ID, Reason: reason, AutoRenewTurnedOff: s.AutoRenew,
 		BillingContinues: true, ExpiresAt: s.termEndsAt(),
 	}
 	if isLegacy(s) {
 		if !d.suspendLegacy(&next, ev) { // SUS-2
-			return
+			return false
 		}
 	} else {
 		next.AutoRenew = false // SUS-4
 	}
 	d.putSubscription(&next)
 	d.emit(messages.EvtSubscriptionSuspended, ev)
-	d.suspendAddons(s, c.Reason) // SUS-5
+	return true
 }
 
 // reactivate applies SUS-6 and SUS-4: access comes back at once, only
@@ -98,6 +109,16 @@ func (d *decision) reactivate(c *messages.ReactivateData) {
 	if !d.baseNotSuspended(s) { // SUS-5
 		return
 	}
+	d.applyReactivation(s)
+	d.reactivateAddons(s) // SUS-5
+}
+
+// applyReactivation reactivates one subscription, the one commanded or an
+// add-on suspended with its base: access comes back and auto-renew stays
+// as it is (SUS-4: off for new commerce, with a reminder); a legacy one
+// loses its data deletion date and is charged the rest of a period that
+// started while it was suspended (SUS-2).
+func (d *decision) applyReactivation(s *Subscription) {
 	next := s.clone()
 	next.Status, next.SuspendedAt, next.SuspendReason, next.SuspendedWithBase = StatusActive, nil, "", false
 	var charge *messages.BillingEvent
@@ -111,7 +132,6 @@ func (d *decision) reactivate(c *messages.ReactivateData) {
 	if charge != nil {
 		d.emit(messages.EvtBillingCharge, charge)
 	}
-	d.reactivateAddons(s) // SUS-5
 }
 
 func reminderIf(autoRenewOff bool) string {
