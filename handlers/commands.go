@@ -88,7 +88,7 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 		// command stays unacked and its partition waits, loudly.
 		return false, fmt.Errorf("customer %s: %w", cmd.CustomerID, err)
 	}
-	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Now: now, State: st, Catalog: h.Catalog})
+	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog})
 
 	commit, err := buildCommit(cmd, route, now, snap.Version, out)
 	if err != nil {

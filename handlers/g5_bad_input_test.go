@@ -83,7 +83,7 @@ func TestG5_BadInputChangesNothingAndProcessingGoesOn(t *testing.T) {
 	before := e.stateOf(cust)
 
 	valid := `{"id":"bad-1","type":"subscription.cancel","schema_version":1,"customer_id":"C-G5","data":{"subscription_id":"` + sub + `"}}`
-	subject := messages.CommandSubject(partnerA, cust, messages.CmdSubscriptionCancel)
+	subject := messages.CommandSubject(partnerA, messages.RoleAdminAgent, cust, messages.CmdSubscriptionCancel)
 	for _, tc := range []struct {
 		name, subject, body, code string
 	}{
@@ -94,9 +94,9 @@ func TestG5_BadInputChangesNothingAndProcessingGoesOn(t *testing.T) {
 		{"trailing data", subject, valid + ` {"id":"x"}`, messages.CodeMalformed},
 		{"wrong type", subject, strings.Replace(valid, `"schema_version":1`, `"schema_version":true`, 1), messages.CodeMalformed},
 		{"oversize", subject, strings.Replace(valid, `"id"`, `"pad":"`+strings.Repeat("x", messages.MaxCommandBytes)+`","id"`, 1), messages.CodeOversize},
-		{"unknown type", messages.CommandSubject(partnerA, cust, "subscription.delete"),
+		{"unknown type", messages.CommandSubject(partnerA, messages.RoleAdminAgent, cust, "subscription.delete"),
 			strings.Replace(valid, "subscription.cancel", "subscription.delete", 1), messages.CodeUnknownType},
-		{"body names another customer", messages.CommandSubject(partnerA, "C-OTHER", messages.CmdSubscriptionCancel), valid, messages.CodeSubjectMismatch},
+		{"body names another customer", messages.CommandSubject(partnerA, messages.RoleAdminAgent, "C-OTHER", messages.CmdSubscriptionCancel), valid, messages.CodeSubjectMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ack, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: tc.subject, Data: []byte(tc.body)})

@@ -183,7 +183,7 @@ func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool)
 		}
 		acks := make([]jetstream.PubAckFuture, 0, len(due))
 		for _, t := range due {
-			msg, err := messages.NewCommandMsg(messages.SystemPartner, messages.Command{
+			msg, err := messages.NewCommandMsg(messages.SystemPartner, messages.RoleSystem, messages.Command{
 				ID: t.TimerID, Type: messages.CmdTimerFired, CustomerID: t.CustomerID,
 				Data: &messages.TimerFiredData{TimerID: t.TimerID, Kind: t.Kind, SubscriptionID: t.SubscriptionID, DueAt: t.DueAt},
 			})

@@ -101,11 +101,12 @@ func TestEventIDIsDerivedFromCustomerCommandAndPosition(t *testing.T) {
 }
 
 func TestParseStoredCommandSubject(t *testing.T) {
-	r, err := ParseStoredCommandSubject("csp.cmdp.7.P-1.C-1.subscription.autorenew.set")
-	if err != nil || r.Partition != 7 || r.PartnerID != "P-1" || r.CustomerID != "C-1" || r.Type != CmdAutoRenewSet {
+	r, err := ParseStoredCommandSubject("csp.cmdp.7.P-1.sales_agent.C-1.subscription.autorenew.set")
+	if err != nil || r.Partition != 7 || r.PartnerID != "P-1" || r.Role != RoleSalesAgent || r.CustomerID != "C-1" || r.Type != CmdAutoRenewSet {
 		t.Fatalf("%+v %v", r, err)
 	}
-	for _, bad := range []string{"csp.cmd.P.C.x", "csp.cmdp.x.P.C.t", "csp.cmdp.1.P.C", "csp.cmdp.1.P*.C.t"} {
+	for _, bad := range []string{"csp.cmd.P.admin_agent.C.x", "csp.cmdp.x.P.admin_agent.C.t", "csp.cmdp.1.P.admin_agent.C",
+		"csp.cmdp.1.P*.admin_agent.C.t", "csp.cmdp.1.P.C.subscription.cancel", "csp.cmdp.1.P.janitor.C.subscription.cancel"} {
 		if _, err := ParseStoredCommandSubject(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -6,10 +6,10 @@ import (
 )
 
 // NewCommandMsg builds the NATS message for a command the way every
-// publisher must: the subject names the partner and the customer, and
-// Nats-Msg-Id (CommandMsgID) makes a re-publish within the stream's
+// publisher must: the subject names the partner, the role and the customer,
+// and Nats-Msg-Id (CommandMsgID) makes a re-publish within the stream's
 // duplicate window harmless.
-func NewCommandMsg(partnerID string, cmd Command) (*nats.Msg, error) {
+func NewCommandMsg(partnerID string, role Role, cmd Command) (*nats.Msg, error) {
 	if cmd.SchemaVersion == 0 {
 		cmd.SchemaVersion = SchemaVersion
 	}
@@ -17,7 +17,7 @@ func NewCommandMsg(partnerID string, cmd Command) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg := nats.NewMsg(CommandSubject(partnerID, cmd.CustomerID, cmd.Type))
+	msg := nats.NewMsg(CommandSubject(partnerID, role, cmd.CustomerID, cmd.Type))
 	msg.Data = body
 	msg.Header.Set(jetstream.MsgIDHeader, CommandMsgID(cmd.CustomerID, cmd.ID))
 	return msg, nil

@@ -5,14 +5,15 @@ import (
 	"strings"
 )
 
-// Subjects. Every subject names the acting partner and the customer as single
-// tokens, so NATS authorization can confine a partner's credentials to
-// "csp.cmd.<its partner ID>.>" and "csp.evt.<its partner ID>.>": the acting
-// partner is whatever the broker let the sender publish as, never a field the
-// sender fills in (RULES PTN-1, ARCHITECTURE G6).
+// Subjects. Every command subject names the acting partner, the acting
+// user's role and the customer as single tokens, so NATS authorization can
+// confine a user's credentials to "csp.cmd.<its partner ID>.<its role>.>"
+// and a partner's to "csp.evt.<its partner ID>.>": who acts, and in which
+// role, is whatever the broker let the sender publish as, never a field the
+// sender fills in (RULES PTN-1, ROL-1, ARCHITECTURE G6).
 //
-//	csp.cmd.<partner>.<customer>.<command type>   published by upstream systems
-//	csp.cmdp.<partition>.<partner>.<customer>.<command type>
+//	csp.cmd.<partner>.<role>.<customer>.<command type>   published by upstream systems
+//	csp.cmdp.<partition>.<partner>.<role>.<customer>.<command type>
 //	                                              the same command as stored: the
 //	                                              command stream maps it to a
 //	                                              partition of the customer token
@@ -25,9 +26,10 @@ const (
 	DeadLetterPrefix       = "csp.dlq"
 )
 
-// CommandSubject is the subject an upstream system publishes a command to.
-func CommandSubject(partnerID, customerID string, t CommandType) string {
-	return CommandSubjectPrefix + "." + partnerID + "." + customerID + "." + string(t)
+// CommandSubject is the subject an upstream system publishes a command to,
+// acting as partner in role.
+func CommandSubject(partnerID string, role Role, customerID string, t CommandType) string {
+	return CommandSubjectPrefix + "." + partnerID + "." + string(role) + "." + customerID + "." + string(t)
 }
 
 // EventSubject is the subject of an event for a partner and customer.
@@ -42,29 +44,33 @@ func DeadLetterSubject(code string) string { return DeadLetterPrefix + "." + cod
 type Route struct {
 	Partition  int
 	PartnerID  string
+	Role       Role
 	CustomerID string
 	Type       CommandType
 }
 
 // ParseStoredCommandSubject reads a subject of the form
-// csp.cmdp.<partition>.<partner>.<customer>.<type...>.
+// csp.cmdp.<partition>.<partner>.<role>.<customer>.<type...>.
 func ParseStoredCommandSubject(subject string) (Route, error) {
 	rest, ok := strings.CutPrefix(subject, PartitionSubjectPrefix+".")
 	if !ok {
 		return Route{}, fmt.Errorf("subject %q is not a stored command subject", subject)
 	}
-	parts := strings.SplitN(rest, ".", 4)
-	if len(parts) != 4 {
-		return Route{}, fmt.Errorf("subject %q lacks partition, partner, customer or type", subject)
+	parts := strings.SplitN(rest, ".", 5)
+	if len(parts) != 5 {
+		return Route{}, fmt.Errorf("subject %q lacks partition, partner, role, customer or type", subject)
 	}
 	var p int
 	if _, err := fmt.Sscanf(parts[0], "%d", &p); err != nil {
 		return Route{}, fmt.Errorf("subject %q: bad partition %q", subject, parts[0])
 	}
-	if !ValidToken(parts[1]) || !ValidToken(parts[2]) {
+	if !ValidToken(parts[1]) || !ValidToken(parts[3]) {
 		return Route{}, fmt.Errorf("subject %q: partner or customer is not a valid identifier", subject)
 	}
-	return Route{Partition: p, PartnerID: parts[1], CustomerID: parts[2], Type: CommandType(parts[3])}, nil
+	if !Role(parts[2]).Known() {
+		return Route{}, fmt.Errorf("subject %q: %q is not a role", subject, parts[2])
+	}
+	return Route{Partition: p, PartnerID: parts[1], Role: Role(parts[2]), CustomerID: parts[3], Type: CommandType(parts[4])}, nil
 }
 
 // HeaderSimulatedTime carries a command's effective time (RFC 3339) from

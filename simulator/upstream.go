@@ -17,12 +17,19 @@ type Upstream struct {
 	// SimulatedTime, when set, stamps each command with the time returned
 	// (only a processor in simulation mode accepts it).
 	SimulatedTime func() time.Time
+	// Role is the role the upstream user acts in (default admin_agent,
+	// which may manage subscriptions, ROL-1).
+	Role messages.Role
 }
 
 // Send publishes one command as partner and waits for JetStream to store
 // it. It returns the stored stream sequence.
 func (u *Upstream) Send(ctx context.Context, partnerID string, cmd messages.Command) (uint64, error) {
-	msg, err := CommandMsg(partnerID, cmd)
+	role := u.Role
+	if role == "" {
+		role = messages.RoleAdminAgent
+	}
+	msg, err := messages.NewCommandMsg(partnerID, role, cmd)
 	if err != nil {
 		return 0, err
 	}
@@ -36,7 +43,8 @@ func (u *Upstream) Send(ctx context.Context, partnerID string, cmd messages.Comm
 	return ack.Sequence, nil
 }
 
-// CommandMsg builds the NATS message for a command (messages.NewCommandMsg).
+// CommandMsg builds the NATS message for a command sent by an admin agent
+// of the partner (messages.NewCommandMsg).
 func CommandMsg(partnerID string, cmd messages.Command) (*nats.Msg, error) {
-	return messages.NewCommandMsg(partnerID, cmd)
+	return messages.NewCommandMsg(partnerID, messages.RoleAdminAgent, cmd)
 }

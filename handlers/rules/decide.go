@@ -13,9 +13,11 @@ import (
 // redelivered after a crash be decided again with identical events.
 type Input struct {
 	Command messages.Command
-	// PartnerID is the acting partner, taken from the subject the broker
-	// accepted the command on (never from the body).
+	// PartnerID is the acting partner and Role the acting user's role,
+	// taken from the subject the broker accepted the command on (never
+	// from the body).
 	PartnerID string
+	Role      messages.Role
 	// Now is the command's effective time (ARCHITECTURE G4).
 	Now     time.Time
 	State   CustomerState
@@ -62,7 +64,7 @@ func decide(in Input, eventCmdID string, eventBase int) Outcome {
 	d.in = in
 	d.eventCmdID, d.eventBase = eventCmdID, eventBase
 	d.state = in.State.clone()
-	if !d.systemBoundary() || d.parkedBefore() {
+	if !d.systemBoundary() || !d.roleAllowed() || d.parkedBefore() {
 		return d.outcome()
 	}
 	switch data := in.Command.Data.(type) {

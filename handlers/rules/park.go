@@ -26,6 +26,7 @@ type ParkedCommand struct {
 	CommandID      string               `json:"command_id"`
 	Type           messages.CommandType `json:"type"`
 	PartnerID      string               `json:"partner_id"`
+	Role           messages.Role        `json:"role,omitempty"`
 	SubscriptionID string               `json:"subscription_id"`
 	// Body is the command as the codec encodes it.
 	Body     []byte    `json:"body"`
@@ -95,7 +96,7 @@ func (d *decision) park(s *Subscription) {
 	}
 	first := len(d.state.Parked) == 0
 	d.state.Parked = append(d.state.Parked, ParkedCommand{CommandID: d.in.Command.ID, Type: d.in.Command.Type,
-		PartnerID: d.in.PartnerID, SubscriptionID: s.ID, Body: body, ParkedAt: d.in.Now})
+		PartnerID: d.in.PartnerID, Role: d.in.Role, SubscriptionID: s.ID, Body: body, ParkedAt: d.in.Now})
 	d.changed = append(d.changed, fieldParked)
 	if first {
 		d.scheduleRetry(s.ID, 0)
@@ -195,7 +196,7 @@ func (d *decision) applyParked(p ParkedCommand) {
 		d.emitCaused(p, messages.EvtCommandRejected, &messages.CommandRejectedEvent{Rejection: *reject(CodeInvalidCommand, "GEN-6", err.Error(), nil)})
 		return
 	}
-	out := decide(Input{Command: cmd, PartnerID: p.PartnerID, Now: d.in.Now, State: d.state, Catalog: d.in.Catalog},
+	out := decide(Input{Command: cmd, PartnerID: p.PartnerID, Role: p.Role, Now: d.in.Now, State: d.state, Catalog: d.in.Catalog},
 		d.eventCmdID, d.eventBase+len(d.events))
 	for _, e := range out.Events {
 		e.CauseID, e.CauseType = p.CommandID, p.Type

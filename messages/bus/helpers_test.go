@@ -68,7 +68,7 @@ func ctxT(t testing.TB) context.Context {
 // returns its stream sequence.
 func (e *env) publishCommand(t testing.TB, partner, customer, typ string, payload string) uint64 {
 	t.Helper()
-	ack, err := e.js.Publish(ctxT(t), "csp.cmd."+partner+"."+customer+"."+typ, []byte(payload))
+	ack, err := e.js.Publish(ctxT(t), "csp.cmd."+partner+".admin_agent."+customer+"."+typ, []byte(payload))
 	if err != nil {
 		t.Fatalf("publish command: %v", err)
 	}

@@ -18,10 +18,10 @@ import (
 const (
 	// CommandStreamSubjects is what the command stream captures: a partner,
 	// a customer and a command type of at least one token. A command
-	// published to a shorter subject (csp.cmd.P1.C1) is not captured, so the
+	// published to a shorter subject (csp.cmd.P1.admin_agent.C1) is not captured, so the
 	// publisher gets "no responders" instead of a PubAck for a command
 	// nobody would ever process.
-	CommandStreamSubjects = messages.CommandSubjectPrefix + ".*.*.>"
+	CommandStreamSubjects = messages.CommandSubjectPrefix + ".*.*.*.>"
 	// EventStreamSubjects and DeadLetterStreamSubjects are what the event
 	// and dead-letter streams capture.
 	EventStreamSubjects      = messages.EventSubjectPrefix + ".>"
@@ -47,7 +47,7 @@ func (e *TransformUnsupportedError) Error() string {
 
 // PartitionOf returns the partition of a customer among n partitions:
 // FNV-1a 32 of the customer token, modulo n. It must equal the server's
-// {{partition(n,2)}} mapping of the command stream's subject transform (the
+// {{partition(n,3)}} mapping of the command stream's subject transform (the
 // transform hashes the customer token alone); a test checks this against a
 // real server.
 func PartitionOf(customerID string, n int) int {
@@ -60,13 +60,13 @@ func PartitionOf(customerID string, n int) int {
 }
 
 // CommandTransform is the command stream's subject transform for n
-// partitions: csp.cmd.<partner>.<customer>.<type...> is stored as
-// csp.cmdp.<partition>.<partner>.<customer>.<type...>.
+// partitions: csp.cmd.<partner>.<role>.<customer>.<type...> is stored as
+// csp.cmdp.<partition>.<partner>.<role>.<customer>.<type...>.
 func CommandTransform(n int) jetstream.SubjectTransformConfig {
 	return jetstream.SubjectTransformConfig{
 		Source: CommandStreamSubjects,
 		Destination: messages.PartitionSubjectPrefix + ".{{partition(" + strconv.Itoa(n) +
-			",2)}}.{{wildcard(1)}}.{{wildcard(2)}}.>",
+			",3)}}.{{wildcard(1)}}.{{wildcard(2)}}.{{wildcard(3)}}.>",
 	}
 }
 

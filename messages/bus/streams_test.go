@@ -40,8 +40,8 @@ func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
 		seq                   uint64
 		customer, subjectTail string
 	}{
-		{seq1, "C1", "P1.C1.order.placed"},
-		{seq2, "C2", "P1.C2.subscription.cancel"},
+		{seq1, "C1", "P1.admin_agent.C1.order.placed"},
+		{seq2, "C2", "P1.admin_agent.C2.subscription.cancel"},
 	} {
 		m, err := stream.GetMsg(ctx, c.seq)
 		if err != nil {
@@ -80,7 +80,7 @@ func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
 		customer := fmt.Sprintf("cust-%d_x", i)
 		p := bus.PartitionOf(customer, n)
 		perPartition[p]++
-		want := fmt.Sprintf("csp.cmdp.%d.P%d.%s.subscription.autorenew.set", p, i%7, customer)
+		want := fmt.Sprintf("csp.cmdp.%d.P%d.admin_agent.%s.subscription.autorenew.set", p, i%7, customer)
 		if m.Subject != want {
 			t.Fatalf("stored as %q, want %q", m.Subject, want)
 		}
@@ -119,7 +119,7 @@ func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
 
 func TestCommandWithoutTypeIsRefusedByTheBroker(t *testing.T) {
 	e := newEnv(t, 4)
-	for _, subj := range []string{"csp.cmd.P1.C1", "csp.cmd.P1"} {
+	for _, subj := range []string{"csp.cmd.P1.admin_agent.C1", "csp.cmd.P1.admin_agent", "csp.cmd.P1"} {
 		_, err := e.js.Publish(ctxT(t), subj, []byte(`{}`))
 		if !errors.Is(err, jetstream.ErrNoStreamResponse) {
 			t.Errorf("publish to %s: err %v, want no stream response", subj, err)
@@ -127,7 +127,7 @@ func TestCommandWithoutTypeIsRefusedByTheBroker(t *testing.T) {
 	}
 	// Publishing straight to a partition subject is not captured either:
 	// a sender cannot choose a partition.
-	if _, err := e.js.Publish(ctxT(t), "csp.cmdp.0.P1.C1.order.placed", []byte(`{}`)); !errors.Is(err, jetstream.ErrNoStreamResponse) {
+	if _, err := e.js.Publish(ctxT(t), "csp.cmdp.0.P1.admin_agent.C1.order.placed", []byte(`{}`)); !errors.Is(err, jetstream.ErrNoStreamResponse) {
 		t.Errorf("publish to a partition subject: err %v, want no stream response", err)
 	}
 }
@@ -155,7 +155,7 @@ func TestEnsureStreamsIsIdempotentAndRefusesNewPartitionCount(t *testing.T) {
 		maxAge        time.Duration
 		transform     bool
 	}{
-		{"CSP_COMMANDS", "csp.cmd.*.*.>", 30 * 24 * time.Hour, true},
+		{"CSP_COMMANDS", "csp.cmd.*.*.*.>", 30 * 24 * time.Hour, true},
 		{"CSP_EVENTS", "csp.evt.>", 48 * time.Hour, false},
 		{"CSP_DEADLETTER", "csp.dlq.>", 30 * 24 * time.Hour, false},
 	} {
@@ -173,7 +173,7 @@ func TestEnsureStreamsIsIdempotentAndRefusesNewPartitionCount(t *testing.T) {
 
 	// A command stored, then EnsureStreams again with another max age:
 	// updated, nothing lost.
-	if _, err := js.Publish(ctx, "csp.cmd.P1.C1.order.placed", []byte(`{}`)); err != nil {
+	if _, err := js.Publish(ctx, "csp.cmd.P1.admin_agent.C1.order.placed", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	cfg.CommandMaxAge = 7 * 24 * time.Hour
@@ -217,7 +217,7 @@ func TestEnsureStreamsRefusesToPartitionAnUnpartitionedStreamWithMessages(t *tes
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "CSP_COMMANDS", Subjects: []string{"csp.cmd.>"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, "csp.cmd.P1.C1.order.placed", nil); err != nil {
+	if _, err := js.Publish(ctx, "csp.cmd.P1.admin_agent.C1.order.placed", nil); err != nil {
 		t.Fatal(err)
 	}
 	err := bus.EnsureStreams(ctx, js, nc, bus.StreamsConfig{})

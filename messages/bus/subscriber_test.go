@@ -38,7 +38,7 @@ func TestSubscriberMessageMetadata(t *testing.T) {
 	e := newEnv(t, 8)
 	ctx := ctxT(t)
 	msgID := "order-42"
-	ack, err := e.js.PublishMsg(ctx, natsMsg("csp.cmd.P1.C1.order.placed", `{"x":1}`, map[string]string{
+	ack, err := e.js.PublishMsg(ctx, natsMsg("csp.cmd.P1.admin_agent.C1.order.placed", `{"x":1}`, map[string]string{
 		"Nats-Msg-Id":   msgID,
 		"Trace-Id":      "abc",
 		bus.MetaSubject: "csp.evt.forged", // a sender cannot set the metadata
@@ -61,7 +61,7 @@ func TestSubscriberMessageMetadata(t *testing.T) {
 	m := receive(t, ch, 10*time.Second)
 	p := bus.PartitionOf("C1", 8)
 	want := map[string]string{
-		bus.MetaSubject:      fmt.Sprintf("csp.cmdp.%d.P1.C1.order.placed", p),
+		bus.MetaSubject:      fmt.Sprintf("csp.cmdp.%d.P1.admin_agent.C1.order.placed", p),
 		bus.MetaStream:       "CSP_COMMANDS",
 		bus.MetaStreamSeq:    strconv.FormatUint(ack.Sequence, 10),
 		bus.MetaTimestamp:    stored.Time.UTC().Format(time.RFC3339Nano),

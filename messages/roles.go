@@ -1,0 +1,33 @@
+package messages
+
+import "slices"
+
+// Role is the Partner Center role of the user a command acts for (RULES
+// ROL-1). It is the subject's role token: NATS authorization gives each
+// user's credentials only its own role's subjects, so it cannot be forged.
+type Role string
+
+// Roles named by the seeds.
+const (
+	RoleAdminAgent            Role = "admin_agent"
+	RoleBillingAdmin          Role = "billing_admin"
+	RoleHelpdeskAgent         Role = "helpdesk_agent"
+	RoleSalesAgent            Role = "sales_agent"
+	RoleGlobalAdmin           Role = "global_admin"
+	RoleAccountAdmin          Role = "account_admin"
+	RoleReferralAdmin         Role = "referral_admin"
+	RoleMarketingContentAdmin Role = "marketing_content_admin"
+	RoleUserManagementAdmin   Role = "user_management_admin"
+	// RoleSystem is the processor acting on its own (timers), only with
+	// SystemPartner.
+	RoleSystem Role = "system"
+)
+
+// Roles lists every role token.
+func Roles() []Role {
+	return []Role{RoleAdminAgent, RoleBillingAdmin, RoleHelpdeskAgent, RoleSalesAgent, RoleGlobalAdmin,
+		RoleAccountAdmin, RoleReferralAdmin, RoleMarketingContentAdmin, RoleUserManagementAdmin, RoleSystem}
+}
+
+// Known reports whether r is a role token.
+func (r Role) Known() bool { return slices.Contains(Roles(), r) }
