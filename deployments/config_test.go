@@ -77,9 +77,9 @@ func TestNATSPermissionsConfinePartnersToTheirOwnSubjects(t *testing.T) {
 			t.Fatalf("publishing to %s was not refused", subject)
 		}
 	}
-	denied("csp.cmd.P-2002.admin_agent.C-1.subscription.cancel") // another partner
+	denied("csp.cmd.P-2002.admin_agent.C-1.subscription.cancel")  // another partner
 	denied("csp.cmd.P-1001.global_admin.C-1.subscription.cancel") // another role
-	denied("csp.cmd._system.system.C-1.timer.fired")             // the processor's timers
+	denied("csp.cmd._system.system.C-1.timer.fired")              // the processor's timers
 	if _, err := nc.Subscribe("csp.evt.P-2002.>", func(*nats.Msg) {}); err == nil {
 		_ = nc.Flush()
 		select {
