@@ -211,12 +211,33 @@ func newCommandData(t CommandType) any {
 	case CmdTimerFired:
 		return &TimerFiredData{}
 	}
+	if f, ok := extraCommands[t]; ok {
+		return f()
+	}
 	return nil
+}
+
+// extraCommands are the command types that files of this package register
+// with registerCommand (one file per product area), in registration order.
+var (
+	extraCommands     = map[CommandType]func() any{}
+	extraCommandOrder []CommandType
+)
+
+// registerCommand adds a command type and its data constructor; call it
+// from an init function.
+func registerCommand(t CommandType, newData func() any) {
+	if newCommandData(t) != nil {
+		panic("messages: command type registered twice: " + string(t))
+	}
+	extraCommands[t] = newData
+	extraCommandOrder = append(extraCommandOrder, t)
 }
 
 // CommandTypes lists every command type this version accepts.
 func CommandTypes() []CommandType {
-	return []CommandType{CmdCustomerCreated, CmdOrderPlaced, CmdSubscriptionSuspend,
+	out := []CommandType{CmdCustomerCreated, CmdOrderPlaced, CmdSubscriptionSuspend,
 		CmdSubscriptionReactivate, CmdSubscriptionCancel, CmdAutoRenewSet, CmdQuantityChange, CmdUpgrade,
 		CmdScheduleSet, CmdScheduleDelete, CmdTrialConvert, CmdTimerFired}
+	return append(out, extraCommandOrder...)
 }

@@ -442,14 +442,35 @@ func newEventData(t EventType) any {
 	case EvtBillingCharge, EvtBillingCredit:
 		return &BillingEvent{}
 	}
+	if f, ok := extraEvents[t]; ok {
+		return f()
+	}
 	return nil
 }
 
 // EventTypes lists every event type this version emits.
 func EventTypes() []EventType {
-	return []EventType{EvtCustomerCreated, EvtOrderProcessed, EvtSubscriptionCreated, EvtSubscriptionSuspended,
+	out := []EventType{EvtCustomerCreated, EvtOrderProcessed, EvtSubscriptionCreated, EvtSubscriptionSuspended,
 		EvtSubscriptionReactivated, EvtSubscriptionCancelled, EvtAutoRenewChanged, EvtSubscriptionRenewed,
 		EvtSubscriptionExpired, EvtQuantityChanged, EvtSubscriptionUpgraded, EvtScheduleChanged, EvtTrialConverted,
 		EvtCommandRejected, EvtCommandDeferred,
 		EvtBillingCharge, EvtBillingCredit}
+	return append(out, extraEventOrder...)
+}
+
+// extraEvents are the event types that files of this package register with
+// registerEvent, in registration order.
+var (
+	extraEvents     = map[EventType]func() any{}
+	extraEventOrder []EventType
+)
+
+// registerEvent adds an event type and its data constructor; call it from
+// an init function.
+func registerEvent(t EventType, newData func() any) {
+	if newEventData(t) != nil {
+		panic("messages: event type registered twice: " + string(t))
+	}
+	extraEvents[t] = newData
+	extraEventOrder = append(extraEventOrder, t)
 }

@@ -45,6 +45,11 @@ type Policy struct {
 	// deterministic).
 	ConflictRetryMinutes        int `json:"conflict_retry_minutes"`
 	ConflictRetryInitialSeconds int `json:"conflict_retry_initial_seconds"`
+	// Marketplace, Software and Reservations are the policies of those
+	// commerce types (see marketplace.go, software.go, reservation.go).
+	Marketplace  MarketplacePolicy `json:"marketplace,omitzero"`
+	Software     SoftwarePolicy    `json:"software,omitzero"`
+	Reservations ReservationPolicy `json:"reservations,omitzero"`
 	// MaxSubscriptionUpdates is QTY-4's limit (1,200).
 	MaxSubscriptionUpdates int `json:"max_subscription_updates"`
 	// UnsupportedUpgrades is seed 001's table of upgrades that are not
@@ -106,6 +111,12 @@ type Offer struct {
 	Trial *TrialSpec `json:"trial,omitzero"`
 	// Addon marks an add-on offer and what it needs (ORD-7..ORD-9).
 	Addon *AddonSpec `json:"addon,omitzero"`
+	// Marketplace, Software and Reservation describe offers of those
+	// commerce types (GEN-5; see marketplace.go, software.go,
+	// reservation.go).
+	Marketplace *MarketplaceSpec `json:"marketplace,omitzero"`
+	Software    *SoftwareSpec    `json:"software,omitzero"`
+	Reservation *ReservationSpec `json:"reservation,omitzero"`
 	// Segments that may buy the offer (ORD-3).
 	Segments []string `json:"segments"`
 	// MinQuantity and MaxQuantity bound a license-based line (ORD-6).

@@ -53,7 +53,27 @@ func BillingFrequencies() []string {
 func BillingTypes() []string { return []string{BillingTypeLicense, BillingTypeUsage} }
 
 // CommerceTypes returns the commerce types this version supports (GEN-5).
-func CommerceTypes() []string { return []string{CommerceTypeNew, CommerceTypeLegacy} }
+func CommerceTypes() []string {
+	return append([]string{CommerceTypeNew, CommerceTypeLegacy}, extraCommerceTypes...)
+}
+
+// extraCommerceTypes and offerValidators are what the files of this package
+// for other commerce types (marketplace SaaS, software, Azure reservations)
+// register with registerCommerceType, from an init function.
+var (
+	extraCommerceTypes []string
+	offerValidators    []func(c *Catalog, ps *problems, o *Offer)
+)
+
+// registerCommerceType adds a commerce type (GEN-5) and the checks its
+// offers get after the common ones.
+func registerCommerceType(t string, validate func(c *Catalog, ps *problems, o *Offer)) {
+	if slices.Contains(CommerceTypes(), t) {
+		panic("catalog: commerce type registered twice: " + t)
+	}
+	extraCommerceTypes = append(extraCommerceTypes, t)
+	offerValidators = append(offerValidators, validate)
+}
 
 // ValidTerm reports whether term is a known term.
 func ValidTerm(term string) bool { return slices.Contains(Terms(), term) }

@@ -303,6 +303,9 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 		}
 		c.validatePrices(ps, o, field, p)
 	}
+	for _, v := range offerValidators {
+		v(c, ps, o)
+	}
 }
 
 func (c *Catalog) validatePrices(ps *problems, o *Offer, field string, p *Plan) {

@@ -93,7 +93,11 @@ func decide(in Input, eventCmdID string, eventBase int) Outcome {
 	case *messages.TimerFiredData:
 		d.timerFired(data)
 	default:
-		// The codec only produces the types above; anything else is a
+		if r, ok := extraRules[in.Command.Type]; ok {
+			r.apply(&d, in.Command.Data)
+			break
+		}
+		// The codec only produces known types; anything else is a
 		// programming error, answered as a rejection rather than a panic.
 		d.reject(reject(CodeInvalidCommand, "GEN-6", fmt.Sprintf("command type %q has no rules", in.Command.Type), nil))
 	}
@@ -177,4 +181,22 @@ func (d *decision) deleteTimer(id string) {
 	}
 	delete(d.state.Timers, id)
 	d.deleted = append(d.deleted, TimerField(id))
+}
+
+// extraRules are the rules of command types that other files of this
+// package register with registerRule (one file per product area).
+var extraRules = map[messages.CommandType]extraRule{}
+
+type extraRule struct {
+	roles []messages.Role
+	apply func(d *decision, data any)
+}
+
+// registerRule adds the rules of a command type and the roles that may
+// send it (ROL-1); call it from an init function.
+func registerRule(t messages.CommandType, roles []messages.Role, apply func(d *decision, data any)) {
+	if _, dup := extraRules[t]; dup {
+		panic("rules: command type registered twice: " + string(t))
+	}
+	extraRules[t] = extraRule{roles: roles, apply: apply}
 }

@@ -22,6 +22,9 @@ func RolesFor(t messages.CommandType) []messages.Role {
 	if t == messages.CmdTimerFired {
 		return []messages.Role{messages.RoleSystem}
 	}
+	if r, ok := extraRules[t]; ok {
+		return r.roles
+	}
 	return subscriptionRoles
 }
 

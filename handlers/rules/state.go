@@ -100,6 +100,14 @@ type Subscription struct {
 	BaseSubscriptionID string `json:"base_subscription_id,omitempty"`
 	SuspendedWithBase  bool   `json:"suspended_with_base,omitempty"`
 
+	// Marketplace, Software and Reservation hold what subscriptions of
+	// those commerce types need beyond the common fields (see
+	// marketplace.go, software.go, reservation.go). They are replaced, never
+	// changed in place: clone copies the pointer.
+	Marketplace *MarketplaceState `json:"marketplace,omitempty"`
+	Software    *SoftwareState    `json:"software,omitempty"`
+	Reservation *ReservationState `json:"reservation,omitempty"`
+
 	// Renewals counts completed renewals (REN-2).
 	Renewals int `json:"renewals,omitempty"`
 	// RenewalPendingSince is set while a renewal is being processed: from
@@ -208,6 +216,10 @@ type CustomerState struct {
 	// Parked are commands waiting for a pending renewal, in arrival order
 	// (REN-4).
 	Parked []ParkedCommand
+	// Refunds is the customer's reservation refund ledger (CAN-5's yearly
+	// cap); Activity is its software activity log (SW-2).
+	Refunds  []RefundEntry
+	Activity []ActivityEntry
 }
 
 // Entity field names in the stored state.
@@ -217,6 +229,8 @@ const (
 	fieldOrderPrefix = "order:"
 	fieldTimerPrefix = "timer:"
 	fieldParked      = "parked"
+	fieldRefunds     = "refunds"
+	fieldActivity    = "activity"
 )
 
 // SubscriptionField and OrderField name the stored entity of a
@@ -250,6 +264,10 @@ func DecodeState(fields map[string][]byte) (CustomerState, error) {
 			st.Timers[tm.ID] = tm
 		case k == fieldParked:
 			err = json.Unmarshal(v, &st.Parked)
+		case k == fieldRefunds:
+			err = json.Unmarshal(v, &st.Refunds)
+		case k == fieldActivity:
+			err = json.Unmarshal(v, &st.Activity)
 		default:
 			err = fmt.Errorf("unknown entity field")
 		}
@@ -276,6 +294,10 @@ func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) 
 			v = st.Timers[strings.TrimPrefix(k, fieldTimerPrefix)]
 		case k == fieldParked:
 			v = st.Parked
+		case k == fieldRefunds:
+			v = st.Refunds
+		case k == fieldActivity:
+			v = st.Activity
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -303,6 +325,8 @@ func (st CustomerState) clone() CustomerState {
 		out.Timers[k] = v
 	}
 	out.Parked = slices.Clone(st.Parked)
+	out.Refunds = slices.Clone(st.Refunds)
+	out.Activity = slices.Clone(st.Activity)
 	return out
 }
 

@@ -1,0 +1,4 @@
+package rules
+
+// MarketplaceState is what a marketplace subscription holds beyond the common fields.
+type MarketplaceState struct{}

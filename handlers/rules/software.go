@@ -1,0 +1,7 @@
+package rules
+
+// SoftwareState is what a software subscription holds beyond the common fields.
+type SoftwareState struct{}
+
+// ActivityEntry is one entry of the software activity log (SW-2).
+type ActivityEntry struct{}
