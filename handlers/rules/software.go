@@ -3,5 +3,5 @@ package rules
 // SoftwareState is what a software subscription holds beyond the common fields.
 type SoftwareState struct{}
 
-// ActivityEntry is one entry of the software activity log (SW-2).
+// ActivityEntry is one entry of the software activity log.
 type ActivityEntry struct{}

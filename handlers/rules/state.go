@@ -216,8 +216,8 @@ type CustomerState struct {
 	// Parked are commands waiting for a pending renewal, in arrival order
 	// (REN-4).
 	Parked []ParkedCommand
-	// Refunds is the customer's reservation refund ledger (CAN-5's yearly
-	// cap); Activity is its software activity log (SW-2).
+	// Refunds is the customer's reservation refund ledger (see
+	// reservation.go); Activity is its software activity log (software.go).
 	Refunds  []RefundEntry
 	Activity []ActivityEntry
 }
