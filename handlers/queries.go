@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,10 +82,10 @@ func (q *QueryService) Start() error {
 	}
 	q.sem = make(chan struct{}, q.MaxInFlight)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
-	sub, err := q.NATS.QueueSubscribe(messages.ReducibleQuantitySubjects, QueryQueueGroup, q.dispatch)
+	sub, err := q.NATS.QueueSubscribe(messages.QuerySubjects, QueryQueueGroup, q.dispatch)
 	if err != nil {
 		q.cancel()
-		return fmt.Errorf("query service: subscribe %s: %w", messages.ReducibleQuantitySubjects, err)
+		return fmt.Errorf("query service: subscribe %s: %w", messages.QuerySubjects, err)
 	}
 	q.sub = sub
 	return nil
@@ -136,7 +137,19 @@ func (q *QueryService) answer(m *nats.Msg) {
 	if m.Reply == "" {
 		return // nobody to answer
 	}
-	reply := q.reducibleQuantity(q.ctx, m.Subject, m.Data)
+	var reply any
+	route, err := messages.ParseQuerySubject(m.Subject)
+	h, ok := queryHandlers[route.Query]
+	switch {
+	case err != nil || !ok:
+		reply = messages.QueryReply[struct{}]{Error: &messages.Rejection{Code: "unknown_query", Rule: "GEN-6", Source: rules.Source,
+			Description: fmt.Sprintf("%s is not a query this processor answers", m.Subject)}}
+	case !slices.Contains(h.roles, route.Role): // ROL-1
+		reply = messages.QueryReply[struct{}]{Error: &messages.Rejection{Code: rules.CodeForbidden, Rule: "ROL-1", Source: rules.Source,
+			Description: fmt.Sprintf("role %s may not ask %s", route.Role, route.Query), Data: map[string]string{"role": string(route.Role)}}}
+	default:
+		reply = h.answer(q.ctx, q, m.Subject, m.Data)
+	}
 	b, err := json.Marshal(reply)
 	if err == nil {
 		err = m.Respond(b)
@@ -144,6 +157,31 @@ func (q *QueryService) answer(m *nats.Msg) {
 	if err != nil {
 		q.Logger.Error("Answering a query failed", err, watermill.LogFields{"subject": m.Subject})
 	}
+}
+
+// queryHandlers answer the queries by name (the subject's last token).
+// Files of this package for other product areas add theirs with
+// registerQuery from an init function.
+var queryHandlers = map[string]queryHandler{
+	messages.QueryReducibleQuantity: {
+		roles: rules.RolesFor(messages.CmdQuantityChange),
+		answer: func(ctx context.Context, q *QueryService, subject string, body []byte) any {
+			return q.reducibleQuantity(ctx, subject, body)
+		},
+	},
+}
+
+// queryHandler answers one query for the roles that may ask it (ROL-1).
+type queryHandler struct {
+	roles  []messages.Role
+	answer func(ctx context.Context, q *QueryService, subject string, body []byte) any
+}
+
+func registerQuery(name string, roles []messages.Role, answer func(ctx context.Context, q *QueryService, subject string, body []byte) any) {
+	if _, dup := queryHandlers[name]; dup {
+		panic("handlers: query registered twice: " + name)
+	}
+	queryHandlers[name] = queryHandler{roles: roles, answer: answer}
 }
 
 // reducibleQuantity answers csp.query.<partner>.<customer>.reducible_quantity.

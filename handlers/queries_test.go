@@ -94,7 +94,7 @@ func askReducible(t *testing.T, nc *nats.Conn, partner, customer string, body an
 			t.Fatal(err)
 		}
 	}
-	msg, err := nc.Request(messages.ReducibleQuantitySubject(partner, customer), b, 10*time.Second)
+	msg, err := nc.Request(messages.ReducibleQuantitySubject(partner, messages.RoleAdminAgent, customer), b, 10*time.Second)
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
@@ -286,24 +286,44 @@ func TestQuery_QTY_3_AfterCommandsThroughTheProcessor(t *testing.T) {
 	}
 
 	stop()
-	_, err := e.nc.Request(messages.ReducibleQuantitySubject(partnerA, "C-Q3"), []byte(`{"subscription_id":"`+sub+`"}`), 2*time.Second)
+	_, err := e.nc.Request(messages.ReducibleQuantitySubject(partnerA, messages.RoleAdminAgent, "C-Q3"), []byte(`{"subscription_id":"`+sub+`"}`), 2*time.Second)
 	if !errors.Is(err, nats.ErrNoResponders) {
 		t.Fatalf("after shutdown: %v", err)
 	}
 }
 
 func TestQuery_SubjectBuilders(t *testing.T) {
-	s := messages.ReducibleQuantitySubject("P-1", "C-1")
-	if s != "csp.query.P-1.C-1.reducible_quantity" {
+	s := messages.ReducibleQuantitySubject("P-1", messages.RoleSalesAgent, "C-1")
+	if s != "csp.query.P-1.sales_agent.C-1.reducible_quantity" {
 		t.Fatal(s)
 	}
 	r, err := messages.ParseQuerySubject(s)
-	if err != nil || r != (messages.QueryRoute{PartnerID: "P-1", CustomerID: "C-1", Query: messages.QueryReducibleQuantity}) {
+	if err != nil || r != (messages.QueryRoute{PartnerID: "P-1", Role: messages.RoleSalesAgent, CustomerID: "C-1", Query: messages.QueryReducibleQuantity}) {
 		t.Fatalf("%+v %v", r, err)
 	}
-	for _, bad := range []string{"csp.cmd.P-1.C-1.reducible_quantity", "csp.query.P-1.reducible_quantity", "csp.query.P*1.C-1.x"} {
+	for _, bad := range []string{"csp.cmd.P-1.admin_agent.C-1.reducible_quantity", "csp.query.P-1.reducible_quantity", "csp.query.P*1.admin_agent.C-1.x", "csp.query.P-1.C-1.reducible_quantity", "csp.query.P-1.janitor.C-1.reducible_quantity"} {
 		if _, err := messages.ParseQuerySubject(bad); err == nil || !strings.Contains(err.Error(), "subject") {
 			t.Fatalf("%s parsed", bad)
 		}
+	}
+}
+
+// ROL-1 for queries: a role that may not manage subscriptions is refused.
+func TestQuery_ROL_1_RoleMustBeAllowed(t *testing.T) {
+	e := newEnv(t)
+	e.startProcessor()
+	e.createCustomer(partnerA, "C-QR")
+	sub := e.buy(partnerA, "C-QR", 3)
+	msg, err := e.nc.Request(messages.ReducibleQuantitySubject(partnerA, messages.RoleGlobalAdmin, "C-QR"),
+		[]byte(`{"subscription_id":"`+sub+`"}`), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply messages.QueryReply[messages.ReducibleQuantity]
+	if err := json.Unmarshal(msg.Data, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply.Result != nil || reply.Error == nil || reply.Error.Code != "forbidden" || reply.Error.Rule != "ROL-1" {
+		t.Fatalf("global admin asked: %+v %+v", reply.Result, reply.Error)
 	}
 }

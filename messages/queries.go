@@ -7,11 +7,12 @@ import (
 )
 
 // Queries are read-only NATS request/reply calls answered by the processor
-// from the stored state. Like commands, the acting partner is the subject's
-// partner token (never a body field), so NATS permissions confine a
-// partner to "csp.query.<its partner ID>.>" (RULES PTN-1, ARCHITECTURE G6).
+// from the stored state. Like commands, the acting partner and role are the
+// subject's tokens (never body fields), so NATS permissions confine a user
+// to "csp.query.<its partner ID>.<its role>.>" (RULES PTN-1, ROL-1,
+// ARCHITECTURE G6).
 //
-//	csp.query.<partner>.<customer>.<query name>   request; the reply goes to the request's inbox
+//	csp.query.<partner>.<role>.<customer>.<query name>   request; the reply goes to the request's inbox
 //
 // A query changes nothing, is not stored in any stream and is not
 // deduplicated: asking twice gives the answer of the state at that time.
@@ -23,41 +24,50 @@ const QueryReducibleQuantity = "reducible_quantity"
 
 // ReducibleQuantitySubjects matches every partner's and customer's
 // reducible-quantity requests; the processor subscribes to it.
-const ReducibleQuantitySubjects = QuerySubjectPrefix + ".*.*." + QueryReducibleQuantity
+const ReducibleQuantitySubjects = QuerySubjectPrefix + ".*.*.*." + QueryReducibleQuantity
 
-// QuerySubject is the subject a partner sends a query to.
-func QuerySubject(partnerID, customerID, query string) string {
-	return QuerySubjectPrefix + "." + partnerID + "." + customerID + "." + query
+// QuerySubjects matches every query; the processor subscribes to it.
+const QuerySubjects = QuerySubjectPrefix + ".*.*.*.*"
+
+// QuerySubject is the subject a partner's user sends a query to.
+func QuerySubject(partnerID string, role Role, customerID, query string) string {
+	return QuerySubjectPrefix + "." + partnerID + "." + string(role) + "." + customerID + "." + query
 }
 
-// ReducibleQuantitySubject is csp.query.<partner>.<customer>.reducible_quantity.
-func ReducibleQuantitySubject(partnerID, customerID string) string {
-	return QuerySubject(partnerID, customerID, QueryReducibleQuantity)
+// ReducibleQuantitySubject is
+// csp.query.<partner>.<role>.<customer>.reducible_quantity.
+func ReducibleQuantitySubject(partnerID string, role Role, customerID string) string {
+	return QuerySubject(partnerID, role, customerID, QueryReducibleQuantity)
 }
 
 // QueryRoute is what a query subject says: who asks, about which customer,
 // and what.
 type QueryRoute struct {
 	PartnerID  string
+	Role       Role
 	CustomerID string
 	Query      string
 }
 
-// ParseQuerySubject reads csp.query.<partner>.<customer>.<query>; partner
-// and customer must be valid identifiers (ValidToken).
+// ParseQuerySubject reads csp.query.<partner>.<role>.<customer>.<query>;
+// partner and customer must be valid identifiers (ValidToken), role a known
+// role.
 func ParseQuerySubject(subject string) (QueryRoute, error) {
 	rest, ok := strings.CutPrefix(subject, QuerySubjectPrefix+".")
 	if !ok {
 		return QueryRoute{}, fmt.Errorf("subject %q is not a query subject", subject)
 	}
 	parts := strings.Split(rest, ".")
-	if len(parts) != 3 {
-		return QueryRoute{}, fmt.Errorf("subject %q is not csp.query.<partner>.<customer>.<query>", subject)
+	if len(parts) != 4 {
+		return QueryRoute{}, fmt.Errorf("subject %q is not csp.query.<partner>.<role>.<customer>.<query>", subject)
 	}
-	if !ValidToken(parts[0]) || !ValidToken(parts[1]) {
+	if !ValidToken(parts[0]) || !ValidToken(parts[2]) {
 		return QueryRoute{}, fmt.Errorf("subject %q: partner or customer is not a valid identifier", subject)
 	}
-	return QueryRoute{PartnerID: parts[0], CustomerID: parts[1], Query: parts[2]}, nil
+	if !Role(parts[1]).Known() {
+		return QueryRoute{}, fmt.Errorf("subject %q: %q is not a role", subject, parts[1])
+	}
+	return QueryRoute{PartnerID: parts[0], Role: Role(parts[1]), CustomerID: parts[2], Query: parts[3]}, nil
 }
 
 // ReducibleQuantityRequest is the body of a reducible-quantity request.
