@@ -42,20 +42,7 @@ func TestG2_ProcessorKilledRepeatedlyLosesAndDuplicatesNothing(t *testing.T) {
 	publishAll(t, e.js, cmds)
 	want, wantState := expectedFromStream(t, e, len(cmds))
 
-	run := func() *exec.Cmd {
-		c := exec.Command(bin)
-		c.Env = append(os.Environ(), "NATS_URL="+e.srv.ClientURL(), "REDIS_URL="+redistest.URL(),
-			"PARTITIONS="+strconv.Itoa(testBus().Streams.Partitions), "ACK_WAIT=2s", "LOG_LEVEL=info",
-			"DATA_DIR="+t.TempDir())
-		c.Stdout, c.Stderr = os.Stdout, os.Stderr
-		if !testing.Verbose() {
-			c.Stdout, c.Stderr = nil, nil
-		}
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	run := func() *exec.Cmd { return e.runProcessorBinary(bin) }
 
 	total := len(want)
 	child := run()
@@ -123,6 +110,24 @@ func TestG2_ProcessorKilledRepeatedlyLosesAndDuplicatesNothing(t *testing.T) {
 		}
 	}
 	t.Logf("%d commands, %d events, %d duplicate deliveries (same ID, same bytes)", len(cmds), total, e.events.Duplicates())
+}
+
+// runProcessorBinary starts the processor binary against this test's NATS
+// server and Redis, with a short ack wait so that a killed one's command is
+// redelivered quickly; its output shows with -v.
+func (e *env) runProcessorBinary(bin string, env ...string) *exec.Cmd {
+	e.t.Helper()
+	c := exec.Command(bin)
+	c.Env = append(os.Environ(), "NATS_URL="+e.srv.ClientURL(), "REDIS_URL="+redistest.URL(),
+		"PARTITIONS="+strconv.Itoa(e.bus.Streams.Partitions), "ACK_WAIT=2s", "LOG_LEVEL=warn", "DATA_DIR="+e.t.TempDir())
+	c.Env = append(c.Env, env...)
+	if testing.Verbose() {
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+	}
+	if err := c.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
 }
 
 func buildProcessor(t *testing.T) string {

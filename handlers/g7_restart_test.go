@@ -3,16 +3,13 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/simulator"
-	"github.com/cspreseller/csp-processor/state/redistest"
 )
 
 // G7 across restarts: the processor (the binary, in simulation mode) is
@@ -25,15 +22,7 @@ func TestG7_TimersDueWhileStoppedFireOnceAfterRestarts(t *testing.T) {
 	}
 	e := newEnv(t)
 	bin := buildProcessor(t)
-	run := func() *exec.Cmd {
-		c := exec.Command(bin)
-		c.Env = append(os.Environ(), "NATS_URL="+e.srv.ClientURL(), "REDIS_URL="+redistest.URL(), "SIMULATION=1",
-			"PARTITIONS="+strconv.Itoa(e.bus.Streams.Partitions), "ACK_WAIT=2s", "LOG_LEVEL=error", "DATA_DIR="+t.TempDir())
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	run := func() *exec.Cmd { return e.runProcessorBinary(bin, "SIMULATION=1") }
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
