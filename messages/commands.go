@@ -87,6 +87,12 @@ type OrderLine struct {
 	// ordering partner as partner of record. Absent: a base line of the
 	// same order, else the first such subscription by ID.
 	BaseSubscriptionID string `json:"base_subscription_id,omitempty"`
+	// Scope and AzureSubscriptionID: azure_reservation lines only (RES-1,
+	// see reservations.go). Scope is single or shared (required); a single
+	// scope names the Azure subscription (a GUID) the reservation applies
+	// to, a shared one names none.
+	Scope               string `json:"scope,omitempty"`
+	AzureSubscriptionID string `json:"azure_subscription_id,omitempty"`
 }
 
 // SuspendData suspends a subscription (SUS-1).

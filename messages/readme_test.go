@@ -13,7 +13,7 @@ func TestReadmeExamplesDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?s)#### `([a-z.]+)` \\((command|event)\\).*?```json\n(.*?)\n```")
+	re := regexp.MustCompile("(?s)#### `([a-z._]+)` \\((command|event)\\).*?```json\n(.*?)\n```")
 	commands, events := map[CommandType]bool{}, map[EventType]bool{}
 	for _, m := range re.FindAllSubmatch(b, -1) {
 		name, kind, body := string(m[1]), string(m[2]), m[3]

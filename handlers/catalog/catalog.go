@@ -52,6 +52,11 @@ type Policy struct {
 	Reservations ReservationPolicy `json:"reservations,omitzero"`
 	// MaxSubscriptionUpdates is QTY-4's limit (1,200).
 	MaxSubscriptionUpdates int `json:"max_subscription_updates"`
+	// MaxSubscriptionsPerCustomer is ORD-12's limit: the most active and
+	// suspended subscriptions a customer may hold, across partners; an
+	// order line that would pass it is rejected (see rules/limits.go).
+	// 0 (absent) sets no limit.
+	MaxSubscriptionsPerCustomer int `json:"max_subscriptions_per_customer,omitzero"`
 	// UnsupportedUpgrades is seed 001's table of upgrades that are not
 	// supported even where a path might be expected (UPG-2).
 	UnsupportedUpgrades []UpgradePair `json:"unsupported_upgrades,omitzero"`

@@ -18,6 +18,17 @@ func mustDefault(t *testing.T) *Catalog {
 
 // The offers the embedded catalog must sell, by ID.
 var wantOffers = map[string]string{
+	"DZH318Z0BQ3Q:0001": "Azure Reserved VM Instances D2s v5 (West Europe)",
+	"DZH318Z0BQ3Q:0002": "Azure Reserved VM Instances D4s v5 (West Europe)",
+	"DZH318Z0BQ4K:0001": "Azure SQL Database reserved capacity, General Purpose Gen5 vCore (West Europe)",
+	"CNTSOPRJHUB1:0001": "Contoso Project Hub",
+	"FBRKMBACKUP1:0001": "Fabrikam Secure Backup, EU",
+	"NWNDANLYTCS1:0001": "Northwind Analytics (metered)",
+	"DG7GMGF0D7FV:0005": "Windows Server 2022 Standard - 16 Core License Pack (perpetual)",
+	"DG7GMGF0FKZV:0002": "SQL Server 2022 Standard - 2 Core (software subscription)",
+	"DG7GMGF0CQ4M:0001": "Windows 7 Extended Security Updates 2020",
+	"DG7GMGF0BXM1:0001": "SUSE Linux Enterprise Server Priority - Azure software plan",
+	"DG7GMGF0BXM5:0001": "Red Hat Enterprise Linux - Azure software plan",
 	"CFQ7TTC0LCHC:0007": "Microsoft 365 Business Premium Trial",
 	"CFQ7TTC0LFLX:0007": "Microsoft 365 E5 Trial",
 	"CFQ7TTC0LHSF:0001": "Microsoft 365 Multi-Geo Capabilities",
@@ -100,7 +111,10 @@ func TestDefaultCatalogPlansAndPrices(t *testing.T) {
 	var onePerCustomer, usage, p3y int
 	for i := range c.Offers {
 		o := &c.Offers[i]
-		if (o.CommerceType != CommerceTypeNew && o.CommerceType != CommerceTypeLegacy) || o.Publisher != "microsoft" || o.CancelWindowHours != 168 {
+		if o.CommerceType != CommerceTypeNew && o.CommerceType != CommerceTypeLegacy {
+			continue // marketplace, software and reservation offers have their own tests
+		}
+		if o.Publisher != "microsoft" || o.CancelWindowHours != 168 {
 			t.Errorf("%s: commerce %q publisher %q window %d", o.ID, o.CommerceType, o.Publisher, o.CancelWindowHours)
 		}
 		if o.Trial != nil { // trials are checked by validate_trials.go's tests
@@ -314,7 +328,8 @@ func TestRule_GEN_4_TermsAndFrequencies(t *testing.T) {
 	if !ValidTerm("P3Y") || ValidTerm("P3M") || !ValidBillingFrequency("one_time") || ValidBillingFrequency("yearly") {
 		t.Error("ValidTerm/ValidBillingFrequency")
 	}
-	if !ValidBillingType("usage") || ValidBillingType("Usage") || !SupportedCommerceType("new_commerce") || !SupportedCommerceType("legacy") || SupportedCommerceType("software") {
+	if !ValidBillingType("usage") || ValidBillingType("Usage") || !SupportedCommerceType("new_commerce") || !SupportedCommerceType("legacy") || !SupportedCommerceType("software") ||
+		!SupportedCommerceType("marketplace_saas") || !SupportedCommerceType("azure_reservation") || SupportedCommerceType("ea_license") {
 		t.Error("ValidBillingType/SupportedCommerceType")
 	}
 	for id, want := range map[string]bool{
@@ -326,7 +341,8 @@ func TestRule_GEN_4_TermsAndFrequencies(t *testing.T) {
 			t.Errorf("ValidOfferID(%q) = %v", id, got)
 		}
 	}
-	if strings.Join(CommerceTypes(), ",") != "new_commerce,legacy" || strings.Join(BillingTypes(), ",") != "license,usage" {
+	if got := slices.Sorted(slices.Values(CommerceTypes())); strings.Join(got, ",") != "azure_reservation,legacy,marketplace_saas,new_commerce,software" ||
+		strings.Join(BillingTypes(), ",") != "license,usage" {
 		t.Error("CommerceTypes/BillingTypes")
 	}
 }

@@ -81,6 +81,7 @@ func (c *Catalog) Validate() error {
 	c.validateCurrencies(ps)
 	c.Policy.validate(ps)
 	c.Policy.validateLegacy(ps, c.sellsLegacy())
+	c.validateReservationPolicy(ps) // reservation.go
 	if len(c.Offers) == 0 {
 		ps.add("offers", "must not be empty")
 	}
@@ -148,6 +149,9 @@ func (p *Policy) validate(ps *problems) {
 	}
 	if p.ConflictRetryMinutes > 0 && p.ConflictRetryInitialSeconds < 1 {
 		ps.add("policy.conflict_retry_initial_seconds", "must be at least 1 when conflict_retry_minutes is set, not %d", p.ConflictRetryInitialSeconds)
+	}
+	if p.MaxSubscriptionsPerCustomer < 0 {
+		ps.add("policy.max_subscriptions_per_customer", "must be >= 0 (ORD-12; 0: no limit), not %d", p.MaxSubscriptionsPerCustomer)
 	}
 	if p.MaxSubscriptionUpdates < 1 {
 		ps.add("policy.max_subscription_updates", "must be at least 1 (QTY-4: 1200), not %d", p.MaxSubscriptionUpdates)
@@ -271,7 +275,8 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 		}
 	}
 
-	if o.CancelWindowHours <= 0 || o.CancelWindowHours > MaxCancelWindowHours {
+	// Marketplace SaaS and software windows are policy, not per offer (CAN-3, marketplace.go; CAN-4, software.go).
+	if o.CommerceType != CommerceTypeMarketplace && o.CommerceType != CommerceTypeSoftware && (o.CancelWindowHours <= 0 || o.CancelWindowHours > MaxCancelWindowHours) {
 		ps.add("cancel_window_hours", "must be 1..%d, got %d", MaxCancelWindowHours, o.CancelWindowHours)
 	}
 
@@ -283,7 +288,7 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 	for i := range o.Plans {
 		p := &o.Plans[i]
 		field := fmt.Sprintf("plans[%d]", i)
-		termOK, freqOK := ValidTerm(p.Term), ValidBillingFrequency(p.BillingFrequency)
+		termOK, freqOK := ValidTerm(p.Term) || softwareTerm(o, p.Term), ValidBillingFrequency(p.BillingFrequency) // software.go: perpetual
 		if !termOK {
 			ps.add(field+".term", "%q is not a term (allowed: %s)", p.Term, strings.Join(Terms(), ", "))
 		}
@@ -291,7 +296,7 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 			ps.add(field+".billing_frequency", "%q is not a billing frequency (allowed: %s)",
 				p.BillingFrequency, strings.Join(BillingFrequencies(), ", "))
 		}
-		if termOK && freqOK && !ValidPair(p.Term, p.BillingFrequency) {
+		if termOK && freqOK && !ValidPair(p.Term, p.BillingFrequency) && !softwarePair(o, p.Term, p.BillingFrequency) && !reservationPlan(o, p) { // software.go, reservation.go: one_time
 			ps.add(field+".billing_frequency", "%s is not allowed with term %s (allowed: %s)",
 				p.BillingFrequency, p.Term, strings.Join(FrequenciesFor(p.Term), ", "))
 		}

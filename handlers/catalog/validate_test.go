@@ -136,7 +136,7 @@ func TestValidationProblems(t *testing.T) {
 		{"id duplicate", func(c *Catalog) { use(c).ID = bbID }, `offer "CFQ7TTC0LH18:0001" (Azure plan)`, "id", "duplicate of offers[0] (" + bbName + ")"},
 		{"name empty", func(c *Catalog) { lic(c).Name = "" }, `offer "CFQ7TTC0LH18:0001"`, "name", "must not be empty"},
 		{"publisher empty", func(c *Catalog) { lic(c).Publisher = "" }, bb, "publisher", "must not be empty"},
-		{"GEN-5 commerce type software", func(c *Catalog) { lic(c).CommerceType = "software" }, bb, "commerce_type", `commerce type "software" is not supported by this version (supported: new_commerce, legacy)`},
+		{"GEN-5 commerce type unknown", func(c *Catalog) { lic(c).CommerceType = "ea_license" }, bb, "commerce_type", `commerce type "ea_license" is not supported by this version (supported: ` + strings.Join(CommerceTypes(), ", ") + `)`},
 		{"GEN-5 legacy usage offer", func(c *Catalog) { legacyPolicy(c); use(c).CommerceType = "legacy" }, azure, "billing_type", `a legacy offer must be license-based in this version`},
 		{"GEN-5 ORD-9 legacy add-on that is not co-terminous", func(c *Catalog) {
 			legacyPolicy(c)
@@ -152,7 +152,6 @@ func TestValidationProblems(t *testing.T) {
 		{"SUS-2 retention max below days", func(c *Catalog) { legacyPolicy(c); c.Policy.LegacyDataRetentionMaxDays = 89 }, "", "policy.legacy_data_retention_max_days", "must be legacy_data_retention_days (90)..365 (SUS-2: 120), not 89"},
 		{"SUS-2 retention max over a year", func(c *Catalog) { legacyPolicy(c); c.Policy.LegacyDataRetentionMaxDays = 366 }, "", "policy.legacy_data_retention_max_days", "not 366"},
 		{"SUS-2 retention negative", func(c *Catalog) { c.Policy.LegacyDataRetentionDays = -90 }, "", "policy.legacy_data_retention_days", "not -90"},
-		{"GEN-5 commerce type marketplace", func(c *Catalog) { lic(c).CommerceType = "marketplace_saas" }, bb, "commerce_type", `commerce type "marketplace_saas" is not supported by this version`},
 		{"GEN-5 commerce type empty", func(c *Catalog) { lic(c).CommerceType = "" }, bb, "commerce_type", `commerce type "" is not supported by this version`},
 		{"ORD-6 billing type unknown", func(c *Catalog) { lic(c).BillingType = "subscription" }, bb, "billing_type", `must be license or usage, got "subscription"`},
 		{"ORD-3 segments empty", func(c *Catalog) { lic(c).Segments = nil }, bb, "segments", "must not be empty"},
@@ -301,7 +300,7 @@ func TestValidationCollectsAllProblemsInOrder(t *testing.T) {
 	c.Version = ""
 	c.Currencies["EUR"] = Currency{Exponent: 9}
 	c.Policy.TaxInclusiveCountries = []string{"au"}
-	c.Offers[0].CommerceType = "software"
+	c.Offers[0].CommerceType = "ea_license"
 	c.Offers[0].Plans[0].Prices["USD"] = 0
 	c.Offers[0].Plans[0].Prices["JPY"] = 0
 	c.Offers[1].MaxQuantity = 5
@@ -311,7 +310,7 @@ func TestValidationCollectsAllProblemsInOrder(t *testing.T) {
 		`catalog: version: must not be empty`,
 		`catalog: currencies["EUR"].exponent: must be 0..4, got 9`,
 		`catalog: policy.tax_inclusive_countries[0]: "au" must be an ISO 3166-1 alpha-2 code (2 uppercase letters)`,
-		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): commerce_type: commerce type "software" is not supported by this version (supported: new_commerce, legacy)`,
+		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): commerce_type: commerce type "ea_license" is not supported by this version (supported: ` + strings.Join(CommerceTypes(), ", ") + `)`,
 		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): plans[0].prices["EUR"]: missing: every plan must price every catalog currency`,
 		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): plans[0].prices["JPY"]: must be > 0`,
 		`catalog: offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic): plans[0].prices["USD"]: must be > 0`,

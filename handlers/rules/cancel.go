@@ -28,6 +28,10 @@ func (d *decision) cancel(c *messages.CancelData) {
 			map[string]string{"subscription_id": s.ID}))
 		return
 	}
+	if isMarketplace(s) { // CAN-3: full refund within the marketplace window (marketplace.go)
+		d.cancelMarketplace(s)
+		return
+	}
 	licensed := s.BillingType != "usage"
 	if licensed && !d.in.Now.Before(s.CancellableUntil) {
 		d.reject(reject(CodeCancelWindowClosed, "CAN-1",

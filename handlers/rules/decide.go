@@ -64,7 +64,7 @@ func decide(in Input, eventCmdID string, eventBase int) Outcome {
 	d.in = in
 	d.eventCmdID, d.eventBase = eventCmdID, eventBase
 	d.state = in.State.clone()
-	if !d.systemBoundary() || !d.roleAllowed() || d.parkedBefore() {
+	if !d.systemBoundary() || !d.roleAllowed() || d.softwareRefuses() || d.reservationRefuses() || d.parkedBefore() {
 		return d.outcome()
 	}
 	switch data := in.Command.Data.(type) {

@@ -114,10 +114,18 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 		return nil, reject(CodeOfferNotFound, "ORD-1", fmt.Sprintf("offer %q is not in the catalog", line.OfferID),
 			map[string]string{"offer_id": line.OfferID})
 	}
+	if sub, rej, mine := d.reservationLine(cust, orderID, idx, line, offer, field); mine { // azure_reservation lines and their fields (reservation.go)
+		return sub, rej
+	}
 	if !offer.SoldTo(cust.Segment) {
 		return nil, reject(CodeSegmentNotEligible, "ORD-3",
 			fmt.Sprintf("%s is not available to %s customers", offer.Name, cust.Segment),
 			map[string]string{"offer_id": offer.ID, "segment": cust.Segment})
+	}
+	if offer.CommerceType == catalog.CommerceTypeMarketplace { // ORD-4 (marketplace.go)
+		if rej := d.marketplaceAvailable(cust, offer); rej != nil {
+			return nil, rej
+		}
 	}
 	if line.BaseSubscriptionID != "" && offer.Addon == nil {
 		return nil, invalidField(field("base_subscription_id"), "only an add-on line names a base subscription")
@@ -164,6 +172,13 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 		}
 	}
 
+	if rej := d.subscriptionLimit(); rej != nil { // ORD-12 (limits.go)
+		return nil, rej
+	}
+
+	if offer.CommerceType == catalog.CommerceTypeSoftware { // perpetual software, keys (software.go)
+		return d.fulfilSoftwareLine(cust, offer, plan, price, quantity, orderID, idx, line)
+	}
 	sub, err := newSubscription(d.in, cust, offer, plan, price, quantity)
 	if err != nil { // the catalog was validated at start; this is a bug
 		return nil, reject(CodePlanNotAvailable, "GEN-4", err.Error(), nil)
@@ -171,6 +186,9 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 	sub.ID = messages.DerivedID("sub", cust.ID, d.in.Command.ID, idx)
 	sub.OrderID, sub.LineID = orderID, line.LineID
 	sub.Trial = offer.Trial != nil
+	if offer.CommerceType == catalog.CommerceTypeMarketplace { // CAN-3 window, ORD-13 link (marketplace.go)
+		d.marketplaceSubscription(sub, offer)
+	}
 	var proration *messages.Proration
 	if base != nil {
 		sub.BaseSubscriptionID = base.ID // SUS-5
@@ -199,6 +217,7 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 		UnitPriceMinor: sub.UnitPrice, PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
 		Proration: proration, Reason: messages.BillingReasonPurchase, Rule: rule,
 	})
+	d.emitSetupLink(sub) // ORD-13: marketplace SaaS only (marketplace.go)
 	return sub, nil
 }
 

@@ -25,6 +25,14 @@ func sampleCommands(sub string) map[messages.CommandType]any {
 		messages.CmdScheduleSet:            &messages.ScheduleSetData{SubscriptionID: sub, Quantity: &q},
 		messages.CmdScheduleDelete:         &messages.ScheduleDeleteData{SubscriptionID: sub},
 		messages.CmdTrialConvert:           &messages.TrialConvertData{SubscriptionID: sub},
+		messages.CmdReservationScopeChange: &messages.ReservationScopeChangeData{SubscriptionID: sub, Scope: messages.ScopeShared},
+		messages.CmdReservationCancel:      &messages.ReservationCancelData{SubscriptionID: sub, Used: boolp(false)},
+		messages.CmdReservationExchange: &messages.ReservationExchangeData{SubscriptionID: sub, TargetOfferID: offerStd, Quantity: &q,
+			Term: "P1Y", BillingFrequency: "one_time"},
+		messages.CmdSoftwareCancel:              &messages.SoftwareCancelData{OrderID: "O-R"},
+		messages.CmdSoftwareDownloadLinkRequest: &messages.SoftwareDownloadLinkRequestData{SubscriptionID: sub, User: "u@x.example"},
+		messages.CmdSoftwareKeyAccess:           &messages.SoftwareKeyAccessData{SubscriptionID: sub, User: "u@x.example"},
+		messages.CmdSoftwareDownload:            &messages.SoftwareDownloadData{SubscriptionID: sub, User: "u@x.example"},
 	}
 }
 

@@ -85,6 +85,10 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 // suspended legacy subscription renews, unbilled, and stays suspended
 // until its data deletion date (SUS-2, see legacy.go).
 func (d *decision) termEnded(s *Subscription) {
+	if s.Reservation != nil { // reservations do not renew (reservation.go)
+		d.expire(s, messages.ExpiredReservationEnded, false)
+		return
+	}
 	if s.Trial {
 		d.trialEnded(s) // TRI-1
 		return
