@@ -10,3 +10,11 @@ import _ "embed"
 //
 //go:embed catalog/catalog.json
 var DefaultCatalog []byte
+
+// DefaultPartners is the demo partner registry (PTN-2..PTN-4): the bytes of
+// deployments/partners/partners.json. The processor uses a registry only
+// when PARTNERS_FILE names one; parse these with partners.Default
+// (handlers/partners); do not modify them.
+//
+//go:embed partners/partners.json
+var DefaultPartners []byte

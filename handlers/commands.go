@@ -10,6 +10,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/handlers/rules"
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
@@ -32,6 +33,7 @@ type CommandHandler struct {
 	Cleaner   *state.OutboxCleaner
 	Publisher message.Publisher
 	Catalog   *catalog.Catalog
+	Partners  *partners.Registry // nil: every partner acts as direct-bill (PTN-2..PTN-4)
 	Clock     ClockMode
 	Logger    watermill.LoggerAdapter
 }
@@ -88,7 +90,7 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 		// command stays unacked and its partition waits, loudly.
 		return false, fmt.Errorf("customer %s: %w", cmd.CustomerID, err)
 	}
-	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog})
+	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners})
 
 	commit, err := buildCommit(cmd, route, now, snap.Version, out)
 	if err != nil {

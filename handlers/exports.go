@@ -37,7 +37,7 @@ import (
 //     cycle (the billing frequency: monthly, annual, triennial, one_time),
 //     Promotion (the promotion ID, else "none"; promotions are not
 //     modelled yet, so always "none"), Reseller ID (the indirect reseller
-//     of the subscription, else empty; not modelled yet, so always empty).
+//     an indirect provider named for the subscription, PTN-3, else empty).
 //   - Status is the status with the auto-renew state and, when it renews,
 //     the renewal date (the day after the term end date, GEN-4): "active
 //     (auto-renew on, renews 2027-03-10)", "suspended (auto-renew off)";
@@ -106,7 +106,7 @@ func SubscriptionsCSV(subs []*rules.Subscription) (string, error) {
 		if s.BillingType == "usage" {
 			quantity = ""
 		}
-		if err := w.Write([]string{s.ID, s.OfferName, quantity, ExportStatus(s), s.BillingFrequency, "none", ""}); err != nil {
+		if err := w.Write([]string{s.ID, s.OfferName, quantity, ExportStatus(s), s.BillingFrequency, "none", s.ResellerID}); err != nil {
 			return "", err
 		}
 	}
@@ -199,7 +199,7 @@ func (q *QueryService) exportState(ctx context.Context, subject string) (message
 		q.Logger.Error("Export could not decode state", err, watermill.LogFields{"customer": route.CustomerID})
 		return route, rules.CustomerState{}, unavailable
 	}
-	if st.Customer == nil || st.Customer.PartnerID != route.PartnerID {
+	if !st.Customer.HasRelationship(route.PartnerID) {
 		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
 			Description: fmt.Sprintf("partner %s has no relationship with customer %s", route.PartnerID, route.CustomerID),
 			Data:        map[string]string{"partner_id": route.PartnerID, "customer_id": route.CustomerID}}

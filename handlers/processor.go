@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/state"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	// wall clock (BrokerClock); default 1s.
 	TimerPoll time.Duration
 	Logger    watermill.LoggerAdapter
+
+	// Partners is the partner registry (PARTNERS_FILE); nil: none, every
+	// partner acts as a direct-bill partner (PTN-2..PTN-4).
+	Partners *partners.Registry
 
 	// wrapPublisher lets tests inject failures around the real publisher.
 	wrapPublisher func(message.Publisher) message.Publisher
@@ -93,7 +98,7 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	// retried in place, so a bug blocks one partition instead of losing a
 	// command or killing the process.
 	router.AddMiddleware(recoverer)
-	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Clock: cfg.Clock, Logger: cfg.Logger}
+	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
 		Poll: cfg.TimerPoll, Logger: cfg.Logger}

@@ -93,6 +93,14 @@ type OrderLine struct {
 	// to, a shared one names none.
 	Scope               string `json:"scope,omitempty"`
 	AzureSubscriptionID string `json:"azure_subscription_id,omitempty"`
+	// ResellerID names the indirect reseller the subscription is sold
+	// through: only an indirect provider names one, and only a reseller
+	// registered under it (PTN-3). Absent: the partner sells directly.
+	// AdditionalResellerIDs are EU/EFTA customers' additional resellers of
+	// the transaction (PTN-4): at most five, only with a ResellerID, each a
+	// registered reseller with a signed Microsoft Partner Agreement.
+	ResellerID            string   `json:"reseller_id,omitempty"`
+	AdditionalResellerIDs []string `json:"additional_reseller_ids,omitempty"`
 }
 
 // SuspendData suspends a subscription (SUS-1).

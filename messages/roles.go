@@ -18,6 +18,11 @@ const (
 	RoleReferralAdmin         Role = "referral_admin"
 	RoleMarketingContentAdmin Role = "marketing_content_admin"
 	RoleUserManagementAdmin   Role = "user_management_admin"
+	// RoleCustomerAdmin is the customer's own administrator, acting
+	// through the customer portal as CustomerActor: it accepts a
+	// partner's relationship request (TRF-1, see transfers.go) and may
+	// send nothing else.
+	RoleCustomerAdmin Role = "customer_admin"
 	// RoleSystem is the processor acting on its own (timers), only with
 	// SystemPartner.
 	RoleSystem Role = "system"
@@ -26,7 +31,7 @@ const (
 // Roles lists every role token.
 func Roles() []Role {
 	return []Role{RoleAdminAgent, RoleBillingAdmin, RoleHelpdeskAgent, RoleSalesAgent, RoleGlobalAdmin,
-		RoleAccountAdmin, RoleReferralAdmin, RoleMarketingContentAdmin, RoleUserManagementAdmin, RoleSystem}
+		RoleAccountAdmin, RoleReferralAdmin, RoleMarketingContentAdmin, RoleUserManagementAdmin, RoleCustomerAdmin, RoleSystem}
 }
 
 // Known reports whether r is a role token.

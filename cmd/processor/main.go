@@ -13,6 +13,7 @@
 //	REDIS_URL      external Redis (redis://host:port/db)
 //	DATA_DIR       where embedded servers keep data (default ./data)
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
+//	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
 //	PARTITIONS     command partitions when creating the stream (default 32)
 //	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
@@ -41,6 +42,7 @@ import (
 
 	"github.com/cspreseller/csp-processor/handlers"
 	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/state/redisserver"
@@ -67,6 +69,14 @@ func run(demo bool) error {
 	if err != nil {
 		return err // names the entry and field
 	}
+	// Without PARTNERS_FILE there is no registry: every partner acts as a
+	// direct-bill partner (PTN-2). A bad file stops the processor.
+	var reg *partners.Registry
+	if path := os.Getenv(partners.EnvFile); path != "" {
+		if reg, err = partners.Load(path); err != nil {
+			return err // names the entry and field
+		}
+	}
 	dataDir := envOr("DATA_DIR", "data")
 
 	nc, closeNATS, err := connectNATS(dataDir)
@@ -80,7 +90,7 @@ func run(demo bool) error {
 	}
 	defer closeRedis()
 
-	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Logger: logger}
+	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Partners: reg, Logger: logger}
 	if os.Getenv("SIMULATION") == "1" {
 		cfg.Clock = handlers.SimulatedClock
 		fmt.Println("simulation mode: commands may carry the simulator's clock")

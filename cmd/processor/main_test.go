@@ -50,6 +50,32 @@ func TestBadCatalogStopsTheProcessorNamingEntryAndField(t *testing.T) {
 	}
 }
 
+// A bad partner registry (PARTNERS_FILE) stops the processor at start
+// with a message naming the entry and the field (PTN-2..PTN-4).
+func TestBadPartnersFileStopsTheProcessorNamingEntryAndField(t *testing.T) {
+	bin := build(t)
+	path := filepath.Join(t.TempDir(), "partners.json")
+	b, err := os.ReadFile("../../deployments/partners/partners.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(b), `"provider_ids": ["P-1001"]`, `"provider_ids": ["P-9999"]`, 1)
+	if bad == string(b) {
+		t.Fatal("the mutation did not apply")
+	}
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runBin(t, bin, "PATH="+os.Getenv("PATH"), "PARTNERS_FILE="+path)
+	if err == nil {
+		t.Fatalf("processor started with a bad partner registry:\n%s", out)
+	}
+	if !strings.Contains(out, "partner registry file "+path+" is invalid") ||
+		!strings.Contains(out, `partner "R-2001" (Fabrikam IT Solutions GmbH): provider_ids[0]: "P-9999" is not a registered partner`) {
+		t.Fatalf("message does not name the file, entry and field:\n%s", out)
+	}
+}
+
 // Without REDIS_URL and without redis-server installed, the processor says
 // exactly how to install it.
 func TestMissingRedisServerSaysHowToInstallIt(t *testing.T) {

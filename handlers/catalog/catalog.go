@@ -67,6 +67,11 @@ type Policy struct {
 	// are required when the catalog sells a legacy offer.
 	LegacyDataRetentionDays    int `json:"legacy_data_retention_days,omitzero"`
 	LegacyDataRetentionMaxDays int `json:"legacy_data_retention_max_days,omitzero"`
+	// TransferRequestExpiryDays is how long a requested transfer between
+	// partners waits for the source partner's answer before it expires
+	// (TRF-3; Partner Center: 30 days), each day 24 hours (GEN-1). 0
+	// (absent): requests do not expire.
+	TransferRequestExpiryDays int `json:"transfer_request_expiry_days,omitzero"`
 }
 
 // CommerceTypeLegacy is the commerce type of legacy license offers

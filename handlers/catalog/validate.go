@@ -156,6 +156,9 @@ func (p *Policy) validate(ps *problems) {
 	if p.MaxSubscriptionUpdates < 1 {
 		ps.add("policy.max_subscription_updates", "must be at least 1 (QTY-4: 1200), not %d", p.MaxSubscriptionUpdates)
 	}
+	if p.TransferRequestExpiryDays < 0 || p.TransferRequestExpiryDays > 365 {
+		ps.add("policy.transfer_request_expiry_days", "must be 0..365 (TRF-3: 30; 0: requests do not expire), not %d", p.TransferRequestExpiryDays)
+	}
 	if p.RenewalProcessingMinutes < 0 || p.RenewalProcessingMinutes > 24*60 {
 		ps.add("policy.renewal_processing_minutes", "must be 0..1440 (REN-2: a renewal takes up to 24 hours), not %d", p.RenewalProcessingMinutes)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages"
 )
 
@@ -22,6 +23,10 @@ type Input struct {
 	Now     time.Time
 	State   CustomerState
 	Catalog *catalog.Catalog
+	// Partners is the partner registry (PTN-2..PTN-4, partners.go). nil
+	// means no registry: every partner acts as a direct-bill partner (it
+	// may sell and manage, and may name no reseller).
+	Partners *partners.Registry
 }
 
 // EventDraft is an event before it gets its ID and envelope.
@@ -64,7 +69,7 @@ func decide(in Input, eventCmdID string, eventBase int) Outcome {
 	d.in = in
 	d.eventCmdID, d.eventBase = eventCmdID, eventBase
 	d.state = in.State.clone()
-	if !d.systemBoundary() || !d.roleAllowed() || d.softwareRefuses() || d.reservationRefuses() || d.parkedBefore() {
+	if !d.systemBoundary() || !d.roleAllowed() || !d.partnerMayTransact() || d.softwareRefuses() || d.reservationRefuses() || d.parkedBefore() {
 		return d.outcome()
 	}
 	switch data := in.Command.Data.(type) {

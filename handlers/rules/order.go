@@ -68,6 +68,7 @@ func (d *decision) orderPlaced(o *messages.OrderPlacedData) {
 			res.Status, res.Rejection = messages.LineRejected, rej
 		} else {
 			res.Status, res.SubscriptionID = messages.LineFulfilled, sub.ID
+			attachResellers(sub, line) // PTN-3, PTN-4 (partners.go)
 			created[i] = sub
 			fulfilled++
 		}
@@ -113,6 +114,9 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 	if !ok {
 		return nil, reject(CodeOfferNotFound, "ORD-1", fmt.Sprintf("offer %q is not in the catalog", line.OfferID),
 			map[string]string{"offer_id": line.OfferID})
+	}
+	if rej := d.lineResellers(cust, line, field); rej != nil { // PTN-3, PTN-4: reseller_id, additional_reseller_ids (partners.go)
+		return nil, rej
 	}
 	if sub, rej, mine := d.reservationLine(cust, orderID, idx, line, offer, field); mine { // azure_reservation lines and their fields (reservation.go)
 		return sub, rej

@@ -663,7 +663,7 @@ func (d *decision) reservationRefuses() bool {
 	id := targetSubscription(d.in.Command.Data)
 	s, ok := d.state.Subscriptions[id]
 	if id == "" || !ok || s.Reservation == nil || s.PartnerID != d.in.PartnerID ||
-		d.state.Customer == nil || d.state.Customer.PartnerID != d.in.PartnerID {
+		!d.state.Customer.HasRelationship(d.in.PartnerID) {
 		return false
 	}
 	switch c := d.in.Command.Data.(type) {

@@ -33,6 +33,11 @@ func sampleCommands(sub string) map[messages.CommandType]any {
 		messages.CmdSoftwareDownloadLinkRequest: &messages.SoftwareDownloadLinkRequestData{SubscriptionID: sub, User: "u@x.example"},
 		messages.CmdSoftwareKeyAccess:           &messages.SoftwareKeyAccessData{SubscriptionID: sub, User: "u@x.example"},
 		messages.CmdSoftwareDownload:            &messages.SoftwareDownloadData{SubscriptionID: sub, User: "u@x.example"},
+		messages.CmdRelationshipRequest:         &messages.RelationshipRequestData{},
+		messages.CmdRelationshipAccept:          &messages.RelationshipAcceptData{PartnerID: "P-Q"},
+		messages.CmdTransferRequest:             &messages.TransferRequestData{TransferID: "TR-R", SourcePartnerID: "P-Q", NoticeEmail: "n@x.example"},
+		messages.CmdTransferReject:              &messages.TransferRejectData{TransferID: "TR-R"},
+		messages.CmdTransferSubmit:              &messages.TransferSubmitData{TransferID: "TR-R", SubscriptionIDs: []string{sub}},
 	}
 }
 
@@ -64,7 +69,9 @@ func TestRule_ROL_1_EveryCommandTypeByEveryRoleAndByAForeignPartner(t *testing.T
 				t.Errorf("%s by %s: refused but changed %v", typ, role, out.Changed)
 			}
 			// Another partner, in a role that may send it.
-			if slices.Contains(RolesFor(typ), role) {
+			// customer.relationship.request is how a partner without a
+			// relationship asks for one (TRF-1): a foreign partner may.
+			if slices.Contains(RolesFor(typ), role) && typ != messages.CmdRelationshipRequest {
 				in.PartnerID = partnerB
 				out = Decide(in)
 				if typ != messages.CmdCustomerCreated && (out.Rejected == nil || out.Rejected.Rule != "PTN-1") {

@@ -575,7 +575,7 @@ func (d *decision) recordActivity(s *Subscription, user, kind, linkID string) {
 // entries). DroppedThrough is set when entries at or before it may have
 // been dropped from the log (see recordActivity).
 func QuerySoftwareActivity(st CustomerState, partnerID, customerID string, from, to time.Time) (*messages.SoftwareActivity, *messages.Rejection) {
-	if st.Customer == nil || st.Customer.PartnerID != partnerID {
+	if !st.Customer.HasRelationship(partnerID) {
 		return nil, reject(CodeNoRelationship, "PTN-1", fmt.Sprintf("partner %s has no relationship with customer %s", partnerID, customerID),
 			map[string]string{"partner_id": partnerID, "customer_id": customerID})
 	}
@@ -608,7 +608,7 @@ func (d *decision) softwareRefuses() bool {
 	id := targetSubscription(d.in.Command.Data)
 	s, ok := d.state.Subscriptions[id]
 	if id == "" || !ok || s.Software == nil || s.PartnerID != d.in.PartnerID ||
-		d.state.Customer == nil || d.state.Customer.PartnerID != d.in.PartnerID {
+		!d.state.Customer.HasRelationship(d.in.PartnerID) {
 		return false
 	}
 	if d.in.Command.Type == messages.CmdAutoRenewSet && !s.Software.Perpetual {

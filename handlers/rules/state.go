@@ -26,10 +26,23 @@ type Customer struct {
 	Country     string    `json:"country"`
 	Currency    string    `json:"currency"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Partners are the other partners with an accepted relationship
+	// (TRF-1: a target partner's relationship is requested and accepted by
+	// the customer); PartnerID is the partner that created the customer.
+	Partners []string `json:"partners,omitempty"`
+	// PendingPartners asked for a relationship that the customer has not
+	// accepted yet (TRF-1, transfer.go); they have no relationship.
+	PendingPartners []string `json:"pending_partners,omitempty"`
 	// FirstBillingDate is the date of the customer's first billing, when
 	// known (SUS-2: the days from account opening to it lengthen a
 	// suspended legacy subscription's data retention).
 	FirstBillingDate *time.Time `json:"first_billing_date,omitempty"`
+}
+
+// HasRelationship is PTN-1: whether the partner has an accepted
+// relationship with the customer.
+func (c *Customer) HasRelationship(partnerID string) bool {
+	return c != nil && (c.PartnerID == partnerID || slices.Contains(c.Partners, partnerID))
 }
 
 // Subscription is one subscription of a customer.
@@ -108,6 +121,13 @@ type Subscription struct {
 	Software    *SoftwareState    `json:"software,omitempty"`
 	Reservation *ReservationState `json:"reservation,omitempty"`
 
+	// ResellerID is the indirect reseller an indirect provider sold the
+	// subscription through (PTN-3), empty for a direct sale;
+	// AdditionalResellerIDs are the EU/EFTA additional resellers declared
+	// with it (PTN-4). See partners.go.
+	ResellerID            string   `json:"reseller_id,omitempty"`
+	AdditionalResellerIDs []string `json:"additional_reseller_ids,omitempty"`
+
 	// Renewals counts completed renewals (REN-2).
 	Renewals int `json:"renewals,omitempty"`
 	// RenewalPendingSince is set while a renewal is being processed: from
@@ -147,6 +167,7 @@ type TrialConversion struct {
 func (s *Subscription) clone() Subscription {
 	c := *s
 	c.Lots = slices.Clone(s.Lots)
+	c.AdditionalResellerIDs = slices.Clone(s.AdditionalResellerIDs)
 	if s.Scheduled != nil {
 		v := *s.Scheduled
 		c.Scheduled = &v
@@ -220,6 +241,9 @@ type CustomerState struct {
 	// reservation.go); Activity is its software activity log (software.go).
 	Refunds  []RefundEntry
 	Activity []ActivityEntry
+	// Transfers are the customer's transfers between partners, by
+	// transfer ID (TRF-1, transfer.go).
+	Transfers map[string]*Transfer
 }
 
 // Entity field names in the stored state.
@@ -238,12 +262,18 @@ const (
 func SubscriptionField(id string) string { return fieldSubPrefix + id }
 func OrderField(id string) string        { return fieldOrderPrefix + id }
 
+// fieldTransferPrefix prefixes a transfer's stored entity (TRF-1).
+const fieldTransferPrefix = "transfer:"
+
+// TransferField names the stored entity of a transfer (TRF-1).
+func TransferField(id string) string { return fieldTransferPrefix + id }
+
 // TimerField names the stored entity of a timer.
 func TimerField(id string) string { return fieldTimerPrefix + id }
 
 // DecodeState builds a CustomerState from stored entity fields.
 func DecodeState(fields map[string][]byte) (CustomerState, error) {
-	st := CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}, Timers: map[string]*Timer{}}
+	st := CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}, Timers: map[string]*Timer{}, Transfers: map[string]*Transfer{}}
 	for k, v := range fields {
 		var err error
 		switch {
@@ -262,6 +292,10 @@ func DecodeState(fields map[string][]byte) (CustomerState, error) {
 			tm := &Timer{}
 			err = json.Unmarshal(v, tm)
 			st.Timers[tm.ID] = tm
+		case strings.HasPrefix(k, fieldTransferPrefix):
+			tr := &Transfer{}
+			err = json.Unmarshal(v, tr)
+			st.Transfers[tr.ID] = tr
 		case k == fieldParked:
 			err = json.Unmarshal(v, &st.Parked)
 		case k == fieldRefunds:
@@ -292,6 +326,8 @@ func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) 
 			v = st.Orders[strings.TrimPrefix(k, fieldOrderPrefix)]
 		case strings.HasPrefix(k, fieldTimerPrefix):
 			v = st.Timers[strings.TrimPrefix(k, fieldTimerPrefix)]
+		case strings.HasPrefix(k, fieldTransferPrefix):
+			v = st.Transfers[strings.TrimPrefix(k, fieldTransferPrefix)]
 		case k == fieldParked:
 			v = st.Parked
 		case k == fieldRefunds:
@@ -323,6 +359,10 @@ func (st CustomerState) clone() CustomerState {
 	}
 	for k, v := range st.Timers {
 		out.Timers[k] = v
+	}
+	out.Transfers = make(map[string]*Transfer, len(st.Transfers))
+	for k, v := range st.Transfers {
+		out.Transfers[k] = v
 	}
 	out.Parked = slices.Clone(st.Parked)
 	out.Refunds = slices.Clone(st.Refunds)

@@ -12,7 +12,7 @@ import (
 // exist elsewhere.
 func (d *decision) customerOfPartner() (*Customer, bool) {
 	c := d.state.Customer
-	if c == nil || c.PartnerID != d.in.PartnerID {
+	if !c.HasRelationship(d.in.PartnerID) {
 		d.reject(reject(CodeNoRelationship, "PTN-1",
 			fmt.Sprintf("partner %s has no relationship with customer %s", d.in.PartnerID, d.in.Command.CustomerID),
 			map[string]string{"partner_id": d.in.PartnerID, "customer_id": d.in.Command.CustomerID}))
@@ -69,6 +69,9 @@ func (d *decision) notFinal(s *Subscription) bool {
 // only from SystemPartner, and SystemPartner may send nothing else (G4, G7:
 // no sender can fire a timer or act in the processor's name).
 func (d *decision) systemBoundary() bool {
+	if !d.customerBoundary() { // TRF-1: the customer's own command (transfer.go)
+		return false
+	}
 	fromSystem := d.in.PartnerID == messages.SystemPartner
 	isTimer := d.in.Command.Type == messages.CmdTimerFired
 	if fromSystem == isTimer {

@@ -61,6 +61,10 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 		d.retryParked(t.Attempt)
 		return
 	}
+	if t.Kind == TimerTransferExpiry { // TRF-3 (transfer.go)
+		d.transferExpiryDue(t)
+		return
+	}
 	s, ok := d.state.Subscriptions[t.SubscriptionID]
 	if !ok || s.Status == StatusCancelled || s.Status == StatusExpired {
 		return
