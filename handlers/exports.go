@@ -152,7 +152,23 @@ func (q *QueryService) orderHistory(ctx context.Context, subject string, body []
 	if rej != nil {
 		return fail(rej)
 	}
-	return messages.QueryReply[messages.OrderHistory]{Result: OrderHistory(route.CustomerID, st.Orders, from, to)}
+	return messages.QueryReply[messages.OrderHistory]{Result: OrderHistory(route.CustomerID, ordersOf(st, route.PartnerID), from, to)}
+}
+
+// ordersOf is the orders a partner placed for the customer (PTN-1: after a
+// transfer relationship the new partner does not see the others' orders).
+func ordersOf(st rules.CustomerState, partnerID string) map[string]*rules.Order {
+	out := map[string]*rules.Order{}
+	for id, o := range st.Orders {
+		placedBy := o.PartnerID
+		if placedBy == "" && st.Customer != nil {
+			placedBy = st.Customer.PartnerID
+		}
+		if placedBy == partnerID {
+			out[id] = o
+		}
+	}
+	return out
 }
 
 // OrderHistory is EXP-2's view of a customer's orders placed in [from, to)

@@ -237,6 +237,15 @@ func TestTRF_TransferBetweenPartnersOverNATSAndRedis(t *testing.T) {
 			t.Fatalf("%s export:\n%s", partner, reply.Result.CSV)
 		}
 	}
+	// EXP-2: the target does not see the orders the source placed.
+	hist, _ := askExport[messages.QueryReply[messages.OrderHistory]](t, e, partnerB, messages.RoleAdminAgent, cust, messages.QueryOrderHistory, "{}")
+	if hist.Error != nil || hist.Result == nil || len(hist.Result.Orders) != 0 {
+		t.Fatalf("target's order history: %+v %+v", hist.Result, hist.Error)
+	}
+	hist, _ = askExport[messages.QueryReply[messages.OrderHistory]](t, e, partnerA, messages.RoleAdminAgent, cust, messages.QueryOrderHistory, "{}")
+	if hist.Error != nil || hist.Result == nil || len(hist.Result.Orders) == 0 {
+		t.Fatalf("source's order history: %+v %+v", hist.Result, hist.Error)
+	}
 }
 
 // loadSubscription reads one stored subscription.

@@ -31,7 +31,7 @@ func (d *decision) orderPlaced(o *messages.OrderPlacedData) {
 		return
 	}
 
-	order := &Order{ID: o.OrderID, CommandID: d.in.Command.ID, PlacedAt: d.in.Now}
+	order := &Order{ID: o.OrderID, CommandID: d.in.Command.ID, PlacedAt: d.in.Now, PartnerID: d.in.PartnerID}
 	result := &messages.OrderProcessedEvent{OrderID: o.OrderID}
 	// Line IDs are judged in document order: the first of two equal IDs
 	// is the valid one.

@@ -185,8 +185,13 @@ func (s *Subscription) termEndsAt() time.Time { return s.TermEnd.AddDate(0, 0, 1
 
 // Order is the record of a placed order and its lines' fulfilment (ORD-1).
 type Order struct {
-	ID        string            `json:"id"`
-	CommandID string            `json:"command_id"`
+	ID        string `json:"id"`
+	CommandID string `json:"command_id"`
+	// PartnerID placed the order; order history shows a partner only its
+	// own orders (PTN-1, TRF: a partner added later does not see the
+	// others'). Empty on orders stored before it was recorded: those are
+	// the customer's creating partner's.
+	PartnerID string            `json:"partner_id,omitempty"`
 	PlacedAt  time.Time         `json:"placed_at"`
 	Status    string            `json:"status"`
 	Lines     []OrderLineRecord `json:"lines"`
