@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -36,6 +37,12 @@ type CommandHandler struct {
 	Partners  *partners.Registry // nil: every partner acts as direct-bill (PTN-2..PTN-4)
 	Clock     ClockMode
 	Logger    watermill.LoggerAdapter
+	// StateCacheSize bounds the cache of recently decided customers'
+	// state (default 4096); see stateCache.
+	StateCacheSize int
+
+	cacheOnce sync.Once
+	states    *stateCache
 }
 
 // maxConflictRetries bounds how often a command is re-decided when another
@@ -77,7 +84,7 @@ func (h *CommandHandler) Handle(msg *message.Message) error {
 
 // apply makes one attempt; done is false on a version conflict.
 func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time) (done bool, err error) {
-	snap, err := h.Store.Load(ctx, cmd.CustomerID, cmd.ID)
+	snap, err := h.load(ctx, cmd)
 	if err != nil {
 		return false, fmt.Errorf("load customer %s: %w", cmd.CustomerID, err)
 	}
@@ -108,13 +115,32 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 	}
 	switch res.Status {
 	case state.Committed:
+		h.cache().put(cmd.CustomerID, res.Version, applied(snap.Fields, commit.Set, commit.Delete))
 		return true, h.publish(ctx, cmd.CustomerID, commit.Events)
 	case state.Duplicate:
+		h.cache().drop(cmd.CustomerID)
 		return true, h.publish(ctx, cmd.CustomerID, res.Seen.Pending)
 	case state.VersionConflict:
+		h.cache().drop(cmd.CustomerID)
 		return false, nil
 	}
 	return false, fmt.Errorf("commit command %s: unknown status %d", cmd.ID, res.Status)
+}
+
+// load is the customer's state to decide on: from the cache when this
+// process committed the customer's last change (the commit script then
+// checks that nothing changed since, and the inbox), else from Redis with
+// the inbox check in the same round trip.
+func (h *CommandHandler) load(ctx context.Context, cmd messages.Command) (state.Snapshot, error) {
+	if c, ok := h.cache().get(cmd.CustomerID); ok {
+		return state.Snapshot{Version: c.version, Fields: c.fields}, nil
+	}
+	return h.Store.Load(ctx, cmd.CustomerID, cmd.ID)
+}
+
+func (h *CommandHandler) cache() *stateCache {
+	h.cacheOnce.Do(func() { h.states = newStateCache(h.StateCacheSize) })
+	return h.states
 }
 
 // inboxResult is what the inbox remembers of an applied command.
