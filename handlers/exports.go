@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -69,10 +67,10 @@ func (q *QueryService) subscriptionsCSV(ctx context.Context, subject string, bod
 		return messages.QueryReply[messages.SubscriptionsCSV]{Error: r}
 	}
 	var req struct{}
-	if rej := decodeExportRequest(body, &req, `the request must be empty or {}`); rej != nil {
+	if rej := decodeQueryRequest(body, &req, `the request must be empty or {}`, true); rej != nil {
 		return fail(rej)
 	}
-	route, st, rej := q.exportState(ctx, subject)
+	route, st, rej := q.customerState(ctx, subject)
 	if rej != nil {
 		return fail(rej)
 	}
@@ -133,7 +131,7 @@ func (q *QueryService) orderHistory(ctx context.Context, subject string, body []
 		return messages.QueryReply[messages.OrderHistory]{Error: r}
 	}
 	var req messages.OrderHistoryRequest
-	if rej := decodeExportRequest(body, &req, `the request must be empty, {} or {"from": "<RFC 3339>", "to": "<RFC 3339>"}`); rej != nil {
+	if rej := decodeQueryRequest(body, &req, `the request must be empty, {} or {"from": "<RFC 3339>", "to": "<RFC 3339>"}`, true); rej != nil {
 		return fail(rej)
 	}
 	from, rej := exportInstant("from", req.From)
@@ -148,7 +146,7 @@ func (q *QueryService) orderHistory(ctx context.Context, subject string, body []
 		return fail(&messages.Rejection{Code: rules.CodeInvalidField, Rule: "GEN-6", Source: rules.Source,
 			Description: "to: must be after from", Data: map[string]string{"field": "to"}})
 	}
-	route, st, rej := q.exportState(ctx, subject)
+	route, st, rej := q.customerState(ctx, subject)
 	if rej != nil {
 		return fail(rej)
 	}
@@ -194,50 +192,6 @@ func OrderHistory(customerID string, orders map[string]*rules.Order, from, to ti
 		return a.OrderID < b.OrderID
 	})
 	return h
-}
-
-// exportState loads the customer's state for an export and applies PTN-1.
-func (q *QueryService) exportState(ctx context.Context, subject string) (messages.QueryRoute, rules.CustomerState, *messages.Rejection) {
-	route, err := messages.ParseQuerySubject(subject)
-	if err != nil {
-		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
-			Description: "no relationship with that customer"}
-	}
-	unavailable := &messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
-		Description: "the customer's state could not be read; retry"}
-	snap, err := q.Store.Load(ctx, route.CustomerID, "")
-	if err != nil {
-		q.Logger.Error("Export could not load state", err, watermill.LogFields{"customer": route.CustomerID})
-		return route, rules.CustomerState{}, unavailable
-	}
-	st, err := rules.DecodeState(snap.Fields)
-	if err != nil {
-		q.Logger.Error("Export could not decode state", err, watermill.LogFields{"customer": route.CustomerID})
-		return route, rules.CustomerState{}, unavailable
-	}
-	if !st.Customer.HasRelationship(route.PartnerID) {
-		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
-			Description: fmt.Sprintf("partner %s has no relationship with customer %s", route.PartnerID, route.CustomerID),
-			Data:        map[string]string{"partner_id": route.PartnerID, "customer_id": route.CustomerID}}
-	}
-	return route, st, nil
-}
-
-// decodeExportRequest decodes a request body strictly; an empty body is
-// {}.
-func decodeExportRequest(body []byte, into any, shape string) *messages.Rejection {
-	if len(body) > maxQueryBody {
-		return malformed(fmt.Sprintf("the request is over %d bytes", maxQueryBody))
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil || dec.More() {
-		return malformed(shape)
-	}
-	return nil
 }
 
 // exportInstant parses an optional RFC 3339 bound of order_history.

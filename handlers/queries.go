@@ -189,37 +189,17 @@ func (q *QueryService) reducibleQuantity(ctx context.Context, subject string, bo
 	fail := func(r *messages.Rejection) messages.QueryReply[messages.ReducibleQuantity] {
 		return messages.QueryReply[messages.ReducibleQuantity]{Error: r}
 	}
-	route, err := messages.ParseQuerySubject(subject)
-	if err != nil {
-		// The subscription's wildcard guarantees the shape; a token that
-		// is not a valid ID names no customer the partner has.
-		return fail(&messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
-			Description: "no relationship with that customer"})
-	}
-	if len(body) > maxQueryBody {
-		return fail(malformed(fmt.Sprintf("the request is over %d bytes", maxQueryBody)))
-	}
 	var req messages.ReducibleQuantityRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || dec.More() {
-		return fail(malformed(`the request must be {"subscription_id": "..."}`))
+	if rej := decodeQueryRequest(body, &req, `the request must be {"subscription_id": "..."}`, false); rej != nil {
+		return fail(rej)
 	}
 	now, rej := q.instant(ctx, req.At)
 	if rej != nil {
 		return fail(rej)
 	}
-	snap, err := q.Store.Load(ctx, route.CustomerID, "")
-	if err != nil {
-		q.Logger.Error("Query could not load state", err, watermill.LogFields{"customer": route.CustomerID})
-		return fail(&messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
-			Description: "the customer's state could not be read; retry"})
-	}
-	st, err := rules.DecodeState(snap.Fields)
-	if err != nil {
-		q.Logger.Error("Query could not decode state", err, watermill.LogFields{"customer": route.CustomerID})
-		return fail(&messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
-			Description: "the customer's state could not be read; retry"})
+	route, st, rej := q.customerState(ctx, subject)
+	if rej != nil {
+		return fail(rej)
 	}
 	v, rej := rules.QueryReducibleQuantity(st, route.PartnerID, route.CustomerID, req.SubscriptionID, now)
 	if rej != nil {
@@ -253,4 +233,50 @@ func (q *QueryService) instant(ctx context.Context, at string) (time.Time, *mess
 
 func malformed(why string) *messages.Rejection {
 	return &messages.Rejection{Code: CodeQueryMalformed, Rule: "GEN-6", Source: rules.Source, Description: why}
+}
+
+// customerState loads the customer's state for a query and applies PTN-1
+// at the customer level: an unknown customer and another partner's get the
+// same no_relationship answer.
+func (q *QueryService) customerState(ctx context.Context, subject string) (messages.QueryRoute, rules.CustomerState, *messages.Rejection) {
+	route, err := messages.ParseQuerySubject(subject)
+	if err != nil {
+		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
+			Description: "no relationship with that customer"}
+	}
+	unavailable := &messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
+		Description: "the customer's state could not be read; retry"}
+	snap, err := q.Store.Load(ctx, route.CustomerID, "")
+	if err != nil {
+		q.Logger.Error("Query could not load state", err, watermill.LogFields{"customer": route.CustomerID})
+		return route, rules.CustomerState{}, unavailable
+	}
+	st, err := rules.DecodeState(snap.Fields)
+	if err != nil {
+		q.Logger.Error("Query could not decode state", err, watermill.LogFields{"customer": route.CustomerID})
+		return route, rules.CustomerState{}, unavailable
+	}
+	if !st.Customer.HasRelationship(route.PartnerID) {
+		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
+			Description: fmt.Sprintf("partner %s has no relationship with customer %s", route.PartnerID, route.CustomerID),
+			Data:        map[string]string{"partner_id": route.PartnerID, "customer_id": route.CustomerID}}
+	}
+	return route, st, nil
+}
+
+// decodeQueryRequest decodes a request body strictly (unknown fields and
+// trailing data refused, size capped); with allowEmpty an empty body is {}.
+func decodeQueryRequest(body []byte, into any, shape string, allowEmpty bool) *messages.Rejection {
+	if len(body) > maxQueryBody {
+		return malformed(fmt.Sprintf("the request is over %d bytes", maxQueryBody))
+	}
+	if allowEmpty && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil || dec.More() {
+		return malformed(shape)
+	}
+	return nil
 }

@@ -1,13 +1,10 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 
 	"github.com/cspreseller/csp-processor/handlers/rules"
 	"github.com/cspreseller/csp-processor/messages"
@@ -31,19 +28,9 @@ func (q *QueryService) softwareActivity(ctx context.Context, subject string, bod
 	fail := func(r *messages.Rejection) messages.QueryReply[messages.SoftwareActivity] {
 		return messages.QueryReply[messages.SoftwareActivity]{Error: r}
 	}
-	route, err := messages.ParseQuerySubject(subject)
-	if err != nil {
-		return fail(&messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
-			Description: "no relationship with that customer"})
-	}
-	if len(body) > maxQueryBody {
-		return fail(malformed(fmt.Sprintf("the request is over %d bytes", maxQueryBody)))
-	}
 	var req messages.SoftwareActivityRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || dec.More() {
-		return fail(malformed(`the request must be {"from": "<RFC 3339>", "to": "<RFC 3339>"}`))
+	if rej := decodeQueryRequest(body, &req, `the request must be {"from": "<RFC 3339>", "to": "<RFC 3339>"}`, false); rej != nil {
+		return fail(rej)
 	}
 	from, rej := activityInstant("from", req.From)
 	if rej != nil {
@@ -57,17 +44,9 @@ func (q *QueryService) softwareActivity(ctx context.Context, subject string, bod
 		return fail(&messages.Rejection{Code: rules.CodeInvalidField, Rule: "GEN-6", Source: rules.Source,
 			Description: "to: must be after from", Data: map[string]string{"field": "to"}})
 	}
-	snap, err := q.Store.Load(ctx, route.CustomerID, "")
-	if err != nil {
-		q.Logger.Error("Query could not load state", err, watermill.LogFields{"customer": route.CustomerID})
-		return fail(&messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
-			Description: "the customer's state could not be read; retry"})
-	}
-	st, err := rules.DecodeState(snap.Fields)
-	if err != nil {
-		q.Logger.Error("Query could not decode state", err, watermill.LogFields{"customer": route.CustomerID})
-		return fail(&messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
-			Description: "the customer's state could not be read; retry"})
+	route, st, rej := q.customerState(ctx, subject)
+	if rej != nil {
+		return fail(rej)
 	}
 	v, rej := rules.QuerySoftwareActivity(st, route.PartnerID, route.CustomerID, from, to)
 	if rej != nil {
