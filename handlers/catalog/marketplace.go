@@ -117,62 +117,62 @@ func init() {
 // validateMarketplaceOffer runs for every offer: a marketplace spec belongs
 // to marketplace offers only, and a marketplace offer must satisfy the
 // rules of CommerceTypeMarketplace.
-func validateMarketplaceOffer(c *Catalog, ps *problems, o *Offer) {
+func validateMarketplaceOffer(c *Catalog, ps *problemList, o *Offer) {
 	if o.CommerceType != CommerceTypeMarketplace {
 		if o.Marketplace != nil {
-			ps.add("marketplace", "only a %s offer has a marketplace spec (commerce type is %q)", CommerceTypeMarketplace, o.CommerceType)
+			ps.Add("marketplace", "only a %s offer has a marketplace spec (commerce type is %q)", CommerceTypeMarketplace, o.CommerceType)
 		}
 		return
 	}
 	if c.firstMarketplaceOffer(o) {
-		entry := ps.entry
-		ps.entry = ""
+		entry := ps.Entry
+		ps.Entry = ""
 		c.Policy.Marketplace.validate(ps)
-		ps.entry = entry
+		ps.Entry = entry
 	}
 	if o.Publisher == "microsoft" {
-		ps.add("publisher", "a marketplace SaaS offer is published by an ISV, not %q", o.Publisher)
+		ps.Add("publisher", "a marketplace SaaS offer is published by an ISV, not %q", o.Publisher)
 	}
 	if o.CancelWindowHours != 0 {
-		ps.add("cancel_window_hours", "must be absent for a marketplace SaaS offer: its windows are policy.marketplace (CAN-3), got %d", o.CancelWindowHours)
+		ps.Add("cancel_window_hours", "must be absent for a marketplace SaaS offer: its windows are policy.marketplace (CAN-3), got %d", o.CancelWindowHours)
 	}
 	if o.Trial != nil {
-		ps.add("trial", "a marketplace SaaS offer cannot be a trial (trials are new commerce, TRI-1)")
+		ps.Add("trial", "a marketplace SaaS offer cannot be a trial (trials are new commerce, TRI-1)")
 	}
 	if o.Addon != nil {
-		ps.add("addon", "a marketplace SaaS offer cannot be an add-on (ORD-7..ORD-9 are new commerce)")
+		ps.Add("addon", "a marketplace SaaS offer cannot be an add-on (ORD-7..ORD-9 are new commerce)")
 	}
 	if len(o.UpgradePaths) > 0 {
-		ps.add("upgrade_paths", "a marketplace SaaS offer has no upgrade paths (UPG-1 is new commerce)")
+		ps.Add("upgrade_paths", "a marketplace SaaS offer has no upgrade paths (UPG-1 is new commerce)")
 	}
 	for i, p := range o.Plans {
 		if p.Term != TermP1M && p.Term != TermP1Y && ValidTerm(p.Term) {
-			ps.add(fmt.Sprintf("plans[%d].term", i), "a marketplace SaaS offer sells P1M or P1Y terms (CAN-3 has windows for those only), got %s", p.Term)
+			ps.Add(fmt.Sprintf("plans[%d].term", i), "a marketplace SaaS offer sells P1M or P1Y terms (CAN-3 has windows for those only), got %s", p.Term)
 		}
 	}
 	m := o.Marketplace
 	if m == nil {
-		ps.add("marketplace", "required for a %s offer: setup_url, billing_countries, sold_through_csp, transactable (ORD-4, ORD-13)", CommerceTypeMarketplace)
+		ps.Add("marketplace", "required for a %s offer: setup_url, billing_countries, sold_through_csp, transactable (ORD-4, ORD-13)", CommerceTypeMarketplace)
 		return
 	}
 	if o.BillingType == BillingTypeUsage && m.Transactable {
-		ps.add("marketplace.transactable", "a usage-based (metered) SaaS offer cannot be transacted in this channel (ORD-4): must be false")
+		ps.Add("marketplace.transactable", "a usage-based (metered) SaaS offer cannot be transacted in this channel (ORD-4): must be false")
 	}
 	if u, err := url.Parse(m.SetupURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
-		ps.add("marketplace.setup_url", "%q must be an absolute https URL without user info or fragment (ORD-13)", m.SetupURL)
+		ps.Add("marketplace.setup_url", "%q must be an absolute https URL without user info or fragment (ORD-13)", m.SetupURL)
 	} else if u.Query().Has("subscription_id") {
-		ps.add("marketplace.setup_url", "%q must not set subscription_id: the processor adds it (ORD-13)", m.SetupURL)
+		ps.Add("marketplace.setup_url", "%q must not set subscription_id: the processor adds it (ORD-13)", m.SetupURL)
 	}
 	if len(m.BillingCountries) == 0 {
-		ps.add("marketplace.billing_countries", "must not be empty (ORD-4)")
+		ps.Add("marketplace.billing_countries", "must not be empty (ORD-4)")
 	}
 	seen := map[string]int{}
 	for i, cc := range m.BillingCountries {
 		field := fmt.Sprintf("marketplace.billing_countries[%d]", i)
 		if !countryPattern.MatchString(cc) {
-			ps.add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
+			ps.Add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
 		} else if j, dup := seen[cc]; dup {
-			ps.add(field, "duplicate of marketplace.billing_countries[%d] (%s)", j, cc)
+			ps.Add(field, "duplicate of marketplace.billing_countries[%d] (%s)", j, cc)
 		} else {
 			seen[cc] = i
 		}
@@ -181,9 +181,9 @@ func validateMarketplaceOffer(c *Catalog, ps *problems, o *Offer) {
 	for i, id := range m.ExclusivePartnerIDs {
 		field := fmt.Sprintf("marketplace.exclusive_partner_ids[%d]", i)
 		if !partnerIDPattern.MatchString(id) {
-			ps.add(field, "%q must be a partner ID (1-64 letters, digits, '-' or '_')", id)
+			ps.Add(field, "%q must be a partner ID (1-64 letters, digits, '-' or '_')", id)
 		} else if j, dup := seen[id]; dup {
-			ps.add(field, "duplicate of marketplace.exclusive_partner_ids[%d] (%s)", j, id)
+			ps.Add(field, "duplicate of marketplace.exclusive_partner_ids[%d] (%s)", j, id)
 		} else {
 			seen[id] = i
 		}
@@ -202,7 +202,7 @@ func (c *Catalog) firstMarketplaceOffer(o *Offer) bool {
 	return false
 }
 
-func (p *MarketplacePolicy) validate(ps *problems) {
+func (p *MarketplacePolicy) validate(ps *problemList) {
 	for _, w := range []struct {
 		field string
 		hours int
@@ -212,7 +212,7 @@ func (p *MarketplacePolicy) validate(ps *problems) {
 		{"policy.marketplace.cancel_window_hours_annual", p.CancelWindowHoursAnnual, "336"},
 	} {
 		if w.hours < 1 || w.hours > MaxMarketplaceCancelWindowHours {
-			ps.add(w.field, "must be 1..%d (CAN-3, seed 000: %s) when the catalog sells marketplace SaaS offers, not %d",
+			ps.Add(w.field, "must be 1..%d (CAN-3, seed 000: %s) when the catalog sells marketplace SaaS offers, not %d",
 				MaxMarketplaceCancelWindowHours, w.seed, w.hours)
 		}
 	}

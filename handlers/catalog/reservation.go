@@ -142,93 +142,93 @@ func init() { registerCommerceType(CommerceTypeReservation, validateReservationO
 // customers only (seed 002), P1Y/P3Y plans paid one_time or monthly, and
 // no trial, add-on or upgrade path. Any other offer must not carry a
 // reservation spec.
-func validateReservationOffer(c *Catalog, ps *problems, o *Offer) {
+func validateReservationOffer(c *Catalog, ps *problemList, o *Offer) {
 	if o.CommerceType != CommerceTypeReservation {
 		if o.Reservation != nil {
-			ps.add("reservation", "only an %s offer has a reservation spec", CommerceTypeReservation)
+			ps.Add("reservation", "only an %s offer has a reservation spec", CommerceTypeReservation)
 		}
 		return
 	}
 	if r := o.Reservation; r == nil {
-		ps.add("reservation", "an %s offer needs {resource_type, sku, region}", CommerceTypeReservation)
+		ps.Add("reservation", "an %s offer needs {resource_type, sku, region}", CommerceTypeReservation)
 	} else {
 		if !resourceTypePattern.MatchString(r.ResourceType) {
-			ps.add("reservation.resource_type", "%q must be lowercase letters, digits and underscores, e.g. virtual_machines", r.ResourceType)
+			ps.Add("reservation.resource_type", "%q must be lowercase letters, digits and underscores, e.g. virtual_machines", r.ResourceType)
 		}
 		if !reservationSKU.MatchString(r.SKU) {
-			ps.add("reservation.sku", "%q must be 1-64 letters, digits, '_', '-' or '.', e.g. Standard_D2s_v5", r.SKU)
+			ps.Add("reservation.sku", "%q must be 1-64 letters, digits, '_', '-' or '.', e.g. Standard_D2s_v5", r.SKU)
 		}
 		if !regionPattern.MatchString(r.Region) {
-			ps.add("reservation.region", "%q must be an Azure region name, e.g. westeurope", r.Region)
+			ps.Add("reservation.region", "%q must be an Azure region name, e.g. westeurope", r.Region)
 		}
 	}
 	if o.BillingType != BillingTypeLicense {
-		ps.add("billing_type", "a reservation is sold by instances: must be %s, got %q", BillingTypeLicense, o.BillingType)
+		ps.Add("billing_type", "a reservation is sold by instances: must be %s, got %q", BillingTypeLicense, o.BillingType)
 	}
 	for i, s := range o.Segments {
 		if s != reservationSegment {
-			ps.add(fmt.Sprintf("segments[%d]", i), "reservations are sold to %s customers only (seed 002), not %q", reservationSegment, s)
+			ps.Add(fmt.Sprintf("segments[%d]", i), "reservations are sold to %s customers only (seed 002), not %q", reservationSegment, s)
 		}
 	}
 	if o.Trial != nil || o.Addon != nil || len(o.UpgradePaths) > 0 || o.Free {
-		ps.add("commerce_type", "a reservation offer cannot be a trial, an add-on, free or have upgrade paths (exchange it instead, CAN-6)")
+		ps.Add("commerce_type", "a reservation offer cannot be a trial, an add-on, free or have upgrade paths (exchange it instead, CAN-6)")
 	}
 	for i, p := range o.Plans {
 		if (p.Term != TermP1Y && p.Term != TermP3Y) || (p.BillingFrequency != BillingOneTime && p.BillingFrequency != BillingMonthly) {
-			ps.add(fmt.Sprintf("plans[%d]", i), "a reservation is sold for P1Y or P3Y, paid one_time (up front) or monthly, not %s %s", p.Term, p.BillingFrequency)
+			ps.Add(fmt.Sprintf("plans[%d]", i), "a reservation is sold for P1Y or P3Y, paid one_time (up front) or monthly, not %s %s", p.Term, p.BillingFrequency)
 		}
 	}
 	if o.CancelWindowHours%24 != 0 {
-		ps.add("cancel_window_hours", "for a reservation it is CAN-5's full-refund window in whole days (seed 004: 120 = 5 days), got %d", o.CancelWindowHours)
+		ps.Add("cancel_window_hours", "for a reservation it is CAN-5's full-refund window in whole days (seed 004: 120 = 5 days), got %d", o.CancelWindowHours)
 	}
 }
 
 // validateReservationPolicy checks policy.reservations. It is required when
 // the catalog sells a reservation offer, and checked whenever it is set.
-func (c *Catalog) validateReservationPolicy(ps *problems) {
+func (c *Catalog) validateReservationPolicy(ps *problemList) {
 	p := &c.Policy.Reservations
 	sells := slices.ContainsFunc(c.Offers, func(o Offer) bool { return o.CommerceType == CommerceTypeReservation })
 	if !sells && p.zero() {
 		return
 	}
 	if p.zero() {
-		ps.add("policy.reservations", "required when the catalog sells %s offers (ORD-5 markets, CAN-5 fee and refund cap)", CommerceTypeReservation)
+		ps.Add("policy.reservations", "required when the catalog sells %s offers (ORD-5 markets, CAN-5 fee and refund cap)", CommerceTypeReservation)
 		return
 	}
 	const f = "policy.reservations."
 	if len(p.UnavailableCountries) == 0 {
-		ps.add(f+"unavailable_countries", "must list the markets where reservations are not available (ORD-5, seed 002)")
+		ps.Add(f+"unavailable_countries", "must list the markets where reservations are not available (ORD-5, seed 002)")
 	}
 	names := map[string]int{}
 	for i, m := range p.UnavailableCountries {
 		field := fmt.Sprintf(f+"unavailable_countries[%d]", i)
 		if !countryPattern.MatchString(m.Code) {
-			ps.add(field+".code", "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", m.Code)
+			ps.Add(field+".code", "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", m.Code)
 		}
 		key := strings.ToLower(strings.TrimSpace(m.Name))
 		if key == "" {
-			ps.add(field+".name", "must not be empty")
+			ps.Add(field+".name", "must not be empty")
 		} else if j, dup := names[key]; dup {
-			ps.add(field+".name", "duplicate of %sunavailable_countries[%d] (%s)", f, j, m.Name)
+			ps.Add(field+".name", "duplicate of %sunavailable_countries[%d] (%s)", f, j, m.Name)
 		} else {
 			names[key] = i
 		}
 	}
 	if p.EarlyTerminationFeePercent < 0 || p.EarlyTerminationFeePercent > 100 {
-		ps.add(f+"early_termination_fee_percent", "must be 0..100 (CAN-5: 12), not %d", p.EarlyTerminationFeePercent)
+		ps.Add(f+"early_termination_fee_percent", "must be 0..100 (CAN-5: 12), not %d", p.EarlyTerminationFeePercent)
 	}
 	if p.RefundCapMinor < 1 {
-		ps.add(f+"refund_cap_minor", "must be at least 1 (CAN-5: USD 50,000 is 5000000), not %d", p.RefundCapMinor)
+		ps.Add(f+"refund_cap_minor", "must be at least 1 (CAN-5: USD 50,000 is 5000000), not %d", p.RefundCapMinor)
 	}
 	if p.RefundCapWindowDays < 1 || p.RefundCapWindowDays > maxRefundCapWindowDays {
-		ps.add(f+"refund_cap_window_days", "must be 1..%d (CAN-5: 365), not %d", maxRefundCapWindowDays, p.RefundCapWindowDays)
+		ps.Add(f+"refund_cap_window_days", "must be 1..%d (CAN-5: 365), not %d", maxRefundCapWindowDays, p.RefundCapWindowDays)
 	}
 	if _, ok := c.Currencies[p.RefundCapCurrency]; !ok {
-		ps.add(f+"refund_cap_currency", "%q is not a catalog currency", p.RefundCapCurrency)
+		ps.Add(f+"refund_cap_currency", "%q is not a catalog currency", p.RefundCapCurrency)
 	}
 	for _, code := range slices.Sorted(maps.Keys(c.Currencies)) {
 		if _, ok := p.RefundCapRates[code]; !ok && code != p.RefundCapCurrency {
-			ps.add(fmt.Sprintf(f+"refund_cap_rates[%q]", code), "missing: every catalog currency other than %s needs a rate to count refunds against the cap", p.RefundCapCurrency)
+			ps.Add(fmt.Sprintf(f+"refund_cap_rates[%q]", code), "missing: every catalog currency other than %s needs a rate to count refunds against the cap", p.RefundCapCurrency)
 		}
 	}
 	for _, code := range slices.Sorted(maps.Keys(p.RefundCapRates)) {
@@ -236,11 +236,11 @@ func (c *Catalog) validateReservationPolicy(ps *problems) {
 		r := p.RefundCapRates[code]
 		switch _, known := c.Currencies[code]; {
 		case code == p.RefundCapCurrency:
-			ps.add(field, "the cap's own currency takes no rate")
+			ps.Add(field, "the cap's own currency takes no rate")
 		case !known:
-			ps.add(field, "currency is not in the catalog's currencies")
+			ps.Add(field, "currency is not in the catalog's currencies")
 		case r.Numerator < 1 || r.Denominator < 1 || r.Numerator > maxReservationRatioFactor || r.Denominator > maxReservationRatioFactor:
-			ps.add(field, "numerator and denominator must be 1..%d, got %d/%d", maxReservationRatioFactor, r.Numerator, r.Denominator)
+			ps.Add(field, "numerator and denominator must be 1..%d, got %d/%d", maxReservationRatioFactor, r.Numerator, r.Denominator)
 		}
 	}
 }

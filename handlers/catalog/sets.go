@@ -62,12 +62,12 @@ func CommerceTypes() []string {
 // register with registerCommerceType, from an init function.
 var (
 	extraCommerceTypes []string
-	offerValidators    []func(c *Catalog, ps *problems, o *Offer)
+	offerValidators    []func(c *Catalog, ps *problemList, o *Offer)
 )
 
 // registerCommerceType adds a commerce type (GEN-5) and the checks its
 // offers get after the common ones.
-func registerCommerceType(t string, validate func(c *Catalog, ps *problems, o *Offer)) {
+func registerCommerceType(t string, validate func(c *Catalog, ps *problemList, o *Offer)) {
 	if slices.Contains(CommerceTypes(), t) {
 		panic("catalog: commerce type registered twice: " + t)
 	}

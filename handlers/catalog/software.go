@@ -124,50 +124,50 @@ func init() { registerCommerceType(CommerceTypeSoftware, validateSoftwareOffer) 
 
 // validateSoftwareOffer checks what software offers need beyond the
 // common checks (it runs for every offer).
-func validateSoftwareOffer(c *Catalog, ps *problems, o *Offer) {
+func validateSoftwareOffer(c *Catalog, ps *problemList, o *Offer) {
 	if o.CommerceType != CommerceTypeSoftware {
 		if o.Software != nil {
-			ps.add("software", "only a %s offer can have a software spec", CommerceTypeSoftware)
+			ps.Add("software", "only a %s offer can have a software spec", CommerceTypeSoftware)
 		}
 		return
 	}
 	if c.firstSoftwareOffer() == o {
-		entry := ps.entry
-		ps.entry = ""
+		entry := ps.Entry
+		ps.Entry = ""
 		c.Policy.Software.validate(ps)
-		ps.entry = entry
+		ps.Entry = entry
 	}
 	s := o.Software
 	if s == nil {
-		ps.add("software", "a %s offer needs a software spec (perpetual, cancellable, activation_keys, downloads)", CommerceTypeSoftware)
+		ps.Add("software", "a %s offer needs a software spec (perpetual, cancellable, activation_keys, downloads)", CommerceTypeSoftware)
 		return
 	}
 	if o.BillingType != BillingTypeLicense {
-		ps.add("billing_type", "a software offer is sold by license, got %q", o.BillingType)
+		ps.Add("billing_type", "a software offer is sold by license, got %q", o.BillingType)
 	}
 	if o.Trial != nil || o.Addon != nil || len(o.UpgradePaths) > 0 {
-		ps.add("software", "a software offer cannot be a trial, an add-on or have upgrade paths")
+		ps.Add("software", "a software offer cannot be a trial, an add-on or have upgrade paths")
 	}
 	switch {
 	case s.Cancellable && s.CancelException != "":
-		ps.add("software.cancel_exception", "must be empty for a cancellable offer, got %q", s.CancelException)
+		ps.Add("software.cancel_exception", "must be empty for a cancellable offer, got %q", s.CancelException)
 	case !s.Cancellable && !slices.Contains(SoftwareCancelExceptions(), s.CancelException):
-		ps.add("software.cancel_exception", "a software offer that is not cancellable must say why: %s (CAN-4), got %q",
+		ps.Add("software.cancel_exception", "a software offer that is not cancellable must say why: %s (CAN-4), got %q",
 			strings.Join(SoftwareCancelExceptions(), " or "), s.CancelException)
 	}
 	if o.CancelWindowHours != 0 {
-		ps.add("cancel_window_hours", "must be absent for a software offer: its window is policy.software.cancel_window_days (CAN-4), got %d", o.CancelWindowHours)
+		ps.Add("cancel_window_hours", "must be absent for a software offer: its window is policy.software.cancel_window_days (CAN-4), got %d", o.CancelWindowHours)
 	}
 	for i, p := range o.Plans {
 		field := fmt.Sprintf("plans[%d]", i)
 		if s.Perpetual {
 			if p.Term != TermPerpetual || p.BillingFrequency != BillingOneTime {
-				ps.add(field, "perpetual software is sold with term %s billed %s, not %s %s", TermPerpetual, BillingOneTime, p.Term, p.BillingFrequency)
+				ps.Add(field, "perpetual software is sold with term %s billed %s, not %s %s", TermPerpetual, BillingOneTime, p.Term, p.BillingFrequency)
 			}
 			continue
 		}
 		if allowed, ok := softwareSubscriptionFrequencies[p.Term]; !ok || !slices.Contains(allowed, p.BillingFrequency) {
-			ps.add(field, "a software subscription is sold with term P1Y (annual or one_time) or P3Y (annual, triennial or one_time), not %s %s",
+			ps.Add(field, "a software subscription is sold with term P1Y (annual or one_time) or P3Y (annual, triennial or one_time), not %s %s",
 				p.Term, p.BillingFrequency)
 		}
 	}
@@ -184,21 +184,21 @@ func (c *Catalog) firstSoftwareOffer() *Offer {
 	return nil
 }
 
-func (p SoftwarePolicy) validate(ps *problems) {
+func (p SoftwarePolicy) validate(ps *problemList) {
 	if p.CancelWindowDays < 1 || p.CancelWindowDays > MaxSoftwareCancelWindowDays {
-		ps.add("policy.software.cancel_window_days", "must be 1..%d (CAN-4: 60) when the catalog sells software, not %d",
+		ps.Add("policy.software.cancel_window_days", "must be 1..%d (CAN-4: 60) when the catalog sells software, not %d",
 			MaxSoftwareCancelWindowDays, p.CancelWindowDays)
 	}
 	if p.DownloadLinkValidityHours < 1 || p.DownloadLinkValidityHours > MaxDownloadLinkValidityHours {
-		ps.add("policy.software.download_link_validity_hours", "must be 1..%d (SW-1: 336, two weeks) when the catalog sells software, not %d",
+		ps.Add("policy.software.download_link_validity_hours", "must be 1..%d (SW-1: 336, two weeks) when the catalog sells software, not %d",
 			MaxDownloadLinkValidityHours, p.DownloadLinkValidityHours)
 	}
 	if p.DownloadLinkMaxDownloads < 1 || p.DownloadLinkMaxDownloads > MaxDownloadLinkDownloads {
-		ps.add("policy.software.download_link_max_downloads", "must be 1..%d (SW-1: 50) when the catalog sells software, not %d",
+		ps.Add("policy.software.download_link_max_downloads", "must be 1..%d (SW-1: 50) when the catalog sells software, not %d",
 			MaxDownloadLinkDownloads, p.DownloadLinkMaxDownloads)
 	}
 	if p.ActivityLogMaxEntries < 1 || p.ActivityLogMaxEntries > MaxActivityLogEntries {
-		ps.add("policy.software.activity_log_max_entries", "must be 1..%d (SW-2) when the catalog sells software, not %d",
+		ps.Add("policy.software.activity_log_max_entries", "must be 1..%d (SW-2) when the catalog sells software, not %d",
 			MaxActivityLogEntries, p.ActivityLogMaxEntries)
 	}
 }

@@ -1,8 +1,8 @@
 package catalog
 
 import (
-	"errors"
 	"fmt"
+	"github.com/cspreseller/csp-processor/handlers/internal/problems"
 	"maps"
 	"regexp"
 	"slices"
@@ -36,69 +36,40 @@ func ValidOfferID(id string) bool { return offerIDPattern.MatchString(id) }
 // and Default) return every problem found, joined with errors.Join in
 // document order: version, currencies and policy first, then the offers in
 // file order; map entries in key order. Use errors.As to reach one.
-type Problem struct {
-	// Entry names the catalog entry the problem is in, for an offer
-	// `offer "CFQ7TTC0LH18:0001" (Microsoft 365 Business Basic)`; it is
-	// empty for the top-level fields (version, currencies, policy, offers).
-	Entry string
-	// Field is the field's path within the entry, e.g.
-	// `plans[2].prices["JPY"]` or `policy.segments[1]`.
-	Field string
-	// Message says what is wrong.
-	Message string
-}
+type Problem = problems.Problem
 
-func (p *Problem) Error() string {
-	var b strings.Builder
-	b.WriteString("catalog: ")
-	if p.Entry != "" {
-		b.WriteString(p.Entry)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Field)
-	b.WriteString(": ")
-	b.WriteString(p.Message)
-	return b.String()
-}
-
-type problems struct {
-	entry string
-	list  []error
-}
-
-func (ps *problems) add(field, format string, args ...any) {
-	ps.list = append(ps.list, &Problem{Entry: ps.entry, Field: field, Message: fmt.Sprintf(format, args...)})
-}
+// problemList gathers a validation's problems.
+type problemList = problems.List
 
 // Validate checks every entry of the catalog and returns all problems
 // (see Problem), or nil. It does not index the offers: build a Catalog
 // with Parse or Load.
 func (c *Catalog) Validate() error {
-	ps := &problems{}
+	ps := &problemList{Source: "catalog"}
 	if strings.TrimSpace(c.Version) == "" {
-		ps.add("version", "must not be empty")
+		ps.Add("version", "must not be empty")
 	}
 	c.validateCurrencies(ps)
 	c.Policy.validate(ps)
 	c.Policy.validateLegacy(ps, c.sellsLegacy())
 	c.validateReservationPolicy(ps) // reservation.go
 	if len(c.Offers) == 0 {
-		ps.add("offers", "must not be empty")
+		ps.Add("offers", "must not be empty")
 	}
 	firstByID := make(map[string]int, len(c.Offers))
 	for i := range c.Offers {
 		o := &c.Offers[i]
-		ps.entry = offerEntry(i, o)
+		ps.Entry = offerEntry(i, o)
 		if j, dup := firstByID[o.ID]; dup && o.ID != "" {
-			ps.add("id", "duplicate of offers[%d] (%s)", j, c.Offers[j].Name)
+			ps.Add("id", "duplicate of offers[%d] (%s)", j, c.Offers[j].Name)
 		} else {
 			firstByID[o.ID] = i
 		}
 		c.validateOffer(ps, o)
 	}
-	ps.entry = ""
+	ps.Entry = ""
 	c.validateRelations(ps, firstByID)
-	return errors.Join(ps.list...)
+	return ps.Err()
 }
 
 // offerEntry names an offer in a Problem: by ID and name, by position when
@@ -116,63 +87,63 @@ func offerEntry(i int, o *Offer) string {
 	return who
 }
 
-func (c *Catalog) validateCurrencies(ps *problems) {
+func (c *Catalog) validateCurrencies(ps *problemList) {
 	if len(c.Currencies) == 0 {
-		ps.add("currencies", "must not be empty")
+		ps.Add("currencies", "must not be empty")
 		return
 	}
 	for _, code := range slices.Sorted(maps.Keys(c.Currencies)) {
 		field := fmt.Sprintf("currencies[%q]", code)
 		if !currencyPattern.MatchString(code) {
-			ps.add(field, "code must be 3 uppercase letters (ISO 4217)")
+			ps.Add(field, "code must be 3 uppercase letters (ISO 4217)")
 		}
 		if e := c.Currencies[code].Exponent; e < 0 || e > MaxCurrencyExponent {
-			ps.add(field+".exponent", "must be 0..%d, got %d", MaxCurrencyExponent, e)
+			ps.Add(field+".exponent", "must be 0..%d, got %d", MaxCurrencyExponent, e)
 		}
 	}
 }
 
-func (p *Policy) validate(ps *problems) {
+func (p *Policy) validate(ps *problemList) {
 	seen := map[string]int{}
 	for i, cc := range p.TaxInclusiveCountries {
 		field := fmt.Sprintf("policy.tax_inclusive_countries[%d]", i)
 		if !countryPattern.MatchString(cc) {
-			ps.add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
+			ps.Add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
 		} else if j, dup := seen[cc]; dup {
-			ps.add(field, "duplicate of policy.tax_inclusive_countries[%d] (%s)", j, cc)
+			ps.Add(field, "duplicate of policy.tax_inclusive_countries[%d] (%s)", j, cc)
 		} else {
 			seen[cc] = i
 		}
 	}
 	if p.ConflictRetryMinutes < 0 || p.ConflictRetryMinutes > 24*60 {
-		ps.add("policy.conflict_retry_minutes", "must be 0..1440, not %d", p.ConflictRetryMinutes)
+		ps.Add("policy.conflict_retry_minutes", "must be 0..1440, not %d", p.ConflictRetryMinutes)
 	}
 	if p.ConflictRetryMinutes > 0 && p.ConflictRetryInitialSeconds < 1 {
-		ps.add("policy.conflict_retry_initial_seconds", "must be at least 1 when conflict_retry_minutes is set, not %d", p.ConflictRetryInitialSeconds)
+		ps.Add("policy.conflict_retry_initial_seconds", "must be at least 1 when conflict_retry_minutes is set, not %d", p.ConflictRetryInitialSeconds)
 	}
 	if p.MaxSubscriptionsPerCustomer < 0 {
-		ps.add("policy.max_subscriptions_per_customer", "must be >= 0 (ORD-12; 0: no limit), not %d", p.MaxSubscriptionsPerCustomer)
+		ps.Add("policy.max_subscriptions_per_customer", "must be >= 0 (ORD-12; 0: no limit), not %d", p.MaxSubscriptionsPerCustomer)
 	}
 	if p.MaxSubscriptionUpdates < 1 {
-		ps.add("policy.max_subscription_updates", "must be at least 1 (QTY-4: 1200), not %d", p.MaxSubscriptionUpdates)
+		ps.Add("policy.max_subscription_updates", "must be at least 1 (QTY-4: 1200), not %d", p.MaxSubscriptionUpdates)
 	}
 	if p.TransferRequestExpiryDays < 0 || p.TransferRequestExpiryDays > 365 {
-		ps.add("policy.transfer_request_expiry_days", "must be 0..365 (TRF-3: 30; 0: requests do not expire), not %d", p.TransferRequestExpiryDays)
+		ps.Add("policy.transfer_request_expiry_days", "must be 0..365 (TRF-3: 30; 0: requests do not expire), not %d", p.TransferRequestExpiryDays)
 	}
 	if p.RenewalProcessingMinutes < 0 || p.RenewalProcessingMinutes > 24*60 {
-		ps.add("policy.renewal_processing_minutes", "must be 0..1440 (REN-2: a renewal takes up to 24 hours), not %d", p.RenewalProcessingMinutes)
+		ps.Add("policy.renewal_processing_minutes", "must be 0..1440 (REN-2: a renewal takes up to 24 hours), not %d", p.RenewalProcessingMinutes)
 	}
 	if len(p.Segments) == 0 {
-		ps.add("policy.segments", "must not be empty")
+		ps.Add("policy.segments", "must not be empty")
 		return
 	}
 	seen = map[string]int{}
 	for i, s := range p.Segments {
 		field := fmt.Sprintf("policy.segments[%d]", i)
 		if !segmentPattern.MatchString(s) {
-			ps.add(field, "%q must be lowercase letters, digits and underscores, starting with a letter", s)
+			ps.Add(field, "%q must be lowercase letters, digits and underscores, starting with a letter", s)
 		} else if j, dup := seen[s]; dup {
-			ps.add(field, "duplicate of policy.segments[%d] (%s)", j, s)
+			ps.Add(field, "duplicate of policy.segments[%d] (%s)", j, s)
 		} else {
 			seen[s] = i
 		}
@@ -189,36 +160,36 @@ func (c *Catalog) sellsLegacy() bool {
 // 1 <= legacy_data_retention_days <= legacy_data_retention_max_days <=
 // MaxLegacyDataRetentionDays. A catalog without legacy offers may leave
 // both out.
-func (p *Policy) validateLegacy(ps *problems, sellsLegacy bool) {
+func (p *Policy) validateLegacy(ps *problemList, sellsLegacy bool) {
 	days, maxDays := p.LegacyDataRetentionDays, p.LegacyDataRetentionMaxDays
 	if !sellsLegacy && days == 0 && maxDays == 0 {
 		return
 	}
 	switch {
 	case days < 1 || days > MaxLegacyDataRetentionDays:
-		ps.add("policy.legacy_data_retention_days", "must be 1..%d (SUS-2: 90) when the catalog sells legacy offers or sets legacy_data_retention_max_days, not %d",
+		ps.Add("policy.legacy_data_retention_days", "must be 1..%d (SUS-2: 90) when the catalog sells legacy offers or sets legacy_data_retention_max_days, not %d",
 			MaxLegacyDataRetentionDays, days)
 	case maxDays < days || maxDays > MaxLegacyDataRetentionDays:
-		ps.add("policy.legacy_data_retention_max_days", "must be legacy_data_retention_days (%d)..%d (SUS-2: 120), not %d",
+		ps.Add("policy.legacy_data_retention_max_days", "must be legacy_data_retention_days (%d)..%d (SUS-2: 120), not %d",
 			days, MaxLegacyDataRetentionDays, maxDays)
 	}
 }
 
-func (c *Catalog) validateOffer(ps *problems, o *Offer) {
+func (c *Catalog) validateOffer(ps *problemList, o *Offer) {
 	switch {
 	case o.ID == "":
-		ps.add("id", "must not be empty")
+		ps.Add("id", "must not be empty")
 	case !ValidOfferID(o.ID):
-		ps.add("id", "%q must look like \"CFQ7TTC0LH18:0001\" (12 uppercase letters or digits, a colon, 4 digits)", o.ID)
+		ps.Add("id", "%q must look like \"CFQ7TTC0LH18:0001\" (12 uppercase letters or digits, a colon, 4 digits)", o.ID)
 	}
 	if strings.TrimSpace(o.Name) == "" {
-		ps.add("name", "must not be empty")
+		ps.Add("name", "must not be empty")
 	}
 	if strings.TrimSpace(o.Publisher) == "" {
-		ps.add("publisher", "must not be empty")
+		ps.Add("publisher", "must not be empty")
 	}
 	if !SupportedCommerceType(o.CommerceType) {
-		ps.add("commerce_type", "commerce type %q is not supported by this version (supported: %s)",
+		ps.Add("commerce_type", "commerce type %q is not supported by this version (supported: %s)",
 			o.CommerceType, strings.Join(CommerceTypes(), ", "))
 	}
 	// Decision: legacy offers are license-based and not trials (trials
@@ -227,35 +198,35 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 	// data deletion date (SUS-5 with SUS-2).
 	if o.CommerceType == CommerceTypeLegacy {
 		if o.BillingType == BillingTypeUsage {
-			ps.add("billing_type", "a legacy offer must be license-based in this version (SUS-2 covers licensed legacy subscriptions), got %q", o.BillingType)
+			ps.Add("billing_type", "a legacy offer must be license-based in this version (SUS-2 covers licensed legacy subscriptions), got %q", o.BillingType)
 		}
 		if o.Trial != nil {
-			ps.add("trial", "a legacy offer cannot be a trial: trials are new commerce (TRI-1)")
+			ps.Add("trial", "a legacy offer cannot be a trial: trials are new commerce (TRI-1)")
 		}
 		if o.Addon != nil && o.Addon.Kind != AddonCoterminous {
-			ps.add("addon", "a legacy add-on must be %s (ORD-9), got %q", AddonCoterminous, o.Addon.Kind)
+			ps.Add("addon", "a legacy add-on must be %s (ORD-9), got %q", AddonCoterminous, o.Addon.Kind)
 		}
 	}
 
 	license, usage := o.BillingType == BillingTypeLicense, o.BillingType == BillingTypeUsage
 	if !license && !usage {
-		ps.add("billing_type", "must be %s or %s, got %q", BillingTypeLicense, BillingTypeUsage, o.BillingType)
+		ps.Add("billing_type", "must be %s or %s, got %q", BillingTypeLicense, BillingTypeUsage, o.BillingType)
 	}
 	if o.Free && !license {
-		ps.add("free", "only a license-based offer can be marked free (usage-based prices may be 0 anyway)")
+		ps.Add("free", "only a license-based offer can be marked free (usage-based prices may be 0 anyway)")
 	}
 
 	if len(o.Segments) == 0 {
-		ps.add("segments", "must not be empty")
+		ps.Add("segments", "must not be empty")
 	}
 	seen := map[string]int{}
 	for i, s := range o.Segments {
 		field := fmt.Sprintf("segments[%d]", i)
 		switch j, dup := seen[s]; {
 		case dup:
-			ps.add(field, "duplicate of segments[%d] (%s)", j, s)
+			ps.Add(field, "duplicate of segments[%d] (%s)", j, s)
 		case len(c.Policy.Segments) > 0 && !c.Policy.KnownSegment(s):
-			ps.add(field, "%q is not a segment in policy.segments (%s)", s, strings.Join(c.Policy.Segments, ", "))
+			ps.Add(field, "%q is not a segment in policy.segments (%s)", s, strings.Join(c.Policy.Segments, ", "))
 		default:
 			seen[s] = i
 		}
@@ -264,27 +235,27 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 	switch {
 	case license:
 		if o.MinQuantity < 1 {
-			ps.add("min_quantity", "must be >= 1 for a license-based offer, got %d", o.MinQuantity)
+			ps.Add("min_quantity", "must be >= 1 for a license-based offer, got %d", o.MinQuantity)
 		}
 		if o.MaxQuantity < max(o.MinQuantity, 1) {
-			ps.add("max_quantity", "must be >= min_quantity (%d) and >= 1, got %d", o.MinQuantity, o.MaxQuantity)
+			ps.Add("max_quantity", "must be >= min_quantity (%d) and >= 1, got %d", o.MinQuantity, o.MaxQuantity)
 		}
 	case usage:
 		if o.MinQuantity != 0 {
-			ps.add("min_quantity", "must be 0 for a usage-based offer, got %d", o.MinQuantity)
+			ps.Add("min_quantity", "must be 0 for a usage-based offer, got %d", o.MinQuantity)
 		}
 		if o.MaxQuantity != 0 {
-			ps.add("max_quantity", "must be 0 for a usage-based offer, got %d", o.MaxQuantity)
+			ps.Add("max_quantity", "must be 0 for a usage-based offer, got %d", o.MaxQuantity)
 		}
 	}
 
 	// Marketplace SaaS and software windows are policy, not per offer (CAN-3, marketplace.go; CAN-4, software.go).
 	if o.CommerceType != CommerceTypeMarketplace && o.CommerceType != CommerceTypeSoftware && (o.CancelWindowHours <= 0 || o.CancelWindowHours > MaxCancelWindowHours) {
-		ps.add("cancel_window_hours", "must be 1..%d, got %d", MaxCancelWindowHours, o.CancelWindowHours)
+		ps.Add("cancel_window_hours", "must be 1..%d, got %d", MaxCancelWindowHours, o.CancelWindowHours)
 	}
 
 	if len(o.Plans) == 0 {
-		ps.add("plans", "must not be empty")
+		ps.Add("plans", "must not be empty")
 	}
 	type pair struct{ term, freq string }
 	plans := map[pair]int{}
@@ -293,19 +264,19 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 		field := fmt.Sprintf("plans[%d]", i)
 		termOK, freqOK := ValidTerm(p.Term) || softwareTerm(o, p.Term), ValidBillingFrequency(p.BillingFrequency) // software.go: perpetual
 		if !termOK {
-			ps.add(field+".term", "%q is not a term (allowed: %s)", p.Term, strings.Join(Terms(), ", "))
+			ps.Add(field+".term", "%q is not a term (allowed: %s)", p.Term, strings.Join(Terms(), ", "))
 		}
 		if !freqOK {
-			ps.add(field+".billing_frequency", "%q is not a billing frequency (allowed: %s)",
+			ps.Add(field+".billing_frequency", "%q is not a billing frequency (allowed: %s)",
 				p.BillingFrequency, strings.Join(BillingFrequencies(), ", "))
 		}
 		if termOK && freqOK && !ValidPair(p.Term, p.BillingFrequency) && !softwarePair(o, p.Term, p.BillingFrequency) && !reservationPlan(o, p) { // software.go, reservation.go: one_time
-			ps.add(field+".billing_frequency", "%s is not allowed with term %s (allowed: %s)",
+			ps.Add(field+".billing_frequency", "%s is not allowed with term %s (allowed: %s)",
 				p.BillingFrequency, p.Term, strings.Join(FrequenciesFor(p.Term), ", "))
 		}
 		k := pair{p.Term, p.BillingFrequency}
 		if j, dup := plans[k]; dup {
-			ps.add(field, "duplicate of plans[%d] (%s %s)", j, p.Term, p.BillingFrequency)
+			ps.Add(field, "duplicate of plans[%d] (%s %s)", j, p.Term, p.BillingFrequency)
 		} else {
 			plans[k] = i
 		}
@@ -316,7 +287,7 @@ func (c *Catalog) validateOffer(ps *problems, o *Offer) {
 	}
 }
 
-func (c *Catalog) validatePrices(ps *problems, o *Offer, field string, p *Plan) {
+func (c *Catalog) validatePrices(ps *problemList, o *Offer, field string, p *Plan) {
 	codes := slices.Sorted(maps.Keys(c.Currencies))
 	for code := range maps.Keys(p.Prices) {
 		if _, ok := c.Currencies[code]; !ok {
@@ -329,19 +300,19 @@ func (c *Catalog) validatePrices(ps *problems, o *Offer, field string, p *Plan) 
 		price, priced := p.Prices[code]
 		if _, known := c.Currencies[code]; !known {
 			if len(c.Currencies) > 0 { // else "currencies: must not be empty" says it all
-				ps.add(f, "currency is not in the catalog's currencies")
+				ps.Add(f, "currency is not in the catalog's currencies")
 			}
 			continue
 		}
 		switch {
 		case !priced:
-			ps.add(f, "missing: every plan must price every catalog currency")
+			ps.Add(f, "missing: every plan must price every catalog currency")
 		case o.BillingType == BillingTypeLicense && o.Free && price != 0:
-			ps.add(f, "must be 0: the offer is marked free")
+			ps.Add(f, "must be 0: the offer is marked free")
 		case o.BillingType == BillingTypeLicense && !o.Free && price <= 0:
-			ps.add(f, "must be > 0")
+			ps.Add(f, "must be > 0")
 		case price < 0:
-			ps.add(f, "must be >= 0")
+			ps.Add(f, "must be >= 0")
 		}
 	}
 }

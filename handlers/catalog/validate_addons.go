@@ -33,63 +33,63 @@ func AddonKinds() []string { return []string{AddonMultiGeo, AddonCopilot, AddonC
 //   - max_of_base is set only for copilot;
 //   - a coterminous add-on shares at least one plan (term and billing
 //     frequency) with each base, since it takes its base's (ORD-9).
-func (c *Catalog) validateAddons(ps *problems, index map[string]int) {
+func (c *Catalog) validateAddons(ps *problemList, index map[string]int) {
 	for i := range c.Offers {
 		o := &c.Offers[i]
 		a := o.Addon
 		if a == nil {
 			continue
 		}
-		ps.entry = offerEntry(i, o)
+		ps.Entry = offerEntry(i, o)
 		kindOK := slices.Contains(AddonKinds(), a.Kind)
 		if !kindOK {
-			ps.add("addon.kind", "%q is not an add-on kind (allowed: %s)", a.Kind, strings.Join(AddonKinds(), ", "))
+			ps.Add("addon.kind", "%q is not an add-on kind (allowed: %s)", a.Kind, strings.Join(AddonKinds(), ", "))
 		}
 		if o.BillingType != BillingTypeLicense {
-			ps.add("addon", "an add-on must be license-based, not %q", o.BillingType)
+			ps.Add("addon", "an add-on must be license-based, not %q", o.BillingType)
 		}
 		switch {
 		case !kindOK: // the kind's own limits cannot be judged
 		case a.Kind == AddonMultiGeo && (a.MinPercentOfBase < 1 || a.MinPercentOfBase > 100):
-			ps.add("addon.min_percent_of_base", "must be 1..100 for a multi_geo add-on (ORD-7: 5), got %d", a.MinPercentOfBase)
+			ps.Add("addon.min_percent_of_base", "must be 1..100 for a multi_geo add-on (ORD-7: 5), got %d", a.MinPercentOfBase)
 		case a.Kind != AddonMultiGeo && a.MinPercentOfBase != 0:
-			ps.add("addon.min_percent_of_base", "only a multi_geo add-on has a minimum share of its base (ORD-7)")
+			ps.Add("addon.min_percent_of_base", "only a multi_geo add-on has a minimum share of its base (ORD-7)")
 		}
 		if kindOK && a.MaxOfBase && a.Kind != AddonCopilot {
-			ps.add("addon.max_of_base", "only a copilot add-on is capped at its base licenses (ORD-8)")
+			ps.Add("addon.max_of_base", "only a copilot add-on is capped at its base licenses (ORD-8)")
 		}
 		if len(a.BaseOfferIDs) == 0 {
-			ps.add("addon.base_offer_ids", "must not be empty: an add-on needs a compatible base offer")
+			ps.Add("addon.base_offer_ids", "must not be empty: an add-on needs a compatible base offer")
 		}
 		seen := map[string]int{}
 		for k, id := range a.BaseOfferIDs {
 			field := fmt.Sprintf("addon.base_offer_ids[%d]", k)
 			if j, dup := seen[id]; dup {
-				ps.add(field, "duplicate of addon.base_offer_ids[%d] (%s)", j, id)
+				ps.Add(field, "duplicate of addon.base_offer_ids[%d] (%s)", j, id)
 				continue
 			}
 			seen[id] = k
 			j, ok := index[id]
 			if !ok {
-				ps.add(field, "%q is not an offer of the catalog", id)
+				ps.Add(field, "%q is not an offer of the catalog", id)
 				continue
 			}
 			base := &c.Offers[j]
 			switch {
 			case base.ID == o.ID:
-				ps.add(field, "an add-on cannot be its own base")
+				ps.Add(field, "an add-on cannot be its own base")
 			case base.Addon != nil:
-				ps.add(field, "%s (%s) is an add-on; a base must not be one", id, base.Name)
+				ps.Add(field, "%s (%s) is an add-on; a base must not be one", id, base.Name)
 			case base.Trial != nil:
-				ps.add(field, "%s (%s) is a trial; trial licenses do not count as a base", id, base.Name)
+				ps.Add(field, "%s (%s) is a trial; trial licenses do not count as a base", id, base.Name)
 			case base.BillingType != BillingTypeLicense:
-				ps.add(field, "%s (%s) is not license-based", id, base.Name)
+				ps.Add(field, "%s (%s) is not license-based", id, base.Name)
 			case a.Kind == AddonCoterminous && !addonSharesPlan(o, base):
-				ps.add(field, "%s (%s) has no plan (term and billing frequency) in common with the add-on, which takes its base's (ORD-9)", id, base.Name)
+				ps.Add(field, "%s (%s) has no plan (term and billing frequency) in common with the add-on, which takes its base's (ORD-9)", id, base.Name)
 			}
 		}
 	}
-	ps.entry = ""
+	ps.Entry = ""
 }
 
 func addonSharesPlan(a, b *Offer) bool {

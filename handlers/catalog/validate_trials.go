@@ -18,35 +18,35 @@ import (
 //   - convert_term and convert_billing_frequency are a valid pair
 //     (GEN-4) that the paid offer sells: the default conversion (TRI-1:
 //     annual, billed monthly).
-func (c *Catalog) validateTrials(ps *problems, index map[string]int) {
+func (c *Catalog) validateTrials(ps *problemList, index map[string]int) {
 	for i := range c.Offers {
 		o := &c.Offers[i]
 		t := o.Trial
 		if t == nil {
 			continue
 		}
-		ps.entry = offerEntry(i, o)
+		ps.Entry = offerEntry(i, o)
 		if o.BillingType != BillingTypeLicense {
-			ps.add("trial", "a trial must be license-based, not %q", o.BillingType)
+			ps.Add("trial", "a trial must be license-based, not %q", o.BillingType)
 		}
 		if !o.Free {
-			ps.add("free", "a trial offer must be marked free: its prices are all 0 (ORD-10, TRI-1)")
+			ps.Add("free", "a trial offer must be marked free: its prices are all 0 (ORD-10, TRI-1)")
 		}
 		if o.Addon != nil {
-			ps.add("addon", "an offer cannot be both a trial and an add-on")
+			ps.Add("addon", "an offer cannot be both a trial and an add-on")
 		}
 		if t.Licenses <= 0 {
-			ps.add("trial.licenses", "must be > 0 (TRI-1: 25), got %d", t.Licenses)
+			ps.Add("trial.licenses", "must be > 0 (TRI-1: 25), got %d", t.Licenses)
 		} else if o.BillingType == BillingTypeLicense && (o.MinQuantity != t.Licenses || o.MaxQuantity != t.Licenses) {
-			ps.add("trial.licenses", "min_quantity (%d) and max_quantity (%d) must both equal trial.licenses (%d): a trial has exactly that many licenses (TRI-1)",
+			ps.Add("trial.licenses", "min_quantity (%d) and max_quantity (%d) must both equal trial.licenses (%d): a trial has exactly that many licenses (TRI-1)",
 				o.MinQuantity, o.MaxQuantity, t.Licenses)
 		}
 		if !ValidTerm(t.Term) {
-			ps.add("trial.term", "%q is not a term (allowed: %s)", t.Term, strings.Join(Terms(), ", "))
+			ps.Add("trial.term", "%q is not a term (allowed: %s)", t.Term, strings.Join(Terms(), ", "))
 		} else {
 			for j := range o.Plans {
 				if o.Plans[j].Term != t.Term {
-					ps.add(fmt.Sprintf("plans[%d].term", j), "a trial sells only its trial.term %s, not %s", t.Term, o.Plans[j].Term)
+					ps.Add(fmt.Sprintf("plans[%d].term", j), "a trial sells only its trial.term %s, not %s", t.Term, o.Plans[j].Term)
 				}
 			}
 		}
@@ -54,47 +54,47 @@ func (c *Catalog) validateTrials(ps *problems, index map[string]int) {
 		pairOK := true
 		switch {
 		case !ValidTerm(t.ConvertTerm):
-			ps.add("trial.convert_term", "%q is not a term (allowed: %s)", t.ConvertTerm, strings.Join(Terms(), ", "))
+			ps.Add("trial.convert_term", "%q is not a term (allowed: %s)", t.ConvertTerm, strings.Join(Terms(), ", "))
 			pairOK = false
 		case !ValidPair(t.ConvertTerm, t.ConvertBillingFrequency):
-			ps.add("trial.convert_billing_frequency", "%q is not allowed with term %s (allowed: %s)",
+			ps.Add("trial.convert_billing_frequency", "%q is not allowed with term %s (allowed: %s)",
 				t.ConvertBillingFrequency, t.ConvertTerm, strings.Join(FrequenciesFor(t.ConvertTerm), ", "))
 			pairOK = false
 		}
 		if paid != nil && pairOK {
 			if _, ok := paid.Plan(t.ConvertTerm, t.ConvertBillingFrequency); !ok {
-				ps.add("trial.convert_term", "the paid offer %s does not sell %s billed %s", paid.ID, t.ConvertTerm, t.ConvertBillingFrequency)
+				ps.Add("trial.convert_term", "the paid offer %s does not sell %s billed %s", paid.ID, t.ConvertTerm, t.ConvertBillingFrequency)
 			}
 		}
 	}
-	ps.entry = ""
+	ps.Entry = ""
 }
 
 // trialPaidOffer returns the trial's paid offer when it is a valid one.
-func (c *Catalog) trialPaidOffer(ps *problems, o *Offer, index map[string]int) *Offer {
+func (c *Catalog) trialPaidOffer(ps *problemList, o *Offer, index map[string]int) *Offer {
 	id := o.Trial.PaidOfferID
 	j, ok := index[id]
 	switch {
 	case id == "":
-		ps.add("trial.paid_offer_id", "must not be empty")
+		ps.Add("trial.paid_offer_id", "must not be empty")
 		return nil
 	case !ok:
-		ps.add("trial.paid_offer_id", "%q is not an offer of the catalog", id)
+		ps.Add("trial.paid_offer_id", "%q is not an offer of the catalog", id)
 		return nil
 	case id == o.ID:
-		ps.add("trial.paid_offer_id", "a trial cannot convert to itself")
+		ps.Add("trial.paid_offer_id", "a trial cannot convert to itself")
 		return nil
 	}
 	paid := &c.Offers[j]
 	switch {
 	case paid.Trial != nil:
-		ps.add("trial.paid_offer_id", "%s (%s) is a trial, not a paid offer", id, paid.Name)
+		ps.Add("trial.paid_offer_id", "%s (%s) is a trial, not a paid offer", id, paid.Name)
 		return nil
 	case paid.Addon != nil:
-		ps.add("trial.paid_offer_id", "%s (%s) is an add-on, not a paid base offer", id, paid.Name)
+		ps.Add("trial.paid_offer_id", "%s (%s) is an add-on, not a paid base offer", id, paid.Name)
 		return nil
 	case paid.BillingType != BillingTypeLicense:
-		ps.add("trial.paid_offer_id", "%s (%s) is not license-based", id, paid.Name)
+		ps.Add("trial.paid_offer_id", "%s (%s) is not license-based", id, paid.Name)
 		return nil
 	}
 	return paid

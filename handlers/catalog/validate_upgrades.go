@@ -41,53 +41,53 @@ func (p Policy) UpgradeUnsupported(from, to string) bool {
 // with upgrade_not_supported, UPG-2), and keeping the path lets an
 // operator re-enable it by deleting one table row when the programme
 // starts supporting it.
-func (c *Catalog) validateUpgrades(ps *problems, index map[string]int) {
+func (c *Catalog) validateUpgrades(ps *problemList, index map[string]int) {
 	for i := range c.Offers {
 		o := &c.Offers[i]
 		if len(o.UpgradePaths) == 0 {
 			continue
 		}
-		ps.entry = offerEntry(i, o)
+		ps.Entry = offerEntry(i, o)
 		seen := map[string]int{}
 		for j, to := range o.UpgradePaths {
 			field := fmt.Sprintf("upgrade_paths[%d]", j)
 			k, known := index[to]
 			if prev, dup := seen[to]; dup {
-				ps.add(field, "duplicate of upgrade_paths[%d] (%s)", prev, to)
+				ps.Add(field, "duplicate of upgrade_paths[%d] (%s)", prev, to)
 				continue
 			}
 			seen[to] = j
 			switch {
 			case strings.TrimSpace(to) == "":
-				ps.add(field, "must not be empty")
+				ps.Add(field, "must not be empty")
 			case to == o.ID:
-				ps.add(field, "an offer cannot be upgraded to itself (UPG-1)")
+				ps.Add(field, "an offer cannot be upgraded to itself (UPG-1)")
 			case !known:
-				ps.add(field, "%q is not an offer in the catalog (UPG-1)", to)
+				ps.Add(field, "%q is not an offer in the catalog (UPG-1)", to)
 			default:
 				c.validateUpgradeTarget(ps, field, o, &c.Offers[k])
 			}
 		}
 	}
-	ps.entry = ""
+	ps.Entry = ""
 	c.validateUpgradeCycles(ps, index)
-	ps.entry = ""
+	ps.Entry = ""
 	c.Policy.validateUnsupportedUpgrades(ps, index)
 }
 
-func (c *Catalog) validateUpgradeTarget(ps *problems, field string, o, t *Offer) {
+func (c *Catalog) validateUpgradeTarget(ps *problemList, field string, o, t *Offer) {
 	switch {
 	case t.CommerceType != o.CommerceType:
-		ps.add(field, "%q (%s) is %s, not %s: an upgrade stays within one commerce type (GEN-5)",
+		ps.Add(field, "%q (%s) is %s, not %s: an upgrade stays within one commerce type (GEN-5)",
 			t.ID, t.Name, t.CommerceType, o.CommerceType)
 	case t.BillingType != o.BillingType:
-		ps.add(field, "%q (%s) is %s-based, not %s-based: an upgrade moves licenses (ORD-6)",
+		ps.Add(field, "%q (%s) is %s-based, not %s-based: an upgrade moves licenses (ORD-6)",
 			t.ID, t.Name, t.BillingType, o.BillingType)
 	case t.Trial != nil:
-		ps.add(field, "%q (%s) is a trial offer: an upgrade goes from a paid subscription to a paid one (UPG-1; trials convert, TRI-2)",
+		ps.Add(field, "%q (%s) is a trial offer: an upgrade goes from a paid subscription to a paid one (UPG-1; trials convert, TRI-2)",
 			t.ID, t.Name)
 	case !sharesPlan(o, t):
-		ps.add(field, "%q (%s) sells none of this offer's plans (term and billing frequency), so no subscription could be upgraded to it",
+		ps.Add(field, "%q (%s) sells none of this offer's plans (term and billing frequency), so no subscription could be upgraded to it",
 			t.ID, t.Name)
 	}
 }
@@ -106,7 +106,7 @@ func sharesPlan(o, t *Offer) bool {
 // validateUpgradeCycles reports every back edge of a depth-first walk of
 // the upgrade paths, offers and paths in file order: each is a path that
 // closes a cycle, and so makes one of the cycle's upgrades a downgrade.
-func (c *Catalog) validateUpgradeCycles(ps *problems, index map[string]int) {
+func (c *Catalog) validateUpgradeCycles(ps *problemList, index map[string]int) {
 	const (
 		white = iota
 		grey
@@ -132,8 +132,8 @@ func (c *Catalog) validateUpgradeCycles(ps *problems, index map[string]int) {
 					names = append(names, c.Offers[w].ID)
 				}
 				names = append(names, to)
-				ps.entry = offerEntry(u, o)
-				ps.add(fmt.Sprintf("upgrade_paths[%d]", j),
+				ps.Entry = offerEntry(u, o)
+				ps.Add(fmt.Sprintf("upgrade_paths[%d]", j),
 					"closes a cycle of upgrade paths (%s): one of these upgrades is a downgrade, and UPG-1 allows none",
 					strings.Join(names, " -> "))
 			case white:
@@ -150,14 +150,14 @@ func (c *Catalog) validateUpgradeCycles(ps *problems, index map[string]int) {
 	}
 }
 
-func (p *Policy) validateUnsupportedUpgrades(ps *problems, index map[string]int) {
+func (p *Policy) validateUnsupportedUpgrades(ps *problemList, index map[string]int) {
 	seen := map[UpgradePair]int{}
 	for k, pair := range p.UnsupportedUpgrades {
 		field := fmt.Sprintf("policy.unsupported_upgrades[%d]", k)
 		ok := true
 		for _, end := range []struct{ name, id string }{{"from", pair.From}, {"to", pair.To}} {
 			if _, known := index[end.id]; !known || strings.TrimSpace(end.id) == "" {
-				ps.add(field+"."+end.name, "%q is not an offer in the catalog (UPG-2)", end.id)
+				ps.Add(field+"."+end.name, "%q is not an offer in the catalog (UPG-2)", end.id)
 				ok = false
 			}
 		}
@@ -165,11 +165,11 @@ func (p *Policy) validateUnsupportedUpgrades(ps *problems, index map[string]int)
 			continue
 		}
 		if pair.From == pair.To {
-			ps.add(field, "from and to are the same offer (%s)", pair.From)
+			ps.Add(field, "from and to are the same offer (%s)", pair.From)
 			continue
 		}
 		if prev, dup := seen[pair]; dup {
-			ps.add(field, "duplicate of policy.unsupported_upgrades[%d] (%s -> %s)", prev, pair.From, pair.To)
+			ps.Add(field, "duplicate of policy.unsupported_upgrades[%d] (%s -> %s)", prev, pair.From, pair.To)
 			continue
 		}
 		seen[pair] = k

@@ -1,8 +1,8 @@
 package partners
 
 import (
-	"errors"
 	"fmt"
+	"github.com/cspreseller/csp-processor/handlers/internal/problems"
 	"regexp"
 	"strings"
 
@@ -20,39 +20,10 @@ var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 // and Default) return every problem found, joined with errors.Join in
 // document order: version and policy first, then the partners in file
 // order. Use errors.As to reach one.
-type Problem struct {
-	// Entry names the partner the problem is in, e.g.
-	// `partner "R-2001" (Fabrikam IT Solutions GmbH)`, or `partners[3]`
-	// when it has no ID; empty for the top-level fields.
-	Entry string
-	// Field is the field's path within the entry, e.g. `provider_ids[0]`
-	// or `policy.eu_efta_countries[4]`.
-	Field string
-	// Message says what is wrong.
-	Message string
-}
+type Problem = problems.Problem
 
-func (p *Problem) Error() string {
-	var b strings.Builder
-	b.WriteString("partners: ")
-	if p.Entry != "" {
-		b.WriteString(p.Entry)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Field)
-	b.WriteString(": ")
-	b.WriteString(p.Message)
-	return b.String()
-}
-
-type problems struct {
-	entry string
-	list  []error
-}
-
-func (ps *problems) add(field, format string, args ...any) {
-	ps.list = append(ps.list, &Problem{Entry: ps.entry, Field: field, Message: fmt.Sprintf(format, args...)})
-}
+// problemList gathers a validation's problems.
+type problemList = problems.List
 
 // Validate checks the whole registry and returns every problem (see
 // Problem), or nil:
@@ -68,13 +39,13 @@ func (ps *problems) add(field, format string, args ...any) {
 //     each a registered indirect provider, none twice; other types name
 //     none.
 func (r *Registry) Validate() error {
-	ps := &problems{}
+	ps := &problemList{Source: "partners"}
 	if strings.TrimSpace(r.Version) == "" {
-		ps.add("version", "must not be empty")
+		ps.Add("version", "must not be empty")
 	}
 	r.Policy.validate(ps)
 	if len(r.Partners) == 0 {
-		ps.add("partners", "must not be empty")
+		ps.Add("partners", "must not be empty")
 	}
 	firstByID := make(map[string]int, len(r.Partners))
 	for i := range r.Partners {
@@ -86,75 +57,75 @@ func (r *Registry) Validate() error {
 	}
 	for i := range r.Partners {
 		p := &r.Partners[i]
-		ps.entry = partnerEntry(i, p)
+		ps.Entry = partnerEntry(i, p)
 		switch j := firstByID[p.ID]; {
 		case !messages.ValidToken(p.ID):
-			ps.add("id", "%q must be 1-64 letters, digits, '-' or '_'", p.ID)
+			ps.Add("id", "%q must be 1-64 letters, digits, '-' or '_'", p.ID)
 		case strings.HasPrefix(p.ID, "_"):
-			ps.add("id", "%q: IDs starting with '_' are reserved for the processor's own actors", p.ID)
+			ps.Add("id", "%q: IDs starting with '_' are reserved for the processor's own actors", p.ID)
 		case j != i:
-			ps.add("id", "duplicate of partners[%d] (%s)", j, r.Partners[j].Name)
+			ps.Add("id", "duplicate of partners[%d] (%s)", j, r.Partners[j].Name)
 		}
 		if strings.TrimSpace(p.Name) == "" {
-			ps.add("name", "must not be empty")
+			ps.Add("name", "must not be empty")
 		}
 		switch p.Type {
 		case DirectBill, IndirectProvider, IndirectReseller:
 		default:
-			ps.add("type", "%q must be direct_bill, indirect_provider or indirect_reseller", p.Type)
+			ps.Add("type", "%q must be direct_bill, indirect_provider or indirect_reseller", p.Type)
 		}
 		if !countryPattern.MatchString(p.Country) {
-			ps.add("country", "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", p.Country)
+			ps.Add("country", "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", p.Country)
 		}
 		r.validateProviders(ps, p, firstByID)
 	}
-	return errors.Join(ps.list...)
+	return ps.Err()
 }
 
-func (p *Policy) validate(ps *problems) {
+func (p *Policy) validate(ps *problemList) {
 	if len(p.EUEFTACountries) == 0 {
-		ps.add("policy.eu_efta_countries", "must not be empty (PTN-4: the EU and EFTA billing countries)")
+		ps.Add("policy.eu_efta_countries", "must not be empty (PTN-4: the EU and EFTA billing countries)")
 	}
 	seen := map[string]int{}
 	for i, cc := range p.EUEFTACountries {
 		field := fmt.Sprintf("policy.eu_efta_countries[%d]", i)
 		if !countryPattern.MatchString(cc) {
-			ps.add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
+			ps.Add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
 		} else if j, dup := seen[cc]; dup {
-			ps.add(field, "duplicate of policy.eu_efta_countries[%d] (%s)", j, cc)
+			ps.Add(field, "duplicate of policy.eu_efta_countries[%d] (%s)", j, cc)
 		} else {
 			seen[cc] = i
 		}
 	}
 	if n := p.MaxAdditionalResellers; n < 1 || n > MaxAdditionalResellers {
-		ps.add("policy.max_additional_resellers", "must be 1..%d (PTN-4: up to five per transaction), not %d", MaxAdditionalResellers, n)
+		ps.Add("policy.max_additional_resellers", "must be 1..%d (PTN-4: up to five per transaction), not %d", MaxAdditionalResellers, n)
 	}
 }
 
 // validateProviders checks an indirect reseller's providers (PTN-2: it
 // must have one to go through).
-func (r *Registry) validateProviders(ps *problems, p *Partner, firstByID map[string]int) {
+func (r *Registry) validateProviders(ps *problemList, p *Partner, firstByID map[string]int) {
 	if p.Type != IndirectReseller {
 		if len(p.ProviderIDs) > 0 {
-			ps.add("provider_ids", "only an indirect reseller has indirect providers; a %s partner names none", p.Type)
+			ps.Add("provider_ids", "only an indirect reseller has indirect providers; a %s partner names none", p.Type)
 		}
 		return
 	}
 	if len(p.ProviderIDs) == 0 {
-		ps.add("provider_ids", "an indirect reseller needs at least one indirect provider")
+		ps.Add("provider_ids", "an indirect reseller needs at least one indirect provider")
 	}
 	seen := map[string]int{}
 	for i, id := range p.ProviderIDs {
 		field := fmt.Sprintf("provider_ids[%d]", i)
 		if k, dup := seen[id]; dup {
-			ps.add(field, "duplicate of provider_ids[%d] (%s)", k, id)
+			ps.Add(field, "duplicate of provider_ids[%d] (%s)", k, id)
 			continue
 		}
 		seen[id] = i
 		if j, known := firstByID[id]; !known {
-			ps.add(field, "%q is not a registered partner", id)
+			ps.Add(field, "%q is not a registered partner", id)
 		} else if r.Partners[j].Type != IndirectProvider {
-			ps.add(field, "%q (%s) is not an indirect provider", id, r.Partners[j].Type)
+			ps.Add(field, "%q (%s) is not an indirect provider", id, r.Partners[j].Type)
 		}
 	}
 }
