@@ -166,18 +166,8 @@ func validateMarketplaceOffer(c *Catalog, ps *problemList, o *Offer) {
 	if len(m.BillingCountries) == 0 {
 		ps.Add("marketplace.billing_countries", "must not be empty (ORD-4)")
 	}
+	ps.Countries("marketplace.billing_countries", m.BillingCountries)
 	seen := map[string]int{}
-	for i, cc := range m.BillingCountries {
-		field := fmt.Sprintf("marketplace.billing_countries[%d]", i)
-		if !countryPattern.MatchString(cc) {
-			ps.Add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
-		} else if j, dup := seen[cc]; dup {
-			ps.Add(field, "duplicate of marketplace.billing_countries[%d] (%s)", j, cc)
-		} else {
-			seen[cc] = i
-		}
-	}
-	seen = map[string]int{}
 	for i, id := range m.ExclusivePartnerIDs {
 		field := fmt.Sprintf("marketplace.exclusive_partner_ids[%d]", i)
 		if !partnerIDPattern.MatchString(id) {

@@ -104,17 +104,7 @@ func (c *Catalog) validateCurrencies(ps *problemList) {
 }
 
 func (p *Policy) validate(ps *problemList) {
-	seen := map[string]int{}
-	for i, cc := range p.TaxInclusiveCountries {
-		field := fmt.Sprintf("policy.tax_inclusive_countries[%d]", i)
-		if !countryPattern.MatchString(cc) {
-			ps.Add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
-		} else if j, dup := seen[cc]; dup {
-			ps.Add(field, "duplicate of policy.tax_inclusive_countries[%d] (%s)", j, cc)
-		} else {
-			seen[cc] = i
-		}
-	}
+	ps.Countries("policy.tax_inclusive_countries", p.TaxInclusiveCountries)
 	if p.ConflictRetryMinutes < 0 || p.ConflictRetryMinutes > 24*60 {
 		ps.Add("policy.conflict_retry_minutes", "must be 0..1440, not %d", p.ConflictRetryMinutes)
 	}
@@ -137,7 +127,7 @@ func (p *Policy) validate(ps *problemList) {
 		ps.Add("policy.segments", "must not be empty")
 		return
 	}
-	seen = map[string]int{}
+	seen := map[string]int{}
 	for i, s := range p.Segments {
 		field := fmt.Sprintf("policy.segments[%d]", i)
 		if !segmentPattern.MatchString(s) {

@@ -86,17 +86,7 @@ func (p *Policy) validate(ps *problemList) {
 	if len(p.EUEFTACountries) == 0 {
 		ps.Add("policy.eu_efta_countries", "must not be empty (PTN-4: the EU and EFTA billing countries)")
 	}
-	seen := map[string]int{}
-	for i, cc := range p.EUEFTACountries {
-		field := fmt.Sprintf("policy.eu_efta_countries[%d]", i)
-		if !countryPattern.MatchString(cc) {
-			ps.Add(field, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
-		} else if j, dup := seen[cc]; dup {
-			ps.Add(field, "duplicate of policy.eu_efta_countries[%d] (%s)", j, cc)
-		} else {
-			seen[cc] = i
-		}
-	}
+	ps.Countries("policy.eu_efta_countries", p.EUEFTACountries)
 	if n := p.MaxAdditionalResellers; n < 1 || n > MaxAdditionalResellers {
 		ps.Add("policy.max_additional_resellers", "must be 1..%d (PTN-4: up to five per transaction), not %d", MaxAdditionalResellers, n)
 	}

@@ -6,6 +6,7 @@ package problems
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -52,3 +53,21 @@ func (l *List) Add(field, format string, args ...any) {
 
 // Err joins every problem (nil when there is none).
 func (l *List) Err() error { return errors.Join(l.list...) }
+
+var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Countries checks a list of ISO 3166-1 alpha-2 country codes at field
+// (e.g. "policy.tax_inclusive_countries"): each well formed, none twice.
+func (l *List) Countries(field string, codes []string) {
+	seen := map[string]int{}
+	for i, cc := range codes {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !countryPattern.MatchString(cc) {
+			l.Add(f, "%q must be an ISO 3166-1 alpha-2 code (2 uppercase letters)", cc)
+		} else if j, dup := seen[cc]; dup {
+			l.Add(f, "duplicate of %s[%d] (%s)", field, j, cc)
+		} else {
+			seen[cc] = i
+		}
+	}
+}
