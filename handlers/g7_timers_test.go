@@ -52,6 +52,21 @@ func TestG7_TimeTravelFiresEveryTimerOnceInOrder(t *testing.T) {
 	renewalDone := time.Date(2027, 1, 31, 0, 30, 0, 0, time.UTC)
 	now = renewalDone.Add(time.Hour)
 	e.advance(clock, now)
+	// The clock answers once the timers are applied; their events may
+	// still be on their way to the watcher.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.events.WaitFor(ctx, func(evs []messages.Event) bool {
+		n := 0
+		for _, ev := range evs {
+			if ev.CustomerID == cust && (ev.Type == messages.EvtBillingCharge || ev.Type == messages.EvtSubscriptionRenewed) {
+				n++
+			}
+		}
+		return n >= 14 // 13 charges and the renewal
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	var charges []*messages.BillingEvent
 	var renewed []messages.Event

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -72,12 +73,35 @@ func TestIssue3_TrialConversionRenewalsQuantitiesAndCancellation(t *testing.T) {
 			}
 		}
 	}
-	timerEvents := func(from int) []messages.Event {
+	fromTimers := func(evs []messages.Event) []messages.Event {
 		var out []messages.Event
-		for _, ev := range e.events.Events()[from:] {
+		for _, ev := range evs {
 			if ev.CustomerID == cust && ev.CommandType == messages.CmdTimerFired {
 				out = append(out, ev)
 			}
+		}
+		return out
+	}
+	// timerEvents waits until the events of this customer's timers since
+	// from include every type in until (the clock's answer means the
+	// timers were applied; their events may still be on their way), then
+	// returns them all.
+	timerEvents := func(from int, until ...messages.EventType) []messages.Event {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var out []messages.Event
+		err := e.events.WaitFor(ctx, func(evs []messages.Event) bool {
+			out = fromTimers(evs[from:])
+			for _, typ := range until {
+				if len(ofType(out, typ)) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatalf("timer events %v, waiting for %v: %v", types(out), until, err)
 		}
 		billing(out)
 		return out
@@ -102,7 +126,7 @@ func TestIssue3_TrialConversionRenewalsQuantitiesAndCancellation(t *testing.T) {
 	// The trial ends on 2026-04-09; the conversion runs at 2026-04-10T00:00Z.
 	mark := len(e.events.Events())
 	at(time.Date(2026, 4, 10, 1, 0, 0, 0, time.UTC))
-	evs = timerEvents(mark)
+	evs = timerEvents(mark, messages.EvtTrialConverted, messages.EvtBillingCharge)
 	var sub string
 	for _, ev := range evs {
 		if c, ok := ev.Data.(*messages.TrialConvertedEvent); ok {
@@ -141,7 +165,7 @@ func TestIssue3_TrialConversionRenewalsQuantitiesAndCancellation(t *testing.T) {
 	renewal := func(d time.Time) []messages.Event {
 		mark := len(e.events.Events())
 		at(d.Add(45 * time.Minute))
-		evs := timerEvents(mark)
+		evs := timerEvents(mark, messages.EvtSubscriptionRenewed, messages.EvtBillingCharge)
 		want(evs, messages.EvtSubscriptionRenewed, messages.EvtBillingCharge)
 		if r := evs[0].Data.(*messages.SubscriptionRenewedEvent); !r.CancellableUntil.Equal(d.Add(30*time.Minute+168*time.Hour)) || evs[0].PartnerID != partnerA {
 			t.Fatalf("renewal %+v to %s", r, evs[0].PartnerID)
