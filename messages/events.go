@@ -375,7 +375,11 @@ type BillingEvent struct {
 	PeriodStart string     `json:"period_start"`
 	PeriodEnd   string     `json:"period_end"`
 	Proration   *Proration `json:"proration,omitempty"`
-	// Reason is purchase or cancellation.
+	// LotProrations replaces Proration when a cancellation refunds several
+	// lots bought at different times (CAN-1, QTY-2): AmountMinor =
+	// round_half_up(sum of BaseMinor * UnusedDays / PeriodDays).
+	LotProrations []Proration `json:"lot_prorations,omitempty"`
+	// Reason says why (the BillingReason constants).
 	Reason string `json:"reason"`
 	// Rule is the RULES.md ID the amount follows.
 	Rule string `json:"rule"`

@@ -55,20 +55,51 @@ func (d *decision) cancel(c *messages.CancelData) {
 	})
 }
 
-// cancellationCredit prorates the current billing period's charge: the
-// days from the instant the period started to be used up to now count as
-// used, every started day in full (GEN-2), and the rest is refunded,
-// rounded half up once (GEN-3).
+// cancellationCredit gives back, lot by lot, what the current billing
+// period's licenses were charged for the days not used (CAN-1 with QTY-2's
+// lots): a lot bought with the period counts its days from the instant the
+// period started to be used, a lot added during the period from its own
+// purchase, every started day in full (GEN-2). The lots' shares are added
+// and rounded half up once (GEN-3). For a single lot this is the period
+// charge prorated by unused days; with several lots it does not charge the
+// partner twice for the days before a later lot was added (prorating the
+// whole period charge would).
+//
+// Where the period charge is not the sum of its lots' charges (a legacy
+// period not billed while suspended, an upgrade that mixed two prices,
+// software) the period charge itself is prorated.
 func cancellationCredit(s *Subscription, now time.Time) *messages.BillingEvent {
-	periodDays := daysBetween(s.PeriodStart, s.PeriodEnd.AddDate(0, 0, 1))
+	p := periodDays(s)
 	used := usedDays(now.Sub(s.PeriodStartedAt))
-	unused := max(periodDays-used, 0)
-	return &messages.BillingEvent{
+	unused := max(p-used, 0)
+	credit := &messages.BillingEvent{
 		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor:  prorate(s.PeriodCharge, unused, periodDays),
+		AmountMinor:  prorate(s.PeriodCharge, unused, p),
 		TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
 		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-		Proration: &messages.Proration{BaseMinor: s.PeriodCharge, UsedDays: used, UnusedDays: unused, PeriodDays: periodDays},
+		Proration: &messages.Proration{BaseMinor: s.PeriodCharge, UsedDays: used, UnusedDays: unused, PeriodDays: p},
 		Reason:    messages.BillingReasonCancellation, Rule: "CAN-1",
 	}
+	lots := normalizedLots(s)
+	if len(lots) < 2 || !chargedByLots(s, lots) {
+		return credit
+	}
+	credit.Proration = nil
+	var parts []messages.Proration
+	for _, lot := range lots {
+		parts = append(parts, lotProration(s, lot, lot.Quantity, now))
+	}
+	credit.LotProrations = parts
+	credit.AmountMinor = prorateSum(parts)
+	return credit
+}
+
+// chargedByLots tells whether the period charge is exactly the sum of its
+// lots' charges, so that a refund lot by lot gives back what was charged.
+func chargedByLots(s *Subscription, lots []Lot) bool {
+	var sum int64
+	for _, lot := range lots {
+		sum += lotCharge(s, lot, lot.Quantity)
+	}
+	return sum == s.PeriodCharge
 }

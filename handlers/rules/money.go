@@ -3,6 +3,8 @@ package rules
 import (
 	"math/big"
 	"time"
+
+	"github.com/cspreseller/csp-processor/messages"
 )
 
 // usedDays is GEN-2: proration is daily and any started day counts as used,
@@ -32,4 +34,27 @@ func prorate(amount int64, unused, period int) int64 {
 	num.Add(num, big.NewInt(int64(period)))
 	den := big.NewInt(int64(2 * period))
 	return num.Quo(num, den).Int64()
+}
+
+// prorateSum is GEN-3 over several parts of one amount: the sum of
+// base × unused / period over the parts (all of one period), rounded half
+// up once, at the end.
+func prorateSum(parts []messages.Proration) int64 {
+	if len(parts) == 0 {
+		return 0
+	}
+	p := int64(parts[0].PeriodDays)
+	if p <= 0 {
+		return 0
+	}
+	num := new(big.Int)
+	for _, pr := range parts {
+		if pr.UnusedDays <= 0 || pr.BaseMinor <= 0 {
+			continue
+		}
+		num.Add(num, new(big.Int).Mul(big.NewInt(pr.BaseMinor), big.NewInt(int64(pr.UnusedDays))))
+	}
+	num.Mul(num, big.NewInt(2))
+	num.Add(num, big.NewInt(p))
+	return num.Quo(num, big.NewInt(2*p)).Int64()
 }

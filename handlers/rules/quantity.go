@@ -282,6 +282,18 @@ func lotCharge(s *Subscription, lot Lot, n int) int64 {
 // once (GEN-3), so that every credit's proration is exact and the credits
 // add up to what was given back.
 func lotCredit(s *Subscription, lot Lot, n int, now time.Time) *messages.BillingEvent {
+	pr := lotProration(s, lot, n, now)
+	return &messages.BillingEvent{
+		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
+		AmountMinor: prorate(pr.BaseMinor, pr.UnusedDays, pr.PeriodDays), TaxInclusive: s.TaxInclusive, Quantity: n, UnitPriceMinor: s.UnitPrice,
+		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
+		Proration: &pr, Reason: messages.BillingReasonDecrease, Rule: "QTY-2",
+	}
+}
+
+// lotProration is the used and unused days of n licenses of one lot at now
+// (see lotCredit).
+func lotProration(s *Subscription, lot Lot, n int, now time.Time) messages.Proration {
 	p := periodDays(s)
 	before := min(daysBefore(s, lot.AddedAt), p)
 	from := lot.AddedAt
@@ -289,14 +301,7 @@ func lotCredit(s *Subscription, lot Lot, n int, now time.Time) *messages.Billing
 		from = began
 	}
 	used := min(before+usedDays(now.Sub(from)), p)
-	base := s.UnitPrice * int64(n)
-	return &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor: prorate(base, p-used, p), TaxInclusive: s.TaxInclusive, Quantity: n, UnitPriceMinor: s.UnitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-		Proration: &messages.Proration{BaseMinor: base, UsedDays: used, UnusedDays: p - used, PeriodDays: p},
-		Reason:    messages.BillingReasonDecrease, Rule: "QTY-2",
-	}
+	return messages.Proration{BaseMinor: s.UnitPrice * int64(n), UsedDays: used, UnusedDays: p - used, PeriodDays: p}
 }
 
 // normalizedLots returns the subscription's lots adding up to its

@@ -288,11 +288,28 @@ func TestRule_CAN_1_CancelAfterAnIncreaseCreditsWhatWasReallyCharged(t *testing.
 	}
 	out = w.do(partnerA, t0.Add(100*time.Hour), messages.CmdSubscriptionCancel, cancelOf(id))
 	wantAccepted(t, out)
-	// Charged 72000 + 35803 = 107803 for the period; 5 days used of 365:
-	// 107803 * 360 / 365 = 106326.25 -> 106326.
+	// Charged 72000 + 35803 = 107803 for the period. Lot by lot: the 10
+	// licenses of the purchase were used 5 days (ceil 100 h), the 5 added
+	// at hour 30 were charged from day 3 and held 3 days (ceil 70 h), so
+	// both give back 360 of 365 days:
+	// (72000 + 36000) * 360 / 365 = 106520.55 -> 106521. Prorating the
+	// period charge instead (107803 * 360 / 365 = 106326) would charge the
+	// 5 licenses again for the 2 days before they were bought.
 	c := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCredit)
-	if c.AmountMinor != 106326 || c.Proration.BaseMinor != 107803 {
-		t.Fatalf("cancellation credit %d on %d", c.AmountMinor, c.Proration.BaseMinor)
+	if c.AmountMinor != 106521 || c.Proration != nil || len(c.LotProrations) != 2 {
+		t.Fatalf("cancellation credit %+v", c)
+	}
+	for i, want := range []messages.Proration{
+		{BaseMinor: 72000, UsedDays: 5, UnusedDays: 360, PeriodDays: 365},
+		{BaseMinor: 36000, UsedDays: 5, UnusedDays: 360, PeriodDays: 365},
+	} {
+		if c.LotProrations[i] != want {
+			t.Fatalf("lot %d: %+v, want %+v", i, c.LotProrations[i], want)
+		}
+	}
+	// A credit never gives back more than the period was charged.
+	if c.AmountMinor > 72000+35803 {
+		t.Fatalf("credit %d exceeds the charges", c.AmountMinor)
 	}
 }
 
