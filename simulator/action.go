@@ -1,0 +1,22 @@
+package simulator
+
+import (
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/simulator/model"
+)
+
+// Action is one command the simulator sends, with the model's prediction
+// for it.
+type Action struct {
+	Customer *model.Customer
+	Command  messages.Command
+	// Kind names the mix entry that chose it (buy, increase, ...).
+	Kind     string
+	Expected model.Outcome
+	// Sub is the subscription the action bought (its ID is learned from
+	// the order's result) or acts on.
+	Sub *model.Sub
+	// Expect, from a scenario file, is the rejection code the story
+	// expects ("" = accepted); checked on top of the model.
+	Expect *string
+}

@@ -1,0 +1,222 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/simulator/report"
+)
+
+// Ledger is the billing system's side of the simulator: it consumes every
+// event, drops repeated deliveries by event ID, books billing events, and
+// keeps what each command produced until the run reconciles it against the
+// model (reconcile.go). It also times each command from its publish to its
+// first event.
+type Ledger struct {
+	mu   sync.Mutex
+	seen map[uuid.UUID]struct{}
+	// Duplicates counts deliveries of an event ID already booked.
+	Duplicates int64
+	// lastSeq is the highest event stream sequence received.
+	lastSeq uint64
+	// inFlight are commands published and not yet answered, by ID.
+	inFlight map[string]time.Time
+	results  map[string]*CommandResult
+	// timerBills are billing events of timer.fired commands not yet
+	// reconciled.
+	timerBills []Entry
+	// createdByTimer maps order/line/offer to the subscription a timer
+	// created (a trial conversion).
+	createdByTimer map[string]string
+	changed        chan struct{}
+	rec            *report.Recorder
+	cc             jetstream.ConsumeContext
+	// Corrupt, when set, changes a billing entry as it is booked: the
+	// test that proves a wrong amount fails the run uses it.
+	Corrupt func(*Entry)
+}
+
+// Entry is one booked billing event.
+type Entry struct {
+	EventID     string
+	CommandID   string
+	CommandType messages.CommandType
+	CustomerID  string
+	Kind        string // charge or credit
+	Bill        messages.BillingEvent
+}
+
+// CommandResult is what one command produced.
+type CommandResult struct {
+	Rejected  string // the rejection code, or the rejected order line's
+	Bills     []Entry
+	OrderSubs map[string]string // line ID -> subscription ID
+}
+
+// NewLedger starts consuming the partner's events from the stream's next
+// message.
+func NewLedger(ctx context.Context, js jetstream.JetStream, stream, partner string, rec *report.Recorder) (*Ledger, error) {
+	l := &Ledger{
+		seen: map[uuid.UUID]struct{}{}, inFlight: map[string]time.Time{}, results: map[string]*CommandResult{},
+		createdByTimer: map[string]string{}, changed: make(chan struct{}), rec: rec,
+	}
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{messages.EventSubjectPrefix + "." + partner + ".>"}, DeliverPolicy: jetstream.DeliverNewPolicy})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: event consumer: %w", err)
+	}
+	if l.cc, err = cons.Consume(l.receive); err != nil {
+		return nil, fmt.Errorf("ledger: consume: %w", err)
+	}
+	return l, nil
+}
+
+// Stop ends the consumption.
+func (l *Ledger) Stop() { l.cc.Stop() }
+
+// Published records a command about to be published (so that its first
+// event, however fast, finds it).
+func (l *Ledger) Published(commandID string, at time.Time) {
+	l.mu.Lock()
+	l.inFlight[commandID] = at
+	l.results[commandID] = &CommandResult{}
+	l.mu.Unlock()
+}
+
+// Forget drops a command whose publish failed.
+func (l *Ledger) Forget(commandID string) {
+	l.mu.Lock()
+	delete(l.inFlight, commandID)
+	delete(l.results, commandID)
+	l.mu.Unlock()
+}
+
+func (l *Ledger) receive(m jetstream.Msg) {
+	now := time.Now()
+	ev, err := messages.DecodeEvent(m.Data())
+	meta, _ := m.Metadata()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	defer l.signal()
+	if meta != nil && meta.Sequence.Stream > l.lastSeq {
+		l.lastSeq = meta.Sequence.Stream
+	}
+	if err != nil {
+		l.rec.Mismatch(fmt.Sprintf("undecodable event on %s: %v", m.Subject(), err))
+		return
+	}
+	id, err := uuid.Parse(ev.ID)
+	if err != nil {
+		l.rec.Mismatch(fmt.Sprintf("event with a malformed ID %q on %s", ev.ID, m.Subject()))
+		return
+	}
+	if _, dup := l.seen[id]; dup {
+		l.Duplicates++
+		return
+	}
+	l.seen[id] = struct{}{}
+	if at, ok := l.inFlight[ev.CommandID]; ok {
+		l.rec.Completed(now, now.Sub(at))
+		delete(l.inFlight, ev.CommandID)
+	}
+	res := l.results[ev.CommandID]
+	switch d := ev.Data.(type) {
+	case *messages.CommandRejectedEvent:
+		l.rec.Rejected(d.Code)
+		if res != nil {
+			res.Rejected = d.Code
+		}
+	case *messages.OrderProcessedEvent:
+		for _, line := range d.Lines {
+			if line.Rejection != nil {
+				l.rec.Rejected(line.Rejection.Code)
+				if res != nil {
+					res.Rejected = line.Rejection.Code
+				}
+			} else if res != nil {
+				if res.OrderSubs == nil {
+					res.OrderSubs = map[string]string{}
+				}
+				res.OrderSubs[line.LineID] = line.SubscriptionID
+			}
+		}
+	case *messages.SubscriptionCreatedEvent:
+		if ev.CommandType == messages.CmdTimerFired {
+			l.createdByTimer[subKey(d.OrderID, d.LineID, d.OfferID)] = d.SubscriptionID
+		}
+	case *messages.BillingEvent:
+		e := Entry{EventID: ev.ID, CommandID: ev.CommandID, CommandType: ev.CommandType, CustomerID: ev.CustomerID,
+			Kind: "charge", Bill: *d}
+		if ev.Type == messages.EvtBillingCredit {
+			e.Kind = "credit"
+		}
+		if l.Corrupt != nil {
+			l.Corrupt(&e)
+		}
+		l.rec.Billing(e.Kind, d.Currency, d.AmountMinor)
+		switch {
+		case res != nil:
+			res.Bills = append(res.Bills, e)
+		case ev.CommandType == messages.CmdTimerFired:
+			l.timerBills = append(l.timerBills, e)
+		default:
+			l.rec.Mismatch(fmt.Sprintf("billing event %s of command %s (%s) that the simulator did not send: %s %d %s",
+				ev.ID, ev.CommandID, ev.CommandType, e.Kind, d.AmountMinor, d.Currency))
+		}
+	}
+}
+
+func subKey(order, line, offer string) string { return order + "/" + line + "/" + offer }
+
+func (l *Ledger) signal() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// InFlight is how many published commands have no event yet.
+func (l *Ledger) InFlight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.inFlight)
+}
+
+// waitUntil blocks until cond holds (evaluated under the lock) or ctx ends.
+func (l *Ledger) waitUntil(ctx context.Context, cond func() bool) error {
+	for {
+		l.mu.Lock()
+		ok := cond()
+		ch := l.changed
+		l.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// take hands the results of the given commands and the timer bills to
+// the reconciliation and forgets them.
+func (l *Ledger) take(commandIDs []string) (map[string]*CommandResult, []Entry, map[string]string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]*CommandResult, len(commandIDs))
+	for _, id := range commandIDs {
+		out[id] = l.results[id]
+		delete(l.results, id)
+	}
+	timers := l.timerBills
+	l.timerBills = nil
+	created := l.createdByTimer
+	l.createdByTimer = map[string]string{}
+	return out, timers, created
+}

@@ -1,0 +1,16 @@
+// Package model is the billing system's own model of the money rules: what
+// every command and every renewal, billing period and trial end must charge
+// or credit. It is written apart from the processor's rules
+// (handlers/rules) on purpose and shares no code with them — only the
+// catalog's data (prices, windows, policy) — so that a wrong amount in
+// either shows up as a ledger mismatch instead of being reproduced.
+//
+// It covers what the load generator does: new-commerce license
+// subscriptions bought, increased, decreased (per lot, QTY-2), suspended,
+// reactivated, auto-renew turned back on, cancelled in and out of the
+// window (CAN-1), upgraded in full at once (UPG-3), trials converted at
+// their end (TRI-1), renewed (REN-2) or expired (REN-3), and billed
+// period by period (GEN-4). The model predicts each command's outcome
+// (accepted or the rejection code) as well as its amounts; a command the
+// model does not know how to predict is never generated.
+package model

@@ -1,0 +1,168 @@
+package report
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Summary is the frozen numbers of a run. Durations are nanoseconds in JSON.
+type Summary struct {
+	Label      string    `json:"label"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Sent       int64     `json:"sent"`
+	Completed  int64     `json:"completed"`
+	Throughput float64   `json:"throughput_per_s"` // completed per second over End-Start
+
+	LatencyP50  time.Duration `json:"latency_p50_ns"`
+	LatencyP90  time.Duration `json:"latency_p90_ns"`
+	LatencyP99  time.Duration `json:"latency_p99_ns"`
+	LatencyP999 time.Duration `json:"latency_p999_ns"`
+	LatencyMax  time.Duration `json:"latency_max_ns"`  // exact
+	LatencyMean time.Duration `json:"latency_mean_ns"` // exact
+
+	Rejections    map[string]int64 `json:"rejections"` // by code
+	Charges       int64            `json:"charges"`
+	Credits       int64            `json:"credits"`
+	ChargedMinor  map[string]int64 `json:"charged_minor"`  // by currency
+	CreditedMinor map[string]int64 `json:"credited_minor"` // by currency
+	Mismatches    int64            `json:"mismatches"`
+	MismatchTexts []string         `json:"mismatch_texts"` // the first 100
+
+	// Filled by the caller (measured elsewhere); printed when non-zero.
+	Redeliveries          int64    `json:"redeliveries"`
+	DeadLetters           int64    `json:"dead_letters"`
+	ProcessorRSSBytes     int64    `json:"processor_rss_bytes"`
+	ProcessorPeakRSSBytes int64    `json:"processor_peak_rss_bytes"`
+	RedisUsedMemoryBytes  int64    `json:"redis_used_memory_bytes"`
+	Subscriptions         int64    `json:"subscriptions"` // for Redis memory per subscription
+	Notes                 []string `json:"notes"`         // free lines printed at the end
+
+	Series      []SecondSample    `json:"series"`      // one per wall-clock second since Start
+	Pauses      []Span            `json:"pauses"`      // deliberate pauses of the generator
+	Percentiles []PercentilePoint `json:"percentiles"` // whole-run latency distribution
+}
+
+// SecondSample is one wall-clock second of the run, starting At after the
+// start. Sent counts by publish time, Completed (and the latencies) by the
+// arrival of the first event. Paused: the second overlaps a deliberate pause.
+type SecondSample struct {
+	At        time.Duration `json:"at_ns"`
+	Sent      int64         `json:"sent"`
+	Completed int64         `json:"completed"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	Max       time.Duration `json:"max_ns"`
+	Paused    bool          `json:"paused"`
+}
+
+// PercentilePoint is one point of the latency distribution curve.
+type PercentilePoint struct {
+	Percentile float64       `json:"percentile"` // 0..100
+	Latency    time.Duration `json:"latency_ns"`
+}
+
+// Distribution curve: evenly spaced in "nines" (x = -log10(1 - p/100)),
+// from the 0th to the 99.99th percentile, which is where latency plots
+// put their detail.
+const (
+	distributionMaxNines = 4
+	distributionStep     = 0.05
+)
+
+// Summary freezes the numbers at end. The Recorder can keep recording and
+// be summarised again.
+func (r *Recorder) Summary(label string, end time.Time) Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Summary{
+		Label:         label,
+		Start:         r.start,
+		End:           end,
+		Sent:          r.sent,
+		Completed:     r.completed,
+		LatencyP50:    valueAt(r.all, 50, r.maxLatency),
+		LatencyP90:    valueAt(r.all, 90, r.maxLatency),
+		LatencyP99:    valueAt(r.all, 99, r.maxLatency),
+		LatencyP999:   valueAt(r.all, 99.9, r.maxLatency),
+		LatencyMax:    r.maxLatency,
+		Rejections:    maps.Clone(r.rejections),
+		Charges:       r.charges,
+		Credits:       r.credits,
+		ChargedMinor:  maps.Clone(r.charged),
+		CreditedMinor: maps.Clone(r.credited),
+		Mismatches:    r.mismatches,
+		MismatchTexts: slices.Clone(r.mismatchTexts),
+		Pauses:        slices.Clone(r.pauses),
+		Series:        r.series(end),
+		Percentiles:   distribution(r.all, r.maxLatency),
+	}
+	if span := end.Sub(r.start).Seconds(); span > 0 {
+		s.Throughput = float64(r.completed) / span
+	}
+	if r.completed > 0 {
+		s.LatencyMean = time.Duration(math.Round(r.sumLatency / float64(r.completed)))
+	}
+	for _, kind := range slices.Sorted(maps.Keys(r.otherBilling)) {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s billing events of unknown kind %q were not counted as charges or credits",
+			groupInt(r.otherBilling[kind]), kind))
+	}
+	return s
+}
+
+// series builds one sample per second from the start to end (or to the
+// last second anything was recorded in, if later). Caller holds r.mu.
+func (r *Recorder) series(end time.Time) []SecondSample {
+	n := int64(len(r.seconds))
+	if d := end.Sub(r.start); d > 0 {
+		n = max(n, min(int64((d+time.Second-1)/time.Second), maxSeconds))
+	}
+	out := make([]SecondSample, n)
+	for i := range out {
+		out[i].At = time.Duration(i) * time.Second
+		if i < len(r.seconds) {
+			sec := r.seconds[i]
+			out[i].Sent, out[i].Completed = sec.sent, sec.completed
+			out[i].P50, out[i].P99, out[i].Max = sec.p50, sec.p99, sec.max
+		}
+		out[i].Paused = r.paused(out[i].At, out[i].At+time.Second)
+	}
+	// Seconds still in the ring have no frozen percentiles yet: read them
+	// without closing, so recording can go on.
+	r.recent.each(func(s int64, h *hdrhistogram.Histogram) {
+		if s < n {
+			out[s].P50 = valueAt(h, 50, out[s].Max)
+			out[s].P99 = valueAt(h, 99, out[s].Max)
+		}
+	})
+	return out
+}
+
+// paused reports whether [from, to) overlaps a recorded pause. Caller holds r.mu.
+func (r *Recorder) paused(from, to time.Duration) bool {
+	for _, p := range r.pauses {
+		if p.From < to && p.To > from {
+			return true
+		}
+	}
+	return false
+}
+
+// distribution samples the whole-run histogram along the nines scale.
+func distribution(h *hdrhistogram.Histogram, exactMax time.Duration) []PercentilePoint {
+	if h.TotalCount() == 0 {
+		return nil
+	}
+	steps := int(math.Round(distributionMaxNines / distributionStep))
+	out := make([]PercentilePoint, 0, steps+1)
+	for i := 0; i <= steps; i++ {
+		p := 100 * (1 - math.Pow(10, -float64(i)*distributionStep))
+		out = append(out, PercentilePoint{Percentile: p, Latency: valueAt(h, p, exactMax)})
+	}
+	return out
+}

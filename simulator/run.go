@@ -1,0 +1,289 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/simulator/model"
+	"github.com/cspreseller/csp-processor/simulator/report"
+)
+
+// LoadConfig shapes a run.
+type LoadConfig struct {
+	// Rate is the open-loop target in commands per second: command k is
+	// published at start + k/Rate whatever the answers do (0: as fast as
+	// the publisher goes).
+	Rate float64
+	// Customers is the pool the generator spreads commands over; each
+	// customer gets at most one command per step.
+	Customers int
+	// CommandsPerStep is how many commands one step sends (default:
+	// Rate × StepReal, capped by Customers).
+	CommandsPerStep int
+	// StepReal is the wall time one step's commands are spread over when
+	// Rate is set.
+	StepReal time.Duration
+	// StepSim is how far the simulated clock moves between steps.
+	StepSim time.Duration
+	// Start is the simulated time of the first step; End stops the run
+	// when the simulated clock reaches it; Duration stops it after that
+	// much wall time. At least one of End and Duration must be set.
+	Start, End time.Time
+	Duration   time.Duration
+	// RunID prefixes customer IDs so that runs against one processor
+	// never share a customer.
+	RunID string
+	Seed  uint64
+	// Progress receives a live progress line every second (nil: none).
+	Progress io.Writer
+}
+
+// Runner drives one run: it generates commands, publishes them at the
+// target rate with the simulated time, waits for their events, checks
+// every outcome and amount against the model, and moves the clock.
+type Runner struct {
+	NC      *nats.Conn
+	JS      jetstream.JetStream
+	Streams bus.StreamsConfig
+	Model   *model.Model
+	Gen     *Generator
+	Ledger  *Ledger
+	Rec     *report.Recorder
+	Clock   *Clock
+	// Checked counts the billing events compared with the model.
+	Checked int64
+	// Kinds counts the commands sent by mix kind.
+	Kinds    map[string]int64
+	diverged map[string]bool
+	sent     int64
+	runStart time.Time
+	cfg      LoadConfig
+}
+
+// Run plays random customers' lives following the generator's mix.
+func (r *Runner) Run(ctx context.Context, cfg LoadConfig) error {
+	if cfg.Customers <= 0 || cfg.StepSim <= 0 || (cfg.End.IsZero() && cfg.Duration <= 0) {
+		return errors.New("load: customers, a simulated step and an end (simulated) or a duration (wall) are required")
+	}
+	if cfg.CommandsPerStep == 0 {
+		cfg.CommandsPerStep = max(1, int(cfg.Rate*cfg.StepReal.Seconds()))
+	}
+	cfg.CommandsPerStep = min(cfg.CommandsPerStep, cfg.Customers)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 7))
+	customers := make([]*model.Customer, cfg.Customers)
+	for i := range customers {
+		customers[i] = r.Gen.NewCustomer(fmt.Sprintf("%s-C%06d", cfg.RunID, i))
+	}
+	return r.steps(ctx, cfg, customers, func(now time.Time) ([]Action, error) {
+		picked := rng.Perm(len(customers))
+		actions := make([]Action, 0, cfg.CommandsPerStep)
+		for _, i := range picked {
+			if len(actions) == cfg.CommandsPerStep {
+				break
+			}
+			c := customers[i]
+			if r.diverged[c.ID] {
+				continue
+			}
+			a, err := r.Gen.Next(c, now)
+			if err != nil {
+				return nil, err
+			}
+			actions = append(actions, a)
+		}
+		return actions, nil
+	})
+}
+
+// steps is the loop shared by load runs and scenarios: at each simulated
+// instant the model's calendar moves first, the step's commands go out,
+// everything they caused is awaited and checked, and the clock moves on.
+func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.Customer, plan func(time.Time) ([]Action, error)) error {
+	r.cfg = cfg
+	if r.diverged == nil {
+		r.diverged = map[string]bool{}
+	}
+	if _, err := r.Clock.Advance(ctx, cfg.Start); err != nil {
+		return err
+	}
+	r.runStart = time.Now()
+	stopProgress := r.progress(cfg.Progress)
+	defer stopProgress()
+	for {
+		now := r.Clock.Now
+		if (!cfg.End.IsZero() && !now.Before(cfg.End)) || (cfg.Duration > 0 && time.Since(r.runStart) >= cfg.Duration) {
+			return nil
+		}
+		var timerBills []model.Bill
+		for _, c := range customers {
+			if c.Created && !r.diverged[c.ID] {
+				timerBills = append(timerBills, r.Model.AdvanceTo(c, now)...)
+			}
+		}
+		actions, err := plan(now)
+		if err != nil {
+			return err
+		}
+		if err := r.publish(ctx, now, actions); err != nil {
+			return err
+		}
+		pause := time.Now()
+		if err := r.drain(ctx); err != nil {
+			return err
+		}
+		r.reconcile(actions, timerBills)
+		next := now.Add(cfg.StepSim)
+		if _, err := r.Clock.Advance(ctx, next); err != nil {
+			return err
+		}
+		r.Rec.Pause(pause, time.Now())
+	}
+}
+
+// publish sends the step's commands stamped with the simulated time, each
+// at its open-loop instant, and waits for every PubAck.
+func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) error {
+	stamp := now.UTC().Format(time.RFC3339Nano)
+	futures := make([]jetstream.PubAckFuture, 0, len(actions))
+	for _, a := range actions {
+		if r.cfg.Rate > 0 {
+			due := r.runStart.Add(time.Duration(float64(r.sent) / r.cfg.Rate * float64(time.Second)))
+			if wait := time.Until(due); wait > time.Millisecond {
+				time.Sleep(wait) // pacing, not synchronisation
+			}
+		}
+		msg, err := messages.NewCommandMsg(a.Customer.Partner, messages.RoleAdminAgent, a.Command)
+		if err != nil {
+			return err
+		}
+		msg.Header.Set(messages.HeaderSimulatedTime, stamp)
+		at := time.Now()
+		r.Ledger.Published(a.Command.ID, at)
+		f, err := r.publishAsync(ctx, msg)
+		if err != nil {
+			r.Ledger.Forget(a.Command.ID)
+			return fmt.Errorf("publish %s: %w", a.Command.ID, err)
+		}
+		r.Rec.Sent(at)
+		r.sent++
+		r.Kinds[a.Kind]++
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("command %s not stored: %w", f.Msg().Header.Get(nats.MsgIdHdr), err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (r *Runner) publishAsync(ctx context.Context, msg *nats.Msg) (jetstream.PubAckFuture, error) {
+	for {
+		f, err := r.JS.PublishMsgAsync(msg, jetstream.WithStallWait(time.Second))
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return f, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// drain returns once every command sent has been answered, the processor
+// has acknowledged every command (so every event is stored) and the ledger
+// has received the partner's last stored event.
+func (r *Runner) drain(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if err := r.Ledger.waitUntil(ctx, func() bool { return len(r.Ledger.inFlight) == 0 }); err != nil {
+		return fmt.Errorf("%d commands got no event within 5 minutes: %w", r.Ledger.InFlight(), err)
+	}
+	stream, err := r.JS.Stream(ctx, r.Streams.CommandStream)
+	if err != nil {
+		return err
+	}
+	for {
+		idle := true
+		lister := stream.ListConsumers(ctx)
+		for ci := range lister.Info() {
+			if ci.NumAckPending > 0 || ci.NumPending > 0 {
+				idle = false
+			}
+		}
+		if err := lister.Err(); err != nil {
+			return err
+		}
+		if idle {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the processor did not acknowledge every command: %w", ctx.Err())
+		case <-time.After(2 * time.Millisecond): // polling the broker's counters
+		}
+	}
+	events, err := r.JS.Stream(ctx, r.Streams.EventStream)
+	if err != nil {
+		return err
+	}
+	last, err := events.GetLastMsgForSubject(ctx, messages.EventSubjectPrefix+"."+r.Gen.Partner+".>")
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return r.Ledger.waitUntil(ctx, func() bool { return r.Ledger.lastSeq >= last.Sequence })
+}
+
+// progress prints the recorder's line every second until stopped.
+func (r *Runner) progress(w io.Writer) func() {
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(w)
+				return
+			case now := <-t.C:
+				fmt.Fprintf(w, "\r%s  sim %s ", r.Rec.ProgressLine(now), r.Clock.Now.Format("2006-01-02 15:04"))
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// NewRunner wires a run against a processor in simulation mode: the
+// model over the catalog, the generator with the mix, the ledger
+// consuming the partner's events, and the simulated clock.
+func NewRunner(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, streams bus.StreamsConfig, cat *catalog.Catalog,
+	partner string, mix Mix, seed uint64, rec *report.Recorder) (*Runner, error) {
+	m := model.New(cat)
+	l, err := NewLedger(ctx, js, streams.EventStream, partner, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{NC: nc, JS: js, Streams: streams, Model: m, Gen: NewGenerator(m, cat, mix, partner, seed),
+		Ledger: l, Rec: rec, Clock: &Clock{NC: nc}, Kinds: map[string]int64{}}, nil
+}

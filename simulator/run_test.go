@@ -1,0 +1,91 @@
+package simulator_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/simulator/report"
+	"github.com/cspreseller/csp-processor/simulator/stack"
+)
+
+// startRun brings up embedded NATS, a private redis-server and an
+// in-process processor in simulation mode, and a runner against them.
+func startRun(t *testing.T, seed uint64) *simulator.Runner {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	st, err := stack.Start(ctx, stack.Options{Processor: stack.InProcess, Dir: t.TempDir(), Partitions: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	r, err := simulator.NewRunner(ctx, st.NC, st.JS, st.Streams, st.Catalog, "P-SIM", simulator.DefaultMix, seed, report.NewRecorder(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Ledger.Stop)
+	return r
+}
+
+var simStart = time.Date(2026, 1, 30, 1, 17, 0, 0, time.UTC) // month ends and odd hours on purpose
+
+// Every kind of command in the mix, over four simulated months of 80
+// customers (purchases, increases, decreases in and out of their window,
+// suspensions, cancellations in and out of the window, upgrades, trials
+// converting, renewals, monthly billing periods): every outcome and every
+// amount agrees with the billing system's own model.
+func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
+	r := startRun(t, 1)
+	err := r.Run(context.Background(), simulator.LoadConfig{Customers: 80, CommandsPerStep: 30, StepSim: 7 * time.Hour,
+		Start: simStart, End: simStart.AddDate(0, 4, 0), RunID: "t1", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Rec.Summary("test", time.Now())
+	if s.Mismatches != 0 {
+		t.Fatalf("%d ledger mismatches:\n%s", s.Mismatches, strings.Join(s.MismatchTexts, "\n"))
+	}
+	for _, k := range []string{"create", "buy", "trial", "increase", "decrease", "decrease_closed", "suspend", "reactivate",
+		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade"} {
+		if r.Kinds[k] == 0 {
+			t.Errorf("no %s command was sent: %v", k, r.Kinds)
+		}
+	}
+	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible"} {
+		if s.Rejections[code] == 0 {
+			t.Errorf("no %s rejection: %v", code, s.Rejections)
+		}
+	}
+	if r.Checked < 500 || s.Credits == 0 || s.Charges == 0 {
+		t.Fatalf("only %d billing events checked (%d charges, %d credits)", r.Checked, s.Charges, s.Credits)
+	}
+	t.Logf("%d commands, %d billing events checked, kinds %v, rejections %v", s.Sent, r.Checked, r.Kinds, s.Rejections)
+}
+
+// A billing system that booked one credit one cent higher than the
+// processor sent must fail the run, naming the command.
+func TestLedger_OneWrongCreditFailsTheRunNamingItsCommand(t *testing.T) {
+	r := startRun(t, 2)
+	var corrupted string
+	r.Ledger.Corrupt = func(e *simulator.Entry) {
+		if corrupted == "" && e.Kind == "credit" {
+			corrupted = e.CommandID
+			e.Bill.AmountMinor++
+		}
+	}
+	err := r.Run(context.Background(), simulator.LoadConfig{Customers: 40, CommandsPerStep: 20, StepSim: 7 * time.Hour,
+		Start: simStart, End: simStart.AddDate(0, 0, 20), RunID: "t2", Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Rec.Summary("test", time.Now())
+	if corrupted == "" {
+		t.Fatal("no credit was booked")
+	}
+	if s.Mismatches != 1 || !strings.Contains(s.MismatchTexts[0], corrupted) {
+		t.Fatalf("want exactly one mismatch naming command %s, got %d: %v", corrupted, s.Mismatches, s.MismatchTexts)
+	}
+}

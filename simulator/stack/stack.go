@@ -1,0 +1,272 @@
+// Package stack brings up what a simulator run talks to: a NATS server
+// with JetStream, a Redis server and a processor in simulation mode —
+// each either started here or given by URL — and reads the processor's
+// memory use.
+package stack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cspreseller/csp-processor/handlers"
+	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/state/redisserver"
+)
+
+// Processor says how the processor runs.
+type Processor string
+
+const (
+	// Spawn builds ./cmd/processor (or runs Options.ProcessorBin) as its
+	// own process, so that its memory is its own.
+	Spawn Processor = "spawn"
+	// InProcess runs the processor in this process (tests).
+	InProcess Processor = "inprocess"
+	// External: a processor in simulation mode is already running against
+	// the given NATS and Redis.
+	External Processor = "external"
+)
+
+// Options configure Start.
+type Options struct {
+	// NATSURL and RedisURL name existing servers; empty: start them.
+	NATSURL, RedisURL string
+	Processor         Processor
+	// ProcessorBin is the processor binary for Spawn; empty: go build it.
+	ProcessorBin string
+	// Partitions of the command stream (0: the processor's default).
+	Partitions int
+	// Dir keeps the servers' data; empty: a temporary directory.
+	Dir string
+	// Log receives the spawned processor's output (nil: discarded).
+	Log io.Writer
+}
+
+// Stack is the running set.
+type Stack struct {
+	NC      *nats.Conn
+	JS      jetstream.JetStream
+	Redis   redis.UniversalClient
+	Catalog *catalog.Catalog
+	Streams bus.StreamsConfig
+	// ProcessorPID is the spawned processor's process ID (0 otherwise).
+	ProcessorPID int
+
+	closers []func() error
+}
+
+// Start brings everything up and returns once the processor answers the
+// simulated clock.
+func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
+	s := &Stack{Streams: bus.StreamsConfig{Partitions: opt.Partitions}.WithDefaults()}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Catalog, err = catalog.Default(); err != nil {
+		return nil, err
+	}
+	dir := opt.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "csp-sim-"); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() error { return os.RemoveAll(dir) })
+	}
+	natsURL := opt.NATSURL
+	if natsURL == "" {
+		srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: filepath.Join(dir, "nats"), Port: -1, ServerName: "csp-sim"})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
+		natsURL = srv.ClientURL()
+	}
+	if s.NC, err = nats.Connect(natsURL, nats.Name("csp-simulator")); err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %w", natsURL, err)
+	}
+	s.closers = append(s.closers, func() error { s.NC.Close(); return nil })
+	if s.JS, err = jetstream.New(s.NC, jetstream.WithPublishAsyncMaxPending(8192)); err != nil {
+		return nil, err
+	}
+	redisURL := opt.RedisURL
+	if redisURL == "" {
+		rdir := filepath.Join(dir, "redis")
+		if err := os.MkdirAll(rdir, 0o755); err != nil {
+			return nil, err
+		}
+		srv, err := redisserver.Start(ctx, redisserver.Options{Dir: rdir, Appendonly: true})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, srv.Close)
+		redisURL = srv.URL()
+	}
+	ropt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	s.Redis = redis.NewClient(ropt)
+	s.closers = append(s.closers, s.Redis.Close)
+
+	switch opt.Processor {
+	case External:
+	case InProcess:
+		if err := s.startInProcess(ctx, opt); err != nil {
+			return nil, err
+		}
+	case Spawn, "":
+		if err := s.spawn(ctx, opt, dir, natsURL, redisURL); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("processor %q: want spawn, inprocess or external", opt.Processor)
+	}
+	return s, s.waitReady(ctx)
+}
+
+func (s *Stack) startInProcess(ctx context.Context, opt Options) error {
+	cfg := handlers.Config{NATS: s.NC, Redis: s.Redis, Catalog: s.Catalog, Clock: handlers.SimulatedClock}
+	cfg.Bus.Streams.Partitions = opt.Partitions
+	proc, err := handlers.NewProcessor(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(runCtx) }()
+	select {
+	case <-proc.Running():
+	case err := <-done:
+		cancel()
+		return err
+	}
+	s.closers = append(s.closers, func() error { cancel(); return <-done })
+	return nil
+}
+
+func (s *Stack) spawn(ctx context.Context, opt Options, dir, natsURL, redisURL string) error {
+	bin := opt.ProcessorBin
+	if bin == "" {
+		bin = filepath.Join(dir, "processor")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/processor")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build the processor (run from the repository's root, or pass -processor-bin): %w", err)
+		}
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "NATS_URL="+natsURL, "REDIS_URL="+redisURL, "SIMULATION=1",
+		"DATA_DIR="+filepath.Join(dir, "processor"), "LOG_LEVEL=warn")
+	if opt.Partitions > 0 {
+		cmd.Env = append(cmd.Env, "PARTITIONS="+strconv.Itoa(opt.Partitions))
+	}
+	out := opt.Log
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the processor %s: %w", bin, err)
+	}
+	s.ProcessorPID = cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	s.closers = append(s.closers, func() error {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			return err
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			return errors.New("the processor did not stop within 20 s of SIGTERM; killed")
+		}
+	})
+	return nil
+}
+
+// waitReady asks the simulated clock for its time until the processor
+// answers (the streams exist by then too).
+func (s *Stack) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		msg, err := s.NC.RequestWithContext(ctx, messages.SimClockSubject, []byte(`{"to":"1970-01-01T00:00:00Z"}`))
+		if err == nil && len(msg.Data) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the processor did not answer on %s within 60 s (is it running with SIMULATION=1?): %w", messages.SimClockSubject, err)
+		case <-time.After(100 * time.Millisecond): // waiting for a process to come up
+		}
+	}
+}
+
+// Close stops what Start started, in reverse order.
+func (s *Stack) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// ProcessorRSS returns the spawned processor's resident and peak resident
+// memory in bytes (VmRSS and VmHWM of /proc/<pid>/status; Linux only).
+func (s *Stack) ProcessorRSS() (rss, peak int64, err error) {
+	if s.ProcessorPID == 0 {
+		return 0, 0, errors.New("the processor is not a process of this run")
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.ProcessorPID))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if k == "VmRSS" {
+			rss = kb * 1024
+		} else {
+			peak = kb * 1024
+		}
+	}
+	return rss, peak, sc.Err()
+}
+
+// RedisMemory is Redis's used_memory in bytes.
+func (s *Stack) RedisMemory(ctx context.Context) (int64, error) {
+	info, err := s.Redis.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("no used_memory in INFO memory")
+}
