@@ -1,12 +1,17 @@
 # The two commands of the README:
-#   make run    the processor (embedded NATS, private redis-server) plus the demo story
+#   make run    the processor under the bundled simulator: one minute of load with every charge and credit
+#               checked, a report in the terminal and in sim-report.html
 #   make test   every test, with the race detector, against real NATS and Redis
 
 GO ?= go
 
-.PHONY: run serve test check
+.PHONY: run demo serve test check soak year scenarios bench
 
 run:
+	$(GO) run ./cmd/simulator load -rate 1000 -duration 60s -customers 5000 -report sim-report.html
+
+# demo: the processor (embedded NATS, private Redis) and one customer's story, every event printed.
+demo:
 	$(GO) run ./cmd/processor -demo
 
 # serve runs the processor until Ctrl-C / SIGTERM.
@@ -21,3 +26,16 @@ check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# The simulator's long runs (see README, "The simulator").
+soak:
+	$(GO) run ./cmd/simulator load -rate 5000 -duration 10m -report sim-soak.html -json sim-soak.json
+
+year:
+	$(GO) run ./cmd/simulator year -customers 1000 -days 365 -report sim-year.html -json sim-year.json
+
+scenarios:
+	$(GO) run ./cmd/simulator scenario simulator/scenarios/*.json
+
+bench:
+	$(GO) run ./cmd/simulator bench

@@ -63,11 +63,12 @@ type Runner struct {
 	// Checked counts the billing events compared with the model.
 	Checked int64
 	// Kinds counts the commands sent by mix kind.
-	Kinds    map[string]int64
-	diverged map[string]bool
-	sent     int64
-	runStart time.Time
-	cfg      LoadConfig
+	Kinds     map[string]int64
+	diverged  map[string]bool
+	customers []*model.Customer
+	sent      int64
+	runStart  time.Time
+	cfg       LoadConfig
 }
 
 // Run plays random customers' lives following the generator's mix.
@@ -110,6 +111,7 @@ func (r *Runner) Run(ctx context.Context, cfg LoadConfig) error {
 // everything they caused is awaited and checked, and the clock moves on.
 func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.Customer, plan func(time.Time) ([]Action, error)) error {
 	r.cfg = cfg
+	r.customers = customers
 	if r.diverged == nil {
 		r.diverged = map[string]bool{}
 	}
@@ -286,4 +288,15 @@ func NewRunner(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, strea
 	}
 	return &Runner{NC: nc, JS: js, Streams: streams, Model: m, Gen: NewGenerator(m, cat, mix, partner, seed),
 		Ledger: l, Rec: rec, Clock: &Clock{NC: nc}, Kinds: map[string]int64{}}, nil
+}
+
+// Subscriptions is how many subscriptions the run's customers hold or held.
+func (r *Runner) Subscriptions() int64 {
+	var n int64
+	for _, c := range r.customers {
+		if c != nil {
+			n += int64(len(c.Subs))
+		}
+	}
+	return n
 }

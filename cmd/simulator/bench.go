@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/simulator/rawlimit"
+	"github.com/cspreseller/csp-processor/simulator/report"
+)
+
+// Targets of issue 5 (benchmarks, not timed tests).
+const (
+	targetThroughput  = 10000.0
+	targetP99At5k     = 25 * time.Millisecond
+	targetRSSBytes    = 150 << 20
+	targetRatioOfRaw  = 0.40
+	latencyTargetRate = 5000.0
+)
+
+// runBench is `make bench`: (b) the processor end to end under the
+// simulator — at 5,000 commands/s for the latencies, then offered more than
+// it can take for the throughput — and (a) the raw limit with the same
+// number and size of JetStream publishes and consume-acks per command as
+// (b) performed, with no logic, and the Redis commit script's rate. (b)
+// runs first so that (a) copies its measured shape.
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var sf stackFlags
+	sf.register(fs)
+	latDur := fs.Duration("latency-duration", 30*time.Second, "length of the run at 5,000 commands/s")
+	maxDur := fs.Duration("max-duration", 30*time.Second, "length of the run offered -max-rate")
+	maxRate := fs.Float64("max-rate", 20000, "offered rate of the throughput run")
+	customers := fs.Int("customers", 50000, "customers")
+	rawN := fs.Int("raw-commands", 100000, "commands of the raw JetStream measurement")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Println("make bench: NATS, Redis, the processor and the simulator on this machine")
+
+	st, err := sf.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	t0, _ := time.Parse(time.RFC3339, "2026-01-01T00:17:00Z")
+	load := func(rate float64, d time.Duration, start time.Time, seed uint64, label string) (report.Summary, error) {
+		cfg := simulator.LoadConfig{Rate: rate, Customers: *customers, StepReal: 5 * time.Second, StepSim: 6 * time.Hour,
+			Start: start, Duration: d, RunID: fmt.Sprintf("b%d-%d", time.Now().Unix(), seed), Seed: seed, Progress: os.Stderr}
+		fmt.Printf("\n(b) %s\n", label)
+		return playLoad(ctx, st, cfg, simulator.DefaultMix, "P-BENCH", label)
+	}
+	lat, err := load(latencyTargetRate, *latDur, t0, 1, fmt.Sprintf("processor end to end at %.0f commands/s for %s", latencyTargetRate, *latDur))
+	if err != nil {
+		return err
+	}
+	// The second run starts where the first left the simulated clock.
+	thr, err := load(*maxRate, *maxDur, t0.AddDate(0, 6, 0), 2, fmt.Sprintf("processor end to end offered %.0f commands/s for %s", *maxRate, *maxDur))
+	if err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		s    report.Summary
+		file string
+	}{{lat, "bench-5k.html"}, {thr, "bench-max.html"}} {
+		if err := writeFile(s.file, s.s.WriteHTML); err != nil {
+			return err
+		}
+	}
+	shape, err := simulator.MeasureShape(ctx, st.JS, st.Streams)
+	if err != nil {
+		return err
+	}
+	redisMem, _ := st.RedisMemory(ctx)
+	rss, peak, rssErr := st.ProcessorRSS()
+
+	fmt.Printf("\n(a) raw limit: %d commands, %.2f events of %d bytes per command, commands of %d bytes (the shape (b) produced)\n",
+		*rawN, shape.EventsPerCommand, shape.EventBytes, shape.CommandBytes)
+	srv, stop, err := rawlimit.StartServer()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	p := rawlimit.Params{Commands: *rawN, EventsPerCommand: shape.EventsPerCommand, CommandBytes: shape.CommandBytes,
+		EventBytes: shape.EventBytes, StateBytes: 2000, Partitions: st.Streams.Partitions, Customers: *customers}
+	raw, err := rawlimit.MeasureJetStream(ctx, nc, p)
+	if err != nil {
+		return err
+	}
+	p.RedisOps = 100000
+	rr, err := rawlimit.MeasureRedis(ctx, st.Redis, p)
+	if err != nil {
+		return err
+	}
+	raw = raw.Merge(rr)
+
+	ratio := thr.Throughput / raw.CommandsPerSec
+	fmt.Printf("\n================ make bench ================\n")
+	fmt.Printf("(a) raw limit, JetStream:      %8.0f commands/s  (publish, consume, %.2f event publishes with PubAcks, ack; no logic)\n", raw.CommandsPerSec, shape.EventsPerCommand)
+	fmt.Printf("    raw limit, Redis:          %8.0f commit scripts/s from %d lanes (%.0f plain round trips/s)\n", raw.RedisScriptsPerSec, p.Partitions, raw.RedisRoundTripsPerSec)
+	fmt.Printf("(b) processor end to end:      %8.0f commands/s  (offered %.0f/s; %d commands, %d ledger mismatches)\n", thr.Throughput, *maxRate, thr.Completed, thr.Mismatches)
+	fmt.Printf("    at %.0f commands/s:         p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%.0f/s done, %d mismatches)\n", latencyTargetRate,
+		ms(lat.LatencyP50), ms(lat.LatencyP90), ms(lat.LatencyP99), ms(lat.LatencyP999), ms(lat.LatencyMax), lat.Throughput, lat.Mismatches)
+	if rssErr == nil {
+		fmt.Printf("    processor RSS:             %8.1f MB now, %.1f MB peak\n", mb(rss), mb(peak))
+	}
+	subs := lat.Subscriptions + thr.Subscriptions
+	if subs > 0 {
+		fmt.Printf("    Redis memory:              %8.1f MB for %d subscriptions of %d customers = %d bytes per subscription\n", mb(redisMem), subs, 2**customers, redisMem/subs)
+	}
+	fmt.Printf("ratio (b)/(a):                 %8.1f %%\n", 100*ratio)
+	fmt.Println("targets:")
+	check := func(ok bool, what string) {
+		mark := "met   "
+		if !ok {
+			mark = "MISSED"
+		}
+		fmt.Printf("  %s %s\n", mark, what)
+	}
+	check(thr.Throughput >= targetThroughput, fmt.Sprintf("≥ %.0f commands/s end to end (%.0f)", targetThroughput, thr.Throughput))
+	check(lat.LatencyP99 <= targetP99At5k, fmt.Sprintf("p99 ≤ %s at 5,000/s (%s)", targetP99At5k, ms(lat.LatencyP99)))
+	check(rssErr == nil && peak <= targetRSSBytes, fmt.Sprintf("processor RSS ≤ 150 MB (peak %.1f MB)", mb(peak)))
+	check(ratio >= targetRatioOfRaw, fmt.Sprintf("≥ 40%% of the raw limit (%.1f %%)", 100*ratio))
+	fmt.Println("reports: bench-5k.html, bench-max.html")
+	if lat.Mismatches+thr.Mismatches > 0 {
+		return &failedRun{mismatches: lat.Mismatches + thr.Mismatches}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }

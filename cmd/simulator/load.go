@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/simulator/report"
+	"github.com/cspreseller/csp-processor/simulator/stack"
+)
+
+// stackFlags are the flags that say what to run against.
+type stackFlags struct {
+	nats, redis, processor, processorBin, dir string
+	partitions                                int
+}
+
+func (f *stackFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.nats, "nats", "", "NATS URL (empty: an embedded server)")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL (empty: a private redis-server)")
+	fs.StringVar(&f.processor, "processor", "spawn", "spawn (build and start ./cmd/processor), inprocess, or external (already running with SIMULATION=1)")
+	fs.StringVar(&f.processorBin, "processor-bin", "", "processor binary to spawn (empty: go build ./cmd/processor)")
+	fs.StringVar(&f.dir, "dir", "", "data directory of the started servers (empty: a temporary one)")
+	fs.IntVar(&f.partitions, "partitions", 0, "command stream partitions (0: the processor's default, 32)")
+}
+
+func (f *stackFlags) start(ctx context.Context) (*stack.Stack, error) {
+	return stack.Start(ctx, stack.Options{NATSURL: f.nats, RedisURL: f.redis, Processor: stack.Processor(f.processor),
+		ProcessorBin: f.processorBin, Dir: f.dir, Partitions: f.partitions, Log: os.Stderr})
+}
+
+type outputFlags struct{ html, json string }
+
+func (o *outputFlags) register(fs *flag.FlagSet, name string) {
+	fs.StringVar(&o.html, "report", name+".html", "HTML report (plots of throughput and latency); empty: none")
+	fs.StringVar(&o.json, "json", "", "the summary as JSON; empty: none")
+}
+
+func runLoad(ctx context.Context, args []string, year bool) error {
+	name := "load"
+	if year {
+		name = "year"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var sf stackFlags
+	var of outputFlags
+	sf.register(fs)
+	of.register(fs, "sim-"+name)
+	rate := fs.Float64("rate", 5000, "open-loop target, commands per second (0: as fast as the publisher goes)")
+	duration := fs.Duration("duration", 10*time.Minute, "wall-clock length of the run (load)")
+	customers := fs.Int("customers", 50000, "customers the load is spread over")
+	stepReal := fs.Duration("step-real", 5*time.Second, "wall time of one step's commands (load)")
+	stepSim := fs.Duration("step-sim", 6*time.Hour, "simulated time between steps")
+	perStep := fs.Int("per-step", 0, "commands per step (default: rate × step-real for load, customers/8 for year)")
+	days := fs.Int("days", 365, "simulated days (year)")
+	start := fs.String("start", "2026-01-01T00:17:00Z", "simulated start (odd minutes keep commands off the renewals' 00:00-00:30)")
+	mixFlag := fs.String("mix", "", "command mix, e.g. buy=18,increase=25,... (empty: the default mix)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	partner := fs.String("partner", "P-SIM", "the partner the simulated customers belong to")
+	if year {
+		fs.Lookup("customers").DefValue = "1000"
+		_ = fs.Set("customers", "1000")
+		_ = fs.Set("rate", "0")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mix, err := simulator.ParseMix(*mixFlag)
+	if err != nil {
+		return err
+	}
+	t0, err := time.Parse(time.RFC3339, *start)
+	if err != nil {
+		return fmt.Errorf("-start: %w", err)
+	}
+	cfg := simulator.LoadConfig{Rate: *rate, Customers: *customers, CommandsPerStep: *perStep, StepReal: *stepReal,
+		StepSim: *stepSim, Start: t0, RunID: fmt.Sprintf("r%d", time.Now().Unix()), Seed: *seed, Progress: os.Stderr}
+	if year {
+		cfg.End = t0.AddDate(0, 0, *days)
+		if cfg.CommandsPerStep == 0 {
+			cfg.CommandsPerStep = max(1, *customers/8)
+		}
+	} else {
+		cfg.Duration = *duration
+	}
+	st, err := sf.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var label string
+	if year {
+		label = fmt.Sprintf("year: %d customers over %d simulated days, steps of %s", cfg.Customers, *days, cfg.StepSim)
+	} else {
+		label = fmt.Sprintf("load: %.0f commands/s for %s over %d customers, steps of %s (%s simulated)", cfg.Rate, cfg.Duration, cfg.Customers, cfg.StepReal, cfg.StepSim)
+	}
+	s, err := playLoad(ctx, st, cfg, mix, *partner, label)
+	if err != nil {
+		return err
+	}
+	s.Notes = append(s.Notes, "mix: "+describeMix(mix))
+	return finish(s, of)
+}
+
+// playLoad runs the load and fills the summary with what the broker,
+// the processor and Redis say.
+func playLoad(ctx context.Context, st *stack.Stack, cfg simulator.LoadConfig, mix simulator.Mix, partner, label string) (report.Summary, error) {
+	rec := report.NewRecorder(time.Now())
+	r, err := simulator.NewRunner(ctx, st.NC, st.JS, st.Streams, st.Catalog, partner, mix, cfg.Seed, rec)
+	if err != nil {
+		return report.Summary{}, err
+	}
+	defer r.Ledger.Stop()
+	runErr := r.Run(ctx, cfg)
+	s := rec.Summary(label, time.Now())
+	fillSummary(ctx, &s, st, r)
+	if runErr != nil {
+		return s, runErr
+	}
+	return s, nil
+}
+
+func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *simulator.Runner) {
+	if n, err := simulator.Redeliveries(ctx, st.JS, st.Streams.CommandStream); err == nil {
+		s.Redeliveries = n
+	}
+	if n, err := simulator.StreamMessages(ctx, st.JS, st.Streams.DeadLetterStream); err == nil {
+		s.DeadLetters = n
+	}
+	if rss, peak, err := st.ProcessorRSS(); err == nil {
+		s.ProcessorRSSBytes, s.ProcessorPeakRSSBytes = rss, peak
+	}
+	if m, err := st.RedisMemory(ctx); err == nil {
+		s.RedisUsedMemoryBytes = m
+	}
+	s.Subscriptions = r.Subscriptions()
+	s.Notes = append(s.Notes,
+		fmt.Sprintf("billing events checked against the model: %d; duplicate deliveries dropped by event ID: %d", r.Checked, r.Ledger.Duplicates),
+		fmt.Sprintf("commands by kind: %v", r.Kinds))
+}
+
+func finish(s report.Summary, of outputFlags) error {
+	if err := s.WriteText(os.Stdout); err != nil {
+		return err
+	}
+	if of.html != "" {
+		if err := writeFile(of.html, s.WriteHTML); err != nil {
+			return err
+		}
+		fmt.Println("report:", of.html)
+	}
+	if of.json != "" {
+		if err := writeFile(of.json, s.WriteJSON); err != nil {
+			return err
+		}
+	}
+	if s.Mismatches > 0 {
+		return &failedRun{mismatches: s.Mismatches}
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func describeMix(m simulator.Mix) string { return fmt.Sprint(map[string]int(m)) }
