@@ -494,5 +494,5 @@ func (r *Runner) scenarioAction(c *model.Customer, st *ScenarioStep, now time.Ti
 		}
 		return act(messages.CmdUpgrade, &messages.UpgradeData{SubscriptionID: s.ID, TargetOfferID: st.Target}, out)
 	}
-	return Action{}, fmt.Errorf("do %q: not implemented", st.Do)
+	return Action{}, fmt.Errorf("do %q: unknown action (LoadScenario accepts none such)", st.Do)
 }
