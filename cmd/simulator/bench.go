@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/simulator/rawlimit"
 	"github.com/cspreseller/csp-processor/simulator/report"
+	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
 // Targets of issue 5 (benchmarks, not timed tests).
@@ -43,27 +45,46 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	fmt.Println("make bench: NATS, Redis, the processor and the simulator on this machine")
 
-	st, err := sf.start(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	// Each run gets a fresh processor, NATS and Redis: a second run on the
+	// first one's processor would also carry the first run's renewals and
+	// billing periods.
 	t0, _ := time.Parse(time.RFC3339, "2026-01-01T00:17:00Z")
-	load := func(rate float64, d time.Duration, start time.Time, seed uint64, label string) (report.Summary, error) {
+	type result struct {
+		s          report.Summary
+		rss, peak  int64
+		rssErr     error
+		redisBytes int64
+		shape      simulator.Shape
+		partitions int
+	}
+	load := func(rate float64, d time.Duration, seed uint64, label string) (result, error) {
+		st, err := sf.start(ctx)
+		if err != nil {
+			return result{}, err
+		}
+		defer st.Close()
 		cfg := simulator.LoadConfig{Rate: rate, Customers: *customers, StepReal: 5 * time.Second, StepSim: 6 * time.Hour,
-			Start: start, Duration: d, RunID: fmt.Sprintf("b%d-%d", time.Now().Unix(), seed), Seed: seed, Progress: os.Stderr}
+			Start: t0, Duration: d, RunID: fmt.Sprintf("b%d-%d", time.Now().Unix(), seed), Seed: seed, Progress: os.Stderr}
 		fmt.Printf("\n(b) %s\n", label)
-		return playLoad(ctx, st, cfg, simulator.DefaultMix, "P-BENCH", label)
+		s, err := playLoad(ctx, st, cfg, simulator.DefaultMix, "P-BENCH", label)
+		if err != nil {
+			return result{}, err
+		}
+		res := result{s: s, partitions: st.Streams.Partitions}
+		res.rss, res.peak, res.rssErr = st.ProcessorRSS()
+		res.redisBytes, _ = st.RedisMemory(ctx)
+		res.shape, err = simulator.MeasureShape(ctx, st.JS, st.Streams)
+		return res, err
 	}
-	lat, err := load(latencyTargetRate, *latDur, t0, 1, fmt.Sprintf("processor end to end at %.0f commands/s for %s", latencyTargetRate, *latDur))
+	latR, err := load(latencyTargetRate, *latDur, 1, fmt.Sprintf("processor end to end at %.0f commands/s for %s", latencyTargetRate, *latDur))
 	if err != nil {
 		return err
 	}
-	// The second run starts where the first left the simulated clock.
-	thr, err := load(*maxRate, *maxDur, t0.AddDate(0, 6, 0), 2, fmt.Sprintf("processor end to end offered %.0f commands/s for %s", *maxRate, *maxDur))
+	thrR, err := load(*maxRate, *maxDur, 2, fmt.Sprintf("processor end to end offered %.0f commands/s for %s", *maxRate, *maxDur))
 	if err != nil {
 		return err
 	}
+	lat, thr := latR.s, thrR.s
 	for _, s := range []struct {
 		s    report.Summary
 		file string
@@ -72,12 +93,14 @@ func runBench(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	shape, err := simulator.MeasureShape(ctx, st.JS, st.Streams)
+	shape := thrR.shape
+	redisMem := thrR.redisBytes
+	rss, peak, rssErr := thrR.rss, max(latR.peak, thrR.peak), thrR.rssErr
+	rdb, stopRedis, err := startRedis(ctx)
 	if err != nil {
 		return err
 	}
-	redisMem, _ := st.RedisMemory(ctx)
-	rss, peak, rssErr := st.ProcessorRSS()
+	defer stopRedis()
 
 	fmt.Printf("\n(a) raw limit: %d commands, %.2f events of %d bytes per command, commands of %d bytes (the shape (b) produced)\n",
 		*rawN, shape.EventsPerCommand, shape.EventBytes, shape.CommandBytes)
@@ -92,13 +115,13 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	defer nc.Close()
 	p := rawlimit.Params{Commands: *rawN, EventsPerCommand: shape.EventsPerCommand, CommandBytes: shape.CommandBytes,
-		EventBytes: shape.EventBytes, StateBytes: 2000, Partitions: st.Streams.Partitions, Customers: *customers}
+		EventBytes: shape.EventBytes, StateBytes: 2000, Partitions: thrR.partitions, Customers: *customers}
 	raw, err := rawlimit.MeasureJetStream(ctx, nc, p)
 	if err != nil {
 		return err
 	}
 	p.RedisOps = 100000
-	rr, err := rawlimit.MeasureRedis(ctx, st.Redis, p)
+	rr, err := rawlimit.MeasureRedis(ctx, rdb, p)
 	if err != nil {
 		return err
 	}
@@ -114,9 +137,8 @@ func runBench(ctx context.Context, args []string) error {
 	if rssErr == nil {
 		fmt.Printf("    processor RSS:             %8.1f MB now, %.1f MB peak\n", mb(rss), mb(peak))
 	}
-	subs := lat.Subscriptions + thr.Subscriptions
-	if subs > 0 {
-		fmt.Printf("    Redis memory:              %8.1f MB for %d subscriptions of %d customers = %d bytes per subscription\n", mb(redisMem), subs, 2**customers, redisMem/subs)
+	if subs := thr.Subscriptions; subs > 0 {
+		fmt.Printf("    Redis memory:              %8.1f MB for %d subscriptions of %d customers = %d bytes per subscription\n", mb(redisMem), subs, *customers, redisMem/subs)
 	}
 	fmt.Printf("ratio (b)/(a):                 %8.1f %%\n", 100*ratio)
 	fmt.Println("targets:")
@@ -141,3 +163,20 @@ func runBench(ctx context.Context, args []string) error {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// startRedis starts a private redis-server for the script-rate measurement.
+func startRedis(ctx context.Context) (*redis.Client, func(), error) {
+	dir, err := os.MkdirTemp("", "csp-bench-redis-")
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := redisserver.Start(ctx, redisserver.Options{Dir: dir, Appendonly: true})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	opt, _ := redis.ParseURL(srv.URL())
+	opt.PoolSize = 64
+	rdb := redis.NewClient(opt)
+	return rdb, func() { rdb.Close(); srv.Close(); os.RemoveAll(dir) }, nil
+}
