@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/simulator/report"
 )
 
 // DemoOffer is the offer the demo buys.
@@ -127,13 +127,9 @@ func describe(e messages.Event, cat *catalog.Catalog) string {
 
 // Money formats minor units for people, using the catalog's exponent.
 func Money(cat *catalog.Catalog, currency string, minor int64) string {
-	exp := 2
+	exp := report.CurrencyExponent(currency)
 	if c, ok := cat.Currencies[currency]; ok {
 		exp = c.Exponent
 	}
-	s := fmt.Sprintf("%0*d", exp+1, minor)
-	if exp > 0 {
-		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
-	}
-	return currency + " " + strings.TrimSpace(s)
+	return report.FormatMoneyExp(currency, minor, exp)
 }

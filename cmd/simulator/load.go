@@ -138,6 +138,10 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 		s.RedisUsedMemoryBytes = m
 	}
 	s.Subscriptions = r.Subscriptions()
+	s.CurrencyExponents = map[string]int{}
+	for code, c := range st.Catalog.Currencies {
+		s.CurrencyExponents[code] = c.Exponent
+	}
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("billing events checked against the model: %d; duplicate deliveries dropped by event ID: %d", r.Checked, r.Ledger.Duplicates),
 		fmt.Sprintf("commands by kind: %v", r.Kinds))

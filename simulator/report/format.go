@@ -53,9 +53,15 @@ func CurrencyExponent(currency string) int {
 }
 
 // FormatMoney writes an amount in minor units as e.g. "USD 1,234.56"
-// (integer arithmetic only: no float ever touches money).
+// (integer arithmetic only: no float ever touches money), with the
+// exponent CurrencyExponent guesses.
 func FormatMoney(currency string, minor int64) string {
-	exp := CurrencyExponent(currency)
+	return FormatMoneyExp(currency, minor, CurrencyExponent(currency))
+}
+
+// FormatMoneyExp is FormatMoney with the currency's exponent given (the
+// catalog's, where there is one).
+func FormatMoneyExp(currency string, minor int64, exp int) string {
 	sign := ""
 	// Work on the magnitude as uint64 so that math.MinInt64 negates safely.
 	mag := uint64(minor)

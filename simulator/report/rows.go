@@ -56,8 +56,8 @@ func (s Summary) rows() []row {
 	for _, code := range byCountDesc(s.Rejections) {
 		sub(code, groupInt(s.Rejections[code]))
 	}
-	add("charges", groupInt(s.Charges)+moneyList(s.ChargedMinor))
-	add("credits", groupInt(s.Credits)+moneyList(s.CreditedMinor))
+	add("charges", groupInt(s.Charges)+moneyList(s.ChargedMinor, s.CurrencyExponents))
+	add("credits", groupInt(s.Credits)+moneyList(s.CreditedMinor, s.CurrencyExponents))
 	add("ledger mismatches", groupInt(s.Mismatches))
 
 	if s.Redeliveries != 0 {
@@ -85,14 +85,19 @@ func (s Summary) rows() []row {
 }
 
 // moneyList writes " (USD 1,234.56, EUR 10.00)" in currency order, or
-// nothing when there is no amount.
-func moneyList(byCurrency map[string]int64) string {
+// nothing when there is no amount. exps are the currencies' exponents
+// (CurrencyExponent for a currency not in it).
+func moneyList(byCurrency map[string]int64, exps map[string]int) string {
 	if len(byCurrency) == 0 {
 		return ""
 	}
 	parts := make([]string, 0, len(byCurrency))
 	for _, c := range slices.Sorted(maps.Keys(byCurrency)) {
-		parts = append(parts, FormatMoney(c, byCurrency[c]))
+		exp, ok := exps[c]
+		if !ok {
+			exp = CurrencyExponent(c)
+		}
+		parts = append(parts, FormatMoneyExp(c, byCurrency[c], exp))
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
 }

@@ -31,8 +31,11 @@ type Summary struct {
 	Credits       int64            `json:"credits"`
 	ChargedMinor  map[string]int64 `json:"charged_minor"`  // by currency
 	CreditedMinor map[string]int64 `json:"credited_minor"` // by currency
-	Mismatches    int64            `json:"mismatches"`
-	MismatchTexts []string         `json:"mismatch_texts"` // the first 100
+	// CurrencyExponents are the catalog's minor-unit exponents, filled by
+	// the caller; amounts of other currencies use CurrencyExponent.
+	CurrencyExponents map[string]int `json:"currency_exponents,omitempty"`
+	Mismatches        int64          `json:"mismatches"`
+	MismatchTexts     []string       `json:"mismatch_texts"` // the first 100
 
 	// Filled by the caller (measured elsewhere); printed when non-zero.
 	Redeliveries          int64    `json:"redeliveries"`
