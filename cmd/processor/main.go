@@ -19,6 +19,7 @@
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
 //	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)
 //	LOG_LEVEL      debug, info (default; warn with -demo), warn or error
+//	PPROF_ADDR     serve net/http/pprof on this address (e.g. 127.0.0.1:6060) to profile under load
 package main
 
 import (
@@ -27,6 +28,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -78,6 +81,9 @@ func run(demo bool) error {
 		}
 	}
 	dataDir := envOr("DATA_DIR", "data")
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		servePprof(addr)
+	}
 
 	nc, closeNATS, err := connectNATS(dataDir)
 	if err != nil {
@@ -245,4 +251,21 @@ func newLogger(level string, demo bool) (watermill.LoggerAdapter, error) {
 		return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
 	}
 	return watermill.NewSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))), nil
+}
+
+// servePprof serves the Go profiler on its own mux (never on a port that
+// carries anything else), so an operator can take a CPU profile under load:
+// go tool pprof http://ADDR/debug/pprof/profile?seconds=20
+func servePprof(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			fmt.Fprintln(os.Stderr, "processor: pprof:", err)
+		}
+	}()
+	fmt.Printf("pprof on http://%s/debug/pprof/\n", addr)
 }

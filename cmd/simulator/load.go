@@ -17,6 +17,7 @@ import (
 type stackFlags struct {
 	nats, redis, processor, processorBin, dir string
 	partitions                                int
+	cpuProfile                                string
 }
 
 func (f *stackFlags) register(fs *flag.FlagSet) {
@@ -26,9 +27,15 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.processorBin, "processor-bin", "", "processor binary to spawn (empty: go build ./cmd/processor)")
 	fs.StringVar(&f.dir, "dir", "", "data directory of the started servers (empty: a temporary one)")
 	fs.IntVar(&f.partitions, "partitions", 0, "command stream partitions (0: the processor's default, 32)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the simulator's CPU profile (embedded NATS included) to this file; PPROF_ADDR profiles a spawned processor")
 }
 
 func (f *stackFlags) start(ctx context.Context) (*stack.Stack, error) {
+	if f.cpuProfile != "" {
+		if err := startCPUProfile(f.cpuProfile); err != nil {
+			return nil, err
+		}
+	}
 	return stack.Start(ctx, stack.Options{NATSURL: f.nats, RedisURL: f.redis, Processor: stack.Processor(f.processor),
 		ProcessorBin: f.processorBin, Dir: f.dir, Partitions: f.partitions, Log: os.Stderr})
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -45,6 +46,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
+	stopCPUProfile()
 	var failed *failedRun
 	switch {
 	case errors.As(err, &failed):
@@ -72,4 +74,20 @@ type failedRun struct{ mismatches int64 }
 
 func (f *failedRun) Error() string {
 	return fmt.Sprintf("%d ledger mismatches (see the report)", f.mismatches)
+}
+
+// stopCPUProfile ends the profile -cpuprofile started, if any.
+var stopCPUProfile = func() {}
+
+func startCPUProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("-cpuprofile: %w", err)
+	}
+	stopCPUProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
+	return nil
 }
