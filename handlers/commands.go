@@ -37,9 +37,9 @@ type CommandHandler struct {
 	Partners  *partners.Registry // nil: every partner acts as direct-bill (PTN-2..PTN-4)
 	Clock     ClockMode
 	Logger    watermill.LoggerAdapter
-	// StateCacheSize bounds the cache of recently decided customers'
-	// state (default 4096); see stateCache.
-	StateCacheSize int
+	// StateCacheBytes bounds the cache of recently decided customers'
+	// state (default DefaultStateCacheBytes); see stateCache.
+	StateCacheBytes int
 
 	cacheOnce sync.Once
 	states    *stateCache
@@ -103,12 +103,9 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 	if err != nil {
 		return false, err
 	}
-	// The index first: a crash after it and before the commit leaves an
-	// entry without a timer, which fires as a no-op; the other order could
-	// lose a timer (G7).
-	if err := h.Store.IndexTimers(ctx, route.Partition, timerEntries(cmd.CustomerID, out.TimersSet)); err != nil {
-		return false, err
-	}
+	// Commit indexes the timers first: a crash after that and before the
+	// commit leaves an entry without a timer, which fires as a no-op; the
+	// other order could lose a timer (G7).
 	res, err := h.Store.Commit(ctx, commit)
 	if err != nil {
 		return false, fmt.Errorf("commit command %s: %w", cmd.ID, err)
@@ -139,7 +136,7 @@ func (h *CommandHandler) load(ctx context.Context, cmd messages.Command) (state.
 }
 
 func (h *CommandHandler) cache() *stateCache {
-	h.cacheOnce.Do(func() { h.states = newStateCache(h.StateCacheSize) })
+	h.cacheOnce.Do(func() { h.states = newStateCache(h.StateCacheBytes) })
 	return h.states
 }
 
@@ -184,6 +181,7 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, vers
 	return state.Commit{
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID, ExpectedVersion: version,
 		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now,
+		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Partition: route.Partition,
 	}, nil
 }
 

@@ -36,6 +36,10 @@ type Config struct {
 	TimerPoll time.Duration
 	Logger    watermill.LoggerAdapter
 
+	// StateCacheBytes bounds the cache of recently decided customers'
+	// state (DefaultStateCacheBytes when zero).
+	StateCacheBytes int
+
 	// Partners is the partner registry (PARTNERS_FILE); nil: none, every
 	// partner acts as a direct-bill partner (PTN-2..PTN-4).
 	Partners *partners.Registry
@@ -98,7 +102,8 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	// retried in place, so a bug blocks one partition instead of losing a
 	// command or killing the process.
 	router.AddMiddleware(recoverer)
-	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger}
+	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
+		StateCacheBytes: cfg.StateCacheBytes}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
 		Poll: cfg.TimerPoll, Logger: cfg.Logger}

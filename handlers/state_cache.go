@@ -17,27 +17,44 @@ import (
 // It holds the raw field bytes, decoded anew for every decision, so no
 // decision can change what a later one starts from.
 type stateCache struct {
-	mu      sync.Mutex
-	max     int
-	entries map[string]*list.Element
-	lru     list.List
+	mu       sync.Mutex
+	maxBytes int
+	bytes    int
+	entries  map[string]*list.Element
+	lru      list.List
 }
 
 type cachedFields struct {
 	customer string
 	version  int64
 	fields   map[string][]byte
+	size     int
 }
 
-// defaultStateCacheSize bounds the cache: about 4096 customers of a few
-// kilobytes each.
-const defaultStateCacheSize = 4096
+// DefaultStateCacheBytes bounds the cache by the bytes it holds rather than
+// by customers, whose state ranges from one subscription to hundreds: 32 MiB
+// keeps the processor well inside its memory budget and, at a few hundred
+// bytes per subscription, holds tens of thousands of customers, so a busy
+// customer is decided without a load round trip.
+const DefaultStateCacheBytes = 32 << 20
 
-func newStateCache(max int) *stateCache {
-	if max <= 0 {
-		max = defaultStateCacheSize
+// entryOverhead approximates what the list element, the map entries and
+// the headers cost beyond the keys' and values' bytes.
+const entryOverhead, fieldOverhead = 160, 48
+
+func newStateCache(maxBytes int) *stateCache {
+	if maxBytes <= 0 {
+		maxBytes = DefaultStateCacheBytes
 	}
-	return &stateCache{max: max, entries: map[string]*list.Element{}}
+	return &stateCache{maxBytes: maxBytes, entries: map[string]*list.Element{}}
+}
+
+func sizeOf(customer string, fields map[string][]byte) int {
+	n := entryOverhead + len(customer)
+	for k, v := range fields {
+		n += fieldOverhead + len(k) + len(v)
+	}
+	return n
 }
 
 func (c *stateCache) get(customer string) (cachedFields, bool) {
@@ -55,17 +72,17 @@ func (c *stateCache) get(customer string) (cachedFields, bool) {
 func (c *stateCache) put(customer string, version int64, fields map[string][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v := cachedFields{customer: customer, version: version, fields: fields}
+	v := cachedFields{customer: customer, version: version, fields: fields, size: sizeOf(customer, fields)}
 	if e, ok := c.entries[customer]; ok {
+		c.bytes += v.size - e.Value.(cachedFields).size
 		e.Value = v
 		c.lru.MoveToFront(e)
-		return
+	} else {
+		c.entries[customer] = c.lru.PushFront(v)
+		c.bytes += v.size
 	}
-	c.entries[customer] = c.lru.PushFront(v)
-	for c.lru.Len() > c.max {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.entries, old.Value.(cachedFields).customer)
+	for c.bytes > c.maxBytes && c.lru.Len() > 0 {
+		c.remove(c.lru.Back())
 	}
 }
 
@@ -73,9 +90,15 @@ func (c *stateCache) drop(customer string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[customer]; ok {
-		c.lru.Remove(e)
-		delete(c.entries, customer)
+		c.remove(e)
 	}
+}
+
+func (c *stateCache) remove(e *list.Element) {
+	v := e.Value.(cachedFields)
+	c.lru.Remove(e)
+	delete(c.entries, v.customer)
+	c.bytes -= v.size
 }
 
 // applied is the fields after a commit that set and deleted some.

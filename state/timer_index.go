@@ -45,23 +45,32 @@ func timerMember(e TimerEntry) (string, error) {
 	return string(b), err
 }
 
-// IndexTimers adds timers of a partition to the index (idempotent).
+// IndexTimers adds timers of a partition to the index (idempotent). Commit
+// does it itself for Commit.Timers, in the same round trip where it can.
 func (s *Store) IndexTimers(ctx context.Context, partition int, entries []TimerEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	zs := make([]redis.Z, len(entries))
-	for i, e := range entries {
-		m, err := timerMember(e)
-		if err != nil {
-			return err
-		}
-		zs[i] = redis.Z{Score: float64(e.DueAt.UnixMilli()), Member: m}
+	zs, err := timerZs(entries)
+	if err != nil {
+		return err
 	}
 	if err := s.rdb.ZAdd(ctx, s.timerIndexKey(partition), zs...).Err(); err != nil {
 		return fmt.Errorf("state: index %d timers of partition %d: %w", len(entries), partition, err)
 	}
 	return nil
+}
+
+func timerZs(entries []TimerEntry) ([]redis.Z, error) {
+	zs := make([]redis.Z, len(entries))
+	for i, e := range entries {
+		m, err := timerMember(e)
+		if err != nil {
+			return nil, err
+		}
+		zs[i] = redis.Z{Score: float64(e.DueAt.UnixMilli()), Member: m}
+	}
+	return zs, nil
 }
 
 // DueTimers returns up to limit timers of a partition due at or before

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestTimerIndexReturnsDueTimersEarliestFirstAndForgetsRemovedOnes(t *testing.T) {
@@ -72,5 +74,72 @@ func TestAppliedReportsInboxMembership(t *testing.T) {
 	}
 	if ok, _ := s.Applied(ctx, "C-1", "cmd-1"); !ok {
 		t.Fatal("not applied")
+	}
+}
+
+// roundTrips counts what a client sends to the server: one per command and
+// one per pipeline (a MULTI/EXEC block is one).
+type roundTrips struct{ n int }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n++; return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n++; return next(ctx, cmds) }
+}
+
+func TestCommitIndexesItsTimersInTheSameRoundTrip(t *testing.T) {
+	s, rdb := newTestStore(t, Options{})
+	ctx := context.Background()
+	due := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	timer := TimerEntry{CustomerID: "C-1", TimerID: "T.a", Kind: "term_end", SubscriptionID: "s1", DueAt: due}
+	c := Commit{CustomerID: "C-1", CommandID: "cmd-1", Set: map[string][]byte{"sub:s1": []byte("x")},
+		Result: []byte("ok"), At: t0, Timers: []TimerEntry{timer}, Partition: 5}
+	mustCommit(t, s, c) // loads the script into the server's cache
+
+	trips := &roundTrips{}
+	rdb.AddHook(trips)
+	c2 := c
+	c2.CommandID, c2.ExpectedVersion = "cmd-2", 1
+	c2.Timers = []TimerEntry{{CustomerID: "C-1", TimerID: "T.b", Kind: "billing_period", SubscriptionID: "s1", DueAt: due.Add(time.Hour)}}
+	mustCommit(t, s, c2)
+	if trips.n != 1 {
+		t.Fatalf("commit with timers took %d round trips, want 1", trips.n)
+	}
+	got, err := s.DueTimers(ctx, 5, due.Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].TimerID != "T.a" || got[1].TimerID != "T.b" {
+		t.Fatalf("index %+v, want T.a then T.b", got)
+	}
+
+	// A commit that does not go through (here: a stale version) still
+	// leaves its timers indexed: the index may announce a timer that does
+	// not exist, never miss one that does.
+	stale := c
+	stale.CommandID = "cmd-3"
+	stale.Timers = []TimerEntry{{CustomerID: "C-1", TimerID: "T.c", Kind: "term_end", SubscriptionID: "s1", DueAt: due.Add(2 * time.Hour)}}
+	out, err := s.Commit(ctx, stale)
+	if err != nil || out.Status != VersionConflict {
+		t.Fatalf("stale commit = %+v, %v; want VersionConflict", out, err)
+	}
+	if got, _ := s.DueTimers(ctx, 5, due.Add(2*time.Hour), 10); len(got) != 3 {
+		t.Fatalf("index after a conflict %+v, want 3 entries", got)
+	}
+
+	// After the server lost its scripts the commit still lands, index first.
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c4 := c
+	c4.CommandID, c4.ExpectedVersion = "cmd-4", 2
+	c4.Timers = []TimerEntry{{CustomerID: "C-1", TimerID: "T.d", Kind: "term_end", SubscriptionID: "s1", DueAt: due.Add(3 * time.Hour)}}
+	if out := mustCommit(t, s, c4); out.Version != 3 {
+		t.Fatalf("commit after SCRIPT FLUSH: version %d, want 3", out.Version)
+	}
+	if got, _ := s.DueTimers(ctx, 5, due.Add(3*time.Hour), 10); len(got) != 4 || got[3].TimerID != "T.d" {
+		t.Fatalf("index after SCRIPT FLUSH %+v", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/simulator/rawlimit"
 	"github.com/cspreseller/csp-processor/simulator/report"
+	"github.com/cspreseller/csp-processor/simulator/scratch"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
@@ -166,7 +167,7 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 // startRedis starts a private redis-server for the script-rate measurement.
 func startRedis(ctx context.Context) (*redis.Client, func(), error) {
-	dir, err := os.MkdirTemp("", "csp-bench-redis-")
+	dir, err := scratch.Dir("csp-bench-redis-")
 	if err != nil {
 		return nil, nil, err
 	}

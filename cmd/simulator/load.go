@@ -25,7 +25,7 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.redis, "redis", "", "Redis URL (empty: a private redis-server)")
 	fs.StringVar(&f.processor, "processor", "spawn", "spawn (build and start ./cmd/processor), inprocess, or external (already running with SIMULATION=1)")
 	fs.StringVar(&f.processorBin, "processor-bin", "", "processor binary to spawn (empty: go build ./cmd/processor)")
-	fs.StringVar(&f.dir, "dir", "", "data directory of the started servers (empty: a temporary one)")
+	fs.StringVar(&f.dir, "dir", "", "data directory of the started servers (empty: a temporary one, in memory under /dev/shm when the machine has it)")
 	fs.IntVar(&f.partitions, "partitions", 0, "command stream partitions (0: the processor's default, 32)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the simulator's CPU profile (embedded NATS included) to this file; PPROF_ADDR profiles a spawned processor")
 }

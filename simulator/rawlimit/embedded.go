@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/simulator/scratch"
 )
 
 // StartServer starts an embedded JetStream server with its store in a new
@@ -14,7 +15,7 @@ import (
 // are the processor's, so they cannot live beside a processor's streams.
 // stop shuts the server down and removes the directory.
 func StartServer() (s *server.Server, stop func(), err error) {
-	dir, err := os.MkdirTemp("", "rawlimit-nats-")
+	dir, err := scratch.Dir("rawlimit-nats-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("rawlimit: store directory: %w", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/simulator/scratch"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
@@ -85,7 +86,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 	}
 	dir := opt.Dir
 	if dir == "" {
-		if dir, err = os.MkdirTemp("", "csp-sim-"); err != nil {
+		if dir, err = scratch.Dir("csp-sim-"); err != nil {
 			return nil, err
 		}
 		s.closers = append(s.closers, func() error { return os.RemoveAll(dir) })
