@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Subscription statuses.
@@ -277,6 +279,11 @@ func TransferField(id string) string { return fieldTransferPrefix + id }
 func TimerField(id string) string { return fieldTimerPrefix + id }
 
 // DecodeState builds a CustomerState from stored entity fields.
+//
+// It reads with the JSON v2 decoder, about twice as fast as encoding/json on
+// this data, which it reads for every command. The fields are written by
+// EncodeFields with encoding/json; TestDecodeStateReadsWhatEncodingJSONWrote
+// holds the two to the same result for every field of every entity.
 func DecodeState(fields map[string][]byte) (CustomerState, error) {
 	st := CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}, Timers: map[string]*Timer{}, Transfers: map[string]*Transfer{}}
 	for k, v := range fields {
@@ -284,29 +291,29 @@ func DecodeState(fields map[string][]byte) (CustomerState, error) {
 		switch {
 		case k == fieldCustomer:
 			st.Customer = &Customer{}
-			err = json.Unmarshal(v, st.Customer)
+			err = jsonv2.Unmarshal(v, st.Customer)
 		case strings.HasPrefix(k, fieldSubPrefix):
 			s := &Subscription{}
-			err = json.Unmarshal(v, s)
+			err = jsonv2.Unmarshal(v, s)
 			st.Subscriptions[s.ID] = s
 		case strings.HasPrefix(k, fieldOrderPrefix):
 			o := &Order{}
-			err = json.Unmarshal(v, o)
+			err = jsonv2.Unmarshal(v, o)
 			st.Orders[o.ID] = o
 		case strings.HasPrefix(k, fieldTimerPrefix):
 			tm := &Timer{}
-			err = json.Unmarshal(v, tm)
+			err = jsonv2.Unmarshal(v, tm)
 			st.Timers[tm.ID] = tm
 		case strings.HasPrefix(k, fieldTransferPrefix):
 			tr := &Transfer{}
-			err = json.Unmarshal(v, tr)
+			err = jsonv2.Unmarshal(v, tr)
 			st.Transfers[tr.ID] = tr
 		case k == fieldParked:
-			err = json.Unmarshal(v, &st.Parked)
+			err = jsonv2.Unmarshal(v, &st.Parked)
 		case k == fieldRefunds:
-			err = json.Unmarshal(v, &st.Refunds)
+			err = jsonv2.Unmarshal(v, &st.Refunds)
 		case k == fieldActivity:
-			err = json.Unmarshal(v, &st.Activity)
+			err = jsonv2.Unmarshal(v, &st.Activity)
 		default:
 			err = fmt.Errorf("unknown entity field")
 		}
