@@ -122,8 +122,14 @@ func playLoad(ctx context.Context, st *stack.Stack, cfg simulator.LoadConfig, mi
 		return report.Summary{}, err
 	}
 	defer r.Ledger.Stop()
+	cpuBefore, haveCPU := readCPUTimes()
 	runErr := r.Run(ctx, cfg)
 	s := rec.Summary(label, time.Now())
+	if cpuAfter, ok := readCPUTimes(); ok && haveCPU {
+		if note := machineNote(cpuBefore, cpuAfter); note != "" {
+			s.Notes = append(s.Notes, note)
+		}
+	}
 	fillSummary(ctx, &s, st, r)
 	if runErr != nil {
 		return s, runErr
