@@ -180,7 +180,7 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, vers
 	result, _ := json.Marshal(res)
 	return state.Commit{
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID, ExpectedVersion: version,
-		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now,
+		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now, WrittenAt: time.Now(),
 		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Partition: route.Partition,
 	}, nil
 }

@@ -20,6 +20,11 @@ type Commit struct {
 	Events                []OutboxEntry     // appended to the outbox, in order
 	Result                []byte            // stored in the inbox under CommandID
 	At                    time.Time         // applied-at for the inbox zset, outbox written-at, and "now" for trimming; time.Now() if zero
+	// WrittenAt is when the outbox entries are written by the wall clock,
+	// which the relay's MinAge is measured against; At when zero. It differs
+	// from At when At is a simulated time: a simulated January must not
+	// make an event written a millisecond ago look months old to the relay.
+	WrittenAt time.Time
 	// Timers are added to the timer index of Partition before the commit
 	// runs, whatever its outcome (see timer_index.go: the index is a
 	// superset of the live timers).
@@ -137,6 +142,10 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
+	written := c.WrittenAt
+	if written.IsZero() {
+		written = at
+	}
 	newVersion := c.ExpectedVersion + 1 // what the outbox records carry if the commit goes through
 
 	eventIDs := make([]string, len(c.Events))
@@ -166,7 +175,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		args = append(args, f)
 	}
 	for i, e := range c.Events {
-		r, err := encodeOutbox(e, at, newVersion, i)
+		r, err := encodeOutbox(e, written, newVersion, i)
 		if err != nil {
 			return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: event %s: %w", c.CustomerID, c.CommandID, e.ID, err)
 		}

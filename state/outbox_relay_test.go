@@ -69,6 +69,7 @@ func TestOutboxRelaySweepOnce(t *testing.T) {
 	tests := []struct {
 		name          string
 		writes        []write
+		writtenAt     time.Time // of every write; zero: its at
 		failOn        []string
 		wantPublished map[string][]string // per customer, in publish order
 		wantLeft      map[string][]string // outbox IDs left, sorted
@@ -98,6 +99,16 @@ func TestOutboxRelaySweepOnce(t *testing.T) {
 			wantLeft:      map[string][]string{"c1": {"e1"}},
 		},
 		{
+			// Simulation mode: the command's time is months ago, the write
+			// is now. Age is the write's, or the relay would republish
+			// events still being published by the command's own handler.
+			name:          "a command at a simulated time long ago written just now is young",
+			writes:        []write{{"c1", now.AddDate(0, -10, 0), []string{"e1"}}},
+			writtenAt:     young,
+			wantPublished: map[string][]string{},
+			wantLeft:      map[string][]string{"c1": {"e1"}},
+		},
+		{
 			name:          "a failed publish keeps that customer's entries and the sweep goes on",
 			writes:        []write{{"c1", old, []string{"e1"}}, {"c2", old, []string{"e2"}}},
 			failOn:        []string{"c1"},
@@ -118,7 +129,7 @@ func TestOutboxRelaySweepOnce(t *testing.T) {
 				}
 				versions[w.customerID] = mustCommit(t, s, Commit{
 					CustomerID: w.customerID, CommandID: "cmd-" + string(rune('a'+i)),
-					ExpectedVersion: versions[w.customerID], At: w.at, Events: events,
+					ExpectedVersion: versions[w.customerID], At: w.at, WrittenAt: tc.writtenAt, Events: events,
 				}).Version
 			}
 			// Another store's outboxes share the server but not the prefix.
