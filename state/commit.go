@@ -19,7 +19,7 @@ type Commit struct {
 	Delete                []string          // entity fields to delete (must not also be in Set)
 	Events                []OutboxEntry     // appended to the outbox, in order
 	Result                []byte            // stored in the inbox under CommandID
-	At                    time.Time         // applied-at for the inbox zset, outbox written-at, and "now" for trimming; time.Now() if zero
+	At                    time.Time         // applied-at for the inbox zset and "now" for trimming; time.Now() if zero
 	// WrittenAt is when the outbox entries are written by the wall clock,
 	// which the relay's MinAge is measured against; At when zero. It differs
 	// from At when At is a simulated time: a simulated January must not
@@ -201,7 +201,8 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 // aborts the EXEC, so a commit never lands without its index entries. On
 // Redis Cluster the index key and the customer's keys hash to different
 // slots, possibly on different nodes, so they take two round trips in that
-// order. Every round trip saved is one command less waiting in a partition.
+// order. A round trip saved shortens the wait of every command behind this
+// one in its partition.
 func (s *Store) indexAndCommit(ctx context.Context, c Commit, keys []string, args []interface{}) (interface{}, error) {
 	if len(c.Timers) == 0 {
 		return commitCmd.Run(ctx, s.rdb, keys, args...).Result()
