@@ -143,12 +143,13 @@ func (p *Processor) Run(ctx context.Context) error {
 // autoPipelined batches the Redis commands that the partitions issue at the
 // same moment into one pipeline per round trip (go-redis's blocking
 // autopipeliner: each call still waits for its own reply, and one
-// goroutine's commands keep their order). Under load that cuts the
-// processor's and Redis's system calls by about a tenth of all the CPU a
-// command costs. Every command the store sends may be retried safely:
+// goroutine's commands keep their order). Under load that cut what a command
+// costs the processor and Redis in CPU by about a tenth, mostly system calls
+// (simulator/PERFORMANCE.md). Every command the store sends may be retried safely:
 // loads only read, the commit script answers a replay from its inbox, and
 // index and outbox deletions are idempotent. A cluster client is left as it
-// is: its commits take two round trips anyway (see state.Commit).
+// is: the cluster autopipeliner runs node batches concurrently, and the
+// store's MULTI for a commit with timers needs one server (see state.Commit).
 func autoPipelined(rdb redis.UniversalClient) (redis.UniversalClient, error) {
 	c, ok := rdb.(*redis.Client)
 	if !ok {
