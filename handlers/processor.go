@@ -148,8 +148,9 @@ func (p *Processor) Run(ctx context.Context) error {
 // (simulator/PERFORMANCE.md). Every command the store sends may be retried safely:
 // loads only read, the commit script answers a replay from its inbox, and
 // index and outbox deletions are idempotent. A cluster client is left as it
-// is: the cluster autopipeliner runs node batches concurrently, and the
-// store's MULTI for a commit with timers needs one server (see state.Commit).
+// is: the store recognises a cluster by its client type and then keeps a
+// commit's timer index and the commit in two ordered round trips (their
+// keys are in different slots, see state.Commit); wrapped, it could not tell.
 func autoPipelined(rdb redis.UniversalClient) (redis.UniversalClient, error) {
 	c, ok := rdb.(*redis.Client)
 	if !ok {
