@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -86,7 +87,9 @@ func run(demo bool) error {
 	setMemoryLimit()
 	dataDir := envOr("DATA_DIR", "data")
 	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
-		servePprof(addr)
+		if err := servePprof(addr); err != nil {
+			return err
+		}
 	}
 
 	nc, closeNATS, err := connectNATS(dataDir)
@@ -270,19 +273,21 @@ func newLogger(level string, demo bool) (watermill.LoggerAdapter, error) {
 
 // servePprof serves the Go profiler on its own mux (never on a port that
 // carries anything else), so an operator can take a CPU profile under load:
-// go tool pprof http://ADDR/debug/pprof/profile?seconds=20
-func servePprof(addr string) {
+// go tool pprof http://ADDR/debug/pprof/profile?seconds=20. It listens
+// before it returns, so a taken port stops the processor at start.
+func servePprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	go func() {
-		if err := http.ListenAndServe(addr, mux); err != nil {
-			fmt.Fprintln(os.Stderr, "processor: pprof:", err)
-		}
-	}()
-	fmt.Printf("pprof on http://%s/debug/pprof/\n", addr)
+	go func() { _ = http.Serve(ln, mux) }()
+	fmt.Printf("pprof on http://%s/debug/pprof/\n", ln.Addr())
+	return nil
 }
 
 // defaultMemoryLimit is the processor's soft memory limit when GOMEMLIMIT

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"math"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -86,5 +90,54 @@ func TestMissingRedisServerSaysHowToInstallIt(t *testing.T) {
 	}
 	if !strings.Contains(out, "apt-get install -y redis-server") || !strings.Contains(out, "REDIS_URL") {
 		t.Fatalf("no install instructions:\n%s", out)
+	}
+}
+
+// PPROF_ADDR serves Go's profiles for an operator to profile under load,
+// and nothing else on that port.
+func TestPprofServesProfilesOnItsOwnAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	if err := servePprof(addr); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get("/debug/pprof/heap"); code != http.StatusOK {
+		t.Fatalf("heap profile: HTTP %d", code)
+	}
+	if code := get("/"); code != http.StatusNotFound {
+		t.Fatalf("/ answered HTTP %d; the pprof port serves nothing else", code)
+	}
+	// A taken address is an error at start, not a log line later.
+	if err := servePprof(addr); err == nil || !strings.Contains(err.Error(), "PPROF_ADDR") {
+		t.Fatalf("second servePprof on %s: %v, want a PPROF_ADDR error", addr, err)
+	}
+}
+
+// Without GOMEMLIMIT the processor sets its own soft limit.
+func TestMemoryLimitDefaultsUnlessGOMEMLIMITIsSet(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOMEMLIMIT", "")
+	debug.SetMemoryLimit(math.MaxInt64)
+	setMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != defaultMemoryLimit {
+		t.Fatalf("limit %d, want %d", got, defaultMemoryLimit)
+	}
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetMemoryLimit(math.MaxInt64)
+	setMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Fatalf("GOMEMLIMIT set, yet the processor changed the limit to %d", got)
 	}
 }
