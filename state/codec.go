@@ -22,7 +22,7 @@ type inboxRecord struct {
 type outboxRecord struct {
 	Subject   string `json:"s"`
 	Data      []byte `json:"d"`
-	WrittenAt int64  `json:"t"` // unix millis, Commit.At
+	WrittenAt int64  `json:"t"` // unix millis, Commit.WrittenAt
 	Version   int64  `json:"v"` // customer version the writing commit produced
 	Seq       int    `json:"n"` // index of the event within that commit
 }
