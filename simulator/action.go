@@ -9,7 +9,11 @@ import (
 // for it.
 type Action struct {
 	Customer *model.Customer
-	Command  messages.Command
+	// Partner and Role send the command; empty: the customer's partner as
+	// admin_agent.
+	Partner string
+	Role    messages.Role
+	Command messages.Command
 	// Kind names the mix entry that chose it (buy, increase, ...).
 	Kind     string
 	Expected model.Outcome

@@ -22,16 +22,16 @@ type Mix map[string]int
 
 // DefaultMix is a reseller's ordinary day: mostly purchases and license
 // changes, some suspensions, cancellations in and out of the window, a few
-// upgrades and trials.
+// upgrades, trials and transfers to another partner.
 var DefaultMix = Mix{
 	"buy": 18, "trial": 3, "increase": 25, "decrease": 10, "decrease_closed": 3,
 	"suspend": 6, "reactivate": 6, "autorenew_on": 4, "autorenew_off": 3,
-	"cancel": 6, "cancel_closed": 4, "upgrade": 4,
+	"cancel": 6, "cancel_closed": 4, "upgrade": 4, "transfer": 1,
 }
 
 // mixKinds is the order kinds are tried in.
 var mixKinds = []string{"buy", "trial", "increase", "decrease", "decrease_closed", "suspend", "reactivate",
-	"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade"}
+	"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer"}
 
 // ParseMix reads "buy=20,increase=30,..."; kinds not named keep weight 0.
 func ParseMix(s string) (Mix, error) {
@@ -62,18 +62,21 @@ type Generator struct {
 	Catalog *catalog.Catalog
 	Mix     Mix
 	Partner string
+	// Target is the partner subscriptions are transferred to (TRF-1).
+	Target string
 	// MaxSubscriptions keeps customers below ORD-12's limit.
 	MaxSubscriptions int
 	rng              *rand.Rand
 	offers           []*catalog.Offer // paid new-commerce license offers sold to commercial customers
 	trials           []*catalog.Offer
 	seq              map[string]int
+	transfers        map[string]*transferSaga // by customer ID
 }
 
 // NewGenerator prepares the offers the mix buys from the catalog.
 func NewGenerator(m *model.Model, cat *catalog.Catalog, mix Mix, partner string, seed uint64) *Generator {
-	g := &Generator{Model: m, Catalog: cat, Mix: mix, Partner: partner, MaxSubscriptions: 30,
-		rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), seq: map[string]int{}}
+	g := &Generator{Model: m, Catalog: cat, Mix: mix, Partner: partner, Target: TransferTarget(partner), MaxSubscriptions: 30,
+		rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), seq: map[string]int{}, transfers: map[string]*transferSaga{}}
 	for i := range cat.Offers {
 		o := &cat.Offers[i]
 		if o.CommerceType != "new_commerce" || o.BillingType != "license" || o.OnePerCustomer ||
@@ -107,6 +110,9 @@ func (g *Generator) Next(c *model.Customer, now time.Time) (Action, error) {
 		return Action{Customer: c, Kind: "create", Expected: g.Model.CreateCustomer(c),
 			Command: g.command(c, messages.CmdCustomerCreated, &messages.CustomerCreatedData{
 				CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency})}, nil
+	}
+	if a, ok, err := g.continueTransfer(c, now); err != nil || ok {
+		return a, err
 	}
 	total := 0
 	for _, k := range mixKinds {
@@ -152,7 +158,7 @@ func (g *Generator) try(k string, c *model.Customer, now time.Time) (Action, boo
 	}
 	active := func(s *model.Sub) bool { return s.Status == model.Active }
 	act := func(s *model.Sub, typ messages.CommandType, data any, out model.Outcome) (Action, bool, error) {
-		return Action{Customer: c, Kind: k, Sub: s, Expected: out, Command: g.command(c, typ, data)}, true, nil
+		return Action{Customer: c, Partner: s.Partner, Kind: k, Sub: s, Expected: out, Command: g.command(c, typ, data)}, true, nil
 	}
 	switch k {
 	case "buy":
@@ -216,7 +222,7 @@ func (g *Generator) try(k string, c *model.Customer, now time.Time) (Action, boo
 		var targets []string
 		s := pick(func(s *model.Sub) bool {
 			targets = g.upgradeTargets(c, s)
-			return active(s) && len(targets) > 0
+			return active(s) && s.Partner == c.Partner && len(targets) > 0
 		})
 		if s != nil {
 			targets = g.upgradeTargets(c, s)
@@ -226,6 +232,10 @@ func (g *Generator) try(k string, c *model.Customer, now time.Time) (Action, boo
 				return Action{}, false, err
 			}
 			return act(s, messages.CmdUpgrade, &messages.UpgradeData{SubscriptionID: s.ID, TargetOfferID: target}, out)
+		}
+	case "transfer":
+		if s := pick(func(s *model.Sub) bool { return transferable(c, s, now) }); s != nil && g.transfers[c.ID] == nil {
+			return g.startTransfer(c, s), true, nil
 		}
 	}
 	return Action{}, false, nil

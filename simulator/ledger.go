@@ -57,17 +57,24 @@ type CommandResult struct {
 	Rejected  string // the rejection code, or the rejected order line's
 	Bills     []Entry
 	OrderSubs map[string]string // line ID -> subscription ID
+	// TransferredSubs are the target's new subscriptions of a
+	// transfer.submit, in the order they were created.
+	TransferredSubs []string
 }
 
-// NewLedger starts consuming the partner's events from the stream's next
+// NewLedger starts consuming the partners' events from the stream's next
 // message.
-func NewLedger(ctx context.Context, js jetstream.JetStream, stream, partner string, rec *report.Recorder) (*Ledger, error) {
+func NewLedger(ctx context.Context, js jetstream.JetStream, stream string, rec *report.Recorder, partners ...string) (*Ledger, error) {
 	l := &Ledger{
 		seen: map[uuid.UUID]struct{}{}, inFlight: map[string]time.Time{}, results: map[string]*CommandResult{},
 		createdByTimer: map[string]string{}, changed: make(chan struct{}), rec: rec,
 	}
+	filters := make([]string, len(partners))
+	for i, p := range partners {
+		filters[i] = messages.EventSubjectPrefix + "." + p + ".>"
+	}
 	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{messages.EventSubjectPrefix + "." + partner + ".>"}, DeliverPolicy: jetstream.DeliverNewPolicy})
+		FilterSubjects: filters, DeliverPolicy: jetstream.DeliverNewPolicy})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: event consumer: %w", err)
 	}
@@ -147,8 +154,11 @@ func (l *Ledger) receive(m jetstream.Msg) {
 			}
 		}
 	case *messages.SubscriptionCreatedEvent:
-		if ev.CommandType == messages.CmdTimerFired {
+		switch {
+		case ev.CommandType == messages.CmdTimerFired:
 			l.createdByTimer[subKey(d.OrderID, d.LineID, d.OfferID)] = d.SubscriptionID
+		case ev.CommandType == messages.CmdTransferSubmit && res != nil:
+			res.TransferredSubs = append(res.TransferredSubs, d.SubscriptionID)
 		}
 	case *messages.BillingEvent:
 		e := Entry{EventID: ev.ID, CommandID: ev.CommandID, CommandType: ev.CommandType, CustomerID: ev.CustomerID,

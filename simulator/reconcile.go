@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/simulator/model"
 )
 
@@ -35,7 +36,11 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 			r.mismatch(c, "command %s (%s): the scenario expected %s, got %s", a.Command.ID, a.Kind, outcome(*a.Expect), outcome(res.Rejected))
 		}
 		if a.Sub != nil && a.Sub.ID == "" && res.Rejected == "" {
-			a.Sub.ID = res.OrderSubs[a.Sub.LineID]
+			if a.Command.Type == messages.CmdTransferSubmit && len(res.TransferredSubs) == 1 {
+				a.Sub.ID = res.TransferredSubs[0]
+			} else {
+				a.Sub.ID = res.OrderSubs[a.Sub.LineID]
+			}
 		}
 		r.compareCommandBills(a, res.Bills)
 	}
@@ -60,7 +65,7 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 		}
 		e := got[0]
 		actual[k] = got[1:]
-		r.Checked++
+		r.checked(b)
 		if e.Bill.AmountMinor != b.Amount || e.Bill.Currency != b.Currency {
 			r.mismatchID(cust, "wrong %s %s on subscription %s (event %s, command %s): %d %s, the model says %d %s (%s)",
 				b.Kind, b.Reason, b.Sub, e.EventID, e.CommandID, e.Bill.AmountMinor, e.Bill.Currency, b.Amount, b.Currency, b.Cause)
@@ -89,7 +94,7 @@ func (r *Runner) compareCommandBills(a Action, got []Entry) {
 			r.mismatch(a.Customer, "command %s (%s) produced an unexpected %s %s %d %s on %s (event %s)", a.Command.ID, a.Kind, e.Kind, e.Bill.Reason, e.Bill.AmountMinor, e.Bill.Currency, e.Bill.SubscriptionID, e.EventID)
 		default:
 			b, e := want[i], got[i]
-			r.Checked++
+			r.checked(b)
 			if e.Kind != string(b.Kind) || e.Bill.Reason != b.Reason || e.Bill.AmountMinor != b.Amount || e.Bill.Currency != b.Currency ||
 				(b.Sub.ID != "" && e.Bill.SubscriptionID != b.Sub.ID) {
 				r.mismatch(a.Customer, "command %s (%s %s): %s %s %d %s on %s (event %s), the model says %s %s %d %s on %s (%s)",
@@ -98,6 +103,16 @@ func (r *Runner) compareCommandBills(a Action, got []Entry) {
 			}
 		}
 	}
+}
+
+// checked counts a billing event compared with the model's bill b.
+func (r *Runner) checked(b model.Bill) {
+	r.Checked++
+	if r.CheckedBy == nil {
+		r.CheckedBy = map[string]int64{}
+	}
+	r.CheckedBy["reason "+b.Reason]++
+	r.CheckedBy["partner "+b.Sub.Partner]++
 }
 
 func outcome(code string) string {

@@ -60,8 +60,11 @@ type Runner struct {
 	Ledger  *Ledger
 	Rec     *report.Recorder
 	Clock   *Clock
-	// Checked counts the billing events compared with the model.
-	Checked int64
+	// Checked counts the billing events compared with the model;
+	// CheckedBy splits them by "reason <billing reason>" and by
+	// "partner <partner of record>".
+	Checked   int64
+	CheckedBy map[string]int64
 	// Kinds counts the commands sent by mix kind.
 	Kinds     map[string]int64
 	diverged  map[string]bool
@@ -164,7 +167,14 @@ func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) e
 				time.Sleep(wait) // pacing, not synchronisation
 			}
 		}
-		msg, err := messages.NewCommandMsg(a.Customer.Partner, messages.RoleAdminAgent, a.Command)
+		partner, role := a.Partner, a.Role
+		if partner == "" {
+			partner = a.Customer.Partner
+		}
+		if role == "" {
+			role = messages.RoleAdminAgent
+		}
+		msg, err := messages.NewCommandMsg(partner, role, a.Command)
 		if err != nil {
 			return err
 		}
@@ -207,7 +217,7 @@ func (r *Runner) publishAsync(ctx context.Context, msg *nats.Msg) (jetstream.Pub
 
 // drain returns once every command sent has been answered, the processor
 // has acknowledged every command (so every event is stored) and the ledger
-// has received the partner's last stored event.
+// has received the last stored event of both partners (the load's and its transfer target).
 func (r *Runner) drain(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
@@ -242,14 +252,18 @@ func (r *Runner) drain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	last, err := events.GetLastMsgForSubject(ctx, messages.EventSubjectPrefix+"."+r.Gen.Partner+".>")
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil
+	var lastSeq uint64
+	for _, p := range []string{r.Gen.Partner, r.Gen.Target} {
+		last, err := events.GetLastMsgForSubject(ctx, messages.EventSubjectPrefix+"."+p+".>")
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		lastSeq = max(lastSeq, last.Sequence)
 	}
-	if err != nil {
-		return err
-	}
-	return r.Ledger.waitUntil(ctx, func() bool { return r.Ledger.lastSeq >= last.Sequence })
+	return r.Ledger.waitUntil(ctx, func() bool { return r.Ledger.lastSeq >= lastSeq })
 }
 
 // progress prints the recorder's line every second until stopped.
@@ -278,11 +292,11 @@ func (r *Runner) progress(w io.Writer) func() {
 
 // NewRunner wires a run against a processor in simulation mode: the
 // model over the catalog, the generator with the mix, the ledger
-// consuming the partner's events, and the simulated clock.
+// consuming the events of the partner and its transfer target, and the simulated clock.
 func NewRunner(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, streams bus.StreamsConfig, cat *catalog.Catalog,
 	partner string, mix Mix, seed uint64, rec *report.Recorder) (*Runner, error) {
 	m := model.New(cat)
-	l, err := NewLedger(ctx, js, streams.EventStream, partner, rec)
+	l, err := NewLedger(ctx, js, streams.EventStream, rec, partner, TransferTarget(partner))
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/simulator/model"
 	"github.com/cspreseller/csp-processor/simulator/report"
 	"github.com/cspreseller/csp-processor/simulator/stack"
 )
@@ -49,7 +50,7 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 		t.Fatalf("%d ledger mismatches:\n%s", s.Mismatches, strings.Join(s.MismatchTexts, "\n"))
 	}
 	for _, k := range []string{"create", "buy", "trial", "increase", "decrease", "decrease_closed", "suspend", "reactivate",
-		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade"} {
+		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer"} {
 		if r.Kinds[k] == 0 {
 			t.Errorf("no %s command was sent: %v", k, r.Kinds)
 		}
@@ -62,7 +63,16 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	if r.Checked < 500 || s.Credits == 0 || s.Charges == 0 {
 		t.Fatalf("only %d billing events checked (%d charges, %d credits)", r.Checked, s.Charges, s.Credits)
 	}
-	t.Logf("%d commands, %d billing events checked, kinds %v, rejections %v", s.Sent, r.Checked, r.Kinds, s.Rejections)
+	// TRF-3: transfers completed with the target's charge, and the moved
+	// subscriptions went on billing the target (billing periods, renewals,
+	// its own commands), each amount checked.
+	if n := r.CheckedBy["reason "+model.ReasonTransfer]; n == 0 {
+		t.Errorf("no transfer charge was checked: %v", r.CheckedBy)
+	}
+	if n, moved := r.CheckedBy["partner "+simulator.TransferTarget("P-SIM")], r.CheckedBy["reason "+model.ReasonTransfer]; n <= moved {
+		t.Errorf("the target partner got %d checked bills for %d transfers: none after its transfer charges", n, moved)
+	}
+	t.Logf("%d commands, %d billing events checked (%v), kinds %v, rejections %v", s.Sent, r.Checked, r.CheckedBy, r.Kinds, s.Rejections)
 }
 
 // A billing system that booked one credit one cent higher than the

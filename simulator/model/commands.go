@@ -32,7 +32,7 @@ func (m *Model) newSub(c *Customer, now time.Time, orderID, lineID, offer, term,
 	start := midnight(now)
 	window := time.Duration(m.windowHours(offer)) * time.Hour
 	return &Sub{
-		Customer: c.ID, OrderID: orderID, LineID: lineID, Offer: offer, Term: term, Freq: freq, Currency: c.Currency,
+		Customer: c.ID, Partner: c.Partner, OrderID: orderID, LineID: lineID, Offer: offer, Term: term, Freq: freq, Currency: c.Currency,
 		Qty: qty, Unit: unit, Status: Active, AutoRenew: true, WindowHours: m.windowHours(offer),
 		TermStart: start, TermEnd: plusMonths(start, months(term)).AddDate(0, 0, -1),
 		CancelUntil: now.Add(window),
@@ -164,4 +164,32 @@ func (m *Model) UpgradeAll(s *Sub, now time.Time, target string) (Outcome, error
 		}
 	}
 	return Outcome{Bills: []Bill{credit, charge}}, nil
+}
+
+// Transfer is TRF-3 for one active subscription: the target partner gets a
+// new subscription with the same offer, plan, quantity, auto-renewal, term
+// and current billing period, charged from now for the days of the period
+// still unused (every started day since the period began counts as used,
+// GEN-2) at the catalog's current price; no window opens on it (the
+// licenses were bought by the source). The source's subscription is
+// cancelled without a refund. The new subscription's ID is learned from
+// its subscription.created event.
+func (m *Model) Transfer(c *Customer, s *Sub, now time.Time, target string) (*Sub, Outcome, error) {
+	unit, ok := m.Price(s.Offer, s.Term, s.Freq, s.Currency)
+	if !ok {
+		return nil, Outcome{}, fmt.Errorf("model: no %s %s/%s price for %s", s.Offer, s.Term, s.Freq, s.Currency)
+	}
+	p := s.periodDays()
+	n := &Sub{
+		Customer: s.Customer, Partner: target, Offer: s.Offer, Term: s.Term, Freq: s.Freq, Currency: s.Currency,
+		Qty: s.Qty, Unit: unit, Status: Active, AutoRenew: s.AutoRenew, WindowHours: s.WindowHours,
+		TermStart: s.TermStart, TermEnd: s.TermEnd, CancelUntil: now,
+		PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd, Began: s.Began,
+		Lots: []Lot{{N: s.Qty, AddedAt: now, ReducibleUntil: now}},
+	}
+	amount := share(p, [2]int64{unit * int64(s.Qty), p - s.usedBefore(now)})
+	s.Status, s.AutoRenew = Cancelled, false
+	c.Subs = append(c.Subs, n)
+	return n, Outcome{Bills: []Bill{bill(Charge, ReasonTransfer, n, amount,
+		fmt.Sprintf("transfer of %s from %s to %s at %s", s, s.Partner, target, now.Format(time.RFC3339)))}}, nil
 }

@@ -27,6 +27,7 @@ const (
 	ReasonDecrease     = "quantity_decrease"
 	ReasonUpgrade      = "upgrade"
 	ReasonConversion   = "trial_conversion"
+	ReasonTransfer     = "transfer"
 )
 
 // Rejection codes the generator provokes on purpose.
@@ -82,7 +83,10 @@ type Sub struct {
 	// subscription.created event.
 	ID string
 	// Customer is the customer's ID.
-	Customer        string
+	Customer string
+	// Partner is the partner of record, which sends its commands; a
+	// transfer moves the subscription to another (TRF-1).
+	Partner         string
 	OrderID, LineID string
 	Offer           string
 	Term, Freq      string

@@ -160,3 +160,31 @@ func TestRule_GEN_4_MonthsEndOnTheSameDayOrTheMonthsLast(t *testing.T) {
 		}
 	}
 }
+
+// TRF-3: the target pays for the days of the current period still unused at
+// the transfer (10 days and 3 hours in: 11 started days used, 354 of 365
+// left, 72000 × 354 / 365 = 69830.14); the source's subscription is cancelled
+// with no credit, and the moved one opens no window.
+func TestRule_TRF_3_TheTargetPaysFromTheTransferAndTheSourceGetsNoRefund(t *testing.T) {
+	m, c := newModel(t)
+	t0 := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	s := buy(t, m, c, t0, 10)
+	at := t0.Add(10*24*time.Hour + 3*time.Hour)
+	moved, out, err := m.Transfer(c, s, at, "P-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneBill(t, out, Charge, ReasonTransfer, 69830)
+	if out.Bills[0].Sub != moved || moved.Partner != "P-2" || moved.Qty != 10 || !moved.TermEnd.Equal(s.TermEnd) || !moved.PeriodStart.Equal(s.PeriodStart) {
+		t.Fatalf("moved subscription %+v", moved)
+	}
+	if s.Status != Cancelled || s.AutoRenew {
+		t.Fatalf("source subscription %s, auto-renew %v; want cancelled without renewal", s.Status, s.AutoRenew)
+	}
+	if out := m.Cancel(moved, at.Add(time.Hour)); out.Rejected != RejectCancelWindowClosed {
+		t.Fatalf("cancelling the moved subscription an hour later: %+v, want %s (no window opens)", out, RejectCancelWindowClosed)
+	}
+	if n := moved.Reducible(at.Add(time.Hour)); n != 0 {
+		t.Fatalf("%d licenses of the moved subscription reducible, want 0", n)
+	}
+}
