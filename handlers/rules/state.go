@@ -285,35 +285,40 @@ func TimerField(id string) string { return fieldTimerPrefix + id }
 // EncodeFields with encoding/json; TestDecodeStateReadsWhatEncodingJSONWrote
 // holds the two to the same result for every field of every entity.
 func DecodeState(fields map[string][]byte) (CustomerState, error) {
+	return decodeState(fields, func(b []byte, v any) error { return jsonv2.Unmarshal(b, v) })
+}
+
+// decodeState is DecodeState with the JSON decoder given.
+func decodeState(fields map[string][]byte, unmarshal func([]byte, any) error) (CustomerState, error) {
 	st := CustomerState{Subscriptions: map[string]*Subscription{}, Orders: map[string]*Order{}, Timers: map[string]*Timer{}, Transfers: map[string]*Transfer{}}
 	for k, v := range fields {
 		var err error
 		switch {
 		case k == fieldCustomer:
 			st.Customer = &Customer{}
-			err = jsonv2.Unmarshal(v, st.Customer)
+			err = unmarshal(v, st.Customer)
 		case strings.HasPrefix(k, fieldSubPrefix):
 			s := &Subscription{}
-			err = jsonv2.Unmarshal(v, s)
+			err = unmarshal(v, s)
 			st.Subscriptions[s.ID] = s
 		case strings.HasPrefix(k, fieldOrderPrefix):
 			o := &Order{}
-			err = jsonv2.Unmarshal(v, o)
+			err = unmarshal(v, o)
 			st.Orders[o.ID] = o
 		case strings.HasPrefix(k, fieldTimerPrefix):
 			tm := &Timer{}
-			err = jsonv2.Unmarshal(v, tm)
+			err = unmarshal(v, tm)
 			st.Timers[tm.ID] = tm
 		case strings.HasPrefix(k, fieldTransferPrefix):
 			tr := &Transfer{}
-			err = jsonv2.Unmarshal(v, tr)
+			err = unmarshal(v, tr)
 			st.Transfers[tr.ID] = tr
 		case k == fieldParked:
-			err = jsonv2.Unmarshal(v, &st.Parked)
+			err = unmarshal(v, &st.Parked)
 		case k == fieldRefunds:
-			err = jsonv2.Unmarshal(v, &st.Refunds)
+			err = unmarshal(v, &st.Refunds)
 		case k == fieldActivity:
-			err = jsonv2.Unmarshal(v, &st.Activity)
+			err = unmarshal(v, &st.Activity)
 		default:
 			err = fmt.Errorf("unknown entity field")
 		}
