@@ -3,6 +3,7 @@ package rules
 import (
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,41 +14,90 @@ import (
 
 var updateIndex = flag.Bool("update-index", false, "rewrite the rule index in README.md")
 
-// TestRuleIndexIsCurrent keeps README.md's table of rule IDs, with the
-// files that implement and test each, in step with the code, so that a
-// newcomer finds any rule's code from its ID. Refresh it with
+// repoRoot is the repository's top folder, seen from this package.
+const repoRoot = "../.."
+
+// TestRuleIndexIsCurrent holds the rule catalogue (CATALOGUE.md), the code
+// and the tests together, so that a newcomer finds any rule's code and tests
+// from its ID and no rule goes untested:
+//   - every rule ID written anywhere in the repository (code, tests, docs)
+//     is one the catalogue defines;
+//   - every rule the catalogue defines has a test somewhere in the
+//     repository (`func TestRule_<ID>_...` or a table row `"<ID> ..."`);
+//   - README.md's index lists, for each ID, the files that name it and the
+//     test files that test it.
+//
+// Refresh the index with
 // `go test ./handlers/rules -run TestRuleIndexIsCurrent -update-index`.
 func TestRuleIndexIsCurrent(t *testing.T) {
-	rules, err := os.ReadFile("../../../shared/RULES.md")
+	catalogue, err := os.ReadFile("CATALOGUE.md")
 	if err != nil {
-		t.Skipf("RULES.md is not beside the repository: %v", err)
+		t.Fatal(err)
 	}
-	ids := regexp.MustCompile(`(?m)^- ([A-Z]{3}-\d+) `).FindAllStringSubmatch(string(rules), -1)
-	files, _ := filepath.Glob("*.go")
-	sort.Strings(files)
-	var rows []string
-	for _, m := range ids {
-		id := m[1]
-		tag := strings.ReplaceAll(id, "-", "_")
-		inCode := regexp.MustCompile(`\b` + id + `\b`)
-		inTest := regexp.MustCompile(`func TestRule_[A-Za-z0-9_]*` + tag + `(_|\()|"` + id + ` `)
-		var code, tests []string
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			switch {
-			case strings.HasSuffix(f, "_test.go") && inTest.Match(b):
-				tests = append(tests, "`"+f+"`")
-			case !strings.HasSuffix(f, "_test.go") && inCode.Match(b):
-				code = append(code, "`"+f+"`")
+	var ids []string
+	defined := map[string]bool{}
+	prefixes := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^- \*\*([A-Z]{2,3})-(\d+)\*\* `).FindAllStringSubmatch(string(catalogue), -1) {
+		id := m[1] + "-" + m[2]
+		if defined[id] {
+			t.Errorf("CATALOGUE.md defines %s twice", id)
+		}
+		defined[id] = true
+		prefixes[m[1]] = true
+		ids = append(ids, id)
+	}
+	if len(ids) < 70 {
+		t.Fatalf("CATALOGUE.md defines only %d rules: its format changed?", len(ids))
+	}
+	var alt []string
+	for p := range prefixes {
+		alt = append(alt, p)
+	}
+	sort.Strings(alt)
+	mention := regexp.MustCompile(`\b(` + strings.Join(alt, "|") + `)-(\d+)\b`)
+
+	testOf := make([]*regexp.Regexp, len(ids))
+	for i, id := range ids {
+		testOf[i] = testsRule(id)
+	}
+	files := repoFiles(t)
+	code := map[string][]string{}  // ID -> non-test Go files naming it
+	tests := map[string][]string{} // ID -> test files testing it
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, m := range mention.FindAllSubmatch(b, -1) {
+			id := string(m[1]) + "-" + string(m[2])
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if !defined[id] {
+				t.Errorf("%s names %s, which CATALOGUE.md does not define", f, id)
+				continue
+			}
+			if strings.HasSuffix(f, ".go") && !strings.HasSuffix(f, "_test.go") {
+				code[id] = append(code[id], "`"+f+"`")
 			}
 		}
-		if len(code)+len(tests) == 0 {
+		if !strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		if len(tests) == 0 {
-			t.Errorf("%s is implemented in %v but no TestRule_%s test or %q table row tests it", id, code, tag, id)
+		for i, id := range ids {
+			if testOf[i].Match(b) {
+				tests[id] = append(tests[id], "`"+f+"`")
+			}
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %s | %s |", id, strings.Join(code, ", "), strings.Join(tests, ", ")))
+	}
+	var rows []string
+	for _, id := range ids {
+		if len(tests[id]) == 0 {
+			t.Errorf("%s has no test: name one TestRule_%s_... or a table row %q", id, strings.ReplaceAll(id, "-", "_"), id+" ...")
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s |", id, strings.Join(code[id], ", "), strings.Join(tests[id], ", ")))
 	}
 	table := "| rule | code | tests |\n|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
 	readme, err := os.ReadFile("README.md")
@@ -71,4 +121,40 @@ func TestRuleIndexIsCurrent(t *testing.T) {
 		return
 	}
 	t.Errorf("README.md's rule index is stale: go test ./handlers/rules -run TestRuleIndexIsCurrent -update-index")
+}
+
+// testsRule matches a test of the rule: a test function named for it
+// (`TestRule_CAN_1_...`, also `TestRule_EXP_1_EXP_2_...`) or a table row
+// whose name starts with the ID.
+func testsRule(id string) *regexp.Regexp {
+	tag := strings.ReplaceAll(id, "-", "_")
+	return regexp.MustCompile(`func TestRule_([A-Z]{2,3}_\d+_)*` + tag + `(_|\()|"` + id + ` `)
+}
+
+// repoFiles lists the repository's Go and Markdown files (slash paths from
+// the top), leaving out what is not the project's: git's folder, run data.
+func repoFiles(t *testing.T) []string {
+	var out []string
+	err := filepath.WalkDir(repoRoot, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := e.Name()
+		if e.IsDir() {
+			if p != repoRoot && (strings.HasPrefix(name, ".") || name == "data" || name == "testdata" || name == "vendor") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, ".go") || strings.HasSuffix(name, ".md") {
+			rel, _ := filepath.Rel(repoRoot, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
 }
