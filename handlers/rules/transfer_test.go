@@ -503,6 +503,53 @@ func TestRule_TRF_3_MonthlyBillingContinuesForTheTarget(t *testing.T) {
 	}
 }
 
+// TRF-3 at a billing period's first instant: no day of the period has
+// been started by anyone before the transfer (GEN-2 counts started days;
+// none has started), so the target is charged the whole period; one
+// second later the first day has started under the source and is not the
+// target's to pay (see moveSubscription).
+//
+//	purchase instant, annual 5 x 7200, 365 days: 0 used, 36000
+//	monthly 4 x 630, period 2026-04-10..2026-05-09 (30 days), at its
+//	first instant 00:00: 0 used, 2520; at 00:00:01: 1 used,
+//	round(2520 * 29 / 30) = round(2436.00) = 2436
+func TestRule_TRF_3_TransferAtThePeriodsFirstInstantChargesTheWholePeriod(t *testing.T) {
+	next := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name       string
+		freq       string
+		qty        int
+		at         time.Time
+		used, days int
+		amount     int64
+	}{
+		{"purchase instant", "annual", 5, t0, 0, 365, 36000},
+		{"billing period's first instant", "monthly", 4, next, 0, 30, 2520},
+		{"a second into the billing period", "monthly", 4, next.Add(time.Second), 1, 30, 2436},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := trWorld(t)
+			w.cat.Policy.TransferRequestExpiryDays = 60                    // the request outlives the first month
+			w.buy(t0.Add(-55*time.Minute), offerBasic, "P1Y", "annual", 1) // the source's subscription the request needs (TRF-1)
+			w.relate(partnerB, t0.Add(-50*time.Minute))
+			wantAccepted(t, w.doAs(partnerB, messages.RoleAdminAgent, t0.Add(-30*time.Minute), messages.CmdTransferRequest, trRequest("TR-1", partnerA)))
+			sub := w.buy(t0, offerBasic, "P1Y", tc.freq, tc.qty)
+			w.advance(tc.at)
+			out := w.doAs(partnerA, messages.RoleAdminAgent, tc.at, messages.CmdTransferSubmit, trSubmit("TR-1", sub))
+			wantAccepted(t, out)
+			b := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCharge)
+			unit := w.state.Subscriptions[sub].UnitPrice
+			want := messages.Proration{BaseMinor: unit * int64(tc.qty), UsedDays: tc.used, UnusedDays: tc.days - tc.used, PeriodDays: tc.days}
+			if b.AmountMinor != tc.amount || b.Proration == nil || *b.Proration != want || b.Rule != "TRF-3" {
+				t.Fatalf("transfer charge %d %+v, want %d %+v", b.AmountMinor, b.Proration, tc.amount, want)
+			}
+			if n := w.state.Subscriptions[b.SubscriptionID]; n.PeriodCharge != tc.amount {
+				t.Fatalf("target period charge %d, want %d", n.PeriodCharge, tc.amount)
+			}
+		})
+	}
+}
+
 // TRF-2: only active new-commerce license-based subscriptions of the
 // source move; the others are listed with why on the source's side; none
 // transferable fails the transfer.

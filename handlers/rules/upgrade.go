@@ -274,12 +274,16 @@ func (d *decision) upgradePlan(offer *catalog.Offer, term, freq, currency string
 //     billing-period timers (due at the same instants as the source's),
 //     auto-renew as the source's, PeriodCharge = charge. The source keeps
 //     the rest: its newest lots lose the licenses first, and its
-//     PeriodCharge loses the upgraded licenses' full share (unit price ×
-//     q), not just the credit. Decision: that keeps PeriodCharge the
-//     period charge of the licenses it still holds, so cancelling them
-//     later in their window (CAN-1) refunds exactly their unused days;
-//     subtracting only the credit would refund the upgraded licenses'
-//     used days a second time.
+//     PeriodCharge loses what the upgraded licenses were charged for the
+//     period (their lots' share: unit price × n for licenses that came
+//     with the period, the prorated QTY-1 charge for licenses added
+//     during it), not just the credit. Decision: that keeps PeriodCharge
+//     the period charge of the licenses it still holds, so cancelling
+//     them later in their window (CAN-1) refunds exactly their unused
+//     days; subtracting only the credit would refund the upgraded
+//     licenses' used days a second time, and subtracting their full price
+//     when they were a prorated lot would take part of the kept licenses'
+//     charge with them.
 //   - into an existing subscription: it gains q licenses as a new lot and
 //     PeriodCharge += charge; a full upgrade leaves the source with no
 //     licenses, so it ends: status cancelled (final, CAN-2), its timers
@@ -352,7 +356,7 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 			d.deleteTimersOf(s.ID)
 		} else {
 			mode = UpgradePartialIntoExisting
-			takeLicenses(&src, q, s.UnitPrice)
+			takeLicenses(&src, q)
 		}
 	case full:
 		mode = UpgradeFullInPlace
@@ -366,7 +370,7 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 		}
 	default:
 		mode = UpgradePartialNew
-		takeLicenses(&src, q, s.UnitPrice)
+		takeLicenses(&src, q)
 		dst = &Subscription{
 			ID:        messages.DerivedID("sub", d.in.Command.CustomerID, d.in.Command.ID, 0),
 			PartnerID: s.PartnerID, OrderID: s.OrderID, LineID: s.LineID,
@@ -503,24 +507,31 @@ func upgradeBilling(s *Subscription, offerID string, q int, unitPrice int64, now
 }
 
 // takeLicenses removes q licenses from a subscription that keeps the rest
-// (UPG-4): newest lots first, and the licenses' full share of the period
-// charge (see upgradeNow).
-func takeLicenses(s *Subscription, q int, unitPrice int64) {
-	s.Quantity -= q
-	s.PeriodCharge = max(s.PeriodCharge-unitPrice*int64(q), 0)
+// (UPG-4): newest lots first, and from the period charge what those
+// licenses were charged for the current period (see upgradeNow): the full
+// unit price for licenses that came with the period, the prorated QTY-1
+// charge for a lot added during it. The difference is taken lot by lot,
+// lotCharge(before) - lotCharge(after), as a QTY-2 decrease does, so that
+// the period charge stays the sum of the kept lots' charges.
+func takeLicenses(s *Subscription, q int) {
+	lots := normalizedLots(s)
+	var removed int64
 	left := q
-	for i := len(s.Lots) - 1; i >= 0 && left > 0; i-- {
-		n := min(s.Lots[i].Quantity, left)
-		s.Lots[i].Quantity -= n
+	for i := len(lots) - 1; i >= 0 && left > 0; i-- {
+		n := min(lots[i].Quantity, left)
+		removed += lotCharge(s, lots[i], lots[i].Quantity) - lotCharge(s, lots[i], lots[i].Quantity-n)
+		lots[i].Quantity -= n
 		left -= n
 	}
-	lots := s.Lots[:0]
-	for _, l := range s.Lots {
+	s.Quantity -= q
+	s.PeriodCharge = max(s.PeriodCharge-removed, 0)
+	kept := lots[:0]
+	for _, l := range lots {
 		if l.Quantity > 0 {
-			lots = append(lots, l)
+			kept = append(kept, l)
 		}
 	}
-	s.Lots = lots
+	s.Lots = kept
 }
 
 // reassignWarnings says when licenses cannot be reassigned automatically

@@ -387,12 +387,60 @@ func TestRule_UPG_4_PartialUpgradeIntoExisting(t *testing.T) {
 	}
 }
 
-// UPG-4: licenses leave the source's newest lots first.
+// UPG-4 then CAN-1: a partial upgrade that moves the newest, prorated lot
+// leaves the source charged exactly for the licenses it keeps. Business
+// Basic annual, 10 x 7200 bought at t0 (2026-03-10 14:00Z, period
+// 2026-03-10..2027-03-09, 365 days):
+//
+//	t0+72h  +10 licenses (QTY-1): 3 days used before, 362 charged
+//	        round(72000 * 362 / 365) = round(71408.22) = 71408
+//	        period charge 72000 + 71408 = 143408
+//	t0+80h  those 10 (the newest lot) upgraded to Business Standard:
+//	        4 days used, credit round(72000 * 361 / 365) = 71211
+//	        the source keeps the 10 bought at t0, charged 72000 for the
+//	        period: its period charge becomes 143408 - 71408 = 72000
+//	t0+100h cancelled inside the window: 5 started days used, 360 unused
+//	        credit round(72000 * 360 / 365) = round(71013.70) = 71014
+//
+// Taking the moved licenses' full price (72000) off instead of what they
+// were charged (71408) leaves 71408 and credits round(71408 * 360 / 365)
+// = 70430: the kept licenses' first three days would be lost to the
+// partner.
+func TestRule_UPG_4_SourceKeepsTheChargeOfTheLicensesItHolds(t *testing.T) {
+	w := upgWorld(t, "commercial")
+	src := w.buy(t0, uBasic, "P1Y", "annual", 10)
+	inc := findEvent[*messages.BillingEvent](t, w.do(partnerA, t0.Add(72*time.Hour), messages.CmdQuantityChange, qtyOf(src, 20)), messages.EvtBillingCharge)
+	if inc.AmountMinor != 71408 {
+		t.Fatalf("increase charge = %d, want 71408", inc.AmountMinor)
+	}
+	u := upgOf(src, uStandard)
+	u.Quantity = intp(10)
+	_, credit, _ := upgAccepted(t, w, w.upgrade(t0.Add(80*time.Hour), u))
+	wantBilling(t, "credit", credit, src, uBasic, 71211, 10, 7200, messages.Proration{BaseMinor: 72000, UsedDays: 4, UnusedDays: 361, PeriodDays: 365}, "UPG-4")
+	s := w.state.Subscriptions[src]
+	if s.Quantity != 10 || s.PeriodCharge != 72000 || !reflect.DeepEqual(s.Lots, []Lot{{Quantity: 10, AddedAt: t0, ReducibleUntil: t0.Add(168 * time.Hour)}}) {
+		t.Errorf("source after upgrade = %+v", s)
+	}
+	c := findEvent[*messages.BillingEvent](t, w.do(partnerA, t0.Add(100*time.Hour), messages.CmdSubscriptionCancel, cancelOf(src)), messages.EvtBillingCredit)
+	if c.AmountMinor != 71014 {
+		t.Errorf("cancellation credit of the 10 kept licenses = %d, want 71014", c.AmountMinor)
+	}
+}
+
+// UPG-4: licenses leave the source's newest lots first, each with what it
+// was charged for the period. 720 a license for 2026-03-10..2027-03-09
+// (365 days), begun at t0: 5 bought with the period (3600), 3 added at
+// t0+48h (2 days used before: round(2160 * 363 / 365) = 2148), 2 at
+// t0+72h (3 days: round(1440 * 362 / 365) = 1428); period charge 7176.
+// Taking 4 removes the 2 newest (1428) and 2 of the 3 (2148 - round(720 *
+// 363 / 365) = 2148 - 716 = 1432): 7176 - 2860 = 4316 = 3600 + 716.
 func TestRule_UPG_4_LicensesLeaveNewestLotsFirst(t *testing.T) {
-	a, b, c := t0, t0.Add(time.Hour), t0.Add(2*time.Hour)
-	s := &Subscription{Quantity: 10, PeriodCharge: 7200, Lots: []Lot{{Quantity: 5, AddedAt: a}, {Quantity: 3, AddedAt: b}, {Quantity: 2, AddedAt: c}}}
-	takeLicenses(s, 4, 720)
-	if s.Quantity != 6 || s.PeriodCharge != 4320 || !reflect.DeepEqual(s.Lots, []Lot{{Quantity: 5, AddedAt: a}, {Quantity: 1, AddedAt: b}}) {
+	a, b, c := t0, t0.Add(48*time.Hour), t0.Add(72*time.Hour)
+	s := &Subscription{Quantity: 10, UnitPrice: 720, PeriodCharge: 7176,
+		PeriodStart: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), PeriodEnd: time.Date(2027, 3, 9, 0, 0, 0, 0, time.UTC), PeriodStartedAt: t0,
+		Lots: []Lot{{Quantity: 5, AddedAt: a}, {Quantity: 3, AddedAt: b}, {Quantity: 2, AddedAt: c}}}
+	takeLicenses(s, 4)
+	if s.Quantity != 6 || s.PeriodCharge != 4316 || !reflect.DeepEqual(s.Lots, []Lot{{Quantity: 5, AddedAt: a}, {Quantity: 1, AddedAt: b}}) {
 		t.Errorf("after taking 4: %+v", s)
 	}
 }

@@ -174,6 +174,17 @@ func (m *Model) UpgradeAll(s *Sub, now time.Time, target string) (Outcome, error
 // licenses were bought by the source). The source's subscription is
 // cancelled without a refund. The new subscription's ID is learned from
 // its subscription.created event.
+//
+// A transfer at exactly the period's first instant (the purchase or
+// renewal instant, or 00:00 UTC of a later billing period's first day)
+// charges the whole period: no day of it has started before the
+// transfer, so none is used by the source, and the first day is the
+// target's to pay. GEN-2's "at least 1" is for a partner who held the
+// licenses (a credit never gives back a day it started), not for days
+// nobody held. This is the count of licenses bought at now (usedBefore,
+// as QTY-1), because the target buys the licenses at now for the rest of
+// the period; the processor (handlers/rules, moveSubscription) decides
+// the same.
 func (m *Model) Transfer(c *Customer, s *Sub, now time.Time, target string) (*Sub, Outcome, error) {
 	unit, ok := m.Price(s.Offer, s.Term, s.Freq, s.Currency)
 	if !ok {

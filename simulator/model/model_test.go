@@ -188,3 +188,41 @@ func TestRule_TRF_3_TheTargetPaysFromTheTransferAndTheSourceGetsNoRefund(t *test
 		t.Fatalf("%d licenses of the moved subscription reducible, want 0", n)
 	}
 }
+
+// TRF-3 at a period's first instant: no day of the period has started
+// before the transfer, so the target pays the whole period (0 used days);
+// one second later the first day is the source's (1 used day).
+//
+//	purchase instant, 10 × 7200 annual (365 days): 72000
+//	4 × 630 billed monthly, at 2026-04-10T00:00 (period ..2026-05-09,
+//	30 days): 2520; at 00:00:01: round(2520 × 29 / 30) = 2436
+func TestRule_TRF_3_TransferAtThePeriodsFirstInstantChargesTheWholePeriod(t *testing.T) {
+	t0 := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	m, c := newModel(t)
+	s := buy(t, m, c, t0, 10)
+	_, out, err := m.Transfer(c, s, t0, "P-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneBill(t, out, Charge, ReasonTransfer, 72000)
+
+	next := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		at     time.Time
+		amount int64
+	}{{next, 2520}, {next.Add(time.Second), 2436}} {
+		m, c := newModel(t)
+		s, _, err := m.Buy(c, t0, "O-1", "1", basic, "P1Y", "monthly", 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bills := m.AdvanceTo(c, tc.at); len(bills) != 1 || bills[0].Amount != 2520 || !s.PeriodStart.Equal(next) {
+			t.Fatalf("period bills %+v, period start %v", bills, s.PeriodStart)
+		}
+		_, out, err := m.Transfer(c, s, tc.at, "P-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		oneBill(t, out, Charge, ReasonTransfer, tc.amount)
+	}
+}
