@@ -116,8 +116,10 @@ type ReservationCancelledEvent struct {
 	SubscriptionID     string `json:"subscription_id"`
 	ReservationID      string `json:"reservation_id"`
 	ReservationOrderID string `json:"reservation_order_id"`
-	// DaysSincePurchase counts every started day (GEN-2); Used is the
-	// command's answer.
+	// DaysSincePurchase counts every started day (GEN-2) since the
+	// purchase, or, for a reservation created by an exchange (CAN-6), since
+	// the purchase of the first reservation it was exchanged from; Used is
+	// the command's answer.
 	DaysSincePurchase int  `json:"days_since_purchase"`
 	Used              bool `json:"used"`
 	// Row is seed 004's table row that applied: full_refund (within the
@@ -125,18 +127,23 @@ type ReservationCancelledEvent struct {
 	// prorated_with_fee (after them).
 	Row string `json:"row"`
 	// BalanceMinor is what the refund starts from: the whole charge of the
-	// current billing period (full_refund) or its prorated remaining value.
-	// FeeMinor = round_half_up(BalanceMinor * FeePercent / 100) after the
-	// full-refund days, else 0. CreditMinor = BalanceMinor - FeeMinor.
+	// current billing period (full_refund) or its prorated remaining value,
+	// plus PrepaidMinor, rounded half up. After the full-refund days
+	// CreditMinor = round_half_up(exact balance * (100 - FeePercent) / 100),
+	// rounded once (GEN-3), and FeeMinor = BalanceMinor - CreditMinor;
+	// before them FeeMinor = 0 and CreditMinor = BalanceMinor.
 	BalanceMinor int64 `json:"balance_minor"`
 	// Proration shows how a prorated balance was computed (GEN-2, GEN-3);
 	// absent for full_refund. The billing.credit carries it too when no
-	// fee applies (its amount is then the balance).
-	Proration   *Proration `json:"proration,omitempty"`
-	FeePercent  int        `json:"fee_percent"`
-	FeeMinor    int64      `json:"fee_minor"`
-	CreditMinor int64      `json:"credit_minor"`
-	Currency    string     `json:"currency"`
+	// fee and no prepaid part apply (its amount is then the balance).
+	Proration *Proration `json:"proration,omitempty"`
+	// PrepaidMinor is the part of an exchange's applied refund (CAN-6) not
+	// yet used by the reservation's billing periods; it is in BalanceMinor.
+	PrepaidMinor int64  `json:"prepaid_minor,omitempty"`
+	FeePercent   int    `json:"fee_percent"`
+	FeeMinor     int64  `json:"fee_minor"`
+	CreditMinor  int64  `json:"credit_minor"`
+	Currency     string `json:"currency"`
 	// CreditEventID names the billing.credit emitted with it.
 	CreditEventID string `json:"credit_event_id"`
 	// RefundCapCurrency, RefundCountedMinor and CapHeadroomMinor: the
@@ -158,16 +165,33 @@ type ReservationExchangedEvent struct {
 	NewSubscriptionID     string `json:"new_subscription_id"`
 	NewReservationID      string `json:"new_reservation_id"`
 	NewReservationOrderID string `json:"new_reservation_order_id"`
-	// RefundMinor is the old reservation's prorated refund (no fee);
-	// NewPriceMinor the new one's first billing period charge; NetMinor =
-	// NewPriceMinor - RefundMinor: charged when >= 0 (billing.charge),
-	// credited otherwise (billing.credit of -NetMinor).
-	RefundMinor    int64      `json:"refund_minor"`
-	Proration      *Proration `json:"proration,omitempty"`
-	NewPriceMinor  int64      `json:"new_price_minor"`
-	NetMinor       int64      `json:"net_minor"`
-	Currency       string     `json:"currency"`
-	BillingEventID string     `json:"billing_event_id"`
+	// RefundMinor is the old reservation's refund, with no fee and always
+	// prorated: its current billing period's prorated value (Proration)
+	// plus PrepaidMinor, what it still had prepaid from an earlier exchange.
+	RefundMinor  int64      `json:"refund_minor"`
+	Proration    *Proration `json:"proration,omitempty"`
+	PrepaidMinor int64      `json:"prepaid_minor,omitempty"`
+	// NewPriceMinor is the new reservation's price for its whole term (paid
+	// up front: its one charge; monthly: the month's charge times the
+	// term's months). AppliedMinor = min(RefundMinor, NewPriceMinor) pays
+	// it: its first billing period first, the rest (NewPrepaidMinor) its
+	// later billing periods, each then charged only what is not covered.
+	NewPriceMinor   int64 `json:"new_price_minor"`
+	AppliedMinor    int64 `json:"applied_minor"`
+	NewPrepaidMinor int64 `json:"new_prepaid_minor"`
+	// The refund beyond NewPriceMinor is paid out as a cancellation would
+	// pay it (CAN-5): after the full-refund days of the first purchase of
+	// the chain less the fee, FeeMinor = RefundMinor - AppliedMinor - paid
+	// out, the paid-out part rounded once (GEN-3).
+	FeePercent int   `json:"fee_percent"`
+	FeeMinor   int64 `json:"fee_minor"`
+	// NetMinor is the one billing event: the new first billing period's
+	// charge not covered by AppliedMinor, charged when >= 0
+	// (billing.charge), or the refund paid out, credited (billing.credit
+	// of -NetMinor).
+	NetMinor       int64  `json:"net_minor"`
+	Currency       string `json:"currency"`
+	BillingEventID string `json:"billing_event_id"`
 	// RefundCountedMinor is the net credit as it counts against the refund
 	// cap, in RefundCapCurrency (0 when the exchange is charged).
 	RefundCapCurrency  string `json:"refund_cap_currency"`

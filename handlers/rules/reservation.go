@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,10 +44,13 @@ import (
 //     what was paid for the current billing period (the whole term when paid
 //     up front, the month when paid monthly; later months are simply no
 //     longer charged): 100% of it, or its value prorated daily (GEN-2,
-//     GEN-3). Seed 004 speaks of "the remaining months"; RULES GEN-2's
-//     daily proration wins. The fee is the policy's percentage (12) of the
-//     prorated balance, rounded half up on its own; the credit is the
-//     balance minus the fee.
+//     GEN-3), plus what an exchange prepaid and is still unused (CAN-6).
+//     Seed 004 speaks of "the remaining months"; RULES GEN-2's daily
+//     proration wins. After the full-refund days the credit is the exact
+//     balance less the policy's percentage (12), rounded half up once at
+//     the end (GEN-3); the fee shown is the rounded balance minus the
+//     credit (see cancellationRefund). A reservation created by an
+//     exchange counts its days from the first purchase of the chain.
 //   - CAN-5 cap: seed 004 caps the refund at USD 50,000 per year; RULES'
 //     Decision wins: per customer over a rolling window (365 days, policy),
 //     a cancellation whose credit would pass the cap is rejected
@@ -54,18 +58,22 @@ import (
 //     cap's currency converted with the policy's exact rates, rounded up.
 //     The ledger (CustomerState.Refunds) keeps every refund.
 //   - CAN-6: the old reservation's refund is prorated without fee (also in
-//     its first days: the 100% row is CAN-5's, for cancellations); it is
-//     applied to the new reservation's first charge (the whole price when
-//     paid up front, the first month when paid monthly) and the difference
-//     is one billing.charge (>= 0) or one billing.credit. The applied
-//     refund does not count against the cap (seed 004 caps refunds, and an
-//     exchange keeps the money in a reservation); a net credit is paid out
-//     and does count, so an exchange whose net credit would pass the cap is
-//     rejected like a cancellation. The target must be a reservation of the
-//     same resource type (Azure exchanges stay within a product family),
-//     available to the customer (ORD-3, ORD-5); the new reservation keeps
-//     the old one's scope. A suspended reservation cannot be exchanged
-//     (reactivate first) but can be cancelled or re-scoped.
+//     its first days: the 100% row is CAN-5's, for cancellations) and
+//     applied to the new reservation's price for its whole term, not only
+//     to its first charge; only a refund beyond that price is paid out,
+//     and, after the full-refund days, less CAN-5's fee; the new
+//     reservation keeps the first purchase's CAN-5 day count. So no
+//     sequence of exchanges and cancellations returns more than cancelling
+//     at the first exchange's instant (exchangeAmounts has the details).
+//     The difference is one billing.charge (>= 0) or one billing.credit.
+//     The applied refund does not count against the cap (seed 004 caps
+//     refunds, and an exchange keeps the money in a reservation); a
+//     paid-out credit does count, so an exchange whose credit would pass
+//     the cap is rejected like a cancellation. The target must be a
+//     reservation of the same resource type (Azure exchanges stay within a
+//     product family), available to the customer (ORD-3, ORD-5); the new
+//     reservation keeps the old one's scope. A suspended reservation cannot
+//     be exchanged (reactivate first) but can be cancelled or re-scoped.
 //   - RES-2: refunds are the partner's: every billing event goes to the
 //     partner of record, and the reservation events say refund_paid_to
 //     partner.
@@ -83,12 +91,23 @@ type ReservationState struct {
 	Scope               string `json:"scope"`
 	AzureSubscriptionID string `json:"azure_subscription_id,omitempty"`
 	// PurchasedAt is the instant of purchase (or exchange): CAN-5 counts
-	// days from it.
+	// days from it, or from OriginalPurchasedAt when that is set.
 	PurchasedAt time.Time `json:"purchased_at"`
 	// FullRefundDays is the offer's CAN-5 full-refund window at purchase,
 	// kept so that a catalog change does not change an existing
-	// reservation's terms.
+	// reservation's terms. An exchange keeps the old reservation's.
 	FullRefundDays int `json:"full_refund_days"`
+	// OriginalPurchasedAt is set on a reservation created by an exchange
+	// (CAN-6): the purchase instant of the first reservation of the chain.
+	// CAN-5 counts its days from it, so an exchange never opens a new
+	// full-refund window. Zero: CAN-5 counts from PurchasedAt.
+	OriginalPurchasedAt time.Time `json:"original_purchased_at,omitzero"`
+	// PrepaidMinor is what remains of the refund an exchange applied to
+	// this reservation beyond its first billing period's charge (CAN-6,
+	// monthly plans): each later billing period is paid from it first and
+	// charged only the rest. It is refundable with the current period's
+	// balance (CAN-5) and carried into a further exchange.
+	PrepaidMinor int64 `json:"prepaid_minor,omitempty"`
 	// ExchangedFrom and ExchangedTo link the two subscriptions of an
 	// exchange (CAN-6).
 	ExchangedFrom string `json:"exchanged_from,omitempty"`
@@ -394,46 +413,88 @@ func (d *decision) reservationScopeChange(c *messages.ReservationScopeChangeData
 
 // reservationRefund is CAN-5's table for a cancellation at now (see the
 // decisions above): the row, the balance (100% of the current billing
-// period's charge, or its prorated remaining value), the fee and the
+// period's charge, or its prorated remaining value, plus what the
+// reservation still has prepaid from an exchange), the fee and the
 // credit.
 type reservationRefund struct {
 	days      int
 	row       string
 	balance   int64
+	prepaid   int64
 	feePct    int
 	fee       int64
 	credit    int64
 	proration *messages.Proration
 }
 
+// cancellationRefund computes CAN-5's credit exactly and rounds it half up
+// once, at the end (GEN-3): the credit is round(exact balance × (100 −
+// fee%) / 100), not the rounded balance minus a fee rounded on its own
+// (that rounds twice and can be a minor unit off). The balance shown is
+// the exact balance rounded; the fee shown is balance − credit, so the
+// three always add up.
 func cancellationRefund(s *Subscription, now time.Time, used bool, feePercent int) reservationRefund {
-	r := reservationRefund{days: usedDays(now.Sub(s.Reservation.PurchasedAt))}
-	within := r.days <= s.Reservation.FullRefundDays
+	res := s.Reservation
+	r := reservationRefund{days: usedDays(now.Sub(res.refundDaysFrom())), prepaid: res.PrepaidMinor}
+	within := r.days <= res.FullRefundDays
+	var exact *big.Rat
 	switch {
 	case within && !used:
-		r.row, r.balance = rowFullRefund, s.PeriodCharge
+		r.row, exact = rowFullRefund, new(big.Rat).SetInt64(s.PeriodCharge)
 	case within:
 		r.row = rowProrated
-		r.balance, r.proration = proratedBalance(s, now)
+		exact, r.proration = exactPeriodBalance(s, now)
 	default:
 		r.row = rowProratedWithFee
-		r.balance, r.proration = proratedBalance(s, now)
-		r.feePct = feePercent
-		r.fee = prorate(r.balance, feePercent, 100) // round half up (GEN-3)
+		exact, r.proration = exactPeriodBalance(s, now)
 	}
-	r.credit = r.balance - r.fee
+	exact.Add(exact, new(big.Rat).SetInt64(res.PrepaidMinor))
+	r.balance, r.credit = roundHalfUp(exact), roundHalfUp(exact)
+	if !within {
+		r.feePct = feePercent
+		r.credit = roundHalfUp(lessFee(exact, feePercent))
+		r.fee = r.balance - r.credit
+	}
 	return r
 }
 
-// proratedBalance is the remaining value of the current billing period's
-// charge: every started day since the period started to be used counts as
-// used (GEN-2), rounded half up once (GEN-3).
-func proratedBalance(s *Subscription, now time.Time) (int64, *messages.Proration) {
+// refundDaysFrom is the instant CAN-5's days count from: the first
+// purchase of an exchange chain (CAN-6), else this reservation's.
+func (r *ReservationState) refundDaysFrom() time.Time {
+	if !r.OriginalPurchasedAt.IsZero() {
+		return r.OriginalPurchasedAt
+	}
+	return r.PurchasedAt
+}
+
+// exactPeriodBalance is the remaining value of the current billing
+// period's charge, unrounded: every started day since the period started
+// to be used counts as used (GEN-2).
+func exactPeriodBalance(s *Subscription, now time.Time) (*big.Rat, *messages.Proration) {
 	periodDays := daysBetween(s.PeriodStart, s.PeriodEnd.AddDate(0, 0, 1))
 	used := usedDays(now.Sub(s.PeriodStartedAt))
 	unused := max(periodDays-used, 0)
-	return prorate(s.PeriodCharge, unused, periodDays),
-		&messages.Proration{BaseMinor: s.PeriodCharge, UsedDays: used, UnusedDays: unused, PeriodDays: periodDays}
+	exact := new(big.Rat)
+	if periodDays > 0 && s.PeriodCharge > 0 {
+		exact.SetFrac(new(big.Int).Mul(big.NewInt(s.PeriodCharge), big.NewInt(int64(unused))), big.NewInt(int64(periodDays)))
+	}
+	return exact, &messages.Proration{BaseMinor: s.PeriodCharge, UsedDays: used, UnusedDays: unused, PeriodDays: periodDays}
+}
+
+// lessFee is an exact amount less CAN-5's fee of feePercent, unrounded.
+func lessFee(exact *big.Rat, feePercent int) *big.Rat {
+	return new(big.Rat).Mul(exact, big.NewRat(int64(100-feePercent), 100))
+}
+
+// roundHalfUp is GEN-3's one rounding of an exact non-negative amount to
+// minor units (a negative one is 0).
+func roundHalfUp(r *big.Rat) int64 {
+	if r.Sign() <= 0 {
+		return 0
+	}
+	num := new(big.Int).Mul(r.Num(), big.NewInt(2))
+	num.Add(num, r.Denom())
+	return num.Quo(num, new(big.Int).Mul(r.Denom(), big.NewInt(2))).Int64()
 }
 
 // refundCap is CAN-5's cap: amount (in currency) converted to the cap's
@@ -508,9 +569,10 @@ func (d *decision) reservationCancel(c *messages.ReservationCancelData) {
 		return
 	}
 	// The credit's proration is the formula of its amount (GEN-3): with a
-	// fee it is not, and reservation.cancelled explains it instead.
+	// fee or a prepaid part it is not, and reservation.cancelled explains
+	// it instead.
 	creditProration := r.proration
-	if r.fee != 0 {
+	if r.fee != 0 || r.prepaid != 0 {
 		creditProration = nil
 	}
 	creditID := d.nextEventID()
@@ -533,17 +595,18 @@ func (d *decision) reservationCancel(c *messages.ReservationCancelData) {
 	d.emit(messages.EvtReservationCancelled, &messages.ReservationCancelledEvent{
 		SubscriptionID: s.ID, ReservationID: s.Reservation.ReservationID, ReservationOrderID: s.Reservation.ReservationOrderID,
 		DaysSincePurchase: r.days, Used: *c.Used, Row: r.row,
-		BalanceMinor: r.balance, Proration: r.proration, FeePercent: r.feePct, FeeMinor: r.fee, CreditMinor: r.credit, Currency: s.Currency,
+		BalanceMinor: r.balance, Proration: r.proration, PrepaidMinor: r.prepaid, FeePercent: r.feePct, FeeMinor: r.fee, CreditMinor: r.credit, Currency: s.Currency,
 		CreditEventID: creditID, RefundCapCurrency: pol.RefundCapCurrency, RefundCountedMinor: counted,
 		CapHeadroomMinor: headroom, RefundPaidTo: messages.RefundPaidToPartner, Rule: "CAN-5",
 	})
 }
 
-// reservationExchange is CAN-6 with RES-2 (see the decisions above): the
-// old reservation's prorated refund pays towards the new one's first
-// charge; one billing.charge or billing.credit of the difference; the old
-// is cancelled (subscription.cancelled names that billing event and the
-// refund applied), the new created (subscription.created with no order,
+// reservationExchange is CAN-6 with RES-2 (see the decisions above and
+// exchangeAmounts): the old reservation's prorated refund pays towards the
+// new one's whole term; one billing.charge or billing.credit of the
+// difference; the old is cancelled (subscription.cancelled names that
+// billing event and the old one's refund less any fee on what was paid
+// out), the new created (subscription.created with no order,
 // reservation.created), then reservation.exchanged.
 func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 	s, ok := d.reservationOfPartner(x.SubscriptionID)
@@ -583,7 +646,6 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 		d.reject(rej)
 		return
 	}
-	refund, proration := proratedBalance(s, d.in.Now)
 	sub, err := d.newReservation(cust, offer, plan, price, quantity, 0, s.Reservation.Scope, s.Reservation.AzureSubscriptionID)
 	if err != nil {
 		d.reject(reject(CodePlanNotAvailable, "GEN-4", err.Error(), nil))
@@ -591,27 +653,36 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 	}
 	sub.PartnerID = s.PartnerID
 	sub.Reservation.ExchangedFrom = s.ID
-	net := sub.PeriodCharge - refund
+	// CAN-5's days keep counting from the chain's first purchase, with its
+	// full-refund days: an exchange opens no new window.
+	sub.Reservation.OriginalPurchasedAt = s.Reservation.refundDaysFrom()
+	sub.Reservation.FullRefundDays = s.Reservation.FullRefundDays
+	pol := d.in.Catalog.Policy.Reservations
+	m, err := exchangeAmounts(s, sub, d.in.Now, pol.EarlyTerminationFeePercent)
+	if err != nil {
+		d.reject(reject(CodePlanNotAvailable, "GEN-4", err.Error(), nil))
+		return
+	}
+	sub.Reservation.PrepaidMinor = m.prepaid
 	var counted int64
-	if net < 0 {
-		if counted, _, rej = d.refundCap(sub.Currency, -net); rej != nil {
+	if m.payout > 0 {
+		if counted, _, rej = d.refundCap(sub.Currency, m.payout); rej != nil {
 			d.reject(rej)
 			return
 		}
 	}
-	pol := d.in.Catalog.Policy.Reservations
 
 	billingID := d.nextEventID()
 	bill := &messages.BillingEvent{
-		SubscriptionID: sub.ID, OfferID: offer.ID, Currency: sub.Currency, AmountMinor: net,
+		SubscriptionID: sub.ID, OfferID: offer.ID, Currency: sub.Currency, AmountMinor: m.charge,
 		TaxInclusive: sub.TaxInclusive, Quantity: sub.Quantity, UnitPriceMinor: sub.UnitPrice,
 		PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
 		Reason: messages.BillingReasonReservationExchange, Rule: "CAN-6",
 	}
-	if net >= 0 {
+	if m.payout == 0 {
 		d.emit(messages.EvtBillingCharge, bill)
 	} else {
-		bill.AmountMinor = -net
+		bill.AmountMinor = m.payout
 		d.emit(messages.EvtBillingCredit, bill)
 	}
 
@@ -620,33 +691,123 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 	old.Status, old.CancelledAt, old.AutoRenew = StatusCancelled, &now, false
 	r := *s.Reservation
 	r.ExchangedTo = sub.ID
+	r.PrepaidMinor = 0 // carried into the new reservation's refund
 	old.Reservation = &r
 	d.clearScheduled(&old, string(messages.CmdReservationExchange)) // SCH-3
 	d.putSubscription(&old)
 	d.deleteTimersOf(s.ID)
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
-		SubscriptionID: s.ID, CreditEventID: billingID, CreditMinor: refund, Currency: s.Currency,
+		SubscriptionID: s.ID, CreditEventID: billingID, CreditMinor: m.refund - m.fee, Currency: s.Currency,
 	})
 
 	d.putSubscription(sub)
 	d.scheduleTermTimers(sub)
 	d.emitReservationCreated(sub, offer)
 	d.emitReservationState(sub)
-	if net < 0 {
-		d.recordRefund(sub, "exchange", -net, counted)
+	if m.payout > 0 {
+		d.recordRefund(sub, "exchange", m.payout, counted)
 	}
 	ev := &messages.ReservationExchangedEvent{
 		SubscriptionID: s.ID, ReservationID: s.Reservation.ReservationID,
 		NewSubscriptionID: sub.ID, NewReservationID: sub.Reservation.ReservationID,
 		NewReservationOrderID: sub.Reservation.ReservationOrderID,
-		RefundMinor:           refund, Proration: proration, NewPriceMinor: sub.PeriodCharge, NetMinor: net,
+		RefundMinor:           m.refund, Proration: m.proration, PrepaidMinor: s.Reservation.PrepaidMinor,
+		NewPriceMinor: m.termPrice, AppliedMinor: m.applied, NewPrepaidMinor: m.prepaid,
+		FeePercent: m.feePct, FeeMinor: m.fee, NetMinor: m.charge - m.payout,
 		Currency: sub.Currency, BillingEventID: billingID,
 		RefundCapCurrency: pol.RefundCapCurrency, RefundCountedMinor: counted, Rule: "CAN-6",
 	}
-	if net < 0 {
+	if m.payout > 0 {
 		ev.RefundPaidTo = messages.RefundPaidToPartner
 	}
 	d.emit(messages.EvtReservationExchanged, ev)
+}
+
+// exchangeMoney is what an exchange (CAN-6) moves; see exchangeAmounts.
+type exchangeMoney struct {
+	refund    int64 // the old reservation's refund, no fee
+	proration *messages.Proration
+	termPrice int64 // the new reservation's price for its whole term
+	applied   int64 // min(refund, termPrice)
+	prepaid   int64 // applied beyond the new first billing period's charge
+	charge    int64 // the new first billing period's charge less applied
+	payout    int64 // refund beyond termPrice, paid out less the fee
+	feePct    int
+	fee       int64
+}
+
+// exchangeAmounts is CAN-6's money, decided so that no sequence of
+// exchanges and cancellations returns more than cancelling the original
+// reservation at the first exchange's instant would (CAN-5's fee cannot be
+// escaped):
+//
+//   - The old reservation's refund is its current billing period's
+//     prorated value plus what it still had prepaid, with no fee and
+//     prorated also within the full-refund days (an exchange is not
+//     CAN-5's 100% row).
+//   - It is applied to the new reservation's price for its WHOLE term (up
+//     front: its one charge; monthly: the month's charge times the term's
+//     billing periods), not to its first charge only: first to the first
+//     billing period (what is left of that is charged now), then, as
+//     PrepaidMinor, to the later periods, each charged only what the
+//     prepaid part does not cover. So a monthly target does not turn most
+//     of the refund into cash.
+//   - Only the refund beyond the whole term's price leaves the
+//     reservation: it is paid out as a cancellation would pay it at this
+//     instant (CAN-5): after the full-refund days less the fee, exact and
+//     rounded half up once (GEN-3); it counts against the refund cap.
+//   - The new reservation does not get a new full-refund window: CAN-5
+//     counts its days from the chain's first purchase (OriginalPurchasedAt)
+//     with that purchase's full-refund days, and its prepaid part is
+//     refundable with the same fee as the rest.
+//
+// With that, each step keeps or loses value: what stays in the chain is
+// worth at most what was applied and paid for it, each new reservation
+// uses at least its first day (GEN-2), and whatever leaves the chain
+// after the full-refund days pays the fee once.
+func exchangeAmounts(old, sub *Subscription, now time.Time, feePercent int) (exchangeMoney, error) {
+	months, err := termMonths(sub.Term)
+	if err != nil {
+		return exchangeMoney{}, err
+	}
+	periodMonths, err := billingMonths(sub.BillingFrequency, months)
+	if err != nil {
+		return exchangeMoney{}, err
+	}
+	exact, proration := exactPeriodBalance(old, now)
+	exact.Add(exact, new(big.Rat).SetInt64(old.Reservation.PrepaidMinor))
+	x := exchangeMoney{refund: roundHalfUp(exact), proration: proration}
+	x.termPrice = sub.PeriodCharge * int64(months/periodMonths)
+	x.applied = min(x.refund, x.termPrice)
+	first := min(x.applied, sub.PeriodCharge)
+	x.prepaid = x.applied - first
+	x.charge = sub.PeriodCharge - first
+	if x.refund > x.termPrice {
+		excess := exact.Sub(exact, new(big.Rat).SetInt64(x.termPrice))
+		x.payout = x.refund - x.termPrice
+		if usedDays(now.Sub(old.Reservation.refundDaysFrom())) > old.Reservation.FullRefundDays {
+			x.feePct = feePercent
+			x.payout = roundHalfUp(lessFee(excess, feePercent))
+			x.fee = x.refund - x.termPrice - x.payout
+		}
+	}
+	return x, nil
+}
+
+// payFromPrepaid pays a reservation's new billing period from what an
+// exchange prepaid (CAN-6, see exchangeAmounts) and returns what is left to
+// charge. PeriodCharge stays the period's whole value: CAN-5 prorates it,
+// however it was paid. Other subscriptions are charged their PeriodCharge.
+func payFromPrepaid(next *Subscription) int64 {
+	r := next.Reservation
+	if r == nil || r.PrepaidMinor <= 0 {
+		return next.PeriodCharge
+	}
+	paid := min(r.PrepaidMinor, next.PeriodCharge)
+	nr := *r
+	nr.PrepaidMinor -= paid
+	next.Reservation = &nr
+	return next.PeriodCharge - paid
 }
 
 // CodeReservationNotSupported answers a generic subscription command that

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strconv"
@@ -571,7 +573,9 @@ func TestRule_CAN_5_RefundCapCountsOtherCurrenciesInUSD(t *testing.T) {
 }
 
 // CAN-6: exchange. The old reservation's prorated refund (no fee) is
-// applied to the new one's price; one billing event of the difference.
+// applied to the new one's price for its whole term; one billing event of
+// the difference; only a refund beyond that price is paid out, less
+// CAN-5's fee after the full-refund days.
 func TestRule_CAN_6_Exchange(t *testing.T) {
 	at := t0.Add(30*day + 2*time.Hour) // 31 started days
 	exchange := func(id, offer, term, freq string, qty int) *messages.ReservationExchangeData {
@@ -590,7 +594,8 @@ func TestRule_CAN_6_Exchange(t *testing.T) {
 		}
 		x := findEvent[*messages.ReservationExchangedEvent](t, out, messages.EvtReservationExchanged)
 		// 100800 x 334 / 365 = 92239; 216000 - 92239 = 123761.
-		if x.RefundMinor != 92239 || x.NewPriceMinor != 216000 || x.NetMinor != 123761 || x.RefundCountedMinor != 0 || x.RefundPaidTo != "" ||
+		if x.RefundMinor != 92239 || x.NewPriceMinor != 216000 || x.AppliedMinor != 92239 || x.NewPrepaidMinor != 0 || x.FeeMinor != 0 || x.FeePercent != 0 ||
+			x.NetMinor != 123761 || x.RefundCountedMinor != 0 || x.RefundPaidTo != "" ||
 			*x.Proration != (messages.Proration{BaseMinor: 100800, UsedDays: 31, UnusedDays: 334, PeriodDays: 365}) || x.Rule != "CAN-6" {
 			t.Fatalf("%+v", x)
 		}
@@ -606,7 +611,8 @@ func TestRule_CAN_6_Exchange(t *testing.T) {
 		o, n := w.state.Subscriptions[old.ID], w.state.Subscriptions[x.NewSubscriptionID]
 		if o.Status != StatusCancelled || o.Reservation.ExchangedTo != n.ID || n.Status != StatusActive || n.Reservation.ExchangedFrom != old.ID ||
 			n.Reservation.Scope != "single" || n.Reservation.AzureSubscriptionID != azSubA || n.Reservation.ReservationID == old.Reservation.ReservationID ||
-			n.Reservation.ReservationOrderID == old.Reservation.ReservationOrderID || n.Reservation.PurchasedAt != at || n.OfferID != rsvD4 || n.Quantity != 1 {
+			n.Reservation.ReservationOrderID == old.Reservation.ReservationOrderID || n.Reservation.PurchasedAt != at || n.OfferID != rsvD4 || n.Quantity != 1 ||
+			n.Reservation.OriginalPurchasedAt != t0 || n.Reservation.FullRefundDays != 5 || n.Reservation.PrepaidMinor != 0 {
 			t.Fatalf("old %+v new %+v", o.Reservation, n.Reservation)
 		}
 		if len(w.state.Refunds) != 0 {
@@ -619,31 +625,52 @@ func TestRule_CAN_6_Exchange(t *testing.T) {
 		}
 	})
 
-	t.Run("CAN-6 to a cheaper reservation: the difference is credited and counts against the cap", func(t *testing.T) {
+	t.Run("CAN-6 to a cheaper reservation: the whole new term is paid, the rest is credited less the fee and counts against the cap", func(t *testing.T) {
 		w := rsvWorld(t, "US", "USD")
 		old := w.rsvBuy(t0, rsvD4, "P3Y", "one_time", 1) // USD 2,160.00 for 1096 days
 		out := w.rsvDo(rsvRole, at, messages.CmdReservationExchange, exchange(old.ID, rsvD2, "P1Y", "monthly", 1))
 		wantAccepted(t, out)
 		x := findEvent[*messages.ReservationExchangedEvent](t, out, messages.EvtReservationExchanged)
-		// 216000 x 1065 / 1096 = 209891; first month 4200 - 209891 = -205691.
-		if x.RefundMinor != 209891 || x.NewPriceMinor != 4200 || x.NetMinor != -205691 || x.RefundCountedMinor != 205691 || x.RefundPaidTo != "partner" {
+		// 216000 x 1065 / 1096 = 209891.42: 12 x 4200 = 50400 pays the new
+		// term (4200 the first month, 46200 the next eleven); the other
+		// 159491.42 is paid out on day 31, past the 5 full-refund days:
+		// 88% of it, 140352.45, rounded once: 140352 (fee 19139).
+		if x.RefundMinor != 209891 || x.NewPriceMinor != 50400 || x.AppliedMinor != 50400 || x.NewPrepaidMinor != 46200 ||
+			x.FeePercent != 12 || x.FeeMinor != 19139 || x.NetMinor != -140352 || x.RefundCountedMinor != 140352 || x.RefundPaidTo != "partner" {
 			t.Fatalf("%+v", x)
 		}
 		credit := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCredit)
-		if credit.AmountMinor != 205691 || credit.Rule != "CAN-6" || credit.SubscriptionID != x.NewSubscriptionID {
+		if credit.AmountMinor != 140352 || credit.Rule != "CAN-6" || credit.SubscriptionID != x.NewSubscriptionID {
 			t.Fatalf("%+v", credit)
 		}
-		if len(w.state.Refunds) != 1 || w.state.Refunds[0].CapMinor != 205691 || w.state.Refunds[0].Kind != "exchange" {
+		if sc := findEvent[*messages.SubscriptionCancelledEvent](t, out, messages.EvtSubscriptionCancelled); sc.CreditMinor != 209891-19139 {
+			t.Fatalf("%+v", sc)
+		}
+		if len(w.state.Refunds) != 1 || w.state.Refunds[0].CapMinor != 140352 || w.state.Refunds[0].Kind != "exchange" {
 			t.Fatalf("%+v", w.state.Refunds)
+		}
+		// The next eleven months are paid by the exchange: charged 0.
+		n := x.NewSubscriptionID
+		if p := w.state.Subscriptions[n].Reservation.PrepaidMinor; p != 46200 {
+			t.Fatalf("prepaid %d", p)
+		}
+		var charges []int64
+		for _, e := range eventsOf(w.advance(time.Date(2027, 4, 8, 0, 0, 0, 0, time.UTC))) {
+			if e.Type == messages.EvtBillingCharge {
+				charges = append(charges, e.Data.(*messages.BillingEvent).AmountMinor)
+			}
+		}
+		if len(charges) != 11 || slices.Max(charges) != 0 || w.state.Subscriptions[n].Reservation.PrepaidMinor != 0 {
+			t.Fatalf("monthly charges %v, prepaid %d", charges, w.state.Subscriptions[n].Reservation.PrepaidMinor)
 		}
 	})
 
 	t.Run("CAN-6 a net credit over the cap is rejected", func(t *testing.T) {
 		w := rsvWorld(t, "US", "USD")
 		old := w.rsvBuy(t0, rsvD4, "P3Y", "one_time", 1)
-		w.state.Refunds = []RefundEntry{{At: t0, CapMinor: 5_000_000 - 205690, CapCurrency: "USD", AmountMinor: 1, Currency: "USD", Kind: "cancellation"}}
+		w.state.Refunds = []RefundEntry{{At: t0, CapMinor: 5_000_000 - 140351, CapCurrency: "USD", AmountMinor: 1, Currency: "USD", Kind: "cancellation"}}
 		r := wantRejected(t, w.rsvDo(rsvRole, at, messages.CmdReservationExchange, exchange(old.ID, rsvD2, "P1Y", "monthly", 1)), CodeRefundCapExceeded, "CAN-5")
-		if r.Data["headroom_minor"] != "205690" || r.Data["refund_counted_minor"] != "205691" {
+		if r.Data["headroom_minor"] != "140351" || r.Data["refund_counted_minor"] != "140352" {
 			t.Fatalf("%+v", r.Data)
 		}
 	})
@@ -708,4 +735,244 @@ func TestRule_GEN_5_GenericCommandsRefuseReservations(t *testing.T) {
 		wantRejected(t, w.do(partnerA, t0.Add(time.Hour), typ, data), CodeReservationNotSupported, "GEN-5")
 	}
 	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdSubscriptionSuspend, suspendOf(sub, "non_payment")))
+}
+
+// CAN-5 with GEN-3: the credit is rounded once, at the end. One D2s v5 for
+// P1Y paid up front (USD 504.00, 365 days), cancelled used on its 15th
+// started day: the exact balance is 50400 x 350 / 365 = 48328.767..., the
+// credit 88% of it, 42529.315..., so USD 425.29. Rounding the balance
+// (48329) and then its fee (5799.48 -> 5799) on its own gave 42530.
+func TestRule_CAN_5_CreditIsRoundedOnceNotBalanceThenFee(t *testing.T) {
+	w := rsvWorld(t, "US", "USD")
+	s := w.rsvBuy(t0, rsvD2, "P1Y", "one_time", 1)
+	at := t0.Add(14*day + time.Hour)
+	out := w.rsvDo(rsvRole, at, messages.CmdReservationCancel, rsvCancel(s.ID, true))
+	wantAccepted(t, out)
+	credit := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCredit)
+	rc := findEvent[*messages.ReservationCancelledEvent](t, out, messages.EvtReservationCancelled)
+	if credit.AmountMinor != 42529 || rc.CreditMinor != 42529 || rc.BalanceMinor != 48329 || rc.FeeMinor != 5800 ||
+		rc.FeePercent != 12 || rc.Row != rowProratedWithFee || rc.DaysSincePurchase != 15 || rc.RefundCountedMinor != 42529 {
+		t.Fatalf("credit %d, reservation.cancelled %+v", credit.AmountMinor, rc)
+	}
+	if rc.BalanceMinor-rc.FeeMinor != rc.CreditMinor {
+		t.Fatalf("balance - fee != credit: %+v", rc)
+	}
+}
+
+// billingTotals sums the billing events of outcomes: credits and charges.
+func billingTotals(outs ...Outcome) (credits, charges int64) {
+	for _, o := range outs {
+		for _, e := range o.Events {
+			switch e.Type {
+			case messages.EvtBillingCredit:
+				credits += e.Data.(*messages.BillingEvent).AmountMinor
+			case messages.EvtBillingCharge:
+				charges += e.Data.(*messages.BillingEvent).AmountMinor
+			}
+		}
+	}
+	return credits, charges
+}
+
+// CAN-6 cannot be used to escape CAN-5's fee. Ten D2s v5 for P1Y paid up
+// front (USD 5,040.00) on their 101st started day: cancelled directly
+// they return 88% of 504000 x 264 / 365, USD 3,207.93. Exchanged then for
+// ten D2s v5 P1Y paid monthly (USD 420.00 a month, USD 5,040.00 for the
+// term), the refund of 364537 is applied to the new term's whole price:
+// nothing is charged or paid out now, 42000 pays the first month and
+// 322537 the next months. Cancelling the new reservation an hour later
+// is past the original purchase's full-refund days: the month's unused
+// 29/30 (40600) and the unused 322537, minus 12%, is 319561 — less than
+// the direct cancellation (the exchange costs the day the new reservation
+// started), where it used to return 364537.
+func TestRule_CAN_6_ExchangeIntoMonthlyPlanThenCancelReturnsNoMoreThanADirectCancel(t *testing.T) {
+	w := rsvWorld(t, "US", "USD")
+	s := w.rsvBuy(t0, rsvD2, "P1Y", "one_time", 10)
+	at := t0.Add(100*day + time.Hour) // 101 started days
+	direct := Decide(Input{Command: messages.Command{ID: "direct", Type: messages.CmdReservationCancel, CustomerID: customer1,
+		Data: rsvCancel(s.ID, true)}, PartnerID: partnerA, Role: rsvRole, Now: at, State: w.state, Catalog: w.cat})
+	wantAccepted(t, direct)
+	if c := findEvent[*messages.BillingEvent](t, direct, messages.EvtBillingCredit); c.AmountMinor != 320793 {
+		t.Fatalf("direct cancellation credit %d, want 320793", c.AmountMinor)
+	}
+
+	q := 10
+	x := w.rsvDo(rsvRole, at, messages.CmdReservationExchange, &messages.ReservationExchangeData{
+		SubscriptionID: s.ID, TargetOfferID: rsvD2, Quantity: &q, Term: "P1Y", BillingFrequency: "monthly"})
+	wantAccepted(t, x)
+	ev := findEvent[*messages.ReservationExchangedEvent](t, x, messages.EvtReservationExchanged)
+	if ev.RefundMinor != 364537 || ev.NewPriceMinor != 504000 || ev.AppliedMinor != 364537 || ev.NewPrepaidMinor != 322537 ||
+		ev.NetMinor != 0 || ev.FeeMinor != 0 || ev.RefundPaidTo != "" {
+		t.Fatalf("reservation.exchanged %+v", ev)
+	}
+	if charge := findEvent[*messages.BillingEvent](t, x, messages.EvtBillingCharge); charge.AmountMinor != 0 {
+		t.Fatalf("exchange charge %+v", charge)
+	}
+	c := w.rsvDo(rsvRole, at.Add(time.Hour), messages.CmdReservationCancel, rsvCancel(ev.NewSubscriptionID, false))
+	wantAccepted(t, c)
+	rc := findEvent[*messages.ReservationCancelledEvent](t, c, messages.EvtReservationCancelled)
+	if rc.DaysSincePurchase != 101 || rc.Row != rowProratedWithFee || rc.PrepaidMinor != 322537 || rc.BalanceMinor != 363137 ||
+		rc.FeeMinor != 43576 || rc.CreditMinor != 319561 {
+		t.Fatalf("reservation.cancelled %+v", rc)
+	}
+	credits, charges := billingTotals(x, c)
+	if returned := credits - charges; returned != 319561 || returned > 320793 {
+		t.Fatalf("exchange then cancel returned %d (credits %d, charges %d), a direct cancel 320793", returned, credits, charges)
+	}
+}
+
+// CAN-6 with CAN-5, as a property over many random stories (fixed seeds,
+// so a failure is reproducible): a reservation of the default catalog
+// (any offer, term and billing frequency, USD, EUR, JPY or GBP, 1 to 10
+// instances) is bought, used for a while, then exchanged one to four times
+// (each time for any plan of the same resource type, after any pause:
+// none, seconds, hours, days within the full-refund window, months) and
+// then cancelled (used or not), left to expire, or kept. Whatever the
+// story, from its first step on the credits minus the charges (exchange
+// charges and credits, the new reservations' monthly charges, the last
+// cancellation) never exceed what cancelling the original at the first
+// step's instant would have returned (the least generous answer, used:
+// an exchange is always prorated). And no reservation is credited more
+// than was charged for it: its own charges plus the refund applied to it
+// by the exchange that created it; an exchange pays out no more than the
+// old reservation's refund.
+func TestRule_CAN_6_NoSequenceOfExchangesAndCancellationsReturnsMoreThanADirectCancel(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type planRef struct{ offer, resourceType, term, freq string }
+	var plans []planRef
+	for _, o := range cat.Offers {
+		if o.CommerceType != catalog.CommerceTypeReservation {
+			continue
+		}
+		for _, p := range o.Plans {
+			plans = append(plans, planRef{o.ID, o.Reservation.ResourceType, p.Term, p.BillingFrequency})
+		}
+	}
+	markets := []struct{ country, currency string }{{"US", "USD"}, {"DE", "EUR"}, {"JP", "JPY"}, {"GB", "GBP"}}
+
+	for seed := uint64(1); seed <= 500; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 0xc6))
+		gap := func() time.Duration {
+			switch rng.IntN(6) {
+			case 0:
+				return 0
+			case 1:
+				return time.Duration(1+rng.IntN(3600)) * time.Second
+			case 2:
+				return time.Duration(1+rng.IntN(48)) * time.Hour
+			case 3:
+				return time.Duration(1+rng.IntN(6*24*60)) * time.Minute // within or just past 5 days
+			case 4:
+				return time.Duration(1+rng.IntN(90))*day + time.Duration(rng.IntN(86400))*time.Second
+			}
+			return time.Duration(1+rng.IntN(400))*day + time.Duration(rng.IntN(86400))*time.Second
+		}
+		m := markets[rng.IntN(len(markets))]
+		p := plans[rng.IntN(len(plans))]
+		name := fmt.Sprintf("seed %d %s %s %s/%s", seed, m.currency, p.offer, p.term, p.freq)
+
+		w := newWorld(t)
+		w.cat = cat
+		wantAccepted(t, w.do(partnerA, t0.Add(-time.Hour), messages.CmdCustomerCreated, &messages.CustomerCreatedData{
+			CompanyName: "Contoso", Segment: "commercial", Country: m.country, Currency: m.currency}))
+		// Everything billed, for the per-reservation check.
+		charged, credited := map[string]int64{}, map[string]int64{}
+		appliedIn := map[string]int64{}
+		var story []Outcome // from the first step on
+		record := func(inStory bool, outs ...Outcome) {
+			for _, o := range outs {
+				if inStory {
+					story = append(story, o)
+				}
+				for _, e := range o.Events {
+					switch d := e.Data.(type) {
+					case *messages.BillingEvent:
+						if e.Type == messages.EvtBillingCharge {
+							charged[d.SubscriptionID] += d.AmountMinor
+						} else if d.Reason == messages.BillingReasonCancellation {
+							credited[d.SubscriptionID] += d.AmountMinor
+						}
+					case *messages.ReservationExchangedEvent:
+						appliedIn[d.NewSubscriptionID] += d.AppliedMinor
+						if d.NetMinor < 0 && -d.NetMinor > d.RefundMinor-d.AppliedMinor {
+							t.Fatalf("%s: the exchange paid out %d, more than the refund %d less what it applied %d", name, -d.NetMinor, d.RefundMinor, d.AppliedMinor)
+						}
+					}
+				}
+			}
+		}
+
+		qty := 1 + rng.IntN(10)
+		buy, ev := w.rsvOrder(rsvRole, t0, rsvLine(p.offer, p.term, p.freq, qty, messages.ScopeSingle, azSubA))
+		if ev.Status != messages.OrderCompleted {
+			t.Fatalf("%s: purchase %+v", name, ev.Lines[0].Rejection)
+		}
+		record(false, buy)
+		cur := ev.Lines[0].SubscriptionID
+		t1 := t0.Add(gap())
+		for !t1.Before(w.state.Subscriptions[cur].termEndsAt().Add(-day)) {
+			t1 = t0.Add(gap())
+		}
+		record(false, w.advance(t1)...)
+
+		direct := Decide(Input{Command: messages.Command{ID: "direct", Type: messages.CmdReservationCancel, CustomerID: customer1,
+			Data: rsvCancel(cur, true)}, PartnerID: partnerA, Role: rsvRole, Now: t1, State: w.state, Catalog: w.cat})
+		wantAccepted(t, direct)
+		directCredit := findEvent[*messages.BillingEvent](t, direct, messages.EvtBillingCredit).AmountMinor
+
+		at := t1
+		steps := []string{}
+		for i, n := 0, 1+rng.IntN(4); i < n; i++ {
+			if i > 0 {
+				at = at.Add(gap())
+				record(true, w.advance(at)...)
+				if w.state.Subscriptions[cur].Status != StatusActive {
+					break // it ended meanwhile
+				}
+			}
+			to := plans[rng.IntN(len(plans))]
+			for to.resourceType != p.resourceType {
+				to = plans[rng.IntN(len(plans))]
+			}
+			q := 1 + rng.IntN(10)
+			out := w.rsvDo(rsvRole, at, messages.CmdReservationExchange, &messages.ReservationExchangeData{
+				SubscriptionID: cur, TargetOfferID: to.offer, Quantity: &q, Term: to.term, BillingFrequency: to.freq})
+			if out.Rejected != nil {
+				t.Fatalf("%s: exchange %d rejected: %+v", name, i, out.Rejected)
+			}
+			record(true, out)
+			cur = findEvent[*messages.ReservationExchangedEvent](t, out, messages.EvtReservationExchanged).NewSubscriptionID
+			steps = append(steps, fmt.Sprintf("%s exchange for %d x %s %s/%s", at.Format(time.RFC3339), q, to.offer, to.term, to.freq))
+		}
+		switch rng.IntN(3) {
+		case 0: // cancelled
+			at = at.Add(gap())
+			record(true, w.advance(at)...)
+			if w.state.Subscriptions[cur].Status == StatusActive {
+				used := rng.IntN(2) == 0
+				out := w.rsvDo(rsvRole, at, messages.CmdReservationCancel, rsvCancel(cur, used))
+				if out.Rejected != nil {
+					t.Fatalf("%s: cancel rejected: %+v", name, out.Rejected)
+				}
+				record(true, out)
+				steps = append(steps, fmt.Sprintf("%s cancel used=%v", at.Format(time.RFC3339), used))
+			}
+		case 1: // left to expire
+			record(true, w.advance(w.state.Subscriptions[cur].termEndsAt())...)
+		}
+
+		credits, charges := billingTotals(story...)
+		if returned := credits - charges; returned > directCredit {
+			t.Errorf("%s: returned %d (credits %d, charges %d) > direct cancel %d at %s after %v",
+				name, returned, credits, charges, directCredit, t1.Format(time.RFC3339), steps)
+		}
+		for id, c := range credited {
+			if c > charged[id]+appliedIn[id] {
+				t.Errorf("%s: %s credited %d, charged %d, refund applied to it %d (%v)", name, id, c, charged[id], appliedIn[id], steps)
+			}
+		}
+	}
 }

@@ -208,17 +208,24 @@ func (d *decision) startBillingPeriod(s *Subscription) {
 	if unbilled {
 		next.PeriodCharge = 0
 	}
+	charge := payFromPrepaid(&next) // CAN-6: an exchange's refund pays later periods (reservation.go)
 	d.putSubscription(&next)
 	d.scheduleNextPeriod(&next)
 	if !unbilled {
-		d.emitPeriodCharge(&next, messages.BillingReasonPeriod, "GEN-4")
+		d.emitPeriodChargeOf(&next, charge, messages.BillingReasonPeriod, "GEN-4")
 	}
 }
 
 func (d *decision) emitPeriodCharge(s *Subscription, reason, rule string) {
+	d.emitPeriodChargeOf(s, s.PeriodCharge, reason, rule)
+}
+
+// emitPeriodChargeOf charges amount for s's current billing period: its
+// PeriodCharge, less what an exchange prepaid (CAN-6).
+func (d *decision) emitPeriodChargeOf(s *Subscription, amount int64, reason, rule string) {
 	d.emit(messages.EvtBillingCharge, &messages.BillingEvent{
 		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor: s.PeriodCharge, TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
+		AmountMinor: amount, TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
 		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd), Reason: reason, Rule: rule,
 	})
 }
