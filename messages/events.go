@@ -166,6 +166,20 @@ type SubscriptionRenewedEvent struct {
 	// (SCH-1); Warning is SCH-4's when licenses need reassigning by hand.
 	AppliedChanges *ScheduledChangeView `json:"applied_changes,omitempty"`
 	Warning        string               `json:"warning,omitempty"`
+	// DroppedChanges are the scheduled changes this renewal did not apply
+	// because the catalog no longer sells what they name (SCH-1); the
+	// subscription renewed on its current plan instead.
+	DroppedChanges *DroppedChangesView `json:"dropped_changes,omitempty"`
+}
+
+// DroppedChangesView is a scheduled change a renewal dropped (SCH-1): what
+// was scheduled, and why, as the code, rule and description schedule.set
+// would now be rejected with (plan_not_available, offer_not_found, ...).
+type DroppedChangesView struct {
+	Scheduled   *ScheduledChangeView `json:"scheduled"`
+	Code        string               `json:"code"`
+	Rule        string               `json:"rule"`
+	Description string               `json:"description"`
 }
 
 // SubscriptionExpiredEvent: the term ended without renewal (REN-3, SUS-3).

@@ -93,8 +93,19 @@ func (w *world) do(partner string, now time.Time, typ messages.CommandType, data
 		Command:   messages.Command{ID: "cmd-" + itoa(w.n), Type: typ, SchemaVersion: 1, CustomerID: customer1, Data: data},
 		PartnerID: partner, Now: now, State: w.state, Catalog: w.cat,
 	})
+	w.committable(out)
 	w.state = out.State
 	return out
+}
+
+// committable fails the test when an outcome could not be committed: a
+// field both changed and deleted is refused by the commit script
+// (state.Commit.check), and the command would then be retried forever.
+func (w *world) committable(out Outcome) {
+	w.t.Helper()
+	if both := bothSetAndDeleted(out); len(both) > 0 {
+		w.t.Fatalf("outcome both sets and deletes %v (changed %v, deleted %v)", both, out.Changed, out.Deleted)
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -196,6 +207,7 @@ func (w *world) advance(to time.Time) []Outcome {
 		if out.Rejected != nil {
 			w.t.Fatalf("timer %s rejected: %+v", next.ID, out.Rejected)
 		}
+		w.committable(out)
 		w.state = out.State
 		outs = append(outs, out)
 	}

@@ -97,7 +97,7 @@ func (d *decision) park(s *Subscription) {
 	first := len(d.state.Parked) == 0
 	d.state.Parked = append(d.state.Parked, ParkedCommand{CommandID: d.in.Command.ID, Type: d.in.Command.Type,
 		PartnerID: d.in.PartnerID, Role: d.in.Role, SubscriptionID: s.ID, Body: body, ParkedAt: d.in.Now})
-	d.changed = append(d.changed, fieldParked)
+	d.parkedStored()
 	if first {
 		d.scheduleRetry(s.ID, 0)
 	}
@@ -145,9 +145,36 @@ func (d *decision) retryParked(attempt int) {
 	}
 	if len(keep) > 0 {
 		d.state.Parked = append(keep, d.state.Parked...)
-		d.changed = append(d.changed, fieldParked)
+		d.parkedStored()
 		d.scheduleRetry(keep[0].SubscriptionID, attempt+1)
 	}
+}
+
+// parkedStored records how the parked list is stored after a change: set
+// when commands remain, deleted when none do, never both. takeParked
+// removes commands (and, when none remain, marks the field deleted) before
+// some of them are put back (a retry while the renewal is still pending);
+// a commit that both sets and deletes a field is refused
+// (state.Commit.check), the command would be retried forever and its
+// partition would stall.
+func (d *decision) parkedStored() {
+	d.changed = withoutField(d.changed, fieldParked)
+	d.deleted = withoutField(d.deleted, fieldParked)
+	if len(d.state.Parked) > 0 {
+		d.changed = append(d.changed, fieldParked)
+	} else {
+		d.deleted = append(d.deleted, fieldParked)
+	}
+}
+
+func withoutField(fields []string, f string) []string {
+	out := fields[:0:0]
+	for _, g := range fields {
+		if g != f {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // drainParked applies a subscription's parked commands once its renewal
@@ -180,11 +207,7 @@ func (d *decision) takeParked(match func(ParkedCommand) bool) []ParkedCommand {
 		return nil
 	}
 	d.state.Parked = rest
-	if len(rest) == 0 {
-		d.deleted = append(d.deleted, fieldParked)
-	} else {
-		d.changed = append(d.changed, fieldParked)
-	}
+	d.parkedStored()
 	return taken
 }
 
@@ -204,10 +227,27 @@ func (d *decision) applyParked(p ParkedCommand) {
 	}
 	if out.Rejected == nil {
 		d.state = out.State
-		d.changed = append(d.changed, out.Changed...)
-		d.deleted = append(d.deleted, out.Deleted...)
+		d.mergeFields(out.Changed, out.Deleted)
 		d.timersSet = append(d.timersSet, out.TimersSet...)
 	}
+}
+
+// mergeFields adds a parked command's changed and deleted fields to this
+// decision's: the later word on a field wins, so that no field is both set
+// and deleted, which the commit script refuses (state.Commit.check). A
+// parked cancel applied when the renewal completes deletes the term timers
+// the renewal has just set: they are then only deleted (removing a field
+// never stored is harmless); a field deleted here and set by the parked
+// command is only set.
+func (d *decision) mergeFields(changed, deleted []string) {
+	for _, f := range changed {
+		d.deleted = withoutField(d.deleted, f)
+	}
+	for _, f := range deleted {
+		d.changed = withoutField(d.changed, f)
+	}
+	d.changed = append(d.changed, changed...)
+	d.deleted = append(d.deleted, deleted...)
 }
 
 func (d *decision) rejectParked(p ParkedCommand, s *Subscription) {

@@ -136,15 +136,34 @@ func (d *decision) scheduleDelete(c *messages.ScheduleDeleteData) {
 // applyScheduled applies the stored changes to a renewing subscription
 // (REN-2, SCH-1) and clears them. An offer change re-reads the offer's name
 // and commerce data; the renewal then prices the new plan. It returns what
-// was applied (nil when nothing was scheduled) and, for an upgrade whose
-// quantity changes too, the SCH-4 warning that licenses must be reassigned
-// by hand.
-func (d *decision) applyScheduled(next *Subscription) (*messages.ScheduledChangeView, string) {
+// was applied (nil when nothing was scheduled), for an upgrade whose
+// quantity changes too the SCH-4 warning that licenses must be reassigned
+// by hand, and what was dropped.
+//
+// Decision: a change of plan (another offer, term or billing frequency)
+// applies only if schedule.set would accept it now (validSchedule against
+// the catalog of the renewal's time). When the catalog no longer sells it,
+// the whole change is dropped, its quantity too (it was scheduled with that
+// plan, and an upgrade's quantity goes with the SCH-4 reassignment), and
+// returned with the rejection's code, rule and description; the
+// subscription renews on its current plan. Pricing the renewal on a plan
+// that is not sold would fall back to the subscription's unit price, a
+// price of another billing frequency or offer. A change that names only a
+// quantity (or the current plan) needs no plan and always applies.
+func (d *decision) applyScheduled(next *Subscription) (*messages.ScheduledChangeView, string, *messages.DroppedChangesView) {
 	sc := next.Scheduled
 	if sc == nil {
-		return nil, ""
+		return nil, "", nil
 	}
 	next.Scheduled = nil
+	changesPlan := sc.OfferID != "" && sc.OfferID != next.OfferID || sc.Term != "" && sc.Term != next.Term ||
+		sc.BillingFrequency != "" && sc.BillingFrequency != next.BillingFrequency
+	if changesPlan {
+		if rej := d.validSchedule(next, *sc); rej != nil {
+			return nil, "", &messages.DroppedChangesView{Scheduled: sc.view(), Code: rej.Code, Rule: rej.Rule,
+				Description: fmt.Sprintf("the scheduled change was dropped and %s renewed on its current plan: %s", next.ID, rej.Description)}
+		}
+	}
 	warning := ""
 	if sc.OfferID != "" && sc.OfferID != next.OfferID {
 		if offer, ok := d.in.Catalog.Offer(sc.OfferID); ok {
@@ -165,7 +184,7 @@ func (d *decision) applyScheduled(next *Subscription) (*messages.ScheduledChange
 	if sc.BillingFrequency != "" {
 		next.BillingFrequency = sc.BillingFrequency
 	}
-	return sc.view(), warning
+	return sc.view(), warning, nil
 }
 
 // clearScheduled is SCH-3: a mid-term cancel, auto-renew off, quantity

@@ -132,3 +132,102 @@ func TestRule_REN_4_ScheduledChangesAreReadOnlyWhileRenewing(t *testing.T) {
 	wantRejected(t, w.do(partnerA, start.Add(time.Minute), messages.CmdScheduleSet, scheduleOf(id, "", 4, "", "")), CodeRenewalPending, "REN-4")
 	wantRejected(t, w.do(partnerA, start.Add(time.Minute), messages.CmdScheduleDelete, &messages.ScheduleDeleteData{SubscriptionID: id}), CodeRenewalPending, "REN-4")
 }
+
+// withoutPlan removes a plan from an offer of the world's catalog: it is no
+// longer sold.
+func withoutPlan(t *testing.T, w *world, offerID, term, freq string) {
+	t.Helper()
+	o, ok := w.cat.Offer(offerID)
+	if !ok {
+		t.Fatalf("no offer %s", offerID)
+	}
+	var plans []catalog.Plan
+	for _, p := range o.Plans {
+		if p.Term != term || p.BillingFrequency != freq {
+			plans = append(plans, p)
+		}
+	}
+	if len(plans) == len(o.Plans) {
+		t.Fatalf("%s sells no %s %s plan", offerID, term, freq)
+	}
+	o.Plans = plans
+}
+
+// A switch to monthly billing (with 8 licenses) is scheduled; by the
+// renewal the catalog no longer sells the monthly plan and the annual
+// price went up. The renewal never charges the annual subscription's old
+// price for a monthly period, nor the scheduled quantity on a plan that
+// was not asked for: the whole change is dropped, the event says why, and
+// the subscription renews on its annual plan at the annual plan's current
+// price.
+func TestRule_SCH_1_ScheduledPlanNoLongerSoldIsDroppedAndRenewsOnTheCurrentPlan(t *testing.T) {
+	w := newWorld(t)
+	w.createCustomer("commercial", "USD")
+	id := w.buy(t0, offerBasic, "P1Y", "annual", 5)
+	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdScheduleSet, scheduleOf(id, "", 8, "", "monthly")))
+	withoutPlan(t, w, offerBasic, "P1Y", "monthly")
+	o, _ := w.cat.Offer(offerBasic)
+	annual, _ := o.Plan("P1Y", "annual")
+	annual.Prices["USD"] = 7500
+
+	evs := eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)))
+	if len(evs) != 2 || evs[0].Type != messages.EvtSubscriptionRenewed || evs[1].Type != messages.EvtBillingCharge {
+		t.Fatalf("renewal events %+v", evs)
+	}
+	ren := evs[0].Data.(*messages.SubscriptionRenewedEvent)
+	if ren.BillingFrequency != "annual" || ren.Term != "P1Y" || ren.Quantity != 5 || ren.OfferID != offerBasic || ren.AppliedChanges != nil || ren.TermEnd != "2028-03-09" {
+		t.Fatalf("renewed %+v", ren)
+	}
+	dropped := ren.DroppedChanges
+	if dropped == nil || dropped.Scheduled == nil || *dropped.Scheduled != (messages.ScheduledChangeView{Quantity: 8, BillingFrequency: "monthly"}) ||
+		dropped.Code != CodePlanNotAvailable || dropped.Rule != "GEN-4" || dropped.Description == "" {
+		t.Fatalf("dropped changes %+v", dropped)
+	}
+	charge := evs[1].Data.(*messages.BillingEvent)
+	if charge.AmountMinor != 5*7500 || charge.UnitPriceMinor != 7500 || charge.Quantity != 5 || charge.PeriodStart != "2027-03-10" || charge.PeriodEnd != "2028-03-09" {
+		t.Fatalf("renewal charge %+v", charge)
+	}
+	if s := w.state.Subscriptions[id]; s.Scheduled != nil || s.BillingFrequency != "annual" || s.UnitPrice != 7500 {
+		t.Fatalf("after the renewal %+v", s)
+	}
+}
+
+// A scheduled upgrade whose target no longer sells the subscription's
+// plan is dropped the same way (its quantity too: the licenses were to be
+// reassigned with the upgrade, SCH-4); a scheduled quantity alone names
+// no plan and applies. When even the current plan is no longer sold, both
+// subscriptions renew on it at the unit price they have, a price of their
+// own plan and billing frequency.
+func TestRule_SCH_1_CurrentPlanNoLongerSoldRenewsAtTheSubscriptionsPrice(t *testing.T) {
+	w := newWorld(t)
+	w.createCustomer("commercial", "USD")
+	up := w.buy(t0, offerBasic, "P1M", "monthly", 5)
+	more := w.buy(t0, offerBasic, "P1M", "monthly", 2)
+	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdScheduleSet, scheduleOf(up, offerStd, 7, "", "")))
+	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdScheduleSet, scheduleOf(more, "", 3, "", "")))
+	withoutPlan(t, w, offerStd, "P1M", "monthly")
+	withoutPlan(t, w, offerBasic, "P1M", "monthly")
+
+	evs := eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)))
+	renewed := map[string]*messages.SubscriptionRenewedEvent{}
+	charged := map[string]int64{}
+	for _, e := range evs {
+		switch d := e.Data.(type) {
+		case *messages.SubscriptionRenewedEvent:
+			renewed[d.SubscriptionID] = d
+		case *messages.BillingEvent:
+			charged[d.SubscriptionID] += d.AmountMinor
+		}
+	}
+	if ren := renewed[up]; ren == nil || ren.OfferID != offerBasic || ren.Quantity != 5 || ren.BillingFrequency != "monthly" || ren.Warning != "" ||
+		ren.AppliedChanges != nil || ren.DroppedChanges == nil || ren.DroppedChanges.Code != CodePlanNotAvailable ||
+		*ren.DroppedChanges.Scheduled != (messages.ScheduledChangeView{OfferID: offerStd, Quantity: 7}) {
+		t.Fatalf("renewed %+v", ren)
+	}
+	if ren := renewed[more]; ren == nil || ren.Quantity != 3 || ren.DroppedChanges != nil || ren.AppliedChanges == nil {
+		t.Fatalf("renewed %+v", ren)
+	}
+	if len(evs) != 4 || charged[up] != 5*720 || charged[more] != 3*720 {
+		t.Fatalf("events %d, charges %v", len(evs), charged)
+	}
+}

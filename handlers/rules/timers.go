@@ -127,12 +127,20 @@ func (d *decision) expire(s *Subscription, reason string, dataDeleted bool) {
 // completeRenewal starts the next term (REN-2): it begins the day after the
 // old term's end date, its cancellation window opens now that the renewal
 // completes, every license counts as added now (QTY-2), and its first
-// billing period is charged at the catalog's current price (the price at
-// purchase when the offer or plan is no longer sold).
+// billing period is charged at the catalog's current price. A scheduled
+// change of plan the catalog no longer sells is dropped and named in the
+// event (SCH-1, see applyScheduled), so the renewal is always priced on a
+// plan of its own billing frequency.
+//
+// Decision: when even the subscription's current plan is no longer sold,
+// it renews on that plan at the unit price it has (what it paid per
+// billing period of that same plan and frequency) rather than expiring:
+// the customer keeps the service, and the partner can cancel in the new
+// term's window.
 func (d *decision) completeRenewal(s *Subscription) {
 	next := s.clone()
 	now := d.in.Now
-	applied, warning := d.applyScheduled(&next) // SCH-1, SCH-4
+	applied, warning, dropped := d.applyScheduled(&next) // SCH-1, SCH-4
 	months, err := termMonths(next.Term)
 	if err != nil {
 		return
@@ -165,7 +173,7 @@ func (d *decision) completeRenewal(s *Subscription) {
 	d.emit(messages.EvtSubscriptionRenewed, &messages.SubscriptionRenewedEvent{
 		SubscriptionID: s.ID, Renewals: next.Renewals, OfferID: next.OfferID, Quantity: next.Quantity, Term: next.Term,
 		BillingFrequency: next.BillingFrequency, TermStart: formatDate(next.TermStart), TermEnd: formatDate(next.TermEnd),
-		CancellableUntil: next.CancellableUntil, AppliedChanges: applied, Warning: warning,
+		CancellableUntil: next.CancellableUntil, AppliedChanges: applied, Warning: warning, DroppedChanges: dropped,
 	})
 	if !unbilled {
 		d.emitPeriodCharge(&next, messages.BillingReasonRenewal, "REN-2")
@@ -173,6 +181,10 @@ func (d *decision) completeRenewal(s *Subscription) {
 	d.drainParked(s.ID) // REN-4: what waited for the renewal applies now
 }
 
+// currentPrice is the catalog's price of the subscription's plan, or its
+// own unit price when that plan is no longer sold (see completeRenewal):
+// only ever called for a plan the subscription already had or one the
+// catalog sells, so the fallback is a price of the same plan.
 func (d *decision) currentPrice(s *Subscription) int64 {
 	if offer, ok := d.in.Catalog.Offer(s.OfferID); ok {
 		if plan, ok := offer.Plan(s.Term, s.BillingFrequency); ok {
