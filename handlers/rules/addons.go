@@ -69,8 +69,12 @@ const (
 //     base's current billing period and is charged
 //     round_half_up(price × quantity × days(today..period end, inclusive)
 //     / days of that whole period); the event's proration shows it (its
-//     "unused days" are the days charged). Its own term_end timer fires
-//     with the base's, and it renews with the same term.
+//     "unused days" are the days charged). Later license changes and the
+//     cancellation in that first period prorate by the whole period's days
+//     too, counting the days before the add-on existed as used (see
+//     fullPeriod in quantity.go): a license costs the same per day as the
+//     base's. Its own term_end timer fires with the base's, and it renews
+//     with the same term.
 //   - Multi-geo and Copilot add-ons are linked to a base too, for SUS-5:
 //     the base the line names (checked like ORD-9's), else a base line of
 //     the same order, else the partner's first active compatible base by
@@ -222,7 +226,9 @@ func (d *decision) addonBase(offer *catalog.Offer, named string, created []*Subs
 // alignToBase makes a new co-terminous add-on end with its base (ORD-9):
 // same term dates and billing periods, the first period from today to the
 // end of the base's current billing period, charged for those days only.
-// It returns the first charge's proration.
+// It returns the first charge's proration. PeriodIndex and TermStart name
+// the whole period, so that later prorations in it use the whole period's
+// days (fullPeriod).
 func alignToBase(sub, base *Subscription, now time.Time) *messages.Proration {
 	months, err := termMonths(base.Term)
 	if err != nil {

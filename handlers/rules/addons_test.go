@@ -357,3 +357,72 @@ func TestRule_SUS_5_SuspendingABaseSuspendsItsAddonsReactivatingRestoresOnlyThos
 	// ... and can be reactivated on its own now that its base is active.
 	wantAccepted(t, w.do(partnerA, t0.Add(51*time.Hour), messages.CmdSubscriptionReactivate, reactivateOf(alone.SubscriptionID)))
 }
+
+// ORD-9 with QTY-1, QTY-2 and CAN-1: a co-terminous add-on's first period
+// covers only the days left in its base's billing period, but a license's
+// daily value stays the full period's price over the full period's days.
+// Base period 2026-04-10..2026-05-09 (30 days); the add-on (USD 3.15 a
+// license a month) is bought on 2026-05-04 at 10:00, 6 days left:
+// 10 × 315 × 6 / 30 = 630. Every license is charged, and credited, by
+// days of the 30: the 24 days before the add-on existed count as used.
+func TestRule_ORD_9_PartialFirstPeriodProratesAtTheFullPeriodsDailyValue(t *testing.T) {
+	bought := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	buyAddon := func(t *testing.T) (*world, string) {
+		w := taWorld(t)
+		w.buy(t0, taBasic, "P1Y", "monthly", 10)
+		w.advance(bought)
+		out, res := taLineResult(w, bought, messages.OrderLine{LineID: "A1", OfferID: taArchive, Quantity: intp(10)})
+		if res.Status != messages.LineFulfilled {
+			t.Fatalf("rejected %+v", res.Rejection)
+		}
+		if c := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCharge); c.AmountMinor != 630 || c.PeriodStart != "2026-05-04" {
+			t.Fatalf("purchase charge %+v", c)
+		}
+		return w, res.SubscriptionID
+	}
+	t.Run("ORD-9 QTY-1 increase", func(t *testing.T) {
+		w, id := buyAddon(t)
+		// +10 an hour later: 24 days before the add-on + 1 started day
+		// used, 5 of 30 left: 3150 × 5 / 30 = 525 (not 3150 × 5 / 6).
+		out, _ := changeQty(t, w, bought.Add(time.Hour), id, 20)
+		c := billsOf(out)[0]
+		if c.AmountMinor != 525 || c.PeriodStart != "2026-05-04" || c.PeriodEnd != "2026-05-09" ||
+			*c.Proration != (messages.Proration{BaseMinor: 3150, UsedDays: 25, UnusedDays: 5, PeriodDays: 30}) {
+			t.Fatalf("increase charge %d %+v", c.AmountMinor, c.Proration)
+		}
+		// Cancelled at 13:00, every license held 1 started day: the
+		// purchased lot gives back 5 of its 6 charged days (3150 × 5), the
+		// added one 4 of its 5 (3150 × 4): 28350 / 30 = 945. Paid in all:
+		// 630 + 525 - 945 = 210 = 20 licenses × 1 day × 10.5.
+		out = w.do(partnerA, bought.Add(3*time.Hour), messages.CmdSubscriptionCancel, cancelOf(id))
+		wantAccepted(t, out)
+		cr := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCredit)
+		if cr.AmountMinor != 945 || len(cr.LotProrations) != 2 ||
+			cr.LotProrations[0] != (messages.Proration{BaseMinor: 3150, UsedDays: 25, UnusedDays: 5, PeriodDays: 30}) ||
+			cr.LotProrations[1] != (messages.Proration{BaseMinor: 3150, UsedDays: 26, UnusedDays: 4, PeriodDays: 30}) {
+			t.Fatalf("cancellation credit %d %+v %+v", cr.AmountMinor, cr.LotProrations, cr.Proration)
+		}
+	})
+	t.Run("ORD-9 QTY-2 decrease", func(t *testing.T) {
+		w, id := buyAddon(t)
+		// 10 -> 1 an hour later: the 9 licenses were charged
+		// 2835 × 6 / 30 = 567 and held 1 started day: credit
+		// 2835 × 5 / 30 = 472.5 -> 473 (not 2835 × 5 / 6 = 2363, four
+		// times what they were charged).
+		out, _ := changeQty(t, w, bought.Add(time.Hour), id, 1)
+		c := billsOf(out)[0]
+		if c.AmountMinor != 473 || *c.Proration != (messages.Proration{BaseMinor: 2835, UsedDays: 25, UnusedDays: 5, PeriodDays: 30}) {
+			t.Fatalf("decrease credit %d %+v", c.AmountMinor, c.Proration)
+		}
+		if s := w.state.Subscriptions[id]; s.PeriodCharge != 63 { // 630 - 567: the remaining license's share
+			t.Fatalf("period charge %d", s.PeriodCharge)
+		}
+		// The last license cancelled at 13:00: its 63 prorated by the
+		// covered days, 5 of 6 unused: 52.5 -> 53 (= 315 × 5 / 30).
+		out = w.do(partnerA, bought.Add(3*time.Hour), messages.CmdSubscriptionCancel, cancelOf(id))
+		wantAccepted(t, out)
+		if cr := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCredit); cr.AmountMinor != 53 {
+			t.Fatalf("cancellation credit %+v", cr)
+		}
+	})
+}

@@ -68,6 +68,12 @@ func (d *decision) cancel(c *messages.CancelData) {
 // Where the period charge is not the sum of its lots' charges (a legacy
 // period not billed while suspended, an upgrade that mixed two prices,
 // software) the period charge itself is prorated.
+//
+// Lot by lot, the days are those of the whole billing period (fullPeriod),
+// also for a partial first period (ORD-9, SUS-2). The period charge is
+// prorated over the days PeriodStart..PeriodEnd instead: it is what was
+// charged for exactly those days, so its daily share is the whole
+// period's daily value (up to the charge's rounding).
 func cancellationCredit(s *Subscription, now time.Time) *messages.BillingEvent {
 	p := periodDays(s)
 	used := usedDays(now.Sub(s.PeriodStartedAt))

@@ -47,8 +47,12 @@ import (
 //     period days) (GEN-2, GEN-3), reason reactivation, rule SUS-2, the
 //     proration showing the charged days as "unused"; the period then
 //     starts today (as ORD-9's first add-on period), so a later
-//     cancellation credit prorates exactly what was charged. A period is
-//     "uncharged" when its charge is 0 while its price × quantity is not.
+//     cancellation credit prorates exactly what was charged. Licenses
+//     added or removed in the rest of that period are prorated by the
+//     whole period's days, the days before today counted as used (see
+//     fullPeriod in quantity.go), so a license costs the same per day as
+//     in any other period. A period is "uncharged" when its charge is 0
+//     while its price × quantity is not.
 //   - Term end while suspended: the subscription stays suspended until its
 //     deletion date. Its auto-renew is on (REN-1), so the term renews as
 //     usual (subscription.renewed, no charge while suspended) and the

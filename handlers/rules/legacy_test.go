@@ -422,3 +422,43 @@ func TestRule_REN_1_LegacyAutoRenewIsLocked(t *testing.T) {
 		})
 	}
 }
+
+// SUS-2 with QTY-1 and QTY-2: a legacy subscription reactivated late in a
+// period it was not charged for is charged for the days left, and its
+// period then starts on the reactivation day; licenses added or removed
+// after that are still prorated by the full period's days, so a license
+// costs the same per day as for the rest of the term.
+func TestRule_SUS_2_ReactivatedPartialPeriodProratesAtTheFullPeriodsDailyValue(t *testing.T) {
+	w := legacyWorld(t, "")
+	o, _ := w.cat.Offer(offerLegacyE3)
+	p, _ := o.Plan("P1Y", "monthly")
+	p.Prices["USD"] = 2100 // the deployed catalog's price
+	id := w.buy(t0, offerLegacyE3, "P1Y", "monthly", 2)
+	wantAccepted(t, w.do(partnerA, suspendedAt, messages.CmdSubscriptionSuspend, suspendOf(id, "customer_request")))
+	// The period 2026-04-10..2026-05-09 (30 days) starts while suspended,
+	// uncharged; reactivated on 2026-05-04 with 6 days left:
+	// 2 × 2100 × 6 / 30 = 840.
+	at := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	w.advance(at)
+	out := w.do(partnerA, at, messages.CmdSubscriptionReactivate, reactivateOf(id))
+	wantAccepted(t, out)
+	if c := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCharge); c.AmountMinor != 840 || c.PeriodStart != "2026-05-04" {
+		t.Fatalf("reactivation charge %+v", c)
+	}
+	// +10 an hour later: 24 uncharged days + 1 started day used, 5 of 30
+	// left: 21000 × 5 / 30 = 3500 (not 21000 × 5 / 6 = 17500).
+	out, _ = changeQty(t, w, at.Add(time.Hour), id, 12)
+	c := billsOf(out)[0]
+	if c.AmountMinor != 3500 || *c.Proration != (messages.Proration{BaseMinor: 21000, UsedDays: 25, UnusedDays: 5, PeriodDays: 30}) {
+		t.Fatalf("increase charge %d %+v", c.AmountMinor, c.Proration)
+	}
+	// Removed again an hour later, held 1 started day: 4 of 30 days are
+	// given back, 21000 × 4 / 30 = 2800; 700 paid = 10 licenses × 1 day.
+	out, _ = changeQty(t, w, at.Add(2*time.Hour), id, 2)
+	if cr := billsOf(out)[0]; cr.AmountMinor != 2800 || cr.AmountMinor > c.AmountMinor {
+		t.Fatalf("decrease credit %d %+v", cr.AmountMinor, cr.Proration)
+	}
+	if s := w.state.Subscriptions[id]; s.PeriodCharge != 840 {
+		t.Fatalf("period charge %d", s.PeriodCharge)
+	}
+}

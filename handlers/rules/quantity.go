@@ -49,12 +49,14 @@ const (
 // purchase or renewal), and the charge is added to PeriodCharge; later
 // periods charge the whole quantity.
 //
-//	before = 0 when now is not after the period began, else used_days(now - began)
+//	before = uncovered + used_days(now - began), at least 1 once the period's first day has started (increaseUsedDays)
 //	charge = round_half_up(unit_price × added × (period_days - before) / period_days)
 //
 // where began is the instant the period started to be used (PeriodStart at
-// 00:00 UTC, or PeriodStartedAt if later: the purchase or renewal instant)
-// and period_days counts PeriodStart..PeriodEnd inclusive (GEN-2, GEN-3).
+// 00:00 UTC, or PeriodStartedAt if later: the purchase or renewal instant),
+// period_days counts the whole billing period's days, end included, and
+// uncovered the days of it before PeriodStart, which a partial first
+// period (ORD-9, SUS-2) was never charged for (fullPeriod; GEN-2, GEN-3).
 //
 // Decrease (QTY-2): see lotCredit.
 func (d *decision) quantityChange(c *messages.QuantityChangeData) {
@@ -213,9 +215,52 @@ func (d *decision) rejectNotReducible(s *Subscription, lots []Lot, q, remove, to
 	d.reject(reject(CodeQuantityNotReducible, "QTY-2", desc, data))
 }
 
-// periodDays is the length of the current billing period, end included.
+// periodDays is the length of the current billing period, end included:
+// the days PeriodStart..PeriodEnd the subscription is charged for. For a
+// partial first period (see fullPeriod) that is fewer than the period's.
 func periodDays(s *Subscription) int {
 	return daysBetween(s.PeriodStart, s.PeriodEnd.AddDate(0, 0, 1))
+}
+
+// fullPeriod is the whole billing period the current one is part of: its
+// day count and how many of its days come before PeriodStart.
+//
+// A subscription may cover only the tail of a billing period: a
+// co-terminous add-on bought mid-period (ORD-9) and a legacy subscription
+// reactivated in a period that started while it was suspended (SUS-2)
+// start their period on that day, charged price × days left / days of the
+// whole period. Their unit price is still the whole period's, so every
+// proration of licenses divides it by the whole period's days (a license's
+// daily value is the same whatever part of the period is covered), and
+// counts the days before PeriodStart as used: they were never charged.
+//
+// Decision: the whole period is not stored; it is period PeriodIndex of
+// the term (TermStart + k billing months, clamped, the last one ending on
+// TermEnd, GEN-4), which every period is, and which is taken only when it
+// ends on PeriodEnd and starts before PeriodStart. Anything else (software,
+// a subscription stored with other dates) falls back to
+// PeriodStart..PeriodEnd, as before: subscriptions already stored need no
+// new field.
+func fullPeriod(s *Subscription) (days, uncovered int) {
+	covered := periodDays(s)
+	months, err := termMonths(s.Term)
+	if err != nil {
+		return covered, 0
+	}
+	pm, err := billingMonths(s.BillingFrequency, months)
+	if err != nil || pm <= 0 {
+		return covered, 0
+	}
+	from := addMonthsClamped(s.TermStart, s.PeriodIndex*pm)
+	to := addMonthsClamped(s.TermStart, (s.PeriodIndex+1)*pm).AddDate(0, 0, -1)
+	if to.After(s.TermEnd) {
+		to = s.TermEnd
+	}
+	if !to.Equal(s.PeriodEnd) || !from.Before(s.PeriodStart) {
+		return covered, 0
+	}
+	days = daysBetween(from, s.PeriodEnd.AddDate(0, 0, 1))
+	return days, days - covered
 }
 
 // periodBegan is the instant the current billing period started to be
@@ -228,23 +273,56 @@ func periodBegan(s *Subscription) time.Time {
 	return s.PeriodStart
 }
 
-// daysBefore is how many days of the current billing period count as
-// used before instant at (GEN-2): 0 when at is not after the period began
-// (the lot came with the period and was charged with it).
-func daysBefore(s *Subscription, at time.Time) int {
-	began := periodBegan(s)
-	if !at.After(began) {
-		return 0
+// increaseUsedDays is how many days of the whole billing period (see
+// fullPeriod) count as used before licenses added at instant at: the days
+// before PeriodStart, plus the days since the period began to be used,
+// every started one and at least 1 (GEN-2) — none when nothing of the
+// period has elapsed yet (at is not after PeriodStart, 00:00 UTC).
+//
+// Decision: the first day counts as used as soon as any of it has
+// elapsed, even at the very instant the period began to be used. A
+// command parked during a renewal (REN-4) applies when the renewal
+// completes, the instant the new period starts to be used, but that
+// period began at 00:00 UTC and its first day has started; licenses added
+// a minute after a purchase count the purchase day as used
+// (used_days(1 minute) = 1), so licenses added at the purchase instant
+// itself count it too. Only at 00:00 UTC of the period's first day
+// exactly (a billing period or a zero-length renewal starting, a trial
+// converted into it at its end) is nothing used yet, and the added
+// licenses cost the whole period like those that came with it. After the
+// first day, days are counted in 24-hour steps from the instant the period
+// began to be used, as the cancellation credit (CAN-1) and the decrease
+// credit (QTY-2) count them, so that the three agree on every license.
+func increaseUsedDays(s *Subscription, at time.Time) int {
+	days, uncovered := fullPeriod(s)
+	if !at.After(s.PeriodStart) {
+		return min(uncovered, days)
 	}
-	return usedDays(at.Sub(began))
+	return min(uncovered+usedDays(at.Sub(periodBegan(s))), days)
+}
+
+// lotUsedDays is how many days of the whole billing period count as used
+// before a lot was added: for a lot that came with the period (added
+// before it began, or at that instant and not by an increase) only the
+// days before PeriodStart; for a lot added by an increase during it, what
+// increaseUsedDays counted when it was charged.
+func lotUsedDays(s *Subscription, lot Lot) int {
+	days, uncovered := fullPeriod(s)
+	began := periodBegan(s)
+	if lot.AddedAt.Before(began) || lot.AddedAt.Equal(began) && !lot.Increase {
+		return min(uncovered, days)
+	}
+	return increaseUsedDays(s, lot.AddedAt)
 }
 
 // increaseCharge is QTY-1's charge for added licenses bought at now, and
-// their lot.
+// their lot (see increaseUsedDays and fullPeriod).
+//
+//	charge = round_half_up(unit_price × added × (full_days - used) / full_days)
 func increaseCharge(s *Subscription, added int, now time.Time) (*messages.BillingEvent, Lot) {
-	lot := Lot{Quantity: added, AddedAt: now, ReducibleUntil: now.Add(time.Duration(s.CancelWindowHours) * time.Hour)}
-	p := periodDays(s)
-	before := min(daysBefore(s, now), p)
+	lot := Lot{Quantity: added, AddedAt: now, ReducibleUntil: now.Add(time.Duration(s.CancelWindowHours) * time.Hour), Increase: true}
+	p, _ := fullPeriod(s)
+	before := increaseUsedDays(s, now)
 	base := s.UnitPrice * int64(added)
 	return &messages.BillingEvent{
 		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
@@ -256,31 +334,35 @@ func increaseCharge(s *Subscription, added int, now time.Time) (*messages.Billin
 }
 
 // lotCharge is what n licenses of a lot cost for the current billing
-// period: the full unit price for a lot that came with the period (at
-// purchase, at renewal, or added in an earlier period), the prorated
-// QTY-1 charge for a lot added during it. Removing licenses takes
-// lotCharge(before) - lotCharge(after) off PeriodCharge, so that the sum
-// of the parts always equals what the lot was charged.
+// period: the price of the days of the whole period not counted as used
+// before the lot was added (lotUsedDays) — the full unit price for a lot
+// that came with a full period, the prorated QTY-1 charge for a lot added
+// during it, the ORD-9 or SUS-2 charge for the lot of a partial first
+// period. Removing licenses takes lotCharge(before) - lotCharge(after)
+// off PeriodCharge, so that the sum of the parts always equals what the
+// lot was charged.
 func lotCharge(s *Subscription, lot Lot, n int) int64 {
-	p := periodDays(s)
-	return prorate(s.UnitPrice*int64(n), p-min(daysBefore(s, lot.AddedAt), p), p)
+	p, _ := fullPeriod(s)
+	return prorate(s.UnitPrice*int64(n), p-lotUsedDays(s, lot), p)
 }
 
 // lotCredit is QTY-2's credit for removing n licenses of one lot at now:
 // the partner pays for every started day it held them (GEN-2) and gets
 // the rest of what they were charged for the current period back.
 //
-//	before = days of the period counted as used before the lot was added
-//	         (0 for a lot that came with the period: see daysBefore)
+//	before = days of the whole period counted as used before the lot was
+//	         added (lotUsedDays; 0 for a lot that came with a full period)
 //	held   = used_days(now - max(lot.AddedAt, period began)), at least 1
-//	unused = max(period_days - before - held, 0)
-//	credit = round_half_up(unit_price × n × unused / period_days)
+//	unused = max(full_days - before - held, 0)
+//	credit = round_half_up(unit_price × n × unused / full_days)
 //
-// For a lot bought with the subscription or at renewal this is exactly the
-// cancellation credit (CAN-1) of those licenses, and it never exceeds what
-// the licenses were charged. Each lot gets its own billing.credit, rounded
-// once (GEN-3), so that every credit's proration is exact and the credits
-// add up to what was given back.
+// full_days are the whole billing period's (fullPeriod), also when the
+// subscription covers only its tail. For a lot bought with the
+// subscription or at renewal this is exactly the cancellation credit
+// (CAN-1) of those licenses, and it never exceeds what the licenses were
+// charged. Each lot gets its own billing.credit, rounded once (GEN-3), so
+// that every credit's proration is exact and the credits add up to what
+// was given back.
 func lotCredit(s *Subscription, lot Lot, n int, now time.Time) *messages.BillingEvent {
 	pr := lotProration(s, lot, n, now)
 	return &messages.BillingEvent{
@@ -294,8 +376,8 @@ func lotCredit(s *Subscription, lot Lot, n int, now time.Time) *messages.Billing
 // lotProration is the used and unused days of n licenses of one lot at now
 // (see lotCredit).
 func lotProration(s *Subscription, lot Lot, n int, now time.Time) messages.Proration {
-	p := periodDays(s)
-	before := min(daysBefore(s, lot.AddedAt), p)
+	p, _ := fullPeriod(s)
+	before := lotUsedDays(s, lot)
 	from := lot.AddedAt
 	if began := periodBegan(s); began.After(from) {
 		from = began

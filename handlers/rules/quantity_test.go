@@ -76,11 +76,15 @@ func TestRule_QTY_1_IncreaseIsChargedForTheRestOfTheBillingPeriod(t *testing.T) 
 		{name: "monthly term", term: "P1M", freq: "monthly", qty: 4, to: 5, at: t0.Add(25 * time.Hour),
 			want: 674, base: 720, used: 2, unused: 29, period: 31, periodStart: "2026-03-10", periodEnd: "2026-04-09",
 			wantPeriodCharge: 2880 + 674},
-		// At the very instant of purchase nothing of the period was used:
-		// the added licenses cost the full period, like the others.
+		// At the very instant of purchase (14:00) the period's first day
+		// has started and counts as used, as it does a minute later
+		// (GEN-2: at least 1): 7200 * 364 / 365 = 7180.27.
 		{name: "at the purchase instant", term: "P1Y", freq: "annual", qty: 10, to: 11, at: t0,
-			want: 7200, base: 7200, used: 0, unused: 365, period: 365, periodStart: "2026-03-10", periodEnd: "2027-03-09",
-			wantPeriodCharge: 79200},
+			want: 7180, base: 7200, used: 1, unused: 364, period: 365, periodStart: "2026-03-10", periodEnd: "2027-03-09",
+			wantPeriodCharge: 79180},
+		{name: "a minute after the purchase", term: "P1Y", freq: "annual", qty: 10, to: 11, at: t0.Add(time.Minute),
+			want: 7180, base: 7200, used: 1, unused: 364, period: 365, periodStart: "2026-03-10", periodEnd: "2027-03-09",
+			wantPeriodCharge: 79180},
 	} {
 		t.Run("QTY-1 "+tc.name, func(t *testing.T) {
 			w := newWorld(t)
@@ -582,5 +586,90 @@ func TestRule_QTY_2_ClosedLotsAreMergedAndInputStateIsNotMutated(t *testing.T) {
 	s.Lots = nil
 	if v := ReducibleQuantity(&s, t0.Add(time.Hour)); v.Total != 13 || len(v.Lots) != 1 || !v.Lots[0].AddedAt.Equal(t0) {
 		t.Fatalf("view without lots %+v", v)
+	}
+}
+
+// QTY-1 with REN-4 and GEN-2: an increase sent while a renewal is being
+// processed is parked and applied when the renewal completes, at the very
+// instant the new period starts to be used. The first day of the period
+// has started by then (it began at 00:00 UTC), so it counts as used, as
+// for any other increase: GEN-2's "at least 1".
+func TestRule_QTY_1_ParkedIncreaseAtRenewalCompletionCountsTheStartedDay(t *testing.T) {
+	// 4 monthly licenses (USD 7.20) renewing from 2026-04-10T00:00Z,
+	// completed at 00:30; the new period 2026-04-10..2026-05-09 has 30 days.
+	w, id, start := renewingWorld(t, 120)
+	out := w.do(partnerA, start.Add(10*time.Minute), messages.CmdQuantityChange, qtyOf(id, 6))
+	incID := "cmd-" + itoa(w.n)
+	if got := eventTypes(out); len(got) != 1 || got[0] != messages.EvtCommandDeferred {
+		t.Fatalf("increase during the renewal: %v %+v", got, out.Rejected)
+	}
+	completed := start.Add(30 * time.Minute)
+	evs := eventsOf(w.advance(completed))
+	var got []string
+	for _, e := range evs {
+		got = append(got, string(e.Type)+"<"+e.CauseID+">")
+	}
+	want := []string{"subscription.renewed<>", "billing.charge<>", "subscription.quantity.changed<" + incID + ">", "billing.charge<" + incID + ">"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	if c := evs[1].Data.(*messages.BillingEvent); c.AmountMinor != 4*720 {
+		t.Fatalf("renewal charge %d", c.AmountMinor)
+	}
+	// 2 licenses × 720 = 1440 for the period, 1 started day of 30 used:
+	// 1440 × 29 / 30 = 1392 (not 1440: the day had started).
+	c := evs[3].Data.(*messages.BillingEvent)
+	if c.AmountMinor != 1392 || c.PeriodStart != "2026-04-10" || c.PeriodEnd != "2026-05-09" ||
+		*c.Proration != (messages.Proration{BaseMinor: 1440, UsedDays: 1, UnusedDays: 29, PeriodDays: 30}) {
+		t.Fatalf("parked increase charge %d %+v", c.AmountMinor, c.Proration)
+	}
+	if s := w.state.Subscriptions[id]; s.Quantity != 6 || s.PeriodCharge != 2880+1392 {
+		t.Fatalf("quantity %d, period charge %d", s.Quantity, s.PeriodCharge)
+	}
+	// Cancelling an hour later gives back, lot by lot, what each was
+	// charged for the days not used: the 4 renewed licenses 1 of 30 days
+	// used (2880 × 29), the 2 added ones the day before them plus the day
+	// they were held (1440 × 28): (83520 + 40320) / 30 = 4128. Counted as
+	// if it came with the renewal, the added lot would no longer add up
+	// to the period charge, and the period charge would be prorated
+	// instead (4272 × 29 / 30 = 4130, 2 more than was paid for).
+	out = w.do(partnerA, completed.Add(time.Hour), messages.CmdSubscriptionCancel, cancelOf(id))
+	wantAccepted(t, out)
+	cr := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCredit)
+	if cr.AmountMinor != 4128 || len(cr.LotProrations) != 2 ||
+		cr.LotProrations[1] != (messages.Proration{BaseMinor: 1440, UsedDays: 2, UnusedDays: 28, PeriodDays: 30}) {
+		t.Fatalf("cancellation credit %d %+v", cr.AmountMinor, cr.LotProrations)
+	}
+}
+
+// A subscription stored before lots were marked as increases decodes as
+// it was charged: a lot added at the instant its period began, without
+// the mark, came with the period and was charged the whole period (the
+// parked increase above, charged 1440 before the mark existed), so a
+// cancellation gives back lot by lot what each was charged.
+func TestRule_QTY_1_LotsStoredWithoutTheIncreaseMarkKeepWhatTheyWereCharged(t *testing.T) {
+	w, id, start := renewingWorld(t, 120)
+	w.do(partnerA, start.Add(10*time.Minute), messages.CmdQuantityChange, qtyOf(id, 6))
+	completed := start.Add(30 * time.Minute)
+	w.advance(completed)
+	fields, err := w.state.EncodeFields([]string{SubscriptionField(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.ReplaceAll(string(fields[SubscriptionField(id)]), `,"increase":true`, "")
+	old = strings.Replace(old, `"period_charge":4272`, `"period_charge":4320`, 1)
+	if old == string(fields[SubscriptionField(id)]) || strings.Contains(old, "increase") {
+		t.Fatalf("stored form changed: %s", fields[SubscriptionField(id)])
+	}
+	st, err := DecodeState(map[string][]byte{SubscriptionField(id): []byte(old)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.state.Subscriptions[id] = st.Subscriptions[id]
+	out := w.do(partnerA, completed.Add(time.Hour), messages.CmdSubscriptionCancel, cancelOf(id))
+	wantAccepted(t, out)
+	// (2880 + 1440) × 29 / 30 = 4176, both lots 1 of 30 days used.
+	if cr := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCredit); cr.AmountMinor != 4176 || len(cr.LotProrations) != 2 {
+		t.Fatalf("cancellation credit %d %+v %+v", cr.AmountMinor, cr.LotProrations, cr.Proration)
 	}
 }

@@ -144,6 +144,12 @@ type Lot struct {
 	AddedAt  time.Time `json:"added_at"`
 	// ReducibleUntil is AddedAt + the cancellation window, exclusive.
 	ReducibleUntil time.Time `json:"reducible_until"`
+	// Increase marks licenses added by a quantity increase (QTY-1), charged
+	// for the rest of the billing period they were added in. Without it a
+	// lot added at the instant its period began came with the period (a
+	// purchase or a renewal) and was charged the whole period; a lot stored
+	// before the mark existed is read that way too, as it was charged.
+	Increase bool `json:"increase,omitempty"`
 }
 
 // ScheduledChange is what a renewal applies (SCH-1). Zero fields keep the
