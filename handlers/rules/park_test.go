@@ -156,12 +156,12 @@ func TestRule_REN_4_RetryWhileRenewalStillPendingKeepsTheCommandParked(t *testin
 		t.Fatalf("events %v, want %v", got, want)
 	}
 	// The renewal charges the 4 licenses for the new month; the 2 added
-	// at the instant it completed cost the full month too (nothing of the
-	// new period was used).
+	// at the instant it completed (00:30) are not charged for the first
+	// day, which has started (GEN-2, QTY-1): round(1440 × 29 / 30) = 1392.
 	if c := evs[1].Data.(*messages.BillingEvent); c.AmountMinor != 4*720 {
 		t.Fatalf("renewal charge %d", c.AmountMinor)
 	}
-	if c := evs[3].Data.(*messages.BillingEvent); c.AmountMinor != 2*720 || c.Quantity != 2 || c.Rule != "QTY-1" {
+	if c := evs[3].Data.(*messages.BillingEvent); c.AmountMinor != 1392 || c.Quantity != 2 || c.Rule != "QTY-1" {
 		t.Fatalf("increase charge %+v", c)
 	}
 	if s := w.state.Subscriptions[id]; s.Quantity != 6 || len(w.state.Parked) != 0 {

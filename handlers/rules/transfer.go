@@ -73,8 +73,9 @@ import (
 //     usual. Scheduled changes, resellers and update counts stay with the
 //     source. The target is charged from the transfer time: the current
 //     period's days are counted as for licenses bought at that time
-//     (GEN-2: every started day since the period began is used; none at
-//     the period's first instant, see moveSubscription), and the target pays
+//     (GEN-2: every started day since the period began is used, at least
+//     1; none at 00:00 UTC of the period's first day, see
+//     moveSubscription), and the target pays
 //     round_half_up(unit price × quantity × unused days / period days)
 //     (GEN-3), at the catalog's current price for the plan in the
 //     customer's currency (the source's price when the plan is no longer
@@ -582,27 +583,24 @@ func (d *decision) hasLiveAddons(baseID string) bool {
 // The charge is the current price × quantity for the days of the current
 // billing period not used before the transfer (GEN-2, GEN-3):
 //
-//	used   = 0 when now is not after the period began (its first instant:
-//	         the purchase or renewal instant, or 00:00 UTC of a later
-//	         period's first day), else ceil((now - began) / 24h)
+//	used   = increaseUsedDays(now): 0 at 00:00 UTC of the period's first
+//	         day, else ceil((now - began) / 24h), at least 1 (GEN-2)
 //	charge = round_half_up(price × quantity × (period_days - used) / period_days)
 //
-// Decision: a transfer at exactly the period's first instant charges the
-// whole period (0 days used). GEN-2's "any started day counts as used, at
-// least 1" counts the days someone held the licenses: a partner who held
-// them pays every day it started. At the first instant the source has
-// started no day of the period, so none is "used" before the target takes
-// over; the day the transfer starts is the target's, and the target pays
-// it. Counting 1 would leave that first day unpaid by anyone (the target
-// skips it while holding the licenses through it). This is the same count
-// as QTY-1's charge for licenses bought at now (daysBefore), because the
-// target buys the licenses at now for the rest of the period; the
-// simulator's model (simulator/model, Transfer) decides the same.
+// Decision: the target buys the licenses at now for the rest of the
+// period, so the transfer counts days exactly as QTY-1 counts them for
+// licenses bought at now (increaseUsedDays): the day the transfer falls in
+// has started and is not charged again, also at the purchase or renewal
+// instant itself; only at 00:00 UTC of the period's first day, when
+// nothing of it has elapsed, is the whole period charged. The moved lot is
+// marked as bought during the period, so a later credit gives back only
+// what it was charged. The simulator's model (simulator/model, Transfer)
+// decides the same.
 func (d *decision) moveSubscription(t *Transfer, s *Subscription, idx int) (*Subscription, messages.TransferSubscriptionView) {
 	now := d.in.Now
 	price := d.currentPrice(s)
 	p := periodDays(s)
-	used := min(daysBefore(s, now), p)
+	used := min(increaseUsedDays(s, now), p)
 	base := price * int64(s.Quantity)
 	amount := prorate(base, p-used, p)
 	n := &Subscription{
@@ -619,7 +617,7 @@ func (d *decision) moveSubscription(t *Transfer, s *Subscription, idx int) (*Sub
 		// as the source's did (see upgrade.go's partial_new).
 		PeriodStartedAt: s.PeriodStartedAt, PeriodCharge: amount,
 		CancelWindowHours: s.CancelWindowHours,
-		Lots:              []Lot{{Quantity: s.Quantity, AddedAt: now, ReducibleUntil: now}},
+		Lots:              []Lot{{Quantity: s.Quantity, AddedAt: now, ReducibleUntil: now, Increase: true}},
 	}
 	d.putSubscription(n)
 	d.scheduleTermTimers(n)

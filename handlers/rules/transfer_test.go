@@ -503,17 +503,18 @@ func TestRule_TRF_3_MonthlyBillingContinuesForTheTarget(t *testing.T) {
 	}
 }
 
-// TRF-3 at a billing period's first instant: no day of the period has
-// been started by anyone before the transfer (GEN-2 counts started days;
-// none has started), so the target is charged the whole period; one
-// second later the first day has started under the source and is not the
-// target's to pay (see moveSubscription).
+// TRF-3: the target pays from the transfer as for licenses bought then
+// (QTY-1's count, see moveSubscription): at 00:00 UTC of a billing
+// period's first day nothing has elapsed and the whole period is charged;
+// at the purchase instant (14:00) and one second after 00:00 the day has
+// started and counts as used (GEN-2, at least 1).
 //
-//	purchase instant, annual 5 x 7200, 365 days: 0 used, 36000
+//	purchase instant, annual 5 x 7200, 365 days: 1 used,
+//	round(36000 * 364 / 365) = round(35901.37) = 35901
 //	monthly 4 x 630, period 2026-04-10..2026-05-09 (30 days), at its
 //	first instant 00:00: 0 used, 2520; at 00:00:01: 1 used,
 //	round(2520 * 29 / 30) = round(2436.00) = 2436
-func TestRule_TRF_3_TransferAtThePeriodsFirstInstantChargesTheWholePeriod(t *testing.T) {
+func TestRule_TRF_3_TransferCountsDaysAsLicensesBoughtThen(t *testing.T) {
 	next := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name       string
@@ -523,7 +524,7 @@ func TestRule_TRF_3_TransferAtThePeriodsFirstInstantChargesTheWholePeriod(t *tes
 		used, days int
 		amount     int64
 	}{
-		{"purchase instant", "annual", 5, t0, 0, 365, 36000},
+		{"purchase instant", "annual", 5, t0, 1, 365, 35901},
 		{"billing period's first instant", "monthly", 4, next, 0, 30, 2520},
 		{"a second into the billing period", "monthly", 4, next.Add(time.Second), 1, 30, 2436},
 	} {

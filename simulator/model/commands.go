@@ -66,7 +66,7 @@ func (m *Model) ChangeQuantity(s *Sub, now time.Time, q int) Outcome {
 	if q > s.Qty {
 		n := q - s.Qty
 		window := time.Duration(s.WindowHours) * time.Hour
-		s.Lots = append(s.Lots, Lot{N: n, AddedAt: now, ReducibleUntil: now.Add(window)})
+		s.Lots = append(s.Lots, Lot{N: n, AddedAt: now, ReducibleUntil: now.Add(window), Bought: true})
 		s.Qty = q
 		amount := share(p, [2]int64{s.Unit * int64(n), p - s.usedBefore(now)})
 		return Outcome{Bills: []Bill{bill(Charge, ReasonIncrease, s, amount, cause)}}
@@ -175,16 +175,12 @@ func (m *Model) UpgradeAll(s *Sub, now time.Time, target string) (Outcome, error
 // cancelled without a refund. The new subscription's ID is learned from
 // its subscription.created event.
 //
-// A transfer at exactly the period's first instant (the purchase or
-// renewal instant, or 00:00 UTC of a later billing period's first day)
-// charges the whole period: no day of it has started before the
-// transfer, so none is used by the source, and the first day is the
-// target's to pay. GEN-2's "at least 1" is for a partner who held the
-// licenses (a credit never gives back a day it started), not for days
-// nobody held. This is the count of licenses bought at now (usedBefore,
-// as QTY-1), because the target buys the licenses at now for the rest of
-// the period; the processor (handlers/rules, moveSubscription) decides
-// the same.
+// The target pays from the transfer as for licenses bought at now
+// (usedBefore, as QTY-1): at 00:00 UTC of the period's first day the whole
+// period, at any later instant — the purchase or renewal instant included,
+// whose day has started — every started day counts as used (GEN-2, at
+// least 1); the processor (handlers/rules, moveSubscription) decides the
+// same.
 func (m *Model) Transfer(c *Customer, s *Sub, now time.Time, target string) (*Sub, Outcome, error) {
 	unit, ok := m.Price(s.Offer, s.Term, s.Freq, s.Currency)
 	if !ok {
@@ -196,7 +192,7 @@ func (m *Model) Transfer(c *Customer, s *Sub, now time.Time, target string) (*Su
 		Qty: s.Qty, Unit: unit, Status: Active, AutoRenew: s.AutoRenew, WindowHours: s.WindowHours,
 		TermStart: s.TermStart, TermEnd: s.TermEnd, CancelUntil: now,
 		PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd, Began: s.Began,
-		Lots: []Lot{{N: s.Qty, AddedAt: now, ReducibleUntil: now}},
+		Lots: []Lot{{N: s.Qty, AddedAt: now, ReducibleUntil: now, Bought: true}},
 	}
 	amount := share(p, [2]int64{unit * int64(s.Qty), p - s.usedBefore(now)})
 	s.Status, s.AutoRenew = Cancelled, false

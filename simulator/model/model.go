@@ -113,6 +113,10 @@ type Lot struct {
 	N              int
 	AddedAt        time.Time
 	ReducibleUntil time.Time
+	// Bought marks licenses bought during a billing period (an increase,
+	// a transfer's target), charged only for the days from their purchase
+	// on; the others came with the period and were charged for all of it.
+	Bought bool
 }
 
 // Model holds the catalog's data the money rules read.
@@ -183,25 +187,34 @@ func (s *Sub) Reducible(now time.Time) int {
 }
 
 // usedBefore is how many days of the current period count as used before
-// instant at: none when at is not after the period began.
+// licenses bought at instant at (QTY-1, TRF-3): none at 00:00 UTC of the
+// period's first day, when nothing of it has elapsed; otherwise every
+// started day since the period began to be used, at least 1 (GEN-2) — so
+// licenses bought at the purchase or renewal instant itself (later than
+// 00:00) are not charged for that day, which has started.
 func (s *Sub) usedBefore(at time.Time) int64 {
-	if !at.After(s.Began) {
+	if !at.After(s.PeriodStart) {
 		return 0
 	}
 	return min(startedDays(at.Sub(s.Began)), s.periodDays())
 }
 
 // lotUnused is the days of the current period a lot's licenses were paid
-// for and will not use when they go at now: the days before the lot was
-// bought were never charged, the days it was held (every started one)
-// are used.
+// for and will not use when they go at now: a lot bought during the
+// period (Bought) was not charged for the days before it, a lot that came
+// with the period was charged for all of them; the days it was held
+// (every started one) are used.
 func (s *Sub) lotUnused(l Lot, now time.Time) int64 {
 	p := s.periodDays()
 	from := l.AddedAt
 	if s.Began.After(from) {
 		from = s.Began
 	}
-	used := min(s.usedBefore(l.AddedAt)+startedDays(now.Sub(from)), p)
+	var before int64
+	if l.Bought {
+		before = s.usedBefore(l.AddedAt)
+	}
+	used := min(before+startedDays(now.Sub(from)), p)
 	return p - used
 }
 

@@ -189,14 +189,15 @@ func TestRule_TRF_3_TheTargetPaysFromTheTransferAndTheSourceGetsNoRefund(t *test
 	}
 }
 
-// TRF-3 at a period's first instant: no day of the period has started
-// before the transfer, so the target pays the whole period (0 used days);
-// one second later the first day is the source's (1 used day).
+// TRF-3: the target pays as for licenses bought at the transfer (QTY-1):
+// the whole period only at 00:00 UTC of its first day; at the purchase
+// instant (14:00) that day has started and counts as used (GEN-2).
 //
-//	purchase instant, 10 × 7200 annual (365 days): 72000
+//	purchase instant, 10 × 7200 annual (365 days): round(72000 × 364 / 365)
+//	= round(71802.74) = 71803
 //	4 × 630 billed monthly, at 2026-04-10T00:00 (period ..2026-05-09,
 //	30 days): 2520; at 00:00:01: round(2520 × 29 / 30) = 2436
-func TestRule_TRF_3_TransferAtThePeriodsFirstInstantChargesTheWholePeriod(t *testing.T) {
+func TestRule_TRF_3_TransferCountsDaysAsLicensesBoughtThen(t *testing.T) {
 	t0 := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
 	m, c := newModel(t)
 	s := buy(t, m, c, t0, 10)
@@ -204,7 +205,7 @@ func TestRule_TRF_3_TransferAtThePeriodsFirstInstantChargesTheWholePeriod(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	oneBill(t, out, Charge, ReasonTransfer, 72000)
+	oneBill(t, out, Charge, ReasonTransfer, 71803)
 
 	next := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
