@@ -104,7 +104,7 @@ func TestG7_OverdueRenewalFiresBeforeTheCommandAndOnceOnly(t *testing.T) {
 	sub := evs[len(evs)-1].Data.(*messages.OrderProcessedEvent).Lines[0].SubscriptionID
 
 	renewal := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC) // term end 2026-04-09
-	now = renewal.Add(2 * time.Hour)                       // the clock stays at 03-10: the timer has not fired
+	now = renewal.Add(2 * time.Hour)                        // the clock stays at 03-10: the timer has not fired
 	cmd := e.send(partnerA, cust, messages.CmdSubscriptionCancel, &messages.CancelData{SubscriptionID: sub})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
