@@ -98,6 +98,10 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 		return false, fmt.Errorf("customer %s: %w", cmd.CustomerID, err)
 	}
 	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners})
+	if out.Ignored { // a timer.fired not due: no trace, not even in the inbox (rules.Decide)
+		h.Logger.Info("Timer command ignored: not due or stale", watermill.LogFields{"customer": cmd.CustomerID, "command": cmd.ID})
+		return true, nil
+	}
 
 	commit, err := buildCommit(cmd, route, now, snap.Version, out)
 	if err != nil {
@@ -155,14 +159,23 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, vers
 		return state.Commit{}, err
 	}
 	events := make([]state.OutboxEntry, 0, len(out.Events))
+	own := 0 // the command's own events, not those of a parked command or an overdue timer
 	for i, d := range out.Events {
 		ev := messages.Event{
 			ID: messages.EventID(cmd.CustomerID, cmd.ID, i), Type: d.Type, SchemaVersion: messages.SchemaVersion,
 			CommandID: cmd.ID, CommandType: cmd.Type, PartnerID: d.PartnerID, CustomerID: cmd.CustomerID,
 			OccurredAt: now, Data: d.Data,
 		}
-		if d.CauseID != "" { // a parked command applied now (REN-4)
+		if d.ID != "" { // an overdue timer fired first keeps its own event IDs and time (G7)
+			ev.ID = d.ID
+		}
+		if !d.At.IsZero() {
+			ev.OccurredAt = d.At
+		}
+		if d.CauseID != "" { // a parked command applied now (REN-4), or an overdue timer
 			ev.CommandID, ev.CommandType = d.CauseID, d.CauseType
+		} else {
+			own++
 		}
 		body, err := messages.EncodeEvent(ev)
 		if err != nil {
@@ -171,7 +184,7 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, vers
 		events = append(events, state.OutboxEntry{ID: ev.ID, Subject: messages.EventSubject(d.PartnerID, cmd.CustomerID, d.Type), Data: body})
 	}
 	res := inboxResult{Outcome: "accepted", Events: len(events)}
-	if len(out.Events) == 1 && out.Events[0].Type == messages.EvtCommandDeferred {
+	if own == 1 && out.Events[len(out.Events)-1].Type == messages.EvtCommandDeferred {
 		res.Outcome = "deferred" // REN-4: parked until a renewal completes
 	}
 	if out.Rejected != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cspreseller/csp-processor/handlers/rules"
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/state"
 )
@@ -181,6 +182,13 @@ func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool)
 			}
 			continue
 		}
+		// The index scores in milliseconds: drop what is due later within
+		// the millisecond, or its command would arrive before its time and
+		// be ignored (a timer fires only when due, rules.Decide).
+		due = dueBy(due, upTo)
+		if len(due) == 0 {
+			continue
+		}
 		acks := make([]jetstream.PubAckFuture, 0, len(due))
 		for _, t := range due {
 			msg, err := messages.NewCommandMsg(messages.SystemPartner, messages.RoleSystem, messages.Command{
@@ -217,7 +225,9 @@ func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool)
 }
 
 // waitApplied waits until every fired timer's command is in its customer's
-// inbox (simulation mode only: the simulator may not move on before).
+// inbox (simulation mode only: the simulator may not move on before). A
+// stale entry whose ID the state holds with another due time is never
+// recorded (rules.Decide ignores it), so it counts as applied at once.
 func (s *Scheduler) waitApplied(ctx context.Context, fired []state.TimerEntry) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	tick := time.NewTicker(2 * time.Millisecond)
@@ -225,6 +235,9 @@ func (s *Scheduler) waitApplied(ctx context.Context, fired []state.TimerEntry) e
 	for _, t := range fired {
 		for {
 			ok, err := s.Store.Applied(ctx, t.CustomerID, t.TimerID)
+			if err == nil && !ok {
+				ok, err = s.staleEntry(ctx, t)
+			}
 			if err != nil {
 				return err
 			}
@@ -242,4 +255,29 @@ func (s *Scheduler) waitApplied(ctx context.Context, fired []state.TimerEntry) e
 		}
 	}
 	return nil
+}
+
+// dueBy keeps the entries due at or before upTo.
+func dueBy(entries []state.TimerEntry, upTo time.Time) []state.TimerEntry {
+	out := entries[:0]
+	for _, e := range entries {
+		if !e.DueAt.After(upTo) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// staleEntry reports whether the customer's state holds the entry's timer
+// ID with another due time (an earlier timer that had the same ID).
+func (s *Scheduler) staleEntry(ctx context.Context, t state.TimerEntry) (bool, error) {
+	b, ok, err := s.Store.StateField(ctx, t.CustomerID, rules.TimerField(t.TimerID))
+	if err != nil || !ok {
+		return false, err
+	}
+	var live rules.Timer
+	if err := json.Unmarshal(b, &live); err != nil {
+		return false, fmt.Errorf("scheduler: timer %s of %s: %w", t.TimerID, t.CustomerID, err)
+	}
+	return !live.DueAt.Equal(t.DueAt), nil
 }

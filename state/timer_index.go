@@ -117,6 +117,19 @@ func (s *Store) Applied(ctx context.Context, customerID, commandID string) (bool
 	return s.rdb.HExists(ctx, s.inboxKey(customerID), commandID).Result()
 }
 
+// StateField returns one stored entity field of a customer (ok false when
+// the customer has no such field).
+func (s *Store) StateField(ctx context.Context, customerID, field string) ([]byte, bool, error) {
+	if err := checkCustomerID(customerID); err != nil {
+		return nil, false, err
+	}
+	b, err := s.rdb.HGet(ctx, s.stateKey(customerID), field).Bytes()
+	if err == redis.Nil {
+		return nil, false, nil
+	}
+	return b, err == nil, err
+}
+
 // SimClock returns the simulated time persisted by a processor in
 // simulation mode (zero when never set).
 func (s *Store) SimClock(ctx context.Context) (time.Time, error) {

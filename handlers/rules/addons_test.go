@@ -217,6 +217,7 @@ func TestRule_ORD_9_CoterminousAddonEndsWithItsBaseAndIsProrated(t *testing.T) {
 		w := taWorld(t)
 		base := w.buy(t0, taBasic, "P1Y", "monthly", 10)
 		at := time.Date(2026, 4, 25, 10, 0, 0, 0, time.UTC) // base period 2026-04-10..2026-05-09 (30 days)
+		w.advance(at)
 		// Term and billing frequency left out: the base's.
 		out, res := taLineResult(w, at, messages.OrderLine{LineID: "A1", OfferID: taArchive, Quantity: intp(10)})
 		if res.Status != messages.LineFulfilled {

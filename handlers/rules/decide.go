@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cspreseller/csp-processor/handlers/catalog"
@@ -40,11 +41,21 @@ type EventDraft struct {
 	// renewal and applied later (REN-4). Empty otherwise.
 	CauseID   string
 	CauseType messages.CommandType
+	// ID and At, when set, are the event's ID and occurrence time. Decide
+	// sets them on the events of a timer it fired inline (see Decide): the
+	// ID is EventID(customer, timer ID, n) and At the timer's due time,
+	// exactly what the timer's own timer.fired command would have given,
+	// so a consumer deduplicating by event ID sees one effect whichever
+	// path fired the timer. Empty: the handler numbers the event by its
+	// position and dates it at the command's effective time.
+	ID string
+	At time.Time
 }
 
 // Outcome is a decision: the new state, which entities changed or were
 // deleted, the timers it set, and the events to emit. A rejected command
-// has no changes and one command.rejected event.
+// changes nothing itself and emits one command.rejected event, after the
+// changes and events of the overdue timers Decide fired before it.
 type Outcome struct {
 	State    CustomerState
 	Changed  []string
@@ -54,10 +65,163 @@ type Outcome struct {
 	// TimersSet are the timers this decision created; the handler indexes
 	// them for the scheduler before it commits (G7).
 	TimersSet []*Timer
+	// Ignored is a command that must leave no trace: no state, no event,
+	// and no inbox record, so that it cannot take the inbox slot of the
+	// timer.fired command it names (see ignoredTimerFired).
+	Ignored bool
 }
 
-// Decide applies the rules for one command.
-func Decide(in Input) Outcome { return decide(in, in.Command.ID, 0) }
+// Decide applies the rules for one command at in.Now.
+//
+// Overdue timers first (G7). The customer's stored timers due at or before
+// in.Now fire before the command is decided, so that no outcome depends on
+// when the scheduler got round to a timer (lag, a stopped processor, a
+// backlog). Decisions:
+//   - they fire one at a time in due order, ties by timer ID, each decided
+//     as its own timer.fired command would be (partner SystemPartner, role
+//     system, command ID = timer ID) at its own due time (Now = DueAt), on
+//     the state the previous one left; a timer set by one of them that is
+//     itself due by in.Now fires too, in its place;
+//   - their events keep the IDs and content the timer's own timer.fired
+//     would give them (EventDraft.ID, At, CauseID, CauseType): a later
+//     timer.fired for a timer applied here finds it gone and is a no-op;
+//   - a timer.fired command for timer X fires every timer due by in.Now,
+//     X in its place, at X's due time, whatever the broker time;
+//   - a rejected command keeps the timers' changes and events and adds
+//     its command.rejected; the inbox records the command as rejected;
+//   - a timer whose own decision is rejected (not expected: timers are
+//     the system's) emits its command.rejected like the scheduler path
+//     would, and is not retried within the same decision.
+//
+// A timer.fired that is not due yet, or that names a timer the state holds
+// with another due time, is Ignored (see ignoredTimerFired).
+func Decide(in Input) Outcome {
+	in.Now = in.Now.UTC()
+	if ignoredTimerFired(in) {
+		return Outcome{State: in.State, Ignored: true}
+	}
+	var acc Outcome
+	acc.State = in.State
+	tried := map[string]bool{}
+	for {
+		t := nextOverdue(acc.State.Timers, in.Now, tried)
+		if t == nil {
+			break
+		}
+		tried[t.ID] = true
+		out := decide(Input{
+			Command: messages.Command{ID: t.ID, Type: messages.CmdTimerFired, SchemaVersion: in.Command.SchemaVersion, CustomerID: in.Command.CustomerID,
+				Data: &messages.TimerFiredData{TimerID: t.ID, Kind: t.Kind, SubscriptionID: t.SubscriptionID, DueAt: t.DueAt}},
+			PartnerID: messages.SystemPartner, Role: messages.RoleSystem, Now: t.DueAt, State: acc.State, Catalog: in.Catalog, Partners: in.Partners,
+		}, t.ID, 0)
+		for i, e := range out.Events {
+			e.ID, e.At = messages.EventID(in.Command.CustomerID, t.ID, i), t.DueAt.UTC()
+			if e.CauseID == "" && t.ID != in.Command.ID {
+				e.CauseID, e.CauseType = t.ID, messages.CmdTimerFired
+			}
+			acc.Events = append(acc.Events, e)
+		}
+		acc.State = out.State
+		acc.Changed = append(acc.Changed, out.Changed...)
+		acc.Deleted = append(acc.Deleted, out.Deleted...)
+		acc.TimersSet = append(acc.TimersSet, out.TimersSet...)
+	}
+	if len(tried) == 0 {
+		return decide(in, in.Command.ID, 0)
+	}
+	in.State = acc.State
+	out := decide(in, in.Command.ID, 0)
+	for i, e := range out.Events {
+		if e.ID == "" {
+			e.ID = messages.EventID(in.Command.CustomerID, in.Command.ID, i)
+		}
+		acc.Events = append(acc.Events, e)
+	}
+	acc.State = out.State
+	acc.Changed = append(acc.Changed, out.Changed...)
+	acc.Deleted = append(acc.Deleted, out.Deleted...)
+	acc.TimersSet = append(acc.TimersSet, out.TimersSet...)
+	acc.Rejected = out.Rejected
+	acc.Changed, acc.Deleted = settleFields(acc.State, acc.Changed, acc.Deleted)
+	acc.TimersSet = liveTimers(acc.State, acc.TimersSet)
+	return acc
+}
+
+// ignoredTimerFired reports a timer.fired command that must change nothing
+// and not be recorded in the inbox (Outcome.Ignored):
+//   - its timer is not due at the command's effective time (GEN-4, G7: a
+//     timer fires only when due). Recording it would put the timer's ID,
+//     which is the command ID of its real firing, in the inbox, and the
+//     real firing would then be dropped as a duplicate. Nothing is emitted
+//     either: an event numbered under the timer's ID would collide with
+//     the real firing's. The timer stays in the state, so it still fires
+//     at its time (its index entry, or inline before the customer's next
+//     command, see Decide);
+//   - the state holds a timer with that ID but another due time: the
+//     command comes from a stale index entry of an earlier timer that
+//     had the same ID, and must not take the live timer's inbox slot.
+//
+// A timer.fired the state does not hold at all (it fired, or its
+// subscription ended) is an ordinary no-op and is recorded.
+func ignoredTimerFired(in Input) bool {
+	f, ok := in.Command.Data.(*messages.TimerFiredData)
+	if !ok || in.PartnerID != messages.SystemPartner {
+		return false
+	}
+	if f.DueAt.After(in.Now) {
+		return true
+	}
+	t, ok := in.State.Timers[f.TimerID]
+	return ok && !t.DueAt.Equal(f.DueAt)
+}
+
+// nextOverdue is the earliest timer due at or before now (ties by ID) not
+// yet tried.
+func nextOverdue(timers map[string]*Timer, now time.Time, tried map[string]bool) *Timer {
+	var next *Timer
+	for _, t := range timers {
+		if t.DueAt.After(now) || tried[t.ID] {
+			continue
+		}
+		if next == nil || t.DueAt.Before(next.DueAt) || t.DueAt.Equal(next.DueAt) && t.ID < next.ID {
+			next = t
+		}
+	}
+	return next
+}
+
+// settleFields lists each touched entity once, as changed when the final
+// state holds it and as deleted when it does not: a timer set by one
+// overdue timer and fired by the next must not be written (as null) and
+// deleted in the same commit.
+func settleFields(st CustomerState, changed, deleted []string) ([]string, []string) {
+	seen := map[string]bool{}
+	var ch, del []string
+	for _, k := range append(append([]string(nil), changed...), deleted...) {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if st.holds(k) {
+			ch = append(ch, k)
+		} else {
+			del = append(del, k)
+		}
+	}
+	return ch, del
+}
+
+// liveTimers keeps the set timers the final state still holds, so that
+// timers fired inline leave no index entry behind.
+func liveTimers(st CustomerState, set []*Timer) []*Timer {
+	var out []*Timer
+	for _, t := range set {
+		if cur, ok := st.Timers[t.ID]; ok && cur == t {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 // decide decides one command whose events take their IDs from eventCmdID,
 // counting from eventBase: the command itself, or a timer command that
@@ -204,4 +368,23 @@ func registerRule(t messages.CommandType, roles []messages.Role, apply func(d *d
 		panic("rules: command type registered twice: " + string(t))
 	}
 	extraRules[t] = extraRule{roles: roles, apply: apply}
+}
+
+// holds reports whether the state has the entity a field names.
+func (st CustomerState) holds(field string) bool {
+	switch {
+	case field == fieldCustomer:
+		return st.Customer != nil
+	case strings.HasPrefix(field, fieldSubPrefix):
+		return st.Subscriptions[strings.TrimPrefix(field, fieldSubPrefix)] != nil
+	case strings.HasPrefix(field, fieldOrderPrefix):
+		return st.Orders[strings.TrimPrefix(field, fieldOrderPrefix)] != nil
+	case strings.HasPrefix(field, fieldTimerPrefix):
+		return st.Timers[strings.TrimPrefix(field, fieldTimerPrefix)] != nil
+	case strings.HasPrefix(field, fieldTransferPrefix):
+		return st.Transfers[strings.TrimPrefix(field, fieldTransferPrefix)] != nil
+	case field == fieldParked:
+		return len(st.Parked) > 0
+	}
+	return true // refunds, activity: lists that are only ever written
 }

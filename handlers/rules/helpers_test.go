@@ -158,7 +158,10 @@ func eventTypes(out Outcome) []messages.EventType {
 	return ts
 }
 
-// wantRejected asserts a rejection with the code and rule.
+// wantRejected asserts a rejection with the code and rule. The command
+// itself changes nothing and emits one command.rejected; overdue timers
+// that Decide fired before it keep their changes and events (their events
+// name the timer as their cause).
 func wantRejected(t testing.TB, out Outcome, code, rule string) *messages.Rejection {
 	t.Helper()
 	if out.Rejected == nil {
@@ -167,13 +170,26 @@ func wantRejected(t testing.TB, out Outcome, code, rule string) *messages.Reject
 	if out.Rejected.Code != code || out.Rejected.Rule != rule {
 		t.Fatalf("want rejection %s (%s), got %s (%s): %s", code, rule, out.Rejected.Code, out.Rejected.Rule, out.Rejected.Description)
 	}
-	if len(out.Changed) != 0 {
+	own := commandEvents(out)
+	if len(out.Changed) != 0 && len(own) == len(out.Events) {
 		t.Fatalf("a rejection changed %v", out.Changed)
 	}
-	if len(out.Events) != 1 || out.Events[0].Type != messages.EvtCommandRejected {
+	if len(own) != 1 || own[0].Type != messages.EvtCommandRejected {
 		t.Fatalf("a rejection must emit exactly one command.rejected, got %v", eventTypes(out))
 	}
 	return out.Rejected
+}
+
+// commandEvents are an outcome's events less those of the overdue timers
+// fired before the command.
+func commandEvents(out Outcome) []EventDraft {
+	var own []EventDraft
+	for _, e := range out.Events {
+		if e.CauseType != messages.CmdTimerFired {
+			own = append(own, e)
+		}
+	}
+	return own
 }
 
 func wantAccepted(t testing.TB, out Outcome) {

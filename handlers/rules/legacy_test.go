@@ -188,8 +188,10 @@ func TestRule_SUS_2_ReactivationBeforeTheDateCancelsDeletion(t *testing.T) {
 		// started on 2026-06-10 (06-10..07-09, 30 days) was not charged:
 		// all 30 days are charged now, 2 x 2000.
 		{"SUS-6 legacy reactivated an hour before the deletion date", 90*24*time.Hour - time.Hour, "", 4000},
-		// At the instant (the timer not yet processed): too late.
-		{"SUS-6 legacy reactivated at the deletion date", 90 * 24 * time.Hour, CodeDataDeleted, 0},
+		// At the instant: too late. The deletion timer is due, so it
+		// fires before the command even when the scheduler has not sent
+		// it yet (G7): the subscription has expired with its data.
+		{"SUS-6 legacy reactivated at the deletion date", 90 * 24 * time.Hour, CodeSubscriptionExpired, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := legacyWorld(t, "")
@@ -199,9 +201,9 @@ func TestRule_SUS_2_ReactivationBeforeTheDateCancelsDeletion(t *testing.T) {
 			w.advance(at.Add(-time.Nanosecond))
 			out := w.do(partnerA, at, messages.CmdSubscriptionReactivate, reactivateOf(id))
 			if tc.code != "" {
-				r := wantRejected(t, out, tc.code, "SUS-6")
-				if r.Data["data_deletion_at"] != "2026-06-10T14:00:00Z" {
-					t.Fatalf("rejection data %v", r.Data)
+				wantRejected(t, out, tc.code, "SUS-3")
+				if ev := findEvent[*messages.SubscriptionExpiredEvent](t, out, messages.EvtSubscriptionExpired); ev.Reason != messages.ExpiredLegacyDataDeleted || !ev.DataDeleted {
+					t.Fatalf("expired %+v", ev)
 				}
 				return
 			}

@@ -243,7 +243,20 @@ func TestRule_SUS_3_SuspendWithinTermBillingContinues(t *testing.T) {
 	w3 := newWorld(t)
 	w3.createCustomer("commercial", "USD")
 	id3 := w3.buy(t0, offerBasic, "P1M", "monthly", 3)
-	wantRejected(t, w3.do(partnerA, time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC), messages.CmdSubscriptionSuspend, suspendOf(id3, "fraud")), CodeTermEnded, "SUS-3")
+	// At 00:00 the day after, the term-end timer is due: it fires before
+	// the command, even when the scheduler has not sent it yet (G7), so
+	// the suspension applies to the renewed term.
+	out = w3.do(partnerA, time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC), messages.CmdSubscriptionSuspend, suspendOf(id3, "fraud"))
+	wantAccepted(t, out)
+	if got := eventTypes(out); len(got) != 3 || got[0] != messages.EvtSubscriptionRenewed || got[2] != messages.EvtSubscriptionSuspended {
+		t.Fatalf("suspension after the term end: %v", got)
+	}
+	// With auto-renew off the term ends for good: too late to suspend.
+	w4 := newWorld(t)
+	w4.createCustomer("commercial", "USD")
+	id4 := w4.buy(t0, offerBasic, "P1M", "monthly", 3)
+	wantAccepted(t, w4.do(partnerA, t0.Add(time.Hour), messages.CmdAutoRenewSet, autoRenewOf(id4, false)))
+	wantRejected(t, w4.do(partnerA, time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC), messages.CmdSubscriptionSuspend, suspendOf(id4, "fraud")), CodeSubscriptionExpired, "SUS-3")
 }
 
 func TestRule_SUS_4_SuspendTurnsAutoRenewOffReactivateDoesNotTurnItOn(t *testing.T) {
@@ -268,7 +281,11 @@ func TestRule_SUS_6_ReactivateOnlyWithinTerm(t *testing.T) {
 	id := w.buy(t0, offerBasic, "P1M", "monthly", 1)
 	wantRejected(t, w.do(partnerA, t0, messages.CmdSubscriptionReactivate, reactivateOf(id)), CodeNotSuspended, "SUS-6")
 	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdSubscriptionSuspend, suspendOf(id, "fraud")))
-	wantRejected(t, w.do(partnerA, time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC), messages.CmdSubscriptionReactivate, reactivateOf(id)), CodeTermEnded, "SUS-6")
+	// At the term end the suspended subscription expires (its term-end
+	// timer fires before the command, G7): too late.
+	before := w.state
+	wantRejected(t, w.do(partnerA, time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC), messages.CmdSubscriptionReactivate, reactivateOf(id)), CodeSubscriptionExpired, "SUS-3")
+	w.state = before
 	out := w.do(partnerA, time.Date(2026, 4, 9, 12, 0, 0, 0, time.UTC), messages.CmdSubscriptionReactivate, reactivateOf(id))
 	wantAccepted(t, out)
 	if w.state.Subscriptions[id].Status != StatusActive {

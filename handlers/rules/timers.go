@@ -11,8 +11,14 @@ import (
 // timerID is deterministic: the same subscription, kind and due time always
 // give the same ID, so a decision made twice sets the same timer, and the
 // timer.fired command (whose ID is this) is deduplicated by the inbox.
+// The due time is in nanoseconds, the precision the index and the state
+// keep: two timers of a subscription and kind due in the same second (a
+// legacy suspension, reactivation and suspension within one second) are
+// different timers and must not share an ID, or the first one's stale
+// index entry would take the live one's inbox slot and JetStream
+// de-duplication key (G7).
 func timerID(kind, subscriptionID string, due time.Time) string {
-	return fmt.Sprintf("T.%s.%s.%d", kind, subscriptionID, due.Unix())
+	return fmt.Sprintf("T.%s.%s.%d", kind, subscriptionID, due.UnixNano())
 }
 
 func (d *decision) newTimer(kind string, s *Subscription, due time.Time) {

@@ -162,8 +162,9 @@ func TestTimers_StaleOrForgedTimersChangeNothing(t *testing.T) {
 	}
 	fire := &messages.TimerFiredData{TimerID: term.ID, Kind: term.Kind, SubscriptionID: id, DueAt: term.DueAt}
 	// A partner cannot fire a timer (G7), and the system sends nothing else.
-	wantRejected(t, w.do(partnerA, term.DueAt, messages.CmdTimerFired, fire), CodeForbidden, "PTN-1")
-	wantRejected(t, w.do(messages.SystemPartner, term.DueAt, messages.CmdSubscriptionCancel, cancelOf(id)), CodeForbidden, "PTN-1")
+	early := term.DueAt.Add(-time.Second)
+	wantRejected(t, w.do(partnerA, early, messages.CmdTimerFired, fire), CodeForbidden, "PTN-1")
+	wantRejected(t, w.do(messages.SystemPartner, early, messages.CmdSubscriptionCancel, cancelOf(id)), CodeForbidden, "PTN-1")
 	// A timer with another due time, or one the state no longer has, is a no-op.
 	wrong := *fire
 	wrong.DueAt = wrong.DueAt.Add(time.Hour)

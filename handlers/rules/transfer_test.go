@@ -293,7 +293,8 @@ func TestRule_TRF_3_RejectedBySource(t *testing.T) {
 }
 
 // TRF-3: a request nobody answers expires when its timer fires; a submit
-// after the expiry instant is refused even before the timer fired.
+// at the expiry instant finds it expired, the timer firing first even when
+// the scheduler has not sent it yet (G7).
 func TestRule_TRF_3_ExpiresWhenUnanswered(t *testing.T) {
 	w := trWorld(t)
 	sub := w.buy(t0, offerBasic, "P1Y", "annual", 5)
@@ -303,8 +304,11 @@ func TestRule_TRF_3_ExpiresWhenUnanswered(t *testing.T) {
 	expires := at.Add(30 * 24 * time.Hour)
 
 	before := w.state
-	wantRejected(t, w.doAs(partnerA, messages.RoleAdminAgent, expires, messages.CmdTransferSubmit, trSubmit("TR-1", sub)),
-		CodeTransferExpired, "TRF-3")
+	out := w.doAs(partnerA, messages.RoleAdminAgent, expires, messages.CmdTransferSubmit, trSubmit("TR-1", sub))
+	wantRejected(t, out, CodeTransferNotOpen, "TRF-3")
+	if got := eventTypes(out); len(got) != 3 || got[0] != messages.EvtTransferExpired {
+		t.Fatalf("submit at the expiry: %v", got)
+	}
 	w.state = before
 
 	if outs := w.advance(expires.Add(-time.Second)); len(eventsOf(outs)) != 0 {
