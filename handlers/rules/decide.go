@@ -28,7 +28,16 @@ type Input struct {
 	// means no registry: every partner acts as a direct-bill partner (it
 	// may sell and manage, and may name no reseller).
 	Partners *partners.Registry
+	// TimerSkew is how far ahead of the broker's clock the scheduler's
+	// may run (0: DefaultTimerSkew); see ignoredTimerFired.
+	TimerSkew time.Duration
 }
+
+// DefaultTimerSkew is the clock difference tolerated between the host
+// whose scheduler fires timers and the broker that stamps the timer.fired
+// command: NTP keeps hosts within milliseconds; two seconds is ample and
+// far below any window a timer drives.
+const DefaultTimerSkew = 2 * time.Second
 
 // EventDraft is an event before it gets its ID and envelope.
 type EventDraft struct {
@@ -100,6 +109,9 @@ func Decide(in Input) Outcome {
 	if ignoredTimerFired(in) {
 		return Outcome{State: in.State, Ignored: true}
 	}
+	if f, ok := in.Command.Data.(*messages.TimerFiredData); ok && f.DueAt.After(in.Now) {
+		in.Now = f.DueAt.UTC() // due within the tolerated skew: fire it at its time
+	}
 	var acc Outcome
 	acc.State = in.State
 	tried := map[string]bool{}
@@ -150,7 +162,8 @@ func Decide(in Input) Outcome {
 // ignoredTimerFired reports a timer.fired command that must change nothing
 // and not be recorded in the inbox (Outcome.Ignored):
 //   - its timer is not due at the command's effective time (GEN-4, G7: a
-//     timer fires only when due). Recording it would put the timer's ID,
+//     timer fires only when due), by more than the tolerated clock skew
+//     (Input.TimerSkew; one due within it fires at its due time). Recording it would put the timer's ID,
 //     which is the command ID of its real firing, in the inbox, and the
 //     real firing would then be dropped as a duplicate. Nothing is emitted
 //     either: an event numbered under the timer's ID would collide with
@@ -168,11 +181,23 @@ func ignoredTimerFired(in Input) bool {
 	if !ok || in.PartnerID != messages.SystemPartner {
 		return false
 	}
-	if f.DueAt.After(in.Now) {
+	t, ok := in.State.Timers[f.TimerID]
+	if ok && !t.DueAt.Equal(f.DueAt) {
 		return true
 	}
-	t, ok := in.State.Timers[f.TimerID]
-	return ok && !t.DueAt.Equal(f.DueAt)
+	skew := in.TimerSkew
+	if skew <= 0 {
+		skew = DefaultTimerSkew
+	}
+	// A firing early by less than the skew is the scheduler's clock a
+	// little ahead of the broker's: ignoring it would leave the timer
+	// unindexed (the scheduler took its entry) until the customer's next
+	// command, so it fires, at its due time (Decide). A forged firing of a
+	// timer due later, or of one the state does not hold, changes nothing.
+	if f.DueAt.After(in.Now) && (!ok || f.DueAt.Sub(in.Now) > skew) {
+		return true
+	}
+	return false
 }
 
 // nextOverdue is the earliest timer due at or before now (ties by ID) not

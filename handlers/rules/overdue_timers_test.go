@@ -288,3 +288,50 @@ func TestRule_GEN_4_TimerNotDueDoesNothing(t *testing.T) {
 		t.Fatalf("period charge %+v", ch)
 	}
 }
+
+// GEN-4, G7: a firing that reaches the broker a little before the timer is
+// due (the scheduler's clock ahead of the broker's by less than
+// DefaultTimerSkew) fires the timer at its due time instead of being
+// ignored: the scheduler has taken the timer's index entry, so ignoring it
+// would leave the timer waiting for the customer's next command. Beyond
+// the tolerance it is ignored.
+func TestRule_GEN_4_TimerDueWithinTheClockSkewFiresAtItsDueTime(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		early time.Duration
+		fires bool
+	}{
+		{"1 s early", time.Second, true},
+		{"at the tolerance", DefaultTimerSkew, true},
+		{"past the tolerance", DefaultTimerSkew + time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dr := newDriver(t)
+			dr.w.createCustomer("commercial", "USD")
+			id := dr.w.buy(t0, offerBasic, "P1Y", "monthly", 2)
+			var period *Timer
+			for _, tm := range dr.w.state.Timers {
+				if tm.Kind == TimerBillingPeriod && tm.SubscriptionID == id {
+					period = tm
+				}
+			}
+			if period == nil {
+				t.Fatal("no billing period timer")
+			}
+			out := dr.fire(period, period.DueAt.Add(-tc.early))
+			if out.Ignored == tc.fires {
+				t.Fatalf("ignored %v, want %v", out.Ignored, !tc.fires)
+			}
+			if !tc.fires {
+				return
+			}
+			ch := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCharge)
+			if ch.AmountMinor != 2*630 || ch.PeriodStart != "2026-04-10" {
+				t.Fatalf("period charge %+v", ch)
+			}
+			if _, left := dr.w.state.Timers[period.ID]; left {
+				t.Fatal("the timer is still stored after firing")
+			}
+		})
+	}
+}

@@ -122,7 +122,7 @@ func (d *decision) scheduleRetry(subscriptionID string, attempt int) {
 		delay = b.NextBackOff()
 	}
 	due := d.in.Now.Add(delay)
-	d.setTimer(&Timer{ID: fmt.Sprintf("T.%s.%d.%d", TimerRetryParked, attempt, due.Unix()), Kind: TimerRetryParked,
+	d.setTimer(&Timer{ID: fmt.Sprintf("T.%s.%d.%d", TimerRetryParked, attempt, due.UnixNano()), Kind: TimerRetryParked,
 		SubscriptionID: subscriptionID, PartnerID: messages.SystemPartner, DueAt: due, Attempt: attempt})
 }
 

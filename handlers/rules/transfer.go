@@ -309,7 +309,7 @@ func (d *decision) transferRequest(r *messages.TransferRequestData) {
 	if days := d.in.Catalog.Policy.TransferRequestExpiryDays; days > 0 {
 		due := now.Add(time.Duration(days) * 24 * time.Hour)
 		t.ExpiresAt = &due
-		t.ExpiryTimerID = fmt.Sprintf("T.%s.%s.%d", TimerTransferExpiry, t.ID, due.Unix())
+		t.ExpiryTimerID = fmt.Sprintf("T.%s.%s.%d", TimerTransferExpiry, t.ID, due.UnixNano())
 		d.setTimer(&Timer{ID: t.ExpiryTimerID, Kind: TimerTransferExpiry, PartnerID: q, DueAt: due})
 	}
 	d.putTransfer(t)
