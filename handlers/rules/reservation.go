@@ -583,6 +583,9 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 		d.reject(rej)
 		return
 	}
+	if d.derivedIDTaken(0, "CAN-6") {
+		return
+	}
 	refund, proration := proratedBalance(s, d.in.Now)
 	sub, err := d.newReservation(cust, offer, plan, price, quantity, 0, s.Reservation.Scope, s.Reservation.AzureSubscriptionID)
 	if err != nil {
