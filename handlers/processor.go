@@ -92,7 +92,7 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := state.NewStore(rdb, cfg.State)
+	store := state.NewStore(rdb, stateOptions(cfg.State, bc.Streams))
 	cleaner := state.NewOutboxCleaner(store, state.CleanerOptions{Logger: logFunc(cfg.Logger)})
 	relay := state.NewOutboxRelay(store, func(_ context.Context, _ string, entries []state.OutboxEntry) error {
 		return PublishOutbox(events, entries)
@@ -138,6 +138,18 @@ func (p *Processor) Run(ctx context.Context) error {
 	errs = append(errs, p.cleaner.Shutdown(shutdownCtx))
 	errs = append(errs, p.pub.Close())
 	return errors.Join(errs...)
+}
+
+// stateOptions ties the store's memory of applied commands to the command
+// stream (G1): a command can be delivered again for as long as the stream
+// keeps it (a consumer reset replays it, upstream systems re-send for days
+// under a new Nats-Msg-Id that the 2-minute duplicate window does not
+// catch), so the store recognises it as applied for at least the stream's
+// MaxAge. One setting, the stream's MaxAge, decides both; a longer
+// State.AppliedRetention is kept.
+func stateOptions(o state.Options, streams bus.StreamsConfig) state.Options {
+	o.AppliedRetention = max(o.AppliedRetention, streams.CommandMaxAge)
+	return o
 }
 
 // autoPipelined batches the Redis commands that the partitions issue at the

@@ -38,7 +38,9 @@ type CommitStatus int
 const (
 	// Committed: the writes were applied and the version bumped.
 	Committed CommitStatus = iota + 1
-	// Duplicate: the command was already applied; nothing was written.
+	// Duplicate: the command was already applied (its full inbox record or,
+	// after InboxRetention, its compact record is there); nothing was
+	// written.
 	Duplicate
 	// VersionConflict: the state changed since the decision was made;
 	// nothing was written. Reload and decide again.
@@ -63,7 +65,7 @@ type CommitOutcome struct {
 	// Version is the version after the commit (Committed) or the current
 	// version (VersionConflict, Duplicate).
 	Version int64
-	Seen    *InboxHit // for Duplicate: what the first application stored (with pending outbox entries)
+	Seen    *InboxHit // for Duplicate: what the first application stored (with pending outbox entries), or only Trimmed
 }
 
 // commitCmd applies one command to one customer. All checks come before the
@@ -71,36 +73,53 @@ type CommitOutcome struct {
 // and since Redis does not abort a script for OOM once it has written, the
 // writes either all happen or the script was refused before the first one.
 //
+// A command is known as applied in two ways: its full inbox record (result
+// and event IDs, kept InboxRetention, what a redelivery needs to republish
+// pending events), and once that is trimmed, its compact record in the
+// applied zset (ID and applied-at only, kept AppliedRetention, which covers
+// the command stream's MaxAge). Both are checked before anything else.
+// Trimming moves a full record past InboxRetention to the compact record
+// (with its original applied-at, so every command costs one zset entry
+// after its first week) and drops compact records past AppliedRetention,
+// each at most ARGV[6] per call.
+//
 // KEYS[1] -> <prefix>:{<customerID>}:state
 // KEYS[2] -> <prefix>:{<customerID>}:inbox
 // KEYS[3] -> <prefix>:{<customerID>}:inboxts
 // KEYS[4] -> <prefix>:{<customerID>}:outbox
+// KEYS[5] -> <prefix>:{<customerID>}:applied
 // ARGV[1] -> command ID
 // ARGV[2] -> expected version
 // ARGV[3] -> applied-at, unix millis (inboxts score)
-// ARGV[4] -> trim cutoff, unix millis: inbox entries scored below it are removed
-// ARGV[5] -> max inbox entries to trim
-// ARGV[6] -> inbox record
-// ARGV[7] -> nSet, ARGV[8] -> nDel, ARGV[9] -> nEvents
-// ARGV[10...] -> nSet (field, value) pairs, then nDel fields,
+// ARGV[4] -> inbox cutoff, unix millis: full records scored below it are trimmed
+// ARGV[5] -> applied cutoff, unix millis: compact records scored below it are trimmed
+// ARGV[6] -> max entries trimmed per kind
+// ARGV[7] -> inbox record
+// ARGV[8] -> nSet, ARGV[9] -> nDel, ARGV[10] -> nEvents
+// ARGV[11...] -> nSet (field, value) pairs, then nDel fields,
 // then nEvents (eventID, outboxRecord) pairs
 //
 // Returns {1, newVersion} when committed,
 // {2, currentVersion, record, pending} when the command is in the inbox
 // (pending = {eventID, outboxRecord, ...} still in the outbox),
-// {3, currentVersion} on a version conflict.
+// {3, currentVersion} on a version conflict,
+// {4, currentVersion} when only the compact record remains (a duplicate
+// with nothing left to republish).
 var commitCmd = redis.NewScript(luaPendingEvents + `
 local rec = redis.call('HGET', KEYS[2], ARGV[1])
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if rec then
   return {2, v, rec, pendingEvents(rec, KEYS[4])}
 end
+if redis.call('ZSCORE', KEYS[5], ARGV[1]) then
+  return {4, v}
+end
 if v ~= tonumber(ARGV[2]) then
   return {3, v}
 end
 
-local nSet, nDel, nEv = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local i = 10
+local nSet, nDel, nEv = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local i = 11
 for _ = 1, nSet do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -114,19 +133,33 @@ for _ = 1, nEv do
   redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 
-local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
-for _, id in ipairs(old) do
+local limit, appliedCutoff = tonumber(ARGV[6]), tonumber(ARGV[5])
+local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[4], 'WITHSCORES', 'LIMIT', 0, limit)
+for j = 1, #old, 2 do
+  local id, at = old[j], old[j + 1]
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
+  if tonumber(at) >= appliedCutoff then
+    redis.call('ZADD', KEYS[5], at, id)
+  end
+end
+local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[5], 'LIMIT', 0, limit)
+for _, id in ipairs(gone) do
+  redis.call('ZREM', KEYS[5], id)
 end
 return {1, nv}
 `)
 
+// commitTrimmedDuplicate is commitCmd's status for a command known only by
+// its compact record; Commit reports it as Duplicate.
+const commitTrimmedDuplicate = 4
+
 // Commit applies one command atomically (see commitCmd): if CommandID is
-// already in the inbox it returns Duplicate with what was stored, if the
+// already in the inbox it returns Duplicate with what was stored (only
+// Seen.Trimmed when just its compact record remains), if the
 // version moved it returns VersionConflict, and in both cases it writes
 // nothing. Otherwise it writes the fields, bumps the version, appends the
 // events to the outbox and records the command in the inbox.
@@ -157,12 +190,13 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: %w", c.CustomerID, c.CommandID, err)
 	}
 
-	args := make([]interface{}, 0, 9+2*len(c.Set)+len(c.Delete)+2*len(c.Events))
+	args := make([]interface{}, 0, 10+2*len(c.Set)+len(c.Delete)+2*len(c.Events))
 	args = append(args,
 		c.CommandID,
 		c.ExpectedVersion,
 		at.UnixMilli(),
 		at.Add(-s.retention).UnixMilli(),
+		at.Add(-s.applied).UnixMilli(),
 		inboxTrimBatch,
 		rec,
 		len(c.Set), len(c.Delete), len(c.Events),
@@ -187,6 +221,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		s.inboxKey(c.CustomerID),
 		s.inboxTSKey(c.CustomerID),
 		s.outboxKey(c.CustomerID),
+		s.appliedKey(c.CustomerID),
 	}
 	v, err := s.indexAndCommit(ctx, c, keys, args)
 	if err != nil {
@@ -254,6 +289,9 @@ func parseCommit(v interface{}) (CommitOutcome, error) {
 	version, err := replyInt(r[1], what)
 	if err != nil {
 		return CommitOutcome{}, err
+	}
+	if status == commitTrimmedDuplicate {
+		return CommitOutcome{Status: Duplicate, Version: version, Seen: &InboxHit{Trimmed: true}}, nil
 	}
 	out := CommitOutcome{Status: CommitStatus(status), Version: version}
 	switch out.Status {

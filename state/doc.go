@@ -9,7 +9,9 @@
 //   - Commit applies a decision atomically in one Lua script, but only if the
 //     command is not in the inbox yet and the version is still the one the
 //     decision was made on. Both checks run before the first write, so a
-//     refused commit leaves Redis exactly as it was.
+//     refused commit leaves Redis exactly as it was. "In the inbox" lasts
+//     as long as the command stream keeps commands: the full record for
+//     InboxRetention, a compact record of the command ID after that.
 //   - Every key of a customer shares one hash tag, so each script touches one
 //     Redis Cluster slot.
 //   - Events are written to a per-customer outbox in the same script; the

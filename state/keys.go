@@ -13,6 +13,8 @@ import (
 //	<prefix>:{<customerID>}:state     hash  "v" = version (missing = 0), every other field = entity bytes
 //	<prefix>:{<customerID>}:inbox     hash  commandID -> inbox record (JSON: stored result, emitted event IDs)
 //	<prefix>:{<customerID>}:inboxts   zset  commandID -> applied-at unix millis, to trim the inbox by age
+//	<prefix>:{<customerID>}:applied   zset  commandID -> applied-at unix millis of commands whose inbox
+//	                                        record was trimmed (the compact record, kept AppliedRetention)
 //	<prefix>:{<customerID>}:outbox    hash  eventID -> outbox record (JSON: subject, data, written-at, order)
 //
 // The prefix defaults to "csp".
@@ -31,6 +33,7 @@ func (s *Store) stateKey(customerID string) string   { return s.customerKey(cust
 func (s *Store) inboxKey(customerID string) string   { return s.customerKey(customerID, "inbox") }
 func (s *Store) inboxTSKey(customerID string) string { return s.customerKey(customerID, "inboxts") }
 func (s *Store) outboxKey(customerID string) string  { return s.customerKey(customerID, "outbox") }
+func (s *Store) appliedKey(customerID string) string { return s.customerKey(customerID, "applied") }
 
 // outboxPattern is the SCAN MATCH pattern for every customer's outbox.
 func (s *Store) outboxPattern() string { return globEscape(s.prefix) + ":{*}:outbox" }

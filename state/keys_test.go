@@ -95,6 +95,10 @@ func TestAllKeysOfACustomerShareOneSlot(t *testing.T) {
 					t.Errorf("slot(%q) = %d, want %d (slot of the customer ID)", k, got, want)
 				}
 			}
+			// The compact record's key exists only once a record was trimmed.
+			if got := keySlot(s.appliedKey(tc.customerID)); got != want {
+				t.Errorf("slot(%q) = %d, want %d", s.appliedKey(tc.customerID), got, want)
+			}
 			if id, ok := s.customerFromOutboxKey(s.outboxKey(tc.customerID)); !ok || id != tc.customerID {
 				t.Errorf("customerFromOutboxKey(outboxKey) = %q, %v", id, ok)
 			}

@@ -13,13 +13,19 @@ type InboxHit struct {
 	Result   []byte        // the result stored by the Commit that applied the command
 	EventIDs []string      // all event IDs that Commit emitted, in order
 	Pending  []OutboxEntry // those of EventIDs still in the outbox (not yet confirmed published), in EventIDs order
+	// Trimmed: the command was applied, but longer than InboxRetention
+	// ago, so only its compact record remains (Options.AppliedRetention):
+	// Result, EventIDs and Pending are empty. It is a duplicate all the
+	// same and must change nothing; its events were confirmed long ago
+	// (the outbox relay republishes any a crash left).
+	Trimmed bool
 }
 
 // Snapshot is a customer's state as Load saw it.
 type Snapshot struct {
 	Version int64             // 0 when the customer has no state
 	Fields  map[string][]byte // every entity field (not "v")
-	Seen    *InboxHit         // non-nil when commandID is already in the inbox
+	Seen    *InboxHit         // non-nil when commandID was already applied (full inbox record or only the compact one)
 }
 
 // loadCmd reads a customer's state and looks the command up in the inbox.
@@ -29,11 +35,13 @@ type Snapshot struct {
 // KEYS[1] -> <prefix>:{<customerID>}:state
 // KEYS[2] -> <prefix>:{<customerID>}:inbox
 // KEYS[3] -> <prefix>:{<customerID>}:outbox
+// KEYS[4] -> <prefix>:{<customerID>}:applied
 // ARGV[1] -> command ID ("" skips the inbox lookup)
 //
 // Returns {fields, found, record, pending}:
 // fields  = HGETALL of the state hash (flat field, value, ...; includes "v"),
-// found   = 1 when the command is in the inbox, else 0,
+// found   = 1 when the command is in the inbox, 2 when only its compact
+// record remains (see commitCmd), else 0,
 // record  = its inbox record ("" when not found),
 // pending = {eventID, outboxRecord, ...} of its events still in the outbox.
 var loadCmd = redis.NewScript(luaPendingEvents + `
@@ -42,10 +50,13 @@ if ARGV[1] == '' then
   return {fields, 0, '', {}}
 end
 local rec = redis.call('HGET', KEYS[2], ARGV[1])
-if not rec then
-  return {fields, 0, '', {}}
+if rec then
+  return {fields, 1, rec, pendingEvents(rec, KEYS[3])}
 end
-return {fields, 1, rec, pendingEvents(rec, KEYS[3])}
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then
+  return {fields, 2, '', {}}
+end
+return {fields, 0, '', {}}
 `)
 
 // Load reads the customer's state and checks the inbox for commandID in one
@@ -54,7 +65,7 @@ func (s *Store) Load(ctx context.Context, customerID, commandID string) (Snapsho
 	if err := checkCustomerID(customerID); err != nil {
 		return Snapshot{}, err
 	}
-	keys := []string{s.stateKey(customerID), s.inboxKey(customerID), s.outboxKey(customerID)}
+	keys := []string{s.stateKey(customerID), s.inboxKey(customerID), s.outboxKey(customerID), s.appliedKey(customerID)}
 	v, err := loadCmd.Run(ctx, s.rdb, keys, commandID).Result()
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("state: load %s: %w", customerID, err)
@@ -88,6 +99,10 @@ func parseLoad(v interface{}) (Snapshot, error) {
 	found, err := replyInt(r[1], what)
 	if err != nil || found == 0 {
 		return snap, err
+	}
+	if found == 2 {
+		snap.Seen = &InboxHit{Trimmed: true}
+		return snap, nil
 	}
 	rec, err := replyString(r[2], what)
 	if err != nil {

@@ -11,19 +11,37 @@ import (
 // DefaultInboxRetention is used when Options.InboxRetention is not positive.
 const DefaultInboxRetention = 7 * 24 * time.Hour
 
-// inboxTrimBatch bounds how many expired inbox entries one Commit removes, so
-// a commit stays O(1) however large a backlog of old entries is; each later
-// commit of the customer removes the next batch.
+// DefaultAppliedRetention is used when Options.AppliedRetention is not
+// positive. It equals the command stream's default MaxAge (30 days, see
+// messages/bus): a command can be delivered again for as long as the stream
+// keeps it, and upstream systems retry for days, so the store must know it
+// was applied at least that long. The processor raises it to the configured
+// MaxAge when that is longer, and a test in handlers keeps this default no
+// shorter than the stream's.
+const DefaultAppliedRetention = 30 * 24 * time.Hour
+
+// inboxTrimBatch bounds how many expired inbox entries one Commit removes
+// (and, separately, how many expired compact records), so a commit stays
+// O(1) however large a backlog of old entries is; each later commit of the
+// customer removes the next batch.
 const inboxTrimBatch = 32
 
 // Options configures a Store.
 type Options struct {
 	Prefix string // key prefix; DefaultPrefix when ""
-	// InboxRetention is how long a command stays in the inbox after it was
-	// applied (by Commit.At). A command redelivered later than that is no
-	// longer recognised as a duplicate. Entries older than this are trimmed
-	// inside Commit, at most 32 per call. DefaultInboxRetention when <= 0.
+	// InboxRetention is how long the full inbox record of a command (its
+	// result and event IDs, what a redelivery needs to republish pending
+	// events) is kept after it was applied (by Commit.At). Older records
+	// are trimmed inside Commit, at most 32 per call, and leave a compact
+	// record behind. DefaultInboxRetention when <= 0.
 	InboxRetention time.Duration
+	// AppliedRetention is how long a command is still recognised as applied
+	// (a Duplicate that changes nothing): the compact record (command ID and
+	// applied-at) outlives the full record until then. It must cover the
+	// command stream's MaxAge; a command re-sent later than this is applied
+	// again. DefaultAppliedRetention when <= 0, and never shorter than
+	// InboxRetention (raised to it).
+	AppliedRetention time.Duration
 }
 
 // Store reads and writes per-customer state. It is safe for concurrent use;
@@ -31,7 +49,8 @@ type Options struct {
 type Store struct {
 	rdb       redis.UniversalClient
 	prefix    string
-	retention time.Duration
+	retention time.Duration // full inbox records (Options.InboxRetention)
+	applied   time.Duration // compact records (Options.AppliedRetention)
 }
 
 // NewStore returns a Store on rdb. It panics if opt.Prefix contains '{' or
@@ -46,5 +65,15 @@ func NewStore(rdb redis.UniversalClient, opt Options) *Store {
 	if opt.InboxRetention <= 0 {
 		opt.InboxRetention = DefaultInboxRetention
 	}
-	return &Store{rdb: rdb, prefix: opt.Prefix, retention: opt.InboxRetention}
+	if opt.AppliedRetention <= 0 {
+		opt.AppliedRetention = DefaultAppliedRetention
+	}
+	// A compact record shorter-lived than the full one would be trimmed
+	// before it is written (see commitCmd).
+	opt.AppliedRetention = max(opt.AppliedRetention, opt.InboxRetention)
+	return &Store{rdb: rdb, prefix: opt.Prefix, retention: opt.InboxRetention, applied: opt.AppliedRetention}
 }
+
+// AppliedRetention is how long this store recognises an applied command
+// (Options.AppliedRetention after defaults).
+func (s *Store) AppliedRetention() time.Duration { return s.applied }

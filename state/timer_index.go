@@ -109,12 +109,21 @@ func (s *Store) UnindexTimers(ctx context.Context, partition int, entries []Time
 	return s.rdb.ZRem(ctx, s.timerIndexKey(partition), members...).Err()
 }
 
-// Applied reports whether a command is in the customer's inbox.
+// Applied reports whether a command was applied: it is in the customer's
+// inbox, or only its compact record remains.
 func (s *Store) Applied(ctx context.Context, customerID, commandID string) (bool, error) {
 	if err := checkCustomerID(customerID); err != nil {
 		return false, err
 	}
-	return s.rdb.HExists(ctx, s.inboxKey(customerID), commandID).Result()
+	ok, err := s.rdb.HExists(ctx, s.inboxKey(customerID), commandID).Result()
+	if err != nil || ok {
+		return ok, err
+	}
+	err = s.rdb.ZScore(ctx, s.appliedKey(customerID), commandID).Err()
+	if err == redis.Nil {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // StateField returns one stored entity field of a customer (ok false when

@@ -93,23 +93,35 @@ func TestCommitTrimsInbox(t *testing.T) {
 	}
 }
 
-func TestTrimmedCommandIsNoLongerADuplicate(t *testing.T) {
-	s, _ := newTestStore(t, Options{InboxRetention: time.Hour})
+func TestTrimmedCommandIsNoLongerADuplicateAfterTheAppliedRetention(t *testing.T) {
+	s, _ := newTestStore(t, Options{InboxRetention: time.Hour, AppliedRetention: 2 * time.Hour})
 	mustCommit(t, s, Commit{CustomerID: "c1", CommandID: "old", At: t0})
-	mustCommit(t, s, Commit{CustomerID: "c1", CommandID: "new", ExpectedVersion: 1, At: t0.Add(2 * time.Hour)})
+	mustCommit(t, s, Commit{CustomerID: "c1", CommandID: "new", ExpectedVersion: 1, At: t0.Add(3 * time.Hour)})
 	snap, err := s.Load(context.Background(), "c1", "old")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if snap.Seen != nil {
-		t.Errorf("trimmed command still seen: %s", showHit(snap.Seen))
+		t.Errorf("forgotten command still seen: %s", showHit(snap.Seen))
+	}
+	if ok, err := s.Applied(context.Background(), "c1", "old"); err != nil || ok {
+		t.Errorf("Applied(old) = %v, %v", ok, err)
+	}
+}
+
+func TestTrimmedCommandIsStillApplied(t *testing.T) {
+	s, _ := newTestStore(t, Options{InboxRetention: time.Hour})
+	mustCommit(t, s, Commit{CustomerID: "c1", CommandID: "old", At: t0})
+	mustCommit(t, s, Commit{CustomerID: "c1", CommandID: "new", ExpectedVersion: 1, At: t0.Add(2 * time.Hour)})
+	if ok, err := s.Applied(context.Background(), "c1", "old"); err != nil || !ok {
+		t.Errorf("Applied(old) = %v, %v after its full record was trimmed", ok, err)
 	}
 }
 
 func TestDefaultInboxRetentionIsSevenDays(t *testing.T) {
 	s, _ := newTestStore(t, Options{})
-	if s.retention != 7*24*time.Hour || s.prefix != "csp" {
-		t.Errorf("defaults: retention %v prefix %q, want 168h and csp", s.retention, s.prefix)
+	if s.retention != 7*24*time.Hour || s.applied != 30*24*time.Hour || s.prefix != "csp" {
+		t.Errorf("defaults: retention %v applied %v prefix %q, want 168h, 720h and csp", s.retention, s.applied, s.prefix)
 	}
 }
 

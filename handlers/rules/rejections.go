@@ -30,6 +30,7 @@ const (
 	CodeCancelWindowClosed      = "cancellation_window_closed"
 	CodeSubscriptionSuspended   = "subscription_suspended"
 	CodeForbidden               = "forbidden"
+	CodeCommandIDReused         = "command_id_reused"
 )
 
 // Source is the component named in every rejection (Partner Center's error

@@ -646,6 +646,9 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 		d.reject(rej)
 		return
 	}
+	if d.derivedIDTaken(0, "CAN-6") {
+		return
+	}
 	sub, err := d.newReservation(cust, offer, plan, price, quantity, 0, s.Reservation.Scope, s.Reservation.AzureSubscriptionID)
 	if err != nil {
 		d.reject(reject(CodePlanNotAvailable, "GEN-4", err.Error(), nil))

@@ -491,6 +491,9 @@ func (d *decision) transferSubmit(r *messages.TransferSubmitData) {
 			next.Items = append(next.Items, TransferItem{SourceSubscriptionID: id, Code: rej.Code})
 			continue
 		}
+		if d.derivedIDTaken(i, "TRF-3") {
+			return
+		}
 		n, view := d.moveSubscription(t, s, i)
 		charged += view.ChargeMinor
 		moved = append(moved, view)

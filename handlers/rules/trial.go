@@ -403,6 +403,9 @@ func (d *decision) convert(c *conversion, rule, note string) {
 	var charge *messages.BillingEvent
 	var dst *Subscription
 	if c.target == nil {
+		if d.derivedIDTaken(0, rule) {
+			return
+		}
 		sub, err := newSubscription(d.in, d.state.Customer, c.offer, c.plan, c.price, c.quantity)
 		if err != nil { // the catalog was validated at start; this is a bug
 			d.reject(reject(CodePlanNotAvailable, "GEN-4", err.Error(), nil))

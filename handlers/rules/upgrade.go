@@ -369,6 +369,9 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 			dst.Lots[i].ReducibleUntil = earlier(dst.Lots[i].ReducibleUntil, now)
 		}
 	default:
+		if d.derivedIDTaken(0, rule) {
+			return
+		}
 		mode = UpgradePartialNew
 		takeLicenses(&src, q)
 		dst = &Subscription{

@@ -23,6 +23,12 @@ const (
 	// MaxPartitions bounds the partition count.
 	MaxPartitions = 1024
 
+	// DefaultMaxAge is every stream's default MaxAge. For the command
+	// stream it is also how long the processor must remember an applied
+	// command ID (a command still in the stream can be delivered again):
+	// the processor sets the store's applied retention to at least
+	// CommandMaxAge, and state.DefaultAppliedRetention is tested to be no
+	// shorter than this default.
 	DefaultMaxAge = 30 * 24 * time.Hour
 	// DuplicateWindow is the JetStream de-duplication window of every stream:
 	// a message published again with the same Nats-Msg-Id within this window
