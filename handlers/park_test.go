@@ -107,9 +107,10 @@ func TestRule_REN_4_ParkedQuantityChangeEndToEndDoesNotStallThePartition(t *test
 		{messages.EvtSubscriptionRenewed, "", 0},
 		{messages.EvtBillingCharge, "", 4 * price},
 		{messages.EvtQuantityChanged, change.ID, 0},
-		// The 2 licenses added the instant the renewal completed cost the
-		// whole new month (no day of it used yet).
-		{messages.EvtBillingCharge, change.ID, 2 * price},
+		// The 2 licenses added the instant the renewal completed (00:30)
+		// are not charged for the new month's first day, which has
+		// started (GEN-2, QTY-1): round(2 × 720 × 29 / 30) = 1392.
+		{messages.EvtBillingCharge, change.ID, 1392},
 	}
 	if len(ofCust) != len(want) {
 		t.Fatalf("events %v, want 4", types(ofCust))
