@@ -14,6 +14,7 @@ import (
 //	<prefix>:{<customerID>}:inbox     hash  commandID -> inbox record (JSON: stored result, emitted event IDs)
 //	<prefix>:{<customerID>}:inboxts   zset  commandID -> applied-at unix millis, to trim the inbox by age
 //	<prefix>:{<customerID>}:outbox    hash  eventID -> outbox record (JSON: subject, data, written-at, order)
+//	<prefix>:{<customerID>}:dead      hash  commandID -> time it was dead-lettered (deadletter.go)
 //
 // The prefix defaults to "csp".
 
