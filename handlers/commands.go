@@ -28,7 +28,9 @@ import (
 //  6. return nil, so the router acks the command only after all of that
 //
 // A redelivered command finds its ID in the inbox and only republishes the
-// events its first application left unconfirmed.
+// events its first application left unconfirmed. A failure is retried in
+// place; one that is not transient is dead-lettered after MaxAttempts
+// attempts so that it does not stall its partition (poison.go).
 type CommandHandler struct {
 	Store     *state.Store
 	Cleaner   *state.OutboxCleaner
@@ -40,6 +42,14 @@ type CommandHandler struct {
 	// StateCacheBytes bounds the cache of recently decided customers'
 	// state (default DefaultStateCacheBytes); see stateCache.
 	StateCacheBytes int
+	// MaxAttempts is how often a command failing for a permanent reason is
+	// tried before it is dead-lettered (DefaultMaxAttempts when < 1).
+	MaxAttempts int
+
+	// onDecide and onFailure are test hooks: called before the rules
+	// decide, and with every failed attempt.
+	onDecide  func(messages.Command)
+	onFailure func(msg *message.Message, err error, transient bool)
 
 	cacheOnce sync.Once
 	states    *stateCache
@@ -47,12 +57,21 @@ type CommandHandler struct {
 
 // maxConflictRetries bounds how often a command is re-decided when another
 // writer committed for the same customer in between (only possible while
-// two replicas briefly overlap). Past it the message is nacked and retried
-// by the subscriber with backoff, never dropped.
+// two replicas briefly overlap). Past it the attempt fails as permanent:
+// the subscriber retries it with backoff, and MaxAttempts such attempts
+// dead-letter it.
 const maxConflictRetries = 5
 
 // Handle is a watermill NoPublishHandlerFunc.
 func (h *CommandHandler) Handle(msg *message.Message) error {
+	if err := h.handleRecovered(msg); err != nil {
+		return h.settle(msg, err)
+	}
+	return nil
+}
+
+// handle makes one attempt at a command.
+func (h *CommandHandler) handle(msg *message.Message) error {
 	ctx := msg.Context()
 	route, err := messages.ParseStoredCommandSubject(msg.Metadata.Get(bus.MetaSubject))
 	if err != nil {
@@ -62,7 +81,7 @@ func (h *CommandHandler) Handle(msg *message.Message) error {
 	if de, ok := messages.AsDecodeError(err); ok {
 		return h.deadLetter(msg, de)
 	} else if err != nil {
-		return err
+		return permanent(err)
 	}
 	cmd, err := messages.DecodeCommand(route, msg.Payload)
 	if de, ok := messages.AsDecodeError(err); ok {
@@ -77,7 +96,7 @@ func (h *CommandHandler) Handle(msg *message.Message) error {
 			return err
 		}
 		if attempt == maxConflictRetries {
-			return fmt.Errorf("command %s: customer %s kept changing under it", cmd.ID, cmd.CustomerID)
+			return permanent(fmt.Errorf("command %s: customer %s kept changing under it", cmd.ID, cmd.CustomerID))
 		}
 	}
 }
@@ -93,9 +112,13 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 	}
 	st, err := rules.DecodeState(snap.Fields)
 	if err != nil {
-		// Corrupt stored state is a bug to fix, not input to skip: the
-		// command stays unacked and its partition waits, loudly.
-		return false, fmt.Errorf("customer %s: %w", cmd.CustomerID, err)
+		// Corrupt stored state is a bug to fix, not input to skip; but
+		// retrying cannot fix it, and the partition must not wait for
+		// the fix: after MaxAttempts the command is dead-lettered.
+		return false, permanent(fmt.Errorf("customer %s: %w", cmd.CustomerID, err))
+	}
+	if h.onDecide != nil {
+		h.onDecide(cmd)
 	}
 	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners})
 	if out.Ignored { // a timer.fired not due: no trace, not even in the inbox (rules.Decide)
@@ -105,7 +128,7 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 
 	commit, err := buildCommit(cmd, route, now, snap.Version, out)
 	if err != nil {
-		return false, err
+		return false, permanent(err)
 	}
 	// Commit indexes the timers first: a crash after that and before the
 	// commit leaves an entry without a timer, which fires as a no-op; the
@@ -125,7 +148,7 @@ func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd me
 		h.cache().drop(cmd.CustomerID)
 		return false, nil
 	}
-	return false, fmt.Errorf("commit command %s: unknown status %d", cmd.ID, res.Status)
+	return false, permanent(fmt.Errorf("commit command %s: unknown status %d", cmd.ID, res.Status))
 }
 
 // load is the customer's state to decide on: from the cache when this
@@ -207,13 +230,15 @@ func timerEntries(customerID string, timers []*rules.Timer) []state.TimerEntry {
 }
 
 // publish sends outbox entries to JetStream and, once every PubAck is in,
-// queues their removal from the outbox.
+// queues their removal from the outbox. A failure is transient whatever
+// its cause: the command is committed, so it is retried (its redelivery
+// republishes from the outbox), never rejected.
 func (h *CommandHandler) publish(ctx context.Context, customerID string, entries []state.OutboxEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	if err := PublishOutbox(h.Publisher, entries); err != nil {
-		return err
+		return transient(err)
 	}
 	ids := make([]string, len(entries))
 	for i, e := range entries {
@@ -248,7 +273,7 @@ func (h *CommandHandler) deadLetter(msg *message.Message, de *messages.DecodeErr
 		return err
 	}
 	if err := h.Publisher.Publish("", dl); err != nil {
-		return fmt.Errorf("dead-letter %s: %w", msg.UUID, err)
+		return transient(fmt.Errorf("dead-letter %s: %w", msg.UUID, err))
 	}
 	h.Logger.Info("Command dead-lettered", watermill.LogFields{"message": msg.UUID, "code": de.Code, "detail": de.Detail})
 	return nil

@@ -16,8 +16,8 @@ import (
 )
 
 type deadLetter struct {
-	code, reason, origSubject string
-	data                      []byte
+	code, reason, origSubject, attempts string
+	data                                []byte
 }
 
 // deadLetters follows the dead-letter stream, keyed by the original
@@ -39,7 +39,7 @@ func (e *env) watchDeadLetters() *deadLetters {
 		seq, _ := strconv.ParseUint(m.Headers().Get(bus.MetaStreamSeq), 10, 64)
 		d.mu.Lock()
 		d.bySeq[seq] = deadLetter{code: m.Headers().Get(bus.MetaDeadLetterCode), reason: m.Headers().Get(bus.MetaDeadLetterReason),
-			origSubject: m.Headers().Get(bus.MetaOriginalSubject), data: m.Data()}
+			origSubject: m.Headers().Get(bus.MetaOriginalSubject), attempts: m.Headers().Get(bus.MetaDeadLetterAttempts), data: m.Data()}
 		close(d.changed)
 		d.changed = make(chan struct{})
 		d.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 	"github.com/cspreseller/csp-processor/handlers/partners"
+	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/state"
 )
@@ -44,8 +45,17 @@ type Config struct {
 	// partner acts as a direct-bill partner (PTN-2..PTN-4).
 	Partners *partners.Registry
 
+	// MaxAttempts is how often a command that fails for a permanent reason
+	// is tried (with the subscriber's backoff in between) before it is
+	// dead-lettered as internal_error; DefaultMaxAttempts when zero.
+	// Transient failures are retried however long they last.
+	MaxAttempts int
+
 	// wrapPublisher lets tests inject failures around the real publisher.
 	wrapPublisher func(message.Publisher) message.Publisher
+	// onDecide and onFailure are CommandHandler's test hooks.
+	onDecide  func(messages.Command)
+	onFailure func(msg *message.Message, err error, transient bool)
 }
 
 // Processor is the running pipeline: a Watermill router whose one handler
@@ -102,12 +112,12 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Recoverer turns a panic into a nack: the command stays unacked and is
-	// retried in place, so a bug blocks one partition instead of losing a
-	// command or killing the process.
+	// The handler recovers a panic itself and counts it as a permanent
+	// failure (poison.go); the recoverer is the last guard for one outside
+	// it, turning it into a nack instead of killing the process.
 	router.AddMiddleware(recoverer)
 	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
-		StateCacheBytes: cfg.StateCacheBytes}
+		StateCacheBytes: cfg.StateCacheBytes, MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
 		Poll: cfg.TimerPoll, Logger: cfg.Logger}

@@ -225,9 +225,13 @@ func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool)
 }
 
 // waitApplied waits until every fired timer's command is in its customer's
-// inbox (simulation mode only: the simulator may not move on before). A
-// stale entry whose ID the state holds with another due time is never
-// recorded (rules.Decide ignores it), so it counts as applied at once.
+// inbox, or was dead-lettered because it could not be applied (simulation
+// mode only: the simulator may not move on before). A stale entry whose ID
+// the state holds with another due time is never recorded (rules.Decide
+// ignores it), so it counts as applied at once. A command that failed for
+// a permanent reason is dead-lettered after the handler's MaxAttempts, so
+// a poison command ahead of a timer, or the timer itself, does not hold
+// the clock; a store or broker outage can, at most 2 minutes.
 func (s *Scheduler) waitApplied(ctx context.Context, fired []state.TimerEntry) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	tick := time.NewTicker(2 * time.Millisecond)
@@ -237,6 +241,9 @@ func (s *Scheduler) waitApplied(ctx context.Context, fired []state.TimerEntry) e
 			ok, err := s.Store.Applied(ctx, t.CustomerID, t.TimerID)
 			if err == nil && !ok {
 				ok, err = s.staleEntry(ctx, t)
+			}
+			if err == nil && !ok {
+				ok, err = s.Store.DeadLettered(ctx, t.CustomerID, t.TimerID)
 			}
 			if err != nil {
 				return err

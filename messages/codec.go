@@ -25,6 +25,13 @@ const (
 	CodeClockNotAllowed = "clock_not_allowed"
 )
 
+// CodeInternalError is the dead-letter code, and the command.rejected code,
+// of a command that decoded but could not be applied after the processor's
+// bounded number of attempts (a commit that can never succeed, a panic in a
+// rule, stored state that no longer decodes). It is not a DecodeError code:
+// the processor, not the sender, is at fault.
+const CodeInternalError = "internal_error"
+
 // DecodeError says why bytes are not a command. Code is one of the Code*
 // constants; it names the dead-letter subject.
 type DecodeError struct {

@@ -36,6 +36,16 @@ func EventID(customerID, commandID string, n int) string {
 	return uuid.NewSHA1(eventNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", customerID, commandID, n)).String()
 }
 
+// InternalErrorEventID is the ID of the command.rejected event (code
+// internal_error) that answers a command the processor gave up on. Such a
+// command committed nothing, so it has no events of its own; the ID is a
+// pure function of (customer, command ID), so answering it again after a
+// redelivery publishes the same ID. Its input starts with a byte no
+// customer ID can contain, so it never equals an EventID of any command.
+func InternalErrorEventID(customerID, commandID string) string {
+	return uuid.NewSHA1(eventNamespace, fmt.Appendf(nil, "\x01%s\x00%s\x00%s", CodeInternalError, customerID, commandID)).String()
+}
+
 // DerivedID derives a stable identifier (for example a subscription ID) from
 // a command: the same command always yields the same ID, so a redelivered
 // order creates the same subscriptions.

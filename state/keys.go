@@ -16,6 +16,7 @@ import (
 //	<prefix>:{<customerID>}:applied   zset  commandID -> applied-at unix millis of commands whose inbox
 //	                                        record was trimmed (the compact record, kept AppliedRetention)
 //	<prefix>:{<customerID>}:outbox    hash  eventID -> outbox record (JSON: subject, data, written-at, order)
+//	<prefix>:{<customerID>}:dead      hash  commandID -> time it was dead-lettered (deadletter.go)
 //
 // The prefix defaults to "csp".
 

@@ -17,6 +17,7 @@
 //	PARTITIONS     command partitions when creating the stream (default 32)
 //	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
+//	MAX_ATTEMPTS   attempts at a command failing for a non-transient reason before it is dead-lettered (default 5)
 //	STATE_CACHE_MB megabytes of recently decided customers' state kept in memory (default 32)
 //	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)
 //	LOG_LEVEL      debug, info (default; warn with -demo), warn or error
@@ -119,6 +120,12 @@ func run(demo bool) error {
 		return err
 	}
 	cfg.StateCacheBytes = cacheMB << 20
+	if cfg.MaxAttempts, err = envInt("MAX_ATTEMPTS"); err != nil {
+		return err
+	}
+	if cfg.MaxAttempts < 0 {
+		return fmt.Errorf("MAX_ATTEMPTS=%d is negative", cfg.MaxAttempts)
+	}
 	if a := os.Getenv("ACK_WAIT"); a != "" {
 		d, err := time.ParseDuration(a)
 		if err != nil {

@@ -18,6 +18,10 @@ const (
 	MetaDeadLetterReason = "Csp-Dlq-Reason"
 	// MetaOriginalSubject is the subject the command was stored under.
 	MetaOriginalSubject = "Csp-Original-Subject"
+	// MetaDeadLetterAttempts is how many times the command was tried before
+	// it was set aside (decimal; dead letters of code internal_error only,
+	// see Attempts).
+	MetaDeadLetterAttempts = "Csp-Dlq-Attempts"
 )
 
 // NewDeadLetter builds the dead letter of a command received from the

@@ -36,7 +36,30 @@ const (
 	MetaNumDelivered = "Csp-Num-Delivered"
 	// MetaPartition is the partition the command was consumed from.
 	MetaPartition = "Csp-Partition"
+	// MetaAttempt is how many times this process has handed the command to
+	// the handler in the current delivery (decimal, 1 the first time; the
+	// in-process retries after a Nack count up). See Attempts.
+	MetaAttempt = "Csp-Attempt"
 )
+
+// Attempts is how many times a command received from the CommandSubscriber
+// has been tried, this attempt included: the in-process attempt of the
+// current delivery (MetaAttempt) plus one for each earlier delivery by the
+// server (MetaNumDelivered - 1), which ended without an ack (the process
+// died or stopped, or the broker redelivered after AckWait). An earlier
+// delivery counts once however often it was retried in process: a lower
+// bound, since nothing about it survives the process. Missing or
+// unparsable metadata counts as 1.
+func Attempts(msg *message.Message) int {
+	attempt, err := strconv.Atoi(msg.Metadata.Get(MetaAttempt))
+	if err != nil || attempt < 1 {
+		attempt = 1
+	}
+	if delivered, err := strconv.Atoi(msg.Metadata.Get(MetaNumDelivered)); err == nil && delivered > 1 {
+		attempt += delivered - 1
+	}
+	return attempt
+}
 
 // CommandSubscriber is a watermill message.Subscriber over the partitioned
 // command stream. It consumes one durable pull consumer per partition
@@ -342,6 +365,7 @@ func (pc *partitionConsumer) deliver(stop context.Context, jm jetstream.Msg) boo
 	stopping := stop.Done()
 	for attempt := 1; ; attempt++ {
 		wm := freshCopy(template)
+		wm.Metadata.Set(MetaAttempt, strconv.Itoa(attempt))
 		wm.SetContext(pc.msgCtx)
 
 		// Hand it over.

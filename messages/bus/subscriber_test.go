@@ -43,6 +43,7 @@ func TestSubscriberMessageMetadata(t *testing.T) {
 		"Trace-Id":      "abc",
 		bus.MetaSubject: "csp.evt.forged", // a sender cannot set the metadata
 		"Csp-Timestamp": "2001-01-01T00:00:00Z",
+		bus.MetaAttempt: "99",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +68,7 @@ func TestSubscriberMessageMetadata(t *testing.T) {
 		bus.MetaTimestamp:    stored.Time.UTC().Format(time.RFC3339Nano),
 		bus.MetaNumDelivered: "1",
 		bus.MetaPartition:    strconv.Itoa(p),
+		bus.MetaAttempt:      "1",
 		"Nats-Msg-Id":        msgID,
 		"Trace-Id":           "abc",
 	}
@@ -329,6 +331,9 @@ func TestInProgressPreventsRedelivery(t *testing.T) {
 	if m.UUID != fmt.Sprintf("CSP_COMMANDS:%d", first) || m.Metadata.Get(bus.MetaNumDelivered) != "1" {
 		t.Fatalf("retry: %s delivered %s", m.UUID, m.Metadata.Get(bus.MetaNumDelivered))
 	}
+	if got := bus.Attempts(m); m.Metadata.Get(bus.MetaAttempt) != "2" || got != 2 {
+		t.Fatalf("retry: attempt %q, Attempts %d, want 2", m.Metadata.Get(bus.MetaAttempt), got)
+	}
 	if info := e.consumerInfo(t, "processor", 0); info.NumRedelivered != 0 || info.NumAckPending != 1 {
 		t.Fatalf("server redelivered %d, %d pending", info.NumRedelivered, info.NumAckPending)
 	}
@@ -499,4 +504,27 @@ func TestLostConsumerEndsTheSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitClosed(t, ch, 20*time.Second)
+}
+
+// Attempts counts the in-process attempts of this delivery and one for
+// each earlier server delivery.
+func TestAttemptsCountsRetriesAndEarlierDeliveries(t *testing.T) {
+	for _, tc := range []struct {
+		attempt, delivered string
+		want               int
+	}{
+		{"1", "1", 1},
+		{"4", "1", 4},
+		{"1", "3", 3},
+		{"2", "3", 4},
+		{"", "", 1},
+		{"x", "0", 1},
+	} {
+		m := message.NewMessage("u", nil)
+		m.Metadata.Set(bus.MetaAttempt, tc.attempt)
+		m.Metadata.Set(bus.MetaNumDelivered, tc.delivered)
+		if got := bus.Attempts(m); got != tc.want {
+			t.Errorf("attempt %q, delivered %q: Attempts %d, want %d", tc.attempt, tc.delivered, got, tc.want)
+		}
+	}
 }
