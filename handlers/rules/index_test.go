@@ -56,10 +56,6 @@ func TestRuleIndexIsCurrent(t *testing.T) {
 	sort.Strings(alt)
 	mention := regexp.MustCompile(`\b(` + strings.Join(alt, "|") + `)-(\d+)\b`)
 
-	testOf := make([]*regexp.Regexp, len(ids))
-	for i, id := range ids {
-		testOf[i] = testsRule(id)
-	}
 	files := repoFiles(t)
 	code := map[string][]string{}  // ID -> non-test Go files naming it
 	tests := map[string][]string{} // ID -> test files testing it
@@ -86,8 +82,8 @@ func TestRuleIndexIsCurrent(t *testing.T) {
 		if !strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		for i, id := range ids {
-			if testOf[i].Match(b) {
+		for _, id := range testedRules(b) {
+			if defined[id] && !containsStr(tests[id], "`"+f+"`") {
 				tests[id] = append(tests[id], "`"+f+"`")
 			}
 		}
@@ -123,12 +119,41 @@ func TestRuleIndexIsCurrent(t *testing.T) {
 	t.Errorf("README.md's rule index is stale: go test ./handlers/rules -run TestRuleIndexIsCurrent -update-index")
 }
 
-// testsRule matches a test of the rule: a test function named for it
-// (`TestRule_CAN_1_...`, also `TestRule_EXP_1_EXP_2_...`) or a table row
-// whose name starts with the ID.
-func testsRule(id string) *regexp.Regexp {
-	tag := strings.ReplaceAll(id, "-", "_")
-	return regexp.MustCompile(`func TestRule_([A-Z]{2,3}_\d+_)*` + tag + `(_|\()|"` + id + ` `)
+var (
+	ruleTestFunc = regexp.MustCompile(`func TestRule_([A-Za-z0-9_]+)\(`)
+	ruleIDPrefix = regexp.MustCompile(`^([A-Z]{2,3})_(\d+)(_|$)`)
+	ruleTableRow = regexp.MustCompile(`"([A-Z]{2,3}-\d+) `)
+)
+
+// testedRules are the rule IDs a test file tests: those a test function is
+// named for (`TestRule_CAN_1_...`, also `TestRule_EXP_1_EXP_2_...`) and
+// those a table row's name starts with (the ID, a space, the case).
+func testedRules(src []byte) []string {
+	var ids []string
+	for _, m := range ruleTestFunc.FindAllSubmatch(src, -1) {
+		name := string(m[1])
+		for {
+			p := ruleIDPrefix.FindStringSubmatch(name)
+			if p == nil {
+				break
+			}
+			ids = append(ids, p[1]+"-"+p[2])
+			name = name[len(p[0]):]
+		}
+	}
+	for _, m := range ruleTableRow.FindAllSubmatch(src, -1) {
+		ids = append(ids, string(m[1]))
+	}
+	return ids
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // repoFiles lists the repository's Go and Markdown files (slash paths from
