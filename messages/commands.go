@@ -196,62 +196,56 @@ const (
 	ReasonFraud           = "fraud"
 )
 
+// commandTypes is every command type this version accepts, in the order
+// CommandTypes lists them, each with its data constructor: the codec's one
+// list of command types (the rules keep theirs per type, and test that it
+// covers this one).
+var commandTypes = []struct {
+	t       CommandType
+	newData func() any
+}{
+	{CmdCustomerCreated, func() any { return &CustomerCreatedData{} }},
+	{CmdOrderPlaced, func() any { return &OrderPlacedData{} }},
+	{CmdSubscriptionSuspend, func() any { return &SuspendData{} }},
+	{CmdSubscriptionReactivate, func() any { return &ReactivateData{} }},
+	{CmdSubscriptionCancel, func() any { return &CancelData{} }},
+	{CmdAutoRenewSet, func() any { return &AutoRenewSetData{} }},
+	{CmdQuantityChange, func() any { return &QuantityChangeData{} }},
+	{CmdUpgrade, func() any { return &UpgradeData{} }},
+	{CmdScheduleSet, func() any { return &ScheduleSetData{} }},
+	{CmdScheduleDelete, func() any { return &ScheduleDeleteData{} }},
+	{CmdTrialConvert, func() any { return &TrialConvertData{} }},
+	{CmdTimerFired, func() any { return &TimerFiredData{} }},
+	{CmdReservationScopeChange, func() any { return &ReservationScopeChangeData{} }},
+	{CmdReservationCancel, func() any { return &ReservationCancelData{} }},
+	{CmdReservationExchange, func() any { return &ReservationExchangeData{} }},
+	{CmdSoftwareCancel, func() any { return &SoftwareCancelData{} }},
+	{CmdSoftwareDownloadLinkRequest, func() any { return &SoftwareDownloadLinkRequestData{} }},
+	{CmdSoftwareKeyAccess, func() any { return &SoftwareKeyAccessData{} }},
+	{CmdSoftwareDownload, func() any { return &SoftwareDownloadData{} }},
+	{CmdRelationshipRequest, func() any { return &RelationshipRequestData{} }},
+	{CmdRelationshipAccept, func() any { return &RelationshipAcceptData{} }},
+	{CmdTransferRequest, func() any { return &TransferRequestData{} }},
+	{CmdTransferReject, func() any { return &TransferRejectData{} }},
+	{CmdTransferSubmit, func() any { return &TransferSubmitData{} }},
+}
+
 // newCommandData returns a pointer to the zero data value of a command type,
 // or nil for a type this version does not know.
 func newCommandData(t CommandType) any {
-	switch t {
-	case CmdCustomerCreated:
-		return &CustomerCreatedData{}
-	case CmdOrderPlaced:
-		return &OrderPlacedData{}
-	case CmdSubscriptionSuspend:
-		return &SuspendData{}
-	case CmdSubscriptionReactivate:
-		return &ReactivateData{}
-	case CmdSubscriptionCancel:
-		return &CancelData{}
-	case CmdAutoRenewSet:
-		return &AutoRenewSetData{}
-	case CmdQuantityChange:
-		return &QuantityChangeData{}
-	case CmdUpgrade:
-		return &UpgradeData{}
-	case CmdScheduleSet:
-		return &ScheduleSetData{}
-	case CmdScheduleDelete:
-		return &ScheduleDeleteData{}
-	case CmdTrialConvert:
-		return &TrialConvertData{}
-	case CmdTimerFired:
-		return &TimerFiredData{}
-	}
-	if f, ok := extraCommands[t]; ok {
-		return f()
+	for _, c := range commandTypes {
+		if c.t == t {
+			return c.newData()
+		}
 	}
 	return nil
 }
 
-// extraCommands are the command types that files of this package register
-// with registerCommand (one file per product area), in registration order.
-var (
-	extraCommands     = map[CommandType]func() any{}
-	extraCommandOrder []CommandType
-)
-
-// registerCommand adds a command type and its data constructor; call it
-// from an init function.
-func registerCommand(t CommandType, newData func() any) {
-	if newCommandData(t) != nil {
-		panic("messages: command type registered twice: " + string(t))
-	}
-	extraCommands[t] = newData
-	extraCommandOrder = append(extraCommandOrder, t)
-}
-
 // CommandTypes lists every command type this version accepts.
 func CommandTypes() []CommandType {
-	out := []CommandType{CmdCustomerCreated, CmdOrderPlaced, CmdSubscriptionSuspend,
-		CmdSubscriptionReactivate, CmdSubscriptionCancel, CmdAutoRenewSet, CmdQuantityChange, CmdUpgrade,
-		CmdScheduleSet, CmdScheduleDelete, CmdTrialConvert, CmdTimerFired}
-	return append(out, extraCommandOrder...)
+	out := make([]CommandType, len(commandTypes))
+	for i, c := range commandTypes {
+		out[i] = c.t
+	}
+	return out
 }

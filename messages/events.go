@@ -424,71 +424,65 @@ const (
 	BillingReasonReactivation = "reactivation"
 )
 
-// newEventData returns a pointer to the zero data value of an event type.
+// eventTypes is every event type this version emits, in the order
+// EventTypes lists them, each with its data constructor: the codec's one
+// list of event types.
+var eventTypes = []struct {
+	t       EventType
+	newData func() any
+}{
+	{EvtCustomerCreated, func() any { return &CustomerCreatedEvent{} }},
+	{EvtOrderProcessed, func() any { return &OrderProcessedEvent{} }},
+	{EvtSubscriptionCreated, func() any { return &SubscriptionCreatedEvent{} }},
+	{EvtSubscriptionSuspended, func() any { return &SubscriptionSuspendedEvent{} }},
+	{EvtSubscriptionReactivated, func() any { return &SubscriptionReactivatedEvent{} }},
+	{EvtSubscriptionCancelled, func() any { return &SubscriptionCancelledEvent{} }},
+	{EvtAutoRenewChanged, func() any { return &AutoRenewChangedEvent{} }},
+	{EvtSubscriptionRenewed, func() any { return &SubscriptionRenewedEvent{} }},
+	{EvtSubscriptionExpired, func() any { return &SubscriptionExpiredEvent{} }},
+	{EvtQuantityChanged, func() any { return &QuantityChangedEvent{} }},
+	{EvtSubscriptionUpgraded, func() any { return &SubscriptionUpgradedEvent{} }},
+	{EvtScheduleChanged, func() any { return &ScheduleChangedEvent{} }},
+	{EvtTrialConverted, func() any { return &TrialConvertedEvent{} }},
+	{EvtCommandRejected, func() any { return &CommandRejectedEvent{} }},
+	{EvtCommandDeferred, func() any { return &CommandDeferredEvent{} }},
+	{EvtBillingCharge, func() any { return &BillingEvent{} }},
+	{EvtBillingCredit, func() any { return &BillingEvent{} }},
+	{EvtMarketplaceSetupLink, func() any { return &MarketplaceSetupLinkEvent{} }},
+	{EvtReservationCreated, func() any { return &ReservationCreatedEvent{} }},
+	{EvtReservationScopeChanged, func() any { return &ReservationScopeChangedEvent{} }},
+	{EvtReservationCancelled, func() any { return &ReservationCancelledEvent{} }},
+	{EvtReservationExchanged, func() any { return &ReservationExchangedEvent{} }},
+	{EvtSoftwareKeysIssued, func() any { return &SoftwareKeysIssuedEvent{} }},
+	{EvtSoftwareDownloadLinkIssued, func() any { return &SoftwareDownloadLinkIssuedEvent{} }},
+	{EvtSoftwareCancelled, func() any { return &SoftwareCancelledEvent{} }},
+	{EvtSoftwareActivityRecorded, func() any { return &SoftwareActivityRecordedEvent{} }},
+	{EvtRelationshipRequested, func() any { return &RelationshipRequestedEvent{} }},
+	{EvtRelationshipAccepted, func() any { return &RelationshipAcceptedEvent{} }},
+	{EvtTransferRequested, func() any { return &TransferEvent{} }},
+	{EvtTransferRejected, func() any { return &TransferEvent{} }},
+	{EvtTransferExpired, func() any { return &TransferEvent{} }},
+	{EvtTransferSubmitted, func() any { return &TransferEvent{} }},
+	{EvtTransferCompleted, func() any { return &TransferEvent{} }},
+	{EvtTransferFailed, func() any { return &TransferEvent{} }},
+}
+
+// newEventData returns a pointer to the zero data value of an event type,
+// or nil for a type this version does not know.
 func newEventData(t EventType) any {
-	switch t {
-	case EvtCustomerCreated:
-		return &CustomerCreatedEvent{}
-	case EvtOrderProcessed:
-		return &OrderProcessedEvent{}
-	case EvtSubscriptionCreated:
-		return &SubscriptionCreatedEvent{}
-	case EvtSubscriptionSuspended:
-		return &SubscriptionSuspendedEvent{}
-	case EvtSubscriptionReactivated:
-		return &SubscriptionReactivatedEvent{}
-	case EvtSubscriptionCancelled:
-		return &SubscriptionCancelledEvent{}
-	case EvtAutoRenewChanged:
-		return &AutoRenewChangedEvent{}
-	case EvtSubscriptionRenewed:
-		return &SubscriptionRenewedEvent{}
-	case EvtSubscriptionExpired:
-		return &SubscriptionExpiredEvent{}
-	case EvtQuantityChanged:
-		return &QuantityChangedEvent{}
-	case EvtSubscriptionUpgraded:
-		return &SubscriptionUpgradedEvent{}
-	case EvtScheduleChanged:
-		return &ScheduleChangedEvent{}
-	case EvtTrialConverted:
-		return &TrialConvertedEvent{}
-	case EvtCommandRejected:
-		return &CommandRejectedEvent{}
-	case EvtCommandDeferred:
-		return &CommandDeferredEvent{}
-	case EvtBillingCharge, EvtBillingCredit:
-		return &BillingEvent{}
-	}
-	if f, ok := extraEvents[t]; ok {
-		return f()
+	for _, e := range eventTypes {
+		if e.t == t {
+			return e.newData()
+		}
 	}
 	return nil
 }
 
 // EventTypes lists every event type this version emits.
 func EventTypes() []EventType {
-	out := []EventType{EvtCustomerCreated, EvtOrderProcessed, EvtSubscriptionCreated, EvtSubscriptionSuspended,
-		EvtSubscriptionReactivated, EvtSubscriptionCancelled, EvtAutoRenewChanged, EvtSubscriptionRenewed,
-		EvtSubscriptionExpired, EvtQuantityChanged, EvtSubscriptionUpgraded, EvtScheduleChanged, EvtTrialConverted,
-		EvtCommandRejected, EvtCommandDeferred,
-		EvtBillingCharge, EvtBillingCredit}
-	return append(out, extraEventOrder...)
-}
-
-// extraEvents are the event types that files of this package register with
-// registerEvent, in registration order.
-var (
-	extraEvents     = map[EventType]func() any{}
-	extraEventOrder []EventType
-)
-
-// registerEvent adds an event type and its data constructor; call it from
-// an init function.
-func registerEvent(t EventType, newData func() any) {
-	if newEventData(t) != nil {
-		panic("messages: event type registered twice: " + string(t))
+	out := make([]EventType, len(eventTypes))
+	for i, e := range eventTypes {
+		out[i] = e.t
 	}
-	extraEvents[t] = newData
-	extraEventOrder = append(extraEventOrder, t)
+	return out
 }

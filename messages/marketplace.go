@@ -84,7 +84,3 @@ type OrderLineView struct {
 	SubscriptionID string `json:"subscription_id,omitempty"`
 	Code           string `json:"code,omitempty"`
 }
-
-func init() {
-	registerEvent(EvtMarketplaceSetupLink, func() any { return &MarketplaceSetupLinkEvent{} })
-}

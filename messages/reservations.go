@@ -199,13 +199,3 @@ type ReservationExchangedEvent struct {
 	RefundPaidTo       string `json:"refund_paid_to,omitempty"`
 	Rule               string `json:"rule"`
 }
-
-func init() {
-	registerCommand(CmdReservationScopeChange, func() any { return &ReservationScopeChangeData{} })
-	registerCommand(CmdReservationCancel, func() any { return &ReservationCancelData{} })
-	registerCommand(CmdReservationExchange, func() any { return &ReservationExchangeData{} })
-	registerEvent(EvtReservationCreated, func() any { return &ReservationCreatedEvent{} })
-	registerEvent(EvtReservationScopeChanged, func() any { return &ReservationScopeChangedEvent{} })
-	registerEvent(EvtReservationCancelled, func() any { return &ReservationCancelledEvent{} })
-	registerEvent(EvtReservationExchanged, func() any { return &ReservationExchangedEvent{} })
-}

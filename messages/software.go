@@ -211,14 +211,3 @@ type SoftwareActivityEntry struct {
 	OfferID        string    `json:"offer_id"`
 	LinkID         string    `json:"link_id,omitempty"`
 }
-
-func init() {
-	registerCommand(CmdSoftwareCancel, func() any { return &SoftwareCancelData{} })
-	registerCommand(CmdSoftwareDownloadLinkRequest, func() any { return &SoftwareDownloadLinkRequestData{} })
-	registerCommand(CmdSoftwareKeyAccess, func() any { return &SoftwareKeyAccessData{} })
-	registerCommand(CmdSoftwareDownload, func() any { return &SoftwareDownloadData{} })
-	registerEvent(EvtSoftwareKeysIssued, func() any { return &SoftwareKeysIssuedEvent{} })
-	registerEvent(EvtSoftwareDownloadLinkIssued, func() any { return &SoftwareDownloadLinkIssuedEvent{} })
-	registerEvent(EvtSoftwareCancelled, func() any { return &SoftwareCancelledEvent{} })
-	registerEvent(EvtSoftwareActivityRecorded, func() any { return &SoftwareActivityRecordedEvent{} })
-}

@@ -195,17 +195,3 @@ type TransferItemRejection struct {
 	SubscriptionID string    `json:"subscription_id"`
 	Rejection      Rejection `json:"rejection"`
 }
-
-func init() {
-	registerCommand(CmdRelationshipRequest, func() any { return &RelationshipRequestData{} })
-	registerCommand(CmdRelationshipAccept, func() any { return &RelationshipAcceptData{} })
-	registerCommand(CmdTransferRequest, func() any { return &TransferRequestData{} })
-	registerCommand(CmdTransferReject, func() any { return &TransferRejectData{} })
-	registerCommand(CmdTransferSubmit, func() any { return &TransferSubmitData{} })
-	registerEvent(EvtRelationshipRequested, func() any { return &RelationshipRequestedEvent{} })
-	registerEvent(EvtRelationshipAccepted, func() any { return &RelationshipAcceptedEvent{} })
-	for _, t := range []EventType{EvtTransferRequested, EvtTransferRejected, EvtTransferExpired,
-		EvtTransferSubmitted, EvtTransferCompleted, EvtTransferFailed} {
-		registerEvent(t, func() any { return &TransferEvent{} })
-	}
-}

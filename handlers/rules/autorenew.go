@@ -16,7 +16,7 @@ func (d *decision) autoRenewSet(c *messages.AutoRenewSetData) {
 	if !ok || !d.notFinal(s) {
 		return
 	}
-	if !d.notPendingRenewal(s, false) {
+	if !d.notPendingRenewal(s) {
 		return
 	}
 	if c.Enabled == nil {

@@ -19,7 +19,7 @@ func (d *decision) cancel(c *messages.CancelData) {
 	if !ok || !d.notFinal(s) {
 		return
 	}
-	if !d.notPendingRenewal(s, true) {
+	if !d.notPendingRenewal(s) {
 		return
 	}
 	if s.Trial { // TRI-3: no status change during a trial; turn auto-renew off to let it lapse

@@ -261,40 +261,14 @@ func decide(in Input, eventCmdID string, eventBase int) Outcome {
 	if !d.systemBoundary() || !d.roleAllowed() || !d.partnerMayTransact() || d.softwareRefuses() || d.reservationRefuses() || d.parkedBefore() {
 		return d.outcome()
 	}
-	switch data := in.Command.Data.(type) {
-	case *messages.CustomerCreatedData:
-		d.customerCreated(data)
-	case *messages.OrderPlacedData:
-		d.orderPlaced(data)
-	case *messages.SuspendData:
-		d.suspend(data)
-	case *messages.ReactivateData:
-		d.reactivate(data)
-	case *messages.CancelData:
-		d.cancel(data)
-	case *messages.AutoRenewSetData:
-		d.autoRenewSet(data)
-	case *messages.QuantityChangeData:
-		d.quantityChange(data)
-	case *messages.UpgradeData:
-		d.upgrade(data)
-	case *messages.ScheduleSetData:
-		d.scheduleSet(data)
-	case *messages.ScheduleDeleteData:
-		d.scheduleDelete(data)
-	case *messages.TrialConvertData:
-		d.trialConvert(data)
-	case *messages.TimerFiredData:
-		d.timerFired(data)
-	default:
-		if r, ok := extraRules[in.Command.Type]; ok {
-			r.apply(&d, in.Command.Data)
-			break
-		}
+	r, ok := commandRules[in.Command.Type]
+	if !ok {
 		// The codec only produces known types; anything else is a
 		// programming error, answered as a rejection rather than a panic.
 		d.reject(reject(CodeInvalidCommand, "GEN-6", fmt.Sprintf("command type %q has no rules", in.Command.Type), nil))
+		return d.outcome()
 	}
+	r.apply(&d, in.Command.Data)
 	return d.outcome()
 }
 
@@ -398,24 +372,6 @@ func (d *decision) deleteTimer(id string) {
 	}
 	delete(d.state.Timers, id)
 	d.deleted = append(d.deleted, TimerField(id))
-}
-
-// extraRules are the rules of command types that other files of this
-// package register with registerRule (one file per product area).
-var extraRules = map[messages.CommandType]extraRule{}
-
-type extraRule struct {
-	roles []messages.Role
-	apply func(d *decision, data any)
-}
-
-// registerRule adds the rules of a command type and the roles that may
-// send it (ROL-1); call it from an init function.
-func registerRule(t messages.CommandType, roles []messages.Role, apply func(d *decision, data any)) {
-	if _, dup := extraRules[t]; dup {
-		panic("rules: command type registered twice: " + string(t))
-	}
-	extraRules[t] = extraRule{roles: roles, apply: apply}
 }
 
 // holds reports whether the state has the entity a field names.

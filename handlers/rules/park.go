@@ -33,35 +33,10 @@ type ParkedCommand struct {
 	ParkedAt time.Time `json:"parked_at"`
 }
 
-// targetSubscription is the subscription a command acts on, if any.
-func targetSubscription(data any) string {
-	switch c := data.(type) {
-	case *messages.SuspendData:
-		return c.SubscriptionID
-	case *messages.ReactivateData:
-		return c.SubscriptionID
-	case *messages.CancelData:
-		return c.SubscriptionID
-	case *messages.AutoRenewSetData:
-		return c.SubscriptionID
-	case *messages.QuantityChangeData:
-		return c.SubscriptionID
-	case *messages.UpgradeData:
-		return c.SubscriptionID
-	case *messages.ScheduleSetData:
-		return c.SubscriptionID
-	case *messages.ScheduleDeleteData:
-		return c.SubscriptionID
-	case *messages.TrialConvertData:
-		return c.SubscriptionID
-	}
-	return ""
-}
-
 // parkedBefore parks a command for a subscription that already has parked
 // commands, behind them. It reports whether it did.
 func (d *decision) parkedBefore() bool {
-	sub := targetSubscription(d.in.Command.Data)
+	sub := targetSubscription(d.in.Command.Type, d.in.Command.Data)
 	if sub == "" || !d.hasParked(sub) {
 		return false
 	}

@@ -11,15 +11,17 @@ const (
 	CodeConflict       = "conflict"
 )
 
-// notPendingRenewal is REN-4: while a renewal is pending, auto-renew,
-// suspend and reactivate are read-only (rejected), and quantity and cancel
-// conflict: they are parked and applied when the renewal completes (see
-// park.go), or rejected with conflict when the policy keeps no parked
-// commands.
-func (d *decision) notPendingRenewal(s *Subscription, conflict bool) bool {
+// notPendingRenewal is REN-4: while a renewal is pending, a command whose
+// row in commandRules is read-only (auto-renew, suspend, reactivate,
+// schedules, an upgrade at renewal) is rejected, and one that conflicts
+// (quantity, cancel, an immediate upgrade or conversion) is parked and
+// applied when the renewal completes (see park.go), or rejected with
+// conflict when the policy keeps no parked commands.
+func (d *decision) notPendingRenewal(s *Subscription) bool {
 	if s.RenewalPendingSince == nil {
 		return true
 	}
+	conflict := commandRules[d.in.Command.Type].renewal.parks(d.in.Command.Data)
 	data := map[string]string{"subscription_id": s.ID, "renewal_pending_since": s.RenewalPendingSince.Format(time.RFC3339Nano)}
 	if conflict && d.retryBound() > 0 {
 		d.park(s)

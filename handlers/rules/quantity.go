@@ -64,7 +64,7 @@ func (d *decision) quantityChange(c *messages.QuantityChangeData) {
 	if !ok || !d.notFinal(s) {
 		return
 	}
-	if !d.notPendingRenewal(s, true) {
+	if !d.notPendingRenewal(s) {
 		return
 	}
 	if s.BillingType == "usage" {

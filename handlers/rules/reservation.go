@@ -154,18 +154,6 @@ var reservationRoles = []messages.Role{
 	messages.RoleUserManagementAdmin,
 }
 
-func init() {
-	registerRule(messages.CmdReservationScopeChange, reservationRoles, func(d *decision, data any) {
-		d.reservationScopeChange(data.(*messages.ReservationScopeChangeData))
-	})
-	registerRule(messages.CmdReservationCancel, reservationRoles, func(d *decision, data any) {
-		d.reservationCancel(data.(*messages.ReservationCancelData))
-	})
-	registerRule(messages.CmdReservationExchange, reservationRoles, func(d *decision, data any) {
-		d.reservationExchange(data.(*messages.ReservationExchangeData))
-	})
-}
-
 // reservationNamespace scopes the derived reservation GUIDs (RES-1).
 var reservationNamespace = uuid.MustParse("0b7c5d2e-93a4-5f61-8e2d-4c1a7b9e6f30")
 
@@ -824,7 +812,7 @@ const CodeReservationNotSupported = "not_supported_for_reservations"
 // reactivate and turning auto-renew off (it is off) still apply. Only the
 // partner of record is told; others get PTN-1's answer from the rules.
 func (d *decision) reservationRefuses() bool {
-	id := targetSubscription(d.in.Command.Data)
+	id := targetSubscription(d.in.Command.Type, d.in.Command.Data)
 	s, ok := d.state.Subscriptions[id]
 	if id == "" || !ok || s.Reservation == nil || s.PartnerID != d.in.PartnerID ||
 		!d.state.Customer.HasRelationship(d.in.PartnerID) {

@@ -17,15 +17,17 @@ var subscriptionRoles = []messages.Role{
 	messages.RoleAdminAgent, messages.RoleBillingAdmin, messages.RoleHelpdeskAgent, messages.RoleSalesAgent,
 }
 
-// RolesFor is the roles that may send a command type (ROL-1).
+// systemRoles send timer commands; customerRoles are the customer's own
+// (TRF-1: the customer accepts a partner relationship).
+var (
+	systemRoles   = []messages.Role{messages.RoleSystem}
+	customerRoles = []messages.Role{messages.RoleCustomerAdmin}
+)
+
+// RolesFor is the roles that may send a command type (ROL-1), from
+// commandRules; nil for a type without rules.
 func RolesFor(t messages.CommandType) []messages.Role {
-	if t == messages.CmdTimerFired {
-		return []messages.Role{messages.RoleSystem}
-	}
-	if r, ok := extraRules[t]; ok {
-		return r.roles
-	}
-	return subscriptionRoles
+	return commandRules[t].roles
 }
 
 // roleAllowed is ROL-1 (Decision): a command from a role that may not send
@@ -36,7 +38,11 @@ func (d *decision) roleAllowed() bool {
 	if d.in.Role == "" {
 		return true
 	}
-	allowed := RolesFor(d.in.Command.Type)
+	r, ok := commandRules[d.in.Command.Type]
+	if !ok {
+		return true // no rules at all: decide answers GEN-6
+	}
+	allowed := r.roles
 	if slices.Contains(allowed, d.in.Role) {
 		return true
 	}

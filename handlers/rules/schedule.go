@@ -26,7 +26,7 @@ const (
 // keep it.
 func (d *decision) scheduleSet(c *messages.ScheduleSetData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
-	if !ok || !d.notFinal(s) || !d.notPendingRenewal(s, false) {
+	if !ok || !d.notFinal(s) || !d.notPendingRenewal(s) {
 		return
 	}
 	switch {
@@ -119,7 +119,7 @@ func (c ScheduledChange) view() *messages.ScheduledChangeView {
 // (REN-4).
 func (d *decision) scheduleDelete(c *messages.ScheduleDeleteData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)
-	if !ok || !d.notFinal(s) || !d.notPendingRenewal(s, false) {
+	if !ok || !d.notFinal(s) || !d.notPendingRenewal(s) {
 		return
 	}
 	if s.Scheduled == nil {

@@ -154,21 +154,6 @@ func SoftwareActivityRoles() []messages.Role {
 	return []messages.Role{messages.RoleGlobalAdmin, messages.RoleAccountAdmin, messages.RoleReferralAdmin, messages.RoleMarketingContentAdmin}
 }
 
-func init() {
-	registerRule(messages.CmdSoftwareCancel, softwareRoles, func(d *decision, data any) {
-		d.softwareCancel(data.(*messages.SoftwareCancelData))
-	})
-	registerRule(messages.CmdSoftwareDownloadLinkRequest, softwareRoles, func(d *decision, data any) {
-		d.softwareLinkRequest(data.(*messages.SoftwareDownloadLinkRequestData))
-	})
-	registerRule(messages.CmdSoftwareKeyAccess, softwareRoles, func(d *decision, data any) {
-		d.softwareKeyAccess(data.(*messages.SoftwareKeyAccessData))
-	})
-	registerRule(messages.CmdSoftwareDownload, softwareRoles, func(d *decision, data any) {
-		d.softwareDownload(data.(*messages.SoftwareDownloadData))
-	})
-}
-
 // fulfilSoftwareLine creates a software line's subscription (GEN-5),
 // called from fulfilLine once every common line check passed (ORD-1..ORD-6,
 // ORD-12, GEN-3, GEN-4), with its keys, and emits subscription.created,
@@ -605,7 +590,7 @@ func QuerySoftwareActivity(st CustomerState, partnerID, customerID string, from,
 // is answered by the rules as usual otherwise) and reports whether it
 // rejected. To be called by decide before a subscription command's rules.
 func (d *decision) softwareRefuses() bool {
-	id := targetSubscription(d.in.Command.Data)
+	id := targetSubscription(d.in.Command.Type, d.in.Command.Data)
 	s, ok := d.state.Subscriptions[id]
 	if id == "" || !ok || s.Software == nil || s.PartnerID != d.in.PartnerID ||
 		!d.state.Customer.HasRelationship(d.in.PartnerID) {

@@ -31,7 +31,7 @@ func (d *decision) suspend(c *messages.SuspendData) {
 	if !ok || !d.notFinal(s) || !d.notTrial(s, "suspended") { // TRI-3, SUS-7
 		return
 	}
-	if !d.notPendingRenewal(s, false) {
+	if !d.notPendingRenewal(s) {
 		return
 	}
 	if !validSuspendReason(c.Reason) {
@@ -90,7 +90,7 @@ func (d *decision) reactivate(c *messages.ReactivateData) {
 	if !ok || !d.notFinal(s) || !d.notTrial(s, "reactivated") { // TRI-3, SUS-7
 		return
 	}
-	if !d.notPendingRenewal(s, false) {
+	if !d.notPendingRenewal(s) {
 		return
 	}
 	if s.Status != StatusSuspended {

@@ -150,24 +150,6 @@ type TransferItem struct {
 	Code string `json:"code,omitempty"`
 }
 
-func init() {
-	registerRule(messages.CmdRelationshipRequest, subscriptionRoles, func(d *decision, data any) {
-		d.relationshipRequest(data.(*messages.RelationshipRequestData))
-	})
-	registerRule(messages.CmdRelationshipAccept, []messages.Role{messages.RoleCustomerAdmin}, func(d *decision, data any) {
-		d.relationshipAccept(data.(*messages.RelationshipAcceptData))
-	})
-	registerRule(messages.CmdTransferRequest, subscriptionRoles, func(d *decision, data any) {
-		d.transferRequest(data.(*messages.TransferRequestData))
-	})
-	registerRule(messages.CmdTransferReject, subscriptionRoles, func(d *decision, data any) {
-		d.transferReject(data.(*messages.TransferRejectData))
-	})
-	registerRule(messages.CmdTransferSubmit, subscriptionRoles, func(d *decision, data any) {
-		d.transferSubmit(data.(*messages.TransferSubmitData))
-	})
-}
-
 // customerBoundary keeps the customer's command the customer's (TRF-1: the
 // customer accepts a relationship): CustomerActor may send
 // customer.relationship.accept only, and nobody else may send it. A role

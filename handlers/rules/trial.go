@@ -163,7 +163,7 @@ func (d *decision) trialConvert(c *messages.TrialConvertData) {
 		return
 	}
 	if when == convertNow {
-		if conv.target != nil && !d.notPendingRenewal(conv.target, true) { // REN-4: parked or conflict
+		if conv.target != nil && !d.notPendingRenewal(conv.target) { // REN-4: parked or conflict
 			return
 		}
 		d.convert(conv, "TRI-5", "")

@@ -82,7 +82,7 @@ func (d *decision) upgrade(c *messages.UpgradeData) {
 		d.reject(invalidField("data.when", fmt.Sprintf("%q is not now or renewal (UPG-7)", c.When)))
 		return
 	}
-	if !d.notPendingRenewal(s, !scheduled) {
+	if !d.notPendingRenewal(s) {
 		return
 	}
 	data := map[string]string{"subscription_id": s.ID, "status": s.Status}
@@ -461,7 +461,7 @@ func (d *decision) eligibleTarget(s *Subscription, offer *catalog.Offer, id stri
 			fmt.Sprintf("subscription %s is %s: licenses can only be upgraded into an active paid subscription", t.ID, what), data))
 		return nil, false
 	}
-	if !d.notPendingRenewal(t, true) {
+	if !d.notPendingRenewal(t) {
 		return nil, false
 	}
 	switch {
