@@ -78,14 +78,8 @@ func cancellationCredit(s *Subscription, now time.Time) *messages.BillingEvent {
 	p := periodDays(s)
 	used := usedDays(now.Sub(s.PeriodStartedAt))
 	unused := max(p-used, 0)
-	credit := &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor:  prorate(s.PeriodCharge, unused, p),
-		TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-		Proration: &messages.Proration{BaseMinor: s.PeriodCharge, UsedDays: used, UnusedDays: unused, PeriodDays: p},
-		Reason:    messages.BillingReasonCancellation, Rule: "CAN-1",
-	}
+	credit := billingEvent(s, messages.BillingReasonCancellation, "CAN-1", prorate(s.PeriodCharge, unused, p))
+	credit.Proration = &messages.Proration{BaseMinor: s.PeriodCharge, UsedDays: used, UnusedDays: unused, PeriodDays: p}
 	lots := normalizedLots(s)
 	if len(lots) < 2 || !chargedByLots(s, lots) {
 		return credit

@@ -192,13 +192,9 @@ func (d *decision) reactivateLegacy(next *Subscription) *messages.BillingEvent {
 	next.PeriodStart = after.AddDate(0, 0, -charged) // today, within the period
 	next.PeriodStartedAt = d.in.Now
 	next.PeriodCharge = prorate(amount, charged, full)
-	return &messages.BillingEvent{
-		SubscriptionID: next.ID, OrderID: next.OrderID, OfferID: next.OfferID, Currency: next.Currency,
-		AmountMinor: next.PeriodCharge, TaxInclusive: next.TaxInclusive, Quantity: next.Quantity, UnitPriceMinor: next.UnitPrice,
-		PeriodStart: formatDate(next.PeriodStart), PeriodEnd: formatDate(next.PeriodEnd),
-		Proration: &messages.Proration{BaseMinor: amount, UsedDays: full - charged, UnusedDays: charged, PeriodDays: full},
-		Reason:    messages.BillingReasonReactivation, Rule: "SUS-2",
-	}
+	charge := billingEvent(next, messages.BillingReasonReactivation, "SUS-2", next.PeriodCharge)
+	charge.Proration = &messages.Proration{BaseMinor: amount, UsedDays: full - charged, UnusedDays: charged, PeriodDays: full}
+	return charge
 }
 
 // dataDeletionDue runs when a data deletion timer fires: a legacy

@@ -166,12 +166,7 @@ func (d *decision) cancelMarketplace(s *Subscription) {
 				"window_opened_at": s.WindowOpenedAt.Format(time.RFC3339Nano), "window_end": end.Format(time.RFC3339Nano)}))
 		return
 	}
-	credit := &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor: s.PeriodCharge, TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-		Reason: messages.BillingReasonCancellation, Rule: "CAN-3",
-	}
+	credit := billingEvent(s, messages.BillingReasonCancellation, "CAN-3", s.PeriodCharge)
 	creditID := d.nextEventID()
 	d.emit(messages.EvtBillingCredit, credit)
 

@@ -222,12 +222,9 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 	if proration != nil {
 		rule = "ORD-9"
 	}
-	d.emit(messages.EvtBillingCharge, &messages.BillingEvent{
-		SubscriptionID: sub.ID, OrderID: orderID, OfferID: offer.ID, Currency: sub.Currency,
-		AmountMinor: sub.PeriodCharge, TaxInclusive: sub.TaxInclusive, Quantity: sub.Quantity,
-		UnitPriceMinor: sub.UnitPrice, PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
-		Proration: proration, Reason: messages.BillingReasonPurchase, Rule: rule,
-	})
+	charge := billingEvent(sub, messages.BillingReasonPurchase, rule, sub.PeriodCharge)
+	charge.Proration = proration
+	d.emit(messages.EvtBillingCharge, charge)
 	d.emitSetupLink(sub) // ORD-13: marketplace SaaS only (marketplace.go)
 	return sub, nil
 }

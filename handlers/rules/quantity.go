@@ -324,13 +324,10 @@ func increaseCharge(s *Subscription, added int, now time.Time) (*messages.Billin
 	p, _ := fullPeriod(s)
 	before := increaseUsedDays(s, now)
 	base := s.UnitPrice * int64(added)
-	return &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor: prorate(base, p-before, p), TaxInclusive: s.TaxInclusive, Quantity: added, UnitPriceMinor: s.UnitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-		Proration: &messages.Proration{BaseMinor: base, UsedDays: before, UnusedDays: p - before, PeriodDays: p},
-		Reason:    messages.BillingReasonIncrease, Rule: "QTY-1",
-	}, lot
+	charge := billingEvent(s, messages.BillingReasonIncrease, "QTY-1", prorate(base, p-before, p))
+	charge.Quantity = added
+	charge.Proration = &messages.Proration{BaseMinor: base, UsedDays: before, UnusedDays: p - before, PeriodDays: p}
+	return charge, lot
 }
 
 // lotCharge is what n licenses of a lot cost for the current billing
@@ -365,12 +362,9 @@ func lotCharge(s *Subscription, lot Lot, n int) int64 {
 // was given back.
 func lotCredit(s *Subscription, lot Lot, n int, now time.Time) *messages.BillingEvent {
 	pr := lotProration(s, lot, n, now)
-	return &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor: prorate(pr.BaseMinor, pr.UnusedDays, pr.PeriodDays), TaxInclusive: s.TaxInclusive, Quantity: n, UnitPriceMinor: s.UnitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-		Proration: &pr, Reason: messages.BillingReasonDecrease, Rule: "QTY-2",
-	}
+	credit := billingEvent(s, messages.BillingReasonDecrease, "QTY-2", prorate(pr.BaseMinor, pr.UnusedDays, pr.PeriodDays))
+	credit.Quantity, credit.Proration = n, &pr
+	return credit
 }
 
 // lotProration is the used and unused days of n licenses of one lot at now

@@ -273,12 +273,7 @@ func (d *decision) fulfilReservationLine(cust *Customer, orderID string, idx int
 	d.putSubscription(sub)
 	d.scheduleTermTimers(sub)
 	d.emitReservationCreated(sub, offer)
-	d.emit(messages.EvtBillingCharge, &messages.BillingEvent{
-		SubscriptionID: sub.ID, OrderID: orderID, OfferID: offer.ID, Currency: sub.Currency,
-		AmountMinor: sub.PeriodCharge, TaxInclusive: sub.TaxInclusive, Quantity: sub.Quantity,
-		UnitPriceMinor: sub.UnitPrice, PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
-		Reason: messages.BillingReasonPurchase, Rule: "ORD-14",
-	})
+	d.emit(messages.EvtBillingCharge, billingEvent(sub, messages.BillingReasonPurchase, "ORD-14", sub.PeriodCharge))
 	d.emitReservationState(sub)
 	return sub, nil
 }
@@ -564,12 +559,9 @@ func (d *decision) reservationCancel(c *messages.ReservationCancelData) {
 		creditProration = nil
 	}
 	creditID := d.nextEventID()
-	d.emit(messages.EvtBillingCredit, &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor: r.credit, TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd), Proration: creditProration,
-		Reason: messages.BillingReasonCancellation, Rule: "CAN-5",
-	})
+	credit := billingEvent(s, messages.BillingReasonCancellation, "CAN-5", r.credit)
+	credit.Proration = creditProration
+	d.emit(messages.EvtBillingCredit, credit)
 	next := s.clone()
 	now := d.in.Now
 	next.Status, next.CancelledAt, next.AutoRenew = StatusCancelled, &now, false
@@ -664,12 +656,8 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 	}
 
 	billingID := d.nextEventID()
-	bill := &messages.BillingEvent{
-		SubscriptionID: sub.ID, OfferID: offer.ID, Currency: sub.Currency, AmountMinor: m.charge,
-		TaxInclusive: sub.TaxInclusive, Quantity: sub.Quantity, UnitPriceMinor: sub.UnitPrice,
-		PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
-		Reason: messages.BillingReasonReservationExchange, Rule: "CAN-6",
-	}
+	bill := billingEvent(sub, messages.BillingReasonReservationExchange, "CAN-6", m.charge)
+	bill.OrderID, bill.OfferID = "", offer.ID // the exchange names no order
 	if m.payout == 0 {
 		d.emit(messages.EvtBillingCharge, bill)
 	} else {

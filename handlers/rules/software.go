@@ -200,12 +200,7 @@ func (d *decision) fulfilSoftwareLine(cust *Customer, offer *catalog.Offer, plan
 		TermStart: formatDate(sub.TermStart), TermEnd: termEndText,
 		AutoRenew: sub.AutoRenew, CancellableUntil: sw.CancellableUntil, // CAN-4's window
 	})
-	d.emit(messages.EvtBillingCharge, &messages.BillingEvent{
-		SubscriptionID: sub.ID, OrderID: orderID, OfferID: offer.ID, Currency: sub.Currency,
-		AmountMinor: sub.PeriodCharge, TaxInclusive: sub.TaxInclusive, Quantity: sub.Quantity,
-		UnitPriceMinor: sub.UnitPrice, PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
-		Reason: messages.BillingReasonPurchase, Rule: "ORD-14",
-	})
+	d.emit(messages.EvtBillingCharge, billingEvent(sub, messages.BillingReasonPurchase, "ORD-14", sub.PeriodCharge))
 	if len(sw.Keys) > 0 {
 		d.emit(messages.EvtSoftwareKeysIssued, &messages.SoftwareKeysIssuedEvent{
 			SubscriptionID: sub.ID, OrderID: orderID, OfferID: offer.ID, Perpetual: spec.Perpetual, Quantity: sub.Quantity,
@@ -361,12 +356,7 @@ func cancelExceptionText(s *Subscription, orderID, code string) string {
 // first period, which every software plan charges at purchase).
 func softwareCredit(s *Subscription, now time.Time) (*messages.BillingEvent, string) {
 	if s.Software.Perpetual {
-		return &messages.BillingEvent{
-			SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-			AmountMinor: s.PeriodCharge, TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
-			PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-			Reason: messages.BillingReasonSoftwareCancellation, Rule: "CAN-4",
-		}, messages.SoftwareCreditFull
+		return billingEvent(s, messages.BillingReasonSoftwareCancellation, "CAN-4", s.PeriodCharge), messages.SoftwareCreditFull
 	}
 	credit := cancellationCredit(s, now)
 	credit.Reason, credit.Rule = messages.BillingReasonSoftwareCancellation, "CAN-4"

@@ -241,9 +241,5 @@ func (d *decision) emitPeriodCharge(s *Subscription, reason, rule string) {
 // emitPeriodChargeOf charges amount for s's current billing period: its
 // PeriodCharge, less what an exchange prepaid (CAN-6).
 func (d *decision) emitPeriodChargeOf(s *Subscription, amount int64, reason, rule string) {
-	d.emit(messages.EvtBillingCharge, &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: s.OfferID, Currency: s.Currency,
-		AmountMinor: amount, TaxInclusive: s.TaxInclusive, Quantity: s.Quantity, UnitPriceMinor: s.UnitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd), Reason: reason, Rule: rule,
-	})
+	d.emit(messages.EvtBillingCharge, billingEvent(s, reason, rule, amount))
 }

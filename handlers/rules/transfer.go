@@ -620,12 +620,10 @@ func (d *decision) moveSubscription(t *Transfer, s *Subscription, idx int) (*Sub
 		AutoRenew: n.AutoRenew, CancellableUntil: n.CancellableUntil,
 	})
 	chargeID := d.nextEventID()
-	d.emitTo(t.TargetPartnerID, messages.EvtBillingCharge, &messages.BillingEvent{
-		SubscriptionID: n.ID, OfferID: n.OfferID, Currency: n.Currency, AmountMinor: amount, TaxInclusive: n.TaxInclusive,
-		Quantity: n.Quantity, UnitPriceMinor: price, PeriodStart: formatDate(n.PeriodStart), PeriodEnd: formatDate(n.PeriodEnd),
-		Proration: &messages.Proration{BaseMinor: base, UsedDays: used, UnusedDays: p - used, PeriodDays: p},
-		Reason:    messages.BillingReasonTransfer, Rule: "TRF-3",
-	})
+	charge := billingEvent(n, messages.BillingReasonTransfer, "TRF-3", amount)
+	charge.OrderID, charge.UnitPriceMinor = "", price // a transfer names no order
+	charge.Proration = &messages.Proration{BaseMinor: base, UsedDays: used, UnusedDays: p - used, PeriodDays: p}
+	d.emitTo(t.TargetPartnerID, messages.EvtBillingCharge, charge)
 	v := subscriptionView(n)
 	v.ChargeEventID, v.ChargeMinor = chargeID, amount
 	return n, v

@@ -422,11 +422,8 @@ func (d *decision) convert(c *conversion, rule, note string) {
 			TermStart: formatDate(sub.TermStart), TermEnd: formatDate(sub.TermEnd),
 			AutoRenew: sub.AutoRenew, CancellableUntil: sub.CancellableUntil,
 		})
-		charge = &messages.BillingEvent{
-			SubscriptionID: sub.ID, OrderID: sub.OrderID, OfferID: c.offer.ID, Currency: sub.Currency,
-			AmountMinor: sub.PeriodCharge, TaxInclusive: sub.TaxInclusive, Quantity: sub.Quantity,
-			UnitPriceMinor: sub.UnitPrice, PeriodStart: formatDate(sub.PeriodStart), PeriodEnd: formatDate(sub.PeriodEnd),
-		}
+		charge = billingEvent(sub, "", "", sub.PeriodCharge) // reason and rule: below
+		charge.OfferID = c.offer.ID
 		ev.Mode, dst = ConversionNew, sub
 	} else {
 		t := c.target.clone()

@@ -499,14 +499,10 @@ func upgradeBilling(s *Subscription, offerID string, q int, unitPrice int64, now
 	used := usedDays(now.Sub(s.PeriodStartedAt))
 	unused := max(periodDays-used, 0)
 	base := unitPrice * int64(q)
-	return &messages.BillingEvent{
-		SubscriptionID: s.ID, OrderID: s.OrderID, OfferID: offerID, Currency: s.Currency,
-		AmountMinor: prorate(base, unused, periodDays), TaxInclusive: s.TaxInclusive,
-		Quantity: q, UnitPriceMinor: unitPrice,
-		PeriodStart: formatDate(s.PeriodStart), PeriodEnd: formatDate(s.PeriodEnd),
-		Proration: &messages.Proration{BaseMinor: base, UsedDays: used, UnusedDays: unused, PeriodDays: periodDays},
-		Reason:    messages.BillingReasonUpgrade, Rule: rule,
-	}
+	charge := billingEvent(s, messages.BillingReasonUpgrade, rule, prorate(base, unused, periodDays))
+	charge.OfferID, charge.Quantity, charge.UnitPriceMinor = offerID, q, unitPrice
+	charge.Proration = &messages.Proration{BaseMinor: base, UsedDays: used, UnusedDays: unused, PeriodDays: periodDays}
+	return charge
 }
 
 // takeLicenses removes q licenses from a subscription that keeps the rest
