@@ -45,11 +45,7 @@ func (d *decision) cancel(c *messages.CancelData) {
 	d.emit(messages.EvtBillingCredit, credit)
 
 	next := s.clone()
-	now := d.in.Now
-	next.Status, next.CancelledAt, next.AutoRenew = StatusCancelled, &now, false
-	d.clearScheduled(&next, string(messages.CmdSubscriptionCancel)) // SCH-3
-	d.putSubscription(&next)
-	d.deleteTimersOf(s.ID)
+	d.endSubscription(&next, endCancelled, string(messages.CmdSubscriptionCancel))
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
 		SubscriptionID: s.ID, CreditEventID: creditID, CreditMinor: credit.AmountMinor, Currency: s.Currency,
 	})

@@ -563,11 +563,7 @@ func (d *decision) reservationCancel(c *messages.ReservationCancelData) {
 	credit.Proration = creditProration
 	d.emit(messages.EvtBillingCredit, credit)
 	next := s.clone()
-	now := d.in.Now
-	next.Status, next.CancelledAt, next.AutoRenew = StatusCancelled, &now, false
-	d.clearScheduled(&next, string(messages.CmdReservationCancel)) // SCH-3
-	d.putSubscription(&next)
-	d.deleteTimersOf(s.ID)
+	d.endSubscription(&next, endCancelled, string(messages.CmdReservationCancel))
 	d.recordRefund(s, "cancellation", r.credit, counted)
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
 		SubscriptionID: s.ID, CreditEventID: creditID, CreditMinor: r.credit, Currency: s.Currency,
@@ -666,15 +662,11 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 	}
 
 	old := s.clone()
-	now := d.in.Now
-	old.Status, old.CancelledAt, old.AutoRenew = StatusCancelled, &now, false
 	r := *s.Reservation
 	r.ExchangedTo = sub.ID
 	r.PrepaidMinor = 0 // carried into the new reservation's refund
 	old.Reservation = &r
-	d.clearScheduled(&old, string(messages.CmdReservationExchange)) // SCH-3
-	d.putSubscription(&old)
-	d.deleteTimersOf(s.ID)
+	d.endSubscription(&old, endCancelled, string(messages.CmdReservationExchange))
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
 		SubscriptionID: s.ID, CreditEventID: billingID, CreditMinor: m.refund - m.fee, Currency: s.Currency,
 	})

@@ -313,8 +313,7 @@ func (d *decision) softwareCancel(c *messages.SoftwareCancelData) {
 		d.emit(messages.EvtBillingCredit, credit)
 
 		next := s.clone()
-		next.Status, next.CancelledAt, next.AutoRenew = StatusCancelled, &now, false
-		d.clearScheduled(&next, string(messages.CmdSoftwareCancel)) // SCH-3
+		d.endSubscription(&next, endCancelled, string(messages.CmdSoftwareCancel))
 		sw := s.Software.clone()
 		sw.RevokedAt = &now
 		item := messages.SoftwareCancelledItem{SubscriptionID: s.ID, OfferID: s.OfferID, Perpetual: sw.Perpetual, RevokedKeyIDs: []string{}}
@@ -328,9 +327,7 @@ func (d *decision) softwareCancel(c *messages.SoftwareCancelData) {
 			sw.Link.RevokedAt = &now
 			item.RevokedLinkID = sw.Link.ID
 		}
-		next.Software = sw
-		d.putSubscription(&next)
-		d.deleteTimersOf(s.ID)
+		next.Software = sw // next is stored: the revocations are kept
 		d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
 			SubscriptionID: s.ID, CreditEventID: creditID, CreditMinor: credit.AmountMinor, Currency: s.Currency,
 		})

@@ -121,10 +121,7 @@ func (d *decision) termEnded(s *Subscription) {
 
 func (d *decision) expire(s *Subscription, reason string, dataDeleted bool) {
 	next := s.clone()
-	now := d.in.Now
-	next.Status, next.ExpiredAt, next.AutoRenew = StatusExpired, &now, false
-	d.putSubscription(&next)
-	d.deleteTimersOf(s.ID)
+	d.endSubscription(&next, endExpired, "")
 	d.emit(messages.EvtSubscriptionExpired, &messages.SubscriptionExpiredEvent{
 		SubscriptionID: s.ID, Reason: reason, DataDeleted: dataDeleted, TermEnd: formatDate(s.TermEnd),
 	})
@@ -242,4 +239,36 @@ func (d *decision) emitPeriodCharge(s *Subscription, reason, rule string) {
 // PeriodCharge, less what an exchange prepaid (CAN-6).
 func (d *decision) emitPeriodChargeOf(s *Subscription, amount int64, reason, rule string) {
 	d.emit(messages.EvtBillingCharge, billingEvent(s, reason, rule, amount))
+}
+
+// endKind is how a subscription ends.
+type endKind int
+
+const (
+	endCancelled endKind = iota // cancelled now (CancelledAt)
+	endExpired                  // expired now (ExpiredAt)
+)
+
+// endSubscription ends a subscription now, the one way every rule does:
+// next is the caller's copy of it (s.clone(), with whatever else the rule
+// changes, before or after this call), which gets the final status and its
+// time, auto-renew off and, when scheduleReason is set, its scheduled
+// changes deleted with subscription.schedule.changed naming that reason
+// (SCH-3); it is stored, and every timer of the subscription is deleted.
+// The caller emits the subscription.cancelled or .expired event and any
+// billing around it, in its own order.
+func (d *decision) endSubscription(next *Subscription, how endKind, scheduleReason string) {
+	now := d.in.Now
+	switch how {
+	case endCancelled:
+		next.Status, next.CancelledAt = StatusCancelled, &now
+	case endExpired:
+		next.Status, next.ExpiredAt = StatusExpired, &now
+	}
+	next.AutoRenew = false
+	if scheduleReason != "" {
+		d.clearScheduled(next, scheduleReason)
+	}
+	d.putSubscription(next)
+	d.deleteTimersOf(next.ID)
 }

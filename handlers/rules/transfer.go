@@ -608,10 +608,7 @@ func (d *decision) moveSubscription(t *Transfer, s *Subscription, idx int) (*Sub
 	d.scheduleTermTimers(n)
 
 	src := s.clone()
-	src.Status, src.CancelledAt, src.AutoRenew = StatusCancelled, &now, false
-	d.clearScheduled(&src, string(messages.CmdTransferSubmit)) // SCH-3, to the source (the actor)
-	d.putSubscription(&src)
-	d.deleteTimersOf(s.ID)
+	d.endSubscription(&src, endCancelled, string(messages.CmdTransferSubmit)) // SCH-3 told to the source (the actor)
 
 	d.emitTo(t.TargetPartnerID, messages.EvtSubscriptionCreated, &messages.SubscriptionCreatedEvent{
 		SubscriptionID: n.ID, OfferID: n.OfferID, OfferName: n.OfferName,

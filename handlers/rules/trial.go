@@ -446,12 +446,9 @@ func (d *decision) convert(c *conversion, rule, note string) {
 	d.emit(messages.EvtBillingCharge, charge)
 
 	trial := s.clone()
-	trial.Status, trial.ExpiredAt, trial.AutoRenew = StatusExpired, &now, false
 	trial.TrialConversion = &TrialConversion{TargetOfferID: c.offer.ID, TargetSubscriptionID: dst.ID, Quantity: c.quantity,
 		Term: dst.Term, BillingFrequency: dst.BillingFrequency}
-	d.clearScheduled(&trial, string(messages.CmdTrialConvert)) // SCH-3
-	d.putSubscription(&trial)
-	d.deleteTimersOf(s.ID)
+	d.endSubscription(&trial, endExpired, string(messages.CmdTrialConvert))
 	d.emit(messages.EvtTrialConverted, ev)
 }
 

@@ -350,10 +350,9 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 		dst = &t
 		if full {
 			mode = UpgradeFullIntoExisting
-			src.Status, src.CancelledAt, src.AutoRenew = StatusCancelled, &now, false
+			d.endSubscription(&src, endCancelled, "") // its schedule is already cleared
 			src.Quantity, src.Lots = 0, nil
 			src.PeriodCharge = max(s.PeriodCharge-credit.AmountMinor, 0)
-			d.deleteTimersOf(s.ID)
 		} else {
 			mode = UpgradePartialIntoExisting
 			takeLicenses(&src, q)
@@ -399,7 +398,7 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 		dst.PeriodCharge += charge.AmountMinor
 	}
 
-	if dst != &src {
+	if dst != &src && mode != UpgradeFullIntoExisting { // an emptied source was stored by endSubscription
 		d.putSubscription(&src)
 	}
 	d.putSubscription(dst)
