@@ -151,3 +151,30 @@ func AsDecodeError(err error) (*DecodeError, bool) {
 	ok := errors.As(err, &de)
 	return de, ok
 }
+
+// typeTable is the codec's list of command or event types, each with the
+// constructor of its data struct, in the order the type lists give them.
+type typeTable[T ~string] []struct {
+	t       T
+	newData func() any
+}
+
+// newData returns a pointer to the zero data value of type t, or nil for
+// a type the table does not hold.
+func (tt typeTable[T]) newData(t T) any {
+	for _, row := range tt {
+		if row.t == t {
+			return row.newData()
+		}
+	}
+	return nil
+}
+
+// types lists the table's types in order.
+func (tt typeTable[T]) types() []T {
+	out := make([]T, len(tt))
+	for i, row := range tt {
+		out[i] = row.t
+	}
+	return out
+}

@@ -200,10 +200,7 @@ const (
 // CommandTypes lists them, each with its data constructor: the codec's one
 // list of command types (the rules keep theirs per type, and test that it
 // covers this one).
-var commandTypes = []struct {
-	t       CommandType
-	newData func() any
-}{
+var commandTypes = typeTable[CommandType]{
 	{CmdCustomerCreated, func() any { return &CustomerCreatedData{} }},
 	{CmdOrderPlaced, func() any { return &OrderPlacedData{} }},
 	{CmdSubscriptionSuspend, func() any { return &SuspendData{} }},
@@ -232,20 +229,7 @@ var commandTypes = []struct {
 
 // newCommandData returns a pointer to the zero data value of a command type,
 // or nil for a type this version does not know.
-func newCommandData(t CommandType) any {
-	for _, c := range commandTypes {
-		if c.t == t {
-			return c.newData()
-		}
-	}
-	return nil
-}
+func newCommandData(t CommandType) any { return commandTypes.newData(t) }
 
 // CommandTypes lists every command type this version accepts.
-func CommandTypes() []CommandType {
-	out := make([]CommandType, len(commandTypes))
-	for i, c := range commandTypes {
-		out[i] = c.t
-	}
-	return out
-}
+func CommandTypes() []CommandType { return commandTypes.types() }

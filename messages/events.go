@@ -427,10 +427,7 @@ const (
 // eventTypes is every event type this version emits, in the order
 // EventTypes lists them, each with its data constructor: the codec's one
 // list of event types.
-var eventTypes = []struct {
-	t       EventType
-	newData func() any
-}{
+var eventTypes = typeTable[EventType]{
 	{EvtCustomerCreated, func() any { return &CustomerCreatedEvent{} }},
 	{EvtOrderProcessed, func() any { return &OrderProcessedEvent{} }},
 	{EvtSubscriptionCreated, func() any { return &SubscriptionCreatedEvent{} }},
@@ -469,20 +466,7 @@ var eventTypes = []struct {
 
 // newEventData returns a pointer to the zero data value of an event type,
 // or nil for a type this version does not know.
-func newEventData(t EventType) any {
-	for _, e := range eventTypes {
-		if e.t == t {
-			return e.newData()
-		}
-	}
-	return nil
-}
+func newEventData(t EventType) any { return eventTypes.newData(t) }
 
 // EventTypes lists every event type this version emits.
-func EventTypes() []EventType {
-	out := make([]EventType, len(eventTypes))
-	for i, e := range eventTypes {
-		out[i] = e.t
-	}
-	return out
-}
+func EventTypes() []EventType { return eventTypes.types() }
