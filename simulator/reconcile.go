@@ -66,9 +66,10 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 		e := got[0]
 		actual[k] = got[1:]
 		r.checked(b)
-		if e.Bill.AmountMinor != b.Amount || e.Bill.Currency != b.Currency {
-			r.mismatchID(cust, "wrong %s %s on subscription %s (event %s, command %s): %d %s, the model says %d %s (%s)",
-				b.Kind, b.Reason, b.Sub, e.EventID, e.CommandID, e.Bill.AmountMinor, e.Bill.Currency, b.Amount, b.Currency, b.Cause)
+		if e.Bill.AmountMinor != b.Amount || e.Bill.Currency != b.Currency || e.Bill.Rule != b.Rule {
+			r.mismatchID(cust, "wrong %s %s on subscription %s (event %s, command %s): %d %s by %s, the model says %d %s by %s (%s)",
+				b.Kind, b.Reason, b.Sub, e.EventID, e.CommandID, e.Bill.AmountMinor, e.Bill.Currency, rule(e.Bill.Rule),
+				b.Amount, b.Currency, rule(b.Rule), b.Cause)
 		}
 	}
 	for _, rest := range actual {
@@ -84,6 +85,9 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 
 func (r *Runner) compareCommandBills(a Action, got []Entry) {
 	want := a.Expected.Bills
+	if len(want) == 0 && len(got) == 0 && a.Expected.Free != "" {
+		r.ruleChecked(a.Expected.Free) // the command's rule says it bills nothing, and it did not
+	}
 	for i := 0; i < max(len(want), len(got)); i++ {
 		switch {
 		case i >= len(got):
@@ -96,10 +100,10 @@ func (r *Runner) compareCommandBills(a Action, got []Entry) {
 			b, e := want[i], got[i]
 			r.checked(b)
 			if e.Kind != string(b.Kind) || e.Bill.Reason != b.Reason || e.Bill.AmountMinor != b.Amount || e.Bill.Currency != b.Currency ||
-				(b.Sub.ID != "" && e.Bill.SubscriptionID != b.Sub.ID) {
-				r.mismatch(a.Customer, "command %s (%s %s): %s %s %d %s on %s (event %s), the model says %s %s %d %s on %s (%s)",
-					a.Command.ID, a.Kind, a.Command.Type, e.Kind, e.Bill.Reason, e.Bill.AmountMinor, e.Bill.Currency, e.Bill.SubscriptionID, e.EventID,
-					b.Kind, b.Reason, b.Amount, b.Currency, b.Sub, b.Cause)
+				e.Bill.Rule != b.Rule || (b.Sub.ID != "" && e.Bill.SubscriptionID != b.Sub.ID) {
+				r.mismatch(a.Customer, "command %s (%s %s): %s %s %d %s by %s on %s (event %s), the model says %s %s %d %s by %s on %s (%s)",
+					a.Command.ID, a.Kind, a.Command.Type, e.Kind, e.Bill.Reason, e.Bill.AmountMinor, e.Bill.Currency, rule(e.Bill.Rule),
+					e.Bill.SubscriptionID, e.EventID, b.Kind, b.Reason, b.Amount, b.Currency, rule(b.Rule), b.Sub, b.Cause)
 			}
 		}
 	}
@@ -113,6 +117,31 @@ func (r *Runner) checked(b model.Bill) {
 	}
 	r.CheckedBy["reason "+b.Reason]++
 	r.CheckedBy["partner "+b.Sub.Partner]++
+	r.ruleChecked(b.Rule)
+	for _, id := range b.Also {
+		r.ruleChecked(id)
+	}
+}
+
+// ruleChecked counts a checked event (or a checked absence of one, see
+// model.Outcome.Free) as reaching the money rule id (model.MoneyRules says
+// how each is attributed).
+func (r *Runner) ruleChecked(id string) {
+	if id == "" {
+		return
+	}
+	if r.CheckedBy == nil {
+		r.CheckedBy = map[string]int64{}
+	}
+	r.CheckedBy["rule "+id]++
+	r.Rec.RuleChecked(id)
+}
+
+func rule(id string) string {
+	if id == "" {
+		return "no rule"
+	}
+	return "rule " + id
 }
 
 func outcome(code string) string {

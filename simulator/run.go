@@ -61,8 +61,9 @@ type Runner struct {
 	Rec     *report.Recorder
 	Clock   *Clock
 	// Checked counts the billing events compared with the model;
-	// CheckedBy splits them by "reason <billing reason>" and by
-	// "partner <partner of record>".
+	// CheckedBy splits them by "reason <billing reason>", by
+	// "partner <partner of record>" and by "rule <ID>" (the money rules
+	// each reached, see model.MoneyRules).
 	Checked   int64
 	CheckedBy map[string]int64
 	// Kinds counts the commands sent by mix kind.
@@ -296,6 +297,7 @@ func (r *Runner) progress(w io.Writer) func() {
 func NewRunner(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, streams bus.StreamsConfig, cat *catalog.Catalog,
 	partner string, mix Mix, seed uint64, rec *report.Recorder) (*Runner, error) {
 	m := model.New(cat)
+	rec.ExpectRules(model.MoneyRules...)
 	l, err := NewLedger(ctx, js, streams.EventStream, rec, partner, TransferTarget(partner))
 	if err != nil {
 		return nil, err

@@ -72,6 +72,13 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	if n, moved := r.CheckedBy["partner "+simulator.TransferTarget("P-SIM")], r.CheckedBy["reason "+model.ReasonTransfer]; n <= moved {
 		t.Errorf("the target partner got %d checked bills for %d transfers: none after its transfer charges", n, moved)
 	}
+	// Every money rule the mix exercises was reached by a checked event
+	// (model.MoneyRules says how each is attributed).
+	for _, id := range []string{"ORD-10", "ORD-14", "QTY-1", "QTY-2", "CAN-1", "GEN-2", "GEN-3", "GEN-4", "REN-2", "UPG-3", "TRF-3", "TRI-1", "SUS-3"} {
+		if r.CheckedBy["rule "+id] == 0 {
+			t.Errorf("no checked event reached %s: %v", id, r.CheckedBy)
+		}
+	}
 	t.Logf("%d commands, %d billing events checked (%v), kinds %v, rejections %v", s.Sent, r.Checked, r.CheckedBy, r.Kinds, s.Rejections)
 }
 

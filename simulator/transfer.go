@@ -79,3 +79,12 @@ func (g *Generator) continueTransfer(c *model.Customer, now time.Time) (Action, 
 	return Action{Customer: c, Partner: c.Partner, Kind: "transfer", Sub: moved, Expected: out,
 		Command: g.command(c, messages.CmdTransferSubmit, &messages.TransferSubmitData{TransferID: t.id, SubscriptionIDs: []string{t.sub.ID}})}, true, nil
 }
+
+// tryTransfer starts the customer's one transfer of the run (the transfer
+// kind; its later commands come from continueTransfer).
+func (g *Generator) tryTransfer(_ string, c *model.Customer, now time.Time) (Action, bool, error) {
+	if s := g.pick(c, now, func(s *model.Sub) bool { return transferable(c, s, now) }); s != nil && g.transfers[c.ID] == nil {
+		return g.startTransfer(c, s), true, nil
+	}
+	return Action{}, false, nil
+}

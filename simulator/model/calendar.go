@@ -41,34 +41,6 @@ func daysIn(y int, m time.Month) int {
 	return 31
 }
 
-// startedDays is GEN-2: every started day of 24 hours counts, at least one.
-func startedDays(d time.Duration) int64 {
-	if d <= 0 {
-		return 1
-	}
-	return int64((d + day - 1) / day)
-}
-
-// dayCount is the number of calendar days from date a up to date b.
-func dayCount(a, b time.Time) int64 { return int64(b.Sub(a).Hours()) / 24 }
-
-// share is GEN-3: sum(base_i × days_i) / period, rounded half up once.
-// Amounts here stay far below the int64 limit (a license costs at most
-// a few thousand dollars, quantities are bounded, periods are ≤ 1,096
-// days), so plain integers are exact.
-func share(period int64, parts ...[2]int64) int64 {
-	if period <= 0 {
-		return 0
-	}
-	var num int64
-	for _, p := range parts {
-		if p[0] > 0 && p[1] > 0 {
-			num += p[0] * p[1]
-		}
-	}
-	return (2*num + period) / (2 * period)
-}
-
 func months(term string) int {
 	switch term {
 	case "P1M":

@@ -13,4 +13,17 @@
 // period by period (GEN-4). The model predicts each command's outcome
 // (accepted or the rejection code) as well as its amounts; a command the
 // model does not know how to predict is never generated.
+//
+// Every amount comes from the day book (daybook.go): a licence-day ledger
+// of the current billing period, where each day is worth price ÷ days
+// exactly and each lot of licences records the days it paid for. The
+// model never restates the processor's proration formulas, so a wrong
+// reading of a rule in one of them shows up. Each bill names the rule its
+// amount follows (rules.go), compared with the processor's.
+//
+// Adding a rule: its commands in a file of their own (like commands.go),
+// its day-book operations as book methods when the existing ones (open a
+// period, licences that come with it, licences bought during it, remove
+// newest first, refund all, re-price, move, next period) do not express
+// it, and its rule IDs in rules.go.
 package model

@@ -48,6 +48,13 @@ type Bill struct {
 	PeriodStart time.Time
 	// Cause says what made the bill, for the mismatch report.
 	Cause string
+	// Rule is the rule the amount comes from, as the processor's billing
+	// event names it (its Rule field): a different rule is a mismatch.
+	Rule string
+	// Also are the other money rules the amount shows (see rules.go):
+	// GEN-2 and GEN-3 for every prorated amount, SUS-3 for a billing
+	// period charged while suspended.
+	Also []string
 }
 
 // Outcome is the model's prediction for one command.
@@ -56,6 +63,9 @@ type Outcome struct {
 	// must be accepted.
 	Rejected string
 	Bills    []Bill
+	// Free is the rule that makes an accepted command bill nothing (ORD-10
+	// for a trial), counted when the processor bills nothing either.
+	Free string
 }
 
 // Status of a subscription.
@@ -102,21 +112,11 @@ type Sub struct {
 	CancelUntil     time.Time // the cancellation window's end, exclusive (CAN-1)
 	PeriodStart     time.Time // date
 	PeriodEnd       time.Time // date, included
-	Began           time.Time // the instant the current period began to be used
-	Lots            []Lot
+	// book is the current billing period's licence-day ledger
+	// (daybook.go): its lots, what each paid for, their windows.
+	book *book
 	// RenewingUntil is when a pending renewal completes (zero: none).
 	RenewingUntil time.Time
-}
-
-// Lot is licenses bought together (QTY-2).
-type Lot struct {
-	N              int
-	AddedAt        time.Time
-	ReducibleUntil time.Time
-	// Bought marks licenses bought during a billing period (an increase,
-	// a transfer's target), charged only for the days from their purchase
-	// on; the others came with the period and were charged for all of it.
-	Bought bool
 }
 
 // Model holds the catalog's data the money rules read.
@@ -158,8 +158,6 @@ func (s *Sub) String() string {
 // termEndsAt is 00:00 UTC the day after the end date (GEN-4, REN-2).
 func (s *Sub) termEndsAt() time.Time { return s.TermEnd.AddDate(0, 0, 1) }
 
-func (s *Sub) periodDays() int64 { return dayCount(s.PeriodStart, s.PeriodEnd.AddDate(0, 0, 1)) }
-
 // Live is active or suspended.
 func (s *Sub) Live() bool { return s.Status == Active || s.Status == Suspended }
 
@@ -177,47 +175,19 @@ func (s *Sub) InWindow(now time.Time) bool { return now.Before(s.CancelUntil) }
 
 // Reducible is how many licenses can be removed at now (QTY-2).
 func (s *Sub) Reducible(now time.Time) int {
-	n := 0
-	for _, l := range s.Lots {
-		if now.Before(l.ReducibleUntil) {
-			n += l.N
-		}
-	}
-	return n
-}
-
-// usedBefore is how many days of the current period count as used before
-// licenses bought at instant at (QTY-1, TRF-3): none at 00:00 UTC of the
-// period's first day, when nothing of it has elapsed; otherwise every
-// started day since the period began to be used, at least 1 (GEN-2) — so
-// licenses bought at the purchase or renewal instant itself (later than
-// 00:00) are not charged for that day, which has started.
-func (s *Sub) usedBefore(at time.Time) int64 {
-	if !at.After(s.PeriodStart) {
+	if s.book == nil {
 		return 0
 	}
-	return min(startedDays(at.Sub(s.Began)), s.periodDays())
+	return s.book.reducible(now)
 }
 
-// lotUnused is the days of the current period a lot's licenses were paid
-// for and will not use when they go at now: a lot bought during the
-// period (Bought) was not charged for the days before it, a lot that came
-// with the period was charged for all of them; the days it was held
-// (every started one) are used.
-func (s *Sub) lotUnused(l Lot, now time.Time) int64 {
-	p := s.periodDays()
-	from := l.AddedAt
-	if s.Began.After(from) {
-		from = s.Began
-	}
-	var before int64
-	if l.Bought {
-		before = s.usedBefore(l.AddedAt)
-	}
-	used := min(before+startedDays(now.Sub(from)), p)
-	return p - used
+func bill(kind Kind, reason, rule string, s *Sub, amount int64, cause string) Bill {
+	return Bill{Kind: kind, Reason: reason, Rule: rule, Sub: s, Currency: s.Currency, Amount: amount, PeriodStart: s.PeriodStart, Cause: cause}
 }
 
-func bill(kind Kind, reason string, s *Sub, amount int64, cause string) Bill {
-	return Bill{Kind: kind, Reason: reason, Sub: s, Currency: s.Currency, Amount: amount, PeriodStart: s.PeriodStart, Cause: cause}
+// prorated is a bill for part of a billing period's days: it also shows
+// GEN-2 (which days count as used) and GEN-3 (one rounding).
+func prorated(b Bill) Bill {
+	b.Also = append(b.Also, RuleUsedDays, RuleRounding)
+	return b
 }

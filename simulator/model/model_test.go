@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math/big"
 	"testing"
 	"time"
 
@@ -112,8 +113,8 @@ func TestRule_GEN_2_EveryStartedDayCounts(t *testing.T) {
 	}{
 		{0, 1}, {time.Nanosecond, 1}, {24 * time.Hour, 1}, {24*time.Hour + time.Nanosecond, 2}, {167 * time.Hour, 7}, {168 * time.Hour, 7},
 	} {
-		if got := startedDays(tc.d); got != tc.want {
-			t.Errorf("startedDays(%s) = %d, want %d", tc.d, got, tc.want)
+		if got := heldDaysUsed(tc.d); got != tc.want {
+			t.Errorf("days used after holding a lot %s = %d, want %d", tc.d, got, tc.want)
 		}
 	}
 }
@@ -134,8 +135,8 @@ func TestRule_GEN_3_ProrationRoundsOnceHalfUp(t *testing.T) {
 		{"parts summed before rounding", 4, [][2]int64{{1, 1}, {1, 1}}, 1},
 		{"no unused days", 365, [][2]int64{{72000, 0}}, 0},
 	} {
-		if got := share(tc.period, tc.parts...); got != tc.want {
-			t.Errorf("%s: share = %d, want %d", tc.name, got, tc.want)
+		if got := daySum(tc.period, tc.parts...); got != tc.want {
+			t.Errorf("%s: sum of the days = %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }
@@ -226,4 +227,31 @@ func TestRule_TRF_3_TransferCountsDaysAsLicensesBoughtThen(t *testing.T) {
 		}
 		oneBill(t, out, Charge, ReasonTransfer, tc.amount)
 	}
+}
+
+// heldDaysUsed is how many days of a 365-day period a lot held for d
+// counts as used: the day book's own decision, day by day.
+func heldDaysUsed(d time.Duration) int64 {
+	first := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	b := openBook(first, first.AddDate(0, 0, 364), first.Add(14*time.Hour))
+	b.withPeriod(1, 36500, first, first)
+	var used int64
+	b.lots[0].eachPaid(func(j, _ int, _ *big.Rat) {
+		if b.lots[0].heldDayUsed(j, b.began.Add(d)) {
+			used++
+		}
+	})
+	return used
+}
+
+// daySum is parts of [amount for the whole period, days] summed day by day
+// at amount/period each, exactly, then rounded once.
+func daySum(period int64, parts ...[2]int64) int64 {
+	sum := new(big.Rat)
+	for _, p := range parts {
+		for range p[1] {
+			sum.Add(sum, big.NewRat(p[0], period))
+		}
+	}
+	return roundHalfUp(sum)
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math/big"
 	"time"
 )
 
@@ -52,9 +53,14 @@ func (m *Model) fire(c *Customer, s *Sub, at time.Time, what due) []Bill {
 	case duePeriod:
 		s.PeriodStart = s.PeriodEnd.AddDate(0, 0, 1)
 		s.PeriodEnd = s.periodEndFrom(s.PeriodStart)
-		s.Began = s.PeriodStart
-		return []Bill{bill(Charge, ReasonPeriod, s, s.Unit*int64(s.Qty),
-			fmt.Sprintf("billing period %s..%s", s.PeriodStart.Format(time.DateOnly), s.PeriodEnd.Format(time.DateOnly)))}
+		var charge *big.Rat
+		s.book, charge = s.book.nextPeriod(s.PeriodStart, s.PeriodEnd, s.Unit)
+		b := bill(Charge, ReasonPeriod, RulePeriod, s, roundHalfUp(charge),
+			fmt.Sprintf("billing period %s..%s", s.PeriodStart.Format(time.DateOnly), s.PeriodEnd.Format(time.DateOnly)))
+		if s.Status == Suspended {
+			b.Also = append(b.Also, RuleSuspendedPay)
+		}
+		return []Bill{b}
 	case dueTermEnd:
 		switch {
 		case s.Trial && s.AutoRenew:
@@ -98,7 +104,7 @@ func (s *Sub) periodIndexOf(start time.Time) int {
 
 // renew completes a renewal (REN-2): a new term from the day after the old
 // end date, the current catalog price, every license in one new lot whose
-// window opens now, and the first period charged in full.
+// window opens now and which pays all the first period's days.
 func (m *Model) renew(s *Sub, now time.Time) []Bill {
 	if unit, ok := m.Price(s.Offer, s.Term, s.Freq, s.Currency); ok {
 		s.Unit = unit
@@ -108,11 +114,11 @@ func (m *Model) renew(s *Sub, now time.Time) []Bill {
 	s.TermEnd = plusMonths(s.TermStart, months(s.Term)).AddDate(0, 0, -1)
 	s.PeriodStart = s.TermStart
 	s.PeriodEnd = s.periodEndFrom(s.TermStart)
-	s.Began = now
 	s.CancelUntil = now.Add(window)
-	s.Lots = []Lot{{N: s.Qty, AddedAt: now, ReducibleUntil: now.Add(window)}}
+	s.book = openBook(s.PeriodStart, s.PeriodEnd, now)
+	charge := s.book.withPeriod(s.Qty, s.Unit, now, now.Add(window))
 	s.RenewingUntil = time.Time{}
-	return []Bill{bill(Charge, ReasonRenewal, s, s.Unit*int64(s.Qty),
+	return []Bill{bill(Charge, ReasonRenewal, RuleRenewal, s, roundHalfUp(charge),
 		fmt.Sprintf("renewal of %s, term %s..%s", s.Offer, s.TermStart.Format(time.DateOnly), s.TermEnd.Format(time.DateOnly)))}
 }
 
@@ -130,8 +136,8 @@ func (m *Model) convertTrial(c *Customer, trial *Sub, now time.Time) []Bill {
 	if !ok {
 		return nil
 	}
-	paid := m.newSub(c, now, trial.OrderID, trial.LineID, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency, trial.Qty, unit)
+	paid, charge := m.newSub(c, now, trial.OrderID, trial.LineID, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency, trial.Qty, unit)
 	c.Subs = append(c.Subs, paid)
-	return []Bill{bill(Charge, ReasonConversion, paid, unit*int64(paid.Qty),
+	return []Bill{bill(Charge, ReasonConversion, RuleConversion, paid, roundHalfUp(charge),
 		fmt.Sprintf("trial %s converted to %d × %s %s/%s", trial, paid.Qty, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency))}
 }

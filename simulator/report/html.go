@@ -3,6 +3,7 @@ package report
 import (
 	"html/template"
 	"io"
+	"strings"
 )
 
 // The page is also well-formed XML (void elements self-closed, no named
@@ -51,6 +52,10 @@ li { font-family: monospace; }
 // latency distribution), the kept mismatch texts and the notes. No
 // external script, stylesheet or font; all text is escaped.
 func (s Summary) WriteHTML(w io.Writer) error {
+	notes := s.Notes
+	if len(s.RulesUnreached) > 0 {
+		notes = append([]string{"money rules no checked billing event reached: " + strings.Join(s.RulesUnreached, ", ")}, notes...)
+	}
 	return pageTemplate.Execute(w, struct {
 		Label                             string
 		Rows                              []row
@@ -65,6 +70,6 @@ func (s Summary) WriteHTML(w io.Writer) error {
 		Distribution:  s.distributionPlot(),
 		Mismatches:    groupInt(s.Mismatches),
 		MismatchTexts: s.MismatchTexts,
-		Notes:         s.Notes,
+		Notes:         notes,
 	})
 }

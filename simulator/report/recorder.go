@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type Recorder struct {
 
 	mismatches    int64
 	mismatchTexts []string
+
+	rulesChecked  map[string]int64 // checked billing events by the money rule they reached
+	rulesExpected []string         // the money rules a run should reach, in the caller's order
 
 	pauses []Span
 }
@@ -168,6 +172,29 @@ func (r *Recorder) Mismatch(text string) {
 	r.mismatches++
 	if len(r.mismatchTexts) < maxMismatchTexts {
 		r.mismatchTexts = append(r.mismatchTexts, text)
+	}
+}
+
+// RuleChecked counts a billing event checked against the model that
+// reached money rule id.
+func (r *Recorder) RuleChecked(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rulesChecked == nil {
+		r.rulesChecked = map[string]int64{}
+	}
+	r.rulesChecked[id]++
+}
+
+// ExpectRules names the money rules a run's checked events should reach;
+// the summary lists those none reached. Naming a rule again is harmless.
+func (r *Recorder) ExpectRules(ids ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if !slices.Contains(r.rulesExpected, id) {
+			r.rulesExpected = append(r.rulesExpected, id)
+		}
 	}
 }
 

@@ -59,6 +59,16 @@ func (s Summary) rows() []row {
 	add("charges", groupInt(s.Charges)+moneyList(s.ChargedMinor, s.CurrencyExponents))
 	add("credits", groupInt(s.Credits)+moneyList(s.CreditedMinor, s.CurrencyExponents))
 	add("ledger mismatches", groupInt(s.Mismatches))
+	if len(s.RulesChecked) > 0 {
+		var n int64
+		for _, c := range s.RulesChecked {
+			n += c
+		}
+		add("checked events by money rule", groupInt(n)+" (an event counts for each rule it reached)")
+		for _, id := range slices.Sorted(maps.Keys(s.RulesChecked)) {
+			sub(id, groupInt(s.RulesChecked[id]))
+		}
+	}
 
 	if s.Redeliveries != 0 {
 		add("redeliveries", groupInt(s.Redeliveries))

@@ -36,6 +36,12 @@ type Summary struct {
 	CurrencyExponents map[string]int `json:"currency_exponents,omitempty"`
 	Mismatches        int64          `json:"mismatches"`
 	MismatchTexts     []string       `json:"mismatch_texts"` // the first 100
+	// RulesChecked counts the checked billing events by the money rule
+	// they reached (an event can reach several: its own rule, GEN-2 and
+	// GEN-3 when prorated, ...); RulesUnreached are the money rules the
+	// run expected (Recorder.ExpectRules) that no checked event reached.
+	RulesChecked   map[string]int64 `json:"rules_checked,omitempty"`
+	RulesUnreached []string         `json:"rules_unreached,omitempty"`
 
 	// Filled by the caller (measured elsewhere); printed when non-zero.
 	Redeliveries          int64    `json:"redeliveries"`
@@ -100,6 +106,7 @@ func (r *Recorder) Summary(label string, end time.Time) Summary {
 		ChargedMinor:  maps.Clone(r.charged),
 		CreditedMinor: maps.Clone(r.credited),
 		Mismatches:    r.mismatches,
+		RulesChecked:  maps.Clone(r.rulesChecked),
 		MismatchTexts: slices.Clone(r.mismatchTexts),
 		Pauses:        slices.Clone(r.pauses),
 		Series:        r.series(end),
@@ -110,6 +117,11 @@ func (r *Recorder) Summary(label string, end time.Time) Summary {
 	}
 	if r.completed > 0 {
 		s.LatencyMean = time.Duration(math.Round(r.sumLatency / float64(r.completed)))
+	}
+	for _, id := range r.rulesExpected {
+		if r.rulesChecked[id] == 0 {
+			s.RulesUnreached = append(s.RulesUnreached, id)
+		}
 	}
 	for _, kind := range slices.Sorted(maps.Keys(r.otherBilling)) {
 		s.Notes = append(s.Notes, fmt.Sprintf("%s billing events of unknown kind %q were not counted as charges or credits",

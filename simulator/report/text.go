@@ -34,6 +34,9 @@ func (s Summary) WriteText(w io.Writer) error {
 			fmt.Fprintf(bw, "  %s\n", oneLine(t))
 		}
 	}
+	if len(s.RulesUnreached) > 0 {
+		fmt.Fprintf(bw, "money rules no checked billing event reached: %s\n", strings.Join(s.RulesUnreached, ", "))
+	}
 	if len(s.Notes) > 0 {
 		fmt.Fprintln(bw, "notes:")
 		for _, n := range s.Notes {
