@@ -42,6 +42,9 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 				a.Sub.ID = res.OrderSubs[a.Sub.LineID]
 			}
 		}
+		if !r.reservationResult(a, res) {
+			continue
+		}
 		r.compareCommandBills(a, res.Bills)
 	}
 

@@ -50,14 +50,22 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 		t.Fatalf("%d ledger mismatches:\n%s", s.Mismatches, strings.Join(s.MismatchTexts, "\n"))
 	}
 	for _, k := range []string{"create", "buy", "trial", "increase", "decrease", "decrease_closed", "suspend", "reactivate",
-		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer"} {
+		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer",
+		"reservation_buy", "reservation_cancel", "reservation_cancel_early", "reservation_exchange", "reservation_cap",
+		"reservation_forbidden", "reservation_unavailable"} {
 		if r.Kinds[k] == 0 {
 			t.Errorf("no %s command was sent: %v", k, r.Kinds)
 		}
 	}
-	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible"} {
+	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible",
+		"refund_cap_exceeded", "forbidden", "reservation_unavailable_in_market"} {
 		if s.Rejections[code] == 0 {
 			t.Errorf("no %s rejection: %v", code, s.Rejections)
+		}
+	}
+	for _, id := range []string{"CAN-5", "CAN-6"} { // reservations: cancellations and exchanges
+		if r.CheckedBy["rule "+id] == 0 {
+			t.Errorf("no %s billing event was checked: %v", id, r.CheckedBy)
 		}
 	}
 	if r.Checked < 500 || s.Credits == 0 || s.Charges == 0 {
