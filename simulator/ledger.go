@@ -60,6 +60,12 @@ type CommandResult struct {
 	// TransferredSubs are the target's new subscriptions of a
 	// transfer.submit, in the order they were created.
 	TransferredSubs []string
+	// Deferred: the command's answer was command.deferred (REN-4); what it
+	// does comes later (ledger_parked.go).
+	Deferred bool
+	// settling: the result of a deferred command after its deferral was
+	// reconciled, booking what it does when its renewal completes.
+	settling bool
 }
 
 // NewLedger starts consuming the partners' events from the stream's next
@@ -134,6 +140,10 @@ func (l *Ledger) receive(m jetstream.Msg) {
 	}
 	res := l.results[ev.CommandID]
 	switch d := ev.Data.(type) {
+	case *messages.CommandDeferredEvent:
+		if res != nil {
+			res.Deferred = true
+		}
 	case *messages.CommandRejectedEvent:
 		l.rec.Rejected(d.Code)
 		if res != nil {
@@ -223,6 +233,7 @@ func (l *Ledger) take(commandIDs []string) (map[string]*CommandResult, []Entry, 
 	for _, id := range commandIDs {
 		out[id] = l.results[id]
 		delete(l.results, id)
+		l.keepDeferred(id, out[id])
 	}
 	timers := l.timerBills
 	l.timerBills = nil

@@ -67,8 +67,11 @@ type Runner struct {
 	Checked   int64
 	CheckedBy map[string]int64
 	// Kinds counts the commands sent by mix kind.
-	Kinds     map[string]int64
-	diverged  map[string]bool
+	Kinds    map[string]int64
+	diverged map[string]bool
+	// parked are the commands the processor deferred (REN-4), until the
+	// model settles them (reconcile_parked.go).
+	parked    map[*model.Parked]Action
 	customers []*model.Customer
 	sent      int64
 	runStart  time.Time
@@ -131,9 +134,11 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 			return nil
 		}
 		var timerBills []model.Bill
+		var settled []*model.Parked
 		for _, c := range customers {
 			if c.Created && !r.diverged[c.ID] {
 				timerBills = append(timerBills, r.Model.AdvanceTo(c, now)...)
+				settled = append(settled, r.Model.Settled(c)...)
 			}
 		}
 		actions, err := plan(now)
@@ -148,6 +153,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 			return err
 		}
 		r.reconcile(actions, timerBills)
+		r.reconcileSettled(settled)
 		next := now.Add(cfg.StepSim)
 		if _, err := r.Clock.Advance(ctx, next); err != nil {
 			return err

@@ -10,7 +10,9 @@
 // reactivated, auto-renew turned back on, cancelled in and out of the
 // window (CAN-1), upgraded in full at once (UPG-3), trials converted at
 // their end (TRI-1), renewed (REN-2) or expired (REN-3), and billed
-// period by period (GEN-4). The model predicts each command's outcome
+// period by period (GEN-4); and commands that land inside a renewal's
+// processing window, parked until it completes or refused (REN-4,
+// renewal.go). The model predicts each command's outcome
 // (accepted or the rejection code) as well as its amounts; a command the
 // model does not know how to predict is never generated.
 //

@@ -66,6 +66,11 @@ type Outcome struct {
 	// Free is the rule that makes an accepted command bill nothing (ORD-10
 	// for a trial), counted when the processor bills nothing either.
 	Free string
+	// Deferred: the command lands inside a pending renewal and is parked
+	// (REN-4, renewal.go): its first event is command.deferred, and Parked
+	// says what it does when the renewal completes.
+	Deferred bool
+	Parked   *Parked
 }
 
 // Status of a subscription.
@@ -85,6 +90,9 @@ type Customer struct {
 	Subs                           []*Sub
 	// TrialsTaken are trial offers already bought (one each).
 	TrialsTaken map[string]bool
+	// settled are parked commands settled by the calendar and not yet
+	// handed to the runner (renewal.go).
+	settled []*Parked
 }
 
 // Sub is one subscription in the model.
@@ -117,6 +125,9 @@ type Sub struct {
 	book *book
 	// RenewingUntil is when a pending renewal completes (zero: none).
 	RenewingUntil time.Time
+	// parked are the commands waiting for the pending renewal, in
+	// arrival order (REN-4, renewal.go).
+	parked []*Parked
 }
 
 // Model holds the catalog's data the money rules read.
@@ -163,11 +174,12 @@ func (s *Sub) Live() bool { return s.Status == Active || s.Status == Suspended }
 
 // Changeable tells whether the generator may send a quantity change,
 // suspend, upgrade or cancel for s at now: live, known to the generator, not
-// a trial and not inside a pending renewal (REN-4 conflicts are not
-// modelled).
+// a trial, and inside its term or its pending renewal. A command inside a
+// pending renewal is parked or rejected (REN-4): every model function of a
+// command on a changeable subscription must predict that (renewal.go,
+// conflicting and readOnly).
 func (s *Sub) Changeable(now time.Time) bool {
-	return s.Live() && s.ID != "" && !s.Trial && (s.RenewingUntil.IsZero() || !now.Before(s.RenewingUntil)) &&
-		now.Before(s.termEndsAt())
+	return s.Live() && s.ID != "" && !s.Trial && (now.Before(s.termEndsAt()) || s.Renewing())
 }
 
 // InWindow tells whether a cancellation at now is inside the window.
