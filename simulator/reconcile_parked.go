@@ -18,6 +18,7 @@ func (r *Runner) deferral(a Action, res *CommandResult) bool {
 			r.parked = map[*model.Parked]Action{}
 		}
 		r.parked[p] = a
+		r.Deferred++
 	}
 	return true
 }
@@ -62,6 +63,7 @@ func (r *Runner) reconcileSettled(settled []*model.Parked) {
 				a.Command.ID, a.Kind, a.Command.Type, outcome(res.Rejected), outcome(a.Expected.Rejected))
 			continue
 		}
+		r.Settled++
 		r.compareCommandBills(a, res.Bills)
 	}
 }

@@ -71,11 +71,14 @@ type Runner struct {
 	diverged map[string]bool
 	// parked are the commands the processor deferred (REN-4), until the
 	// model settles them (reconcile_parked.go).
-	parked    map[*model.Parked]Action
-	customers []*model.Customer
-	sent      int64
-	runStart  time.Time
-	cfg       LoadConfig
+	parked map[*model.Parked]Action
+	// Deferred counts the commands deferred as the model predicted;
+	// Settled those of them checked once their renewal completed.
+	Deferred, Settled int64
+	customers         []*model.Customer
+	sent              int64
+	runStart          time.Time
+	cfg               LoadConfig
 }
 
 // Run plays random customers' lives following the generator's mix.

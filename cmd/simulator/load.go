@@ -157,7 +157,8 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 	}
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("billing events checked against the model: %d; duplicate deliveries dropped by event ID: %d", r.Checked, r.Ledger.Duplicates),
-		fmt.Sprintf("commands by kind: %v", r.Kinds))
+		fmt.Sprintf("commands by kind: %v", r.Kinds),
+		fmt.Sprintf("commands parked during a renewal (REN-4): %d deferred, %d settled and checked", r.Deferred, r.Settled))
 }
 
 func finish(s report.Summary, of outputFlags) error {
