@@ -39,6 +39,11 @@ type kind struct {
 var kinds = []kind{
 	{"buy", 18, (*Generator).tryBuy},
 	{"trial", 3, (*Generator).tryTrial},
+	// in_renewal applies only at a step inside a renewal's processing
+	// window (00:17) to a customer with a renewal pending: its weight is
+	// high for how rarely it applies, and when it does not, increase,
+	// the commonest kind, is tried next.
+	{"in_renewal", 8, (*Generator).tryInRenewal},
 	{"increase", 25, (*Generator).tryIncrease},
 	{"decrease", 10, (*Generator).tryDecrease},
 	{"decrease_closed", 3, (*Generator).tryDecreaseClosed},

@@ -65,6 +65,12 @@ type CommandResult struct {
 	// ExchangedTo is the new subscription of a reservation.exchange
 	// (CAN-6), from its reservation.exchanged event.
 	ExchangedTo string
+	// Deferred: the command's answer was command.deferred (REN-4); what it
+	// does comes later (ledger_parked.go).
+	Deferred bool
+	// settling: the result of a deferred command after its deferral was
+	// reconciled, booking what it does when its renewal completes.
+	settling bool
 }
 
 // NewLedger starts consuming the partners' events from the stream's next
@@ -139,6 +145,10 @@ func (l *Ledger) receive(m jetstream.Msg) {
 	}
 	res := l.results[ev.CommandID]
 	switch d := ev.Data.(type) {
+	case *messages.CommandDeferredEvent:
+		if res != nil {
+			res.Deferred = true
+		}
 	case *messages.CommandRejectedEvent:
 		l.rec.Rejected(d.Code)
 		if res != nil {
@@ -232,6 +242,7 @@ func (l *Ledger) take(commandIDs []string) (map[string]*CommandResult, []Entry, 
 	for _, id := range commandIDs {
 		out[id] = l.results[id]
 		delete(l.results, id)
+		l.keepDeferred(id, out[id])
 	}
 	timers := l.timerBills
 	l.timerBills = nil

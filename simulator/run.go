@@ -67,12 +67,18 @@ type Runner struct {
 	Checked   int64
 	CheckedBy map[string]int64
 	// Kinds counts the commands sent by mix kind.
-	Kinds     map[string]int64
-	diverged  map[string]bool
-	customers []*model.Customer
-	sent      int64
-	runStart  time.Time
-	cfg       LoadConfig
+	Kinds    map[string]int64
+	diverged map[string]bool
+	// parked are the commands the processor deferred (REN-4), until the
+	// model settles them (reconcile_parked.go).
+	parked map[*model.Parked]Action
+	// Deferred counts the commands deferred as the model predicted;
+	// Settled those of them checked once their renewal completed.
+	Deferred, Settled int64
+	customers         []*model.Customer
+	sent              int64
+	runStart          time.Time
+	cfg               LoadConfig
 }
 
 // Run plays random customers' lives following the generator's mix.
@@ -131,9 +137,11 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 			return nil
 		}
 		var timerBills []model.Bill
+		var settled []*model.Parked
 		for _, c := range customers {
 			if c.Created && !r.diverged[c.ID] {
 				timerBills = append(timerBills, r.Model.AdvanceTo(c, now)...)
+				settled = append(settled, r.Model.Settled(c)...)
 			}
 		}
 		actions, err := plan(now)
@@ -148,6 +156,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 			return err
 		}
 		r.reconcile(actions, timerBills)
+		r.reconcileSettled(settled)
 		next := now.Add(cfg.StepSim)
 		if _, err := r.Clock.Advance(ctx, next); err != nil {
 			return err

@@ -354,9 +354,11 @@ func (r *Runner) RunScenario(ctx context.Context, sc *Scenario, runID string, pr
 			r.Rec.Pause(pause, time.Now())
 		}
 		var timerBills []model.Bill
+		var settled []*model.Parked
 		for _, c := range customers {
 			if c.Created && !r.diverged[c.ID] {
 				timerBills = append(timerBills, r.Model.AdvanceTo(c, now)...)
+				settled = append(settled, r.Model.Settled(c)...)
 			}
 		}
 		var actions []Action
@@ -386,7 +388,7 @@ func (r *Runner) RunScenario(ctx context.Context, sc *Scenario, runID string, pr
 			// names the step; Kinds still counts by kind of command.
 			a.Kind = st.label(i)
 			actions, kinds = append(actions, a), append(kinds, st.Do)
-			fmt.Fprintf(progress, "%s  %s: the model expects %s\n", now.Format(time.RFC3339), a.Kind, outcome(a.Expected.Rejected))
+			fmt.Fprintf(progress, "%s  %s: the model expects %s\n", now.Format(time.RFC3339), a.Kind, expected(a.Expected))
 		}
 		if err := r.publish(ctx, now, actions); err != nil {
 			return err
@@ -402,6 +404,7 @@ func (r *Runner) RunScenario(ctx context.Context, sc *Scenario, runID string, pr
 			return err
 		}
 		r.reconcile(actions, timerBills)
+		r.reconcileSettled(settled)
 	}
 	s := r.Rec.Summary(sc.Name, time.Now())
 	fmt.Fprintf(progress, "scenario %q: %d steps, %d billing events checked, %d mismatches\n", sc.Name, len(sc.Steps), r.Checked, s.Mismatches)
@@ -411,7 +414,7 @@ func (r *Runner) RunScenario(ctx context.Context, sc *Scenario, runID string, pr
 // scenarioAction builds the step's command as the generator builds its
 // kind, with the model's prediction. Steps the model does not predict (the
 // generator never sends them either: commands on trials, on subscriptions
-// that are not live or inside a pending renewal, no-op quantity changes,
+// that are not live or past their term, no-op quantity changes,
 // upgrades off the catalog's paths) are refused rather than guessed.
 func (r *Runner) scenarioAction(c *model.Customer, st *ScenarioStep, now time.Time, subs map[string]*model.Sub) (Action, error) {
 	g := r.Gen
@@ -456,7 +459,7 @@ func (r *Runner) scenarioAction(c *model.Customer, st *ScenarioStep, now time.Ti
 		return Action{}, fmt.Errorf("subscription %s has no ID: its purchase was not accepted", st.Sub)
 	}
 	if !s.Changeable(now) {
-		return Action{}, fmt.Errorf("subscription %s (%s, %s) is a trial, not live, or inside a pending renewal: the model does not predict commands on it", st.Sub, s.ID, s.Status)
+		return Action{}, fmt.Errorf("subscription %s (%s, %s) is a trial, not live, or past its term: the model does not predict commands on it", st.Sub, s.ID, s.Status)
 	}
 	need := model.Active
 	if st.Do == "reactivate" {

@@ -32,9 +32,11 @@ type transferSaga struct {
 
 // transferable: an active, changeable subscription of the customer's own
 // partner, not a trial (TRF-2: only active license-based new-commerce
-// subscriptions move; the generator buys nothing else).
+// subscriptions move; the generator buys nothing else), and not renewing:
+// a submission during a pending renewal is refused (REN-4,
+// renewal_pending) and the transfer would end without moving anything.
 func transferable(c *model.Customer, s *model.Sub, now time.Time) bool {
-	return s.Status == model.Active && !s.Trial && s.Partner == c.Partner && s.Changeable(now)
+	return s.Status == model.Active && !s.Trial && s.Partner == c.Partner && s.Changeable(now) && !s.Renewing()
 }
 
 // startTransfer begins the customer's one transfer of the run with the

@@ -64,7 +64,7 @@ func runLoad(ctx context.Context, args []string, year bool) error {
 	stepSim := fs.Duration("step-sim", 6*time.Hour, "simulated time between steps")
 	perStep := fs.Int("per-step", 0, "commands per step (default: rate × step-real for load, customers/8 for year)")
 	days := fs.Int("days", 365, "simulated days (year)")
-	start := fs.String("start", "2026-01-01T00:17:00Z", "simulated start (odd minutes keep commands off the renewals' 00:00-00:30)")
+	start := fs.String("start", "2026-01-01T00:17:00Z", "simulated start (the 00:17 steps land inside the renewals' 00:00-00:30 processing, REN-4)")
 	mixFlag := fs.String("mix", "", "command mix, e.g. buy=18,increase=25,... (empty: the default mix)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	partner := fs.String("partner", "P-SIM", "the partner the simulated customers belong to")
@@ -157,7 +157,8 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 	}
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("billing events checked against the model: %d; duplicate deliveries dropped by event ID: %d", r.Checked, r.Ledger.Duplicates),
-		fmt.Sprintf("commands by kind: %v", r.Kinds))
+		fmt.Sprintf("commands by kind: %v", r.Kinds),
+		fmt.Sprintf("commands parked during a renewal (REN-4): %d deferred, %d settled and checked", r.Deferred, r.Settled))
 }
 
 func finish(s report.Summary, of outputFlags) error {

@@ -63,6 +63,9 @@ func (m *Model) BuyTrial(c *Customer, now time.Time, orderID, lineID, offer stri
 // it paid for and will not use, one credit per lot; more than that is
 // rejected).
 func (m *Model) ChangeQuantity(s *Sub, now time.Time, q int) Outcome {
+	if out, ok := m.conflicting(s, now, func(at time.Time) Outcome { return m.changeParkedQuantity(s, at, q) }); ok {
+		return out // REN-4 (renewal.go)
+	}
 	cause := fmt.Sprintf("quantity %d → %d at %s", s.Qty, q, now.Format(time.RFC3339))
 	if q > s.Qty {
 		window := time.Duration(s.WindowHours) * time.Hour
@@ -85,18 +88,27 @@ func (m *Model) ChangeQuantity(s *Sub, now time.Time, q int) Outcome {
 
 // Suspend turns auto-renew off (SUS-4); billing goes on (SUS-3).
 func (m *Model) Suspend(s *Sub) Outcome {
+	if out, ok := m.readOnly(s, s.lastParkedAt(), func(time.Time) Outcome { return m.Suspend(s) }); ok {
+		return out // REN-4 (renewal.go)
+	}
 	s.Status, s.AutoRenew = Suspended, false
 	return Outcome{}
 }
 
 // Reactivate does not turn auto-renew back on (SUS-4).
 func (m *Model) Reactivate(s *Sub) Outcome {
+	if out, ok := m.readOnly(s, s.lastParkedAt(), func(time.Time) Outcome { return m.Reactivate(s) }); ok {
+		return out // REN-4 (renewal.go)
+	}
 	s.Status = Active
 	return Outcome{}
 }
 
 // SetAutoRenew: no money now; it decides renewal or expiry (REN-1, REN-3).
 func (m *Model) SetAutoRenew(s *Sub, on bool) Outcome {
+	if out, ok := m.readOnly(s, s.lastParkedAt(), func(time.Time) Outcome { return m.SetAutoRenew(s, on) }); ok {
+		return out // REN-4 (renewal.go)
+	}
 	s.AutoRenew = on
 	return Outcome{}
 }
@@ -105,6 +117,9 @@ func (m *Model) SetAutoRenew(s *Sub, on bool) Outcome {
 // paid for and will not use, all lots summed exactly and rounded once;
 // outside it, rejected. Cancelled is final (CAN-2).
 func (m *Model) Cancel(s *Sub, now time.Time) Outcome {
+	if out, ok := m.conflicting(s, now, func(at time.Time) Outcome { return m.Cancel(s, at) }); ok {
+		return out // REN-4 (renewal.go)
+	}
 	if !s.InWindow(now) {
 		return Outcome{Rejected: RejectCancelWindowClosed}
 	}
@@ -123,6 +138,9 @@ func (m *Model) UpgradeAll(s *Sub, now time.Time, target string) (Outcome, error
 	unit, ok := m.Price(target, s.Term, s.Freq, s.Currency)
 	if !ok {
 		return Outcome{}, fmt.Errorf("model: no %s %s/%s price for %s", target, s.Term, s.Freq, s.Currency)
+	}
+	if out, ok := m.conflicting(s, now, func(at time.Time) Outcome { return m.upgradeParked(s, at, target) }); ok {
+		return out, nil // REN-4 (renewal.go)
 	}
 	cause := fmt.Sprintf("upgrade %s → %s of %d licenses at %s", s.Offer, target, s.Qty, now.Format(time.RFC3339))
 	back, pay := s.book.reprice(unit, now)

@@ -69,6 +69,11 @@ type Outcome struct {
 	// RejectData are facts the rejection must state (its data), e.g. the
 	// refund cap's headroom (CAN-5); nil: not checked.
 	RejectData map[string]string
+	// Deferred: the command lands inside a pending renewal and is parked
+	// (REN-4, renewal.go): its first event is command.deferred, and Parked
+	// says what it does when the renewal completes.
+	Deferred bool
+	Parked   *Parked
 }
 
 // Status of a subscription.
@@ -91,6 +96,9 @@ type Customer struct {
 	// Refunds are the reservation refunds paid out, for the cap (CAN-5,
 	// reservations.go).
 	Refunds []Refund
+	// settled are parked commands settled by the calendar and not yet
+	// handed to the runner (renewal.go).
+	settled []*Parked
 }
 
 // Sub is one subscription in the model.
@@ -125,6 +133,9 @@ type Sub struct {
 	RenewingUntil time.Time
 	// Res is set on an Azure reservation (reservations.go).
 	Res *Reservation
+	// parked are the commands waiting for the pending renewal, in
+	// arrival order (REN-4, renewal.go).
+	parked []*Parked
 }
 
 // Model holds the catalog's data the money rules read.
@@ -172,11 +183,12 @@ func (s *Sub) Live() bool { return s.Status == Active || s.Status == Suspended }
 // Changeable tells whether the generator may send a quantity change,
 // suspend, upgrade or cancel for s at now: live, known to the generator, not
 // a trial, not an Azure reservation (its commands are its own,
-// reservations.go) and not inside a pending renewal (REN-4 conflicts are
-// not modelled).
+// reservations.go), and inside its term or its pending renewal. A command
+// inside a pending renewal is parked or rejected (REN-4): every model
+// function of a command on a changeable subscription must predict that
+// (renewal.go, conflicting and readOnly).
 func (s *Sub) Changeable(now time.Time) bool {
-	return s.Live() && s.ID != "" && !s.Trial && s.Res == nil && (s.RenewingUntil.IsZero() || !now.Before(s.RenewingUntil)) &&
-		now.Before(s.termEndsAt())
+	return s.Live() && s.ID != "" && !s.Trial && s.Res == nil && (now.Before(s.termEndsAt()) || s.Renewing())
 }
 
 // InWindow tells whether a cancellation at now is inside the window.

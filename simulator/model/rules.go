@@ -35,7 +35,7 @@ const (
 //     (Outcome.Free; the one money rule reached by the absence of an
 //     event);
 //   - REN-4: an amount of a command parked during a renewal and applied at
-//     its completion (a bill's Also; not generated yet);
+//     its completion (a bill's Also, renewal.go);
 //   - SCH-1: an amount of a scheduled change applied at its date (a bill's
 //     Also; not generated yet).
 var MoneyRules = []string{

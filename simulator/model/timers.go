@@ -75,7 +75,9 @@ func (m *Model) fire(c *Customer, s *Sub, at time.Time, what due) []Bill {
 		}
 		return nil
 	case dueRenewalComplete:
-		return m.renew(s, at)
+		bills := m.renew(s, at)
+		m.drainParked(c, s, at) // REN-4: what waited for the renewal is decided now (renewal.go)
+		return bills
 	}
 	return nil
 }
