@@ -20,6 +20,10 @@ type Action struct {
 	// Sub is the subscription the action bought (its ID is learned from
 	// the order's result) or acts on.
 	Sub *model.Sub
+	// Created is a subscription the command creates besides an order
+	// line (a trial converted now, a partial upgrade); its ID is learned
+	// from the command's events (ledger_changes.go).
+	Created *model.Sub
 	// Expect, from a scenario file, is the rejection code the story
 	// expects ("" = accepted); checked on top of the model.
 	Expect *string

@@ -49,6 +49,15 @@ var kinds = []kind{
 	{"cancel_closed", 4, (*Generator).tryCancel},
 	{"upgrade", 4, (*Generator).tryUpgrade},
 	{"transfer", 1, (*Generator).tryTransfer},
+	{"schedule_set", 3, (*Generator).trySchedule},
+	{"schedule_delete", 1, (*Generator).tryScheduleDelete},
+	{"schedule_refused", 1, (*Generator).tryScheduleRefused},
+	{"upgrade_renewal", 1, (*Generator).tryUpgradeAtRenewal},
+	{"trial_convert", 2, (*Generator).tryTrialConvert},
+	{"trial_convert_into", 2, (*Generator).tryTrialConvertInto},
+	{"trial_schedule", 2, (*Generator).tryTrialSchedule},
+	{"upgrade_partial", 2, (*Generator).tryUpgradePartial},
+	{"upgrade_into", 3, (*Generator).tryUpgradeInto},
 }
 
 // DefaultMix is every kind at its default weight.

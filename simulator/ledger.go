@@ -60,6 +60,9 @@ type CommandResult struct {
 	// TransferredSubs are the target's new subscriptions of a
 	// transfer.submit, in the order they were created.
 	TransferredSubs []string
+	// Created are the subscriptions a trial conversion or a partial
+	// upgrade created (ledger_changes.go).
+	Created []string
 }
 
 // NewLedger starts consuming the partners' events from the stream's next
@@ -133,6 +136,7 @@ func (l *Ledger) receive(m jetstream.Msg) {
 		delete(l.inFlight, ev.CommandID)
 	}
 	res := l.results[ev.CommandID]
+	noteCreated(res, ev)
 	switch d := ev.Data.(type) {
 	case *messages.CommandRejectedEvent:
 		l.rec.Rejected(d.Code)

@@ -42,6 +42,7 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 				a.Sub.ID = res.OrderSubs[a.Sub.LineID]
 			}
 		}
+		learnCreated(a, res)
 		r.compareCommandBills(a, res.Bills)
 	}
 

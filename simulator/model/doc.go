@@ -8,9 +8,11 @@
 // It covers what the load generator does: new-commerce license
 // subscriptions bought, increased, decreased (per lot, QTY-2), suspended,
 // reactivated, auto-renew turned back on, cancelled in and out of the
-// window (CAN-1), upgraded in full at once (UPG-3), trials converted at
-// their end (TRI-1), renewed (REN-2) or expired (REN-3), and billed
-// period by period (GEN-4). The model predicts each command's outcome
+// window (CAN-1), upgraded in full at once (UPG-3), in part or into an
+// existing subscription (UPG-4, UPG-5; upgrades.go), changes scheduled for
+// the renewal (SCH-1..SCH-4; schedule.go), trials converted now or at
+// their end (TRI-1..TRI-6; trials.go), renewed (REN-2) or expired (REN-3),
+// and billed period by period (GEN-4). The model predicts each command's outcome
 // (accepted or the rejection code) as well as its amounts; a command the
 // model does not know how to predict is never generated.
 //

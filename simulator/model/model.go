@@ -117,6 +117,14 @@ type Sub struct {
 	book *book
 	// RenewingUntil is when a pending renewal completes (zero: none).
 	RenewingUntil time.Time
+	// Scheduled are the changes stored for the next renewal (SCH-1,
+	// schedule.go); nil: none.
+	Scheduled *Schedule
+	// scheduleDropped: SCH-3 deleted scheduled changes during this term.
+	scheduleDropped bool
+	// Conversion is a trial's conversion scheduled for its end (TRI-6,
+	// trials.go); nil: the default one (TRI-1).
+	Conversion *Conversion
 }
 
 // Model holds the catalog's data the money rules read.
