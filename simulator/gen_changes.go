@@ -200,6 +200,22 @@ func (g *Generator) conversionTargets(c *model.Customer, trial *model.Sub, now t
 	return out
 }
 
+// tryTrialConvertShort converts a trial now into fewer licenses than it
+// has: TRI-5's rejection.
+func (g *Generator) tryTrialConvertShort(k string, c *model.Customer, now time.Time) (Action, bool, error) {
+	trial := g.pickTrial(c, now)
+	if trial == nil || trial.Qty < 2 {
+		return Action{}, false, nil
+	}
+	offers := g.conversionOffers(trial)
+	if len(offers) == 0 {
+		return Action{}, false, nil
+	}
+	q := 1 + g.rng.IntN(trial.Qty-1)
+	return g.act(k, c, trial, messages.CmdTrialConvert, &messages.TrialConvertData{SubscriptionID: trial.ID, TargetOfferID: offers[0],
+		Quantity: &q, When: "now"}, g.Model.ConvertTooFew())
+}
+
 // tryTrialConvertInto converts a trial now into an existing subscription
 // (TRI-5, TRI-4): its licenses are added to it.
 func (g *Generator) tryTrialConvertInto(k string, c *model.Customer, now time.Time) (Action, bool, error) {
@@ -296,6 +312,24 @@ func (g *Generator) tryUpgradeInto(k string, c *model.Customer, now time.Time) (
 		data.Quantity = &q
 	}
 	return g.act(k, c, p.s, messages.CmdUpgrade, data, g.Model.UpgradeInto(p.s, p.t, now, q))
+}
+
+// tryUpgradeIntoRefused upgrades into an existing subscription that is
+// eligible but for its own cancellation window: UPG-5's rejection.
+func (g *Generator) tryUpgradeIntoRefused(k string, c *model.Customer, now time.Time) (Action, bool, error) {
+	for _, s := range c.Subs {
+		if !s.Changeable(now) || !active(s) || s.Partner != c.Partner {
+			continue
+		}
+		offers := g.pathTargets(s.Offer)
+		for _, t := range c.Subs {
+			if slices.Contains(offers, t.Offer) && t.InWindow(now) && t.Changeable(now) && g.Model.CanReceive(s, t, t.CancelUntil, 1) {
+				return g.act(k, c, s, messages.CmdUpgrade, &messages.UpgradeData{SubscriptionID: s.ID, TargetOfferID: t.Offer,
+					TargetSubscriptionID: t.ID}, g.Model.UpgradeIntoRefused())
+			}
+		}
+	}
+	return Action{}, false, nil
 }
 
 // pathTargets are the offers on from's upgrade paths that the programme

@@ -58,6 +58,8 @@ var kinds = []kind{
 	{"trial_schedule", 2, (*Generator).tryTrialSchedule},
 	{"upgrade_partial", 2, (*Generator).tryUpgradePartial},
 	{"upgrade_into", 3, (*Generator).tryUpgradeInto},
+	{"upgrade_into_refused", 1, (*Generator).tryUpgradeIntoRefused},
+	{"trial_convert_short", 1, (*Generator).tryTrialConvertShort},
 }
 
 // DefaultMix is every kind at its default weight.

@@ -67,6 +67,15 @@ func (m *Model) ConvertNow(c *Customer, trial *Sub, now time.Time, offer, term, 
 	return paid, Outcome{Bills: []Bill{b}}, nil
 }
 
+// RejectConversionQuantity is TRI-5's rejection of an immediate conversion
+// into a new subscription with fewer licences than the trial's.
+const RejectConversionQuantity = "conversion_quantity_not_allowed"
+
+// ConvertTooFew is an immediate conversion of fewer licences than the
+// trial's (TRI-5: only a scheduled one may, TRI-6): rejected, nothing
+// changes.
+func (m *Model) ConvertTooFew() Outcome { return Outcome{Rejected: RejectConversionQuantity} }
+
 // ConvertInto is TRI-5 into an existing subscription: the trial's licences
 // are bought into target's current billing period at now.
 func (m *Model) ConvertInto(trial, target *Sub, now time.Time) Outcome {

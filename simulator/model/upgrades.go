@@ -121,6 +121,15 @@ func (m *Model) UpgradeInto(s, t *Sub, now time.Time, q int) Outcome {
 	return Outcome{Bills: []Bill{credit, charge}}
 }
 
+// RejectTargetInWindow is UPG-5's rejection of an existing target still
+// inside its own cancellation window.
+const RejectTargetInWindow = "target_in_cancellation_window"
+
+// UpgradeIntoRefused is an upgrade into a target that is otherwise
+// eligible but still inside its cancellation window (UPG-5): rejected,
+// nothing changes.
+func (m *Model) UpgradeIntoRefused() Outcome { return Outcome{Rejected: RejectTargetInWindow} }
+
 // CanReceive tells whether t can take q upgraded licences of s to t's
 // offer at now (UPG-1, UPG-3, UPG-5, ORD-6): another active paid
 // subscription of the same partner, renewing not now, outside its own
