@@ -21,8 +21,9 @@ type Action struct {
 	// the order's result) or acts on.
 	Sub *model.Sub
 	// Created is a subscription the command creates besides an order
-	// line (a trial converted now, a partial upgrade); its ID is learned
-	// from the command's events (ledger_changes.go).
+	// line: a trial converted now, a partial upgrade (their IDs learned
+	// from the command's events, ledger_changes.go), an exchange's new
+	// reservation (CAN-6, learned from reservation.exchanged).
 	Created *model.Sub
 	// Expect, from a scenario file, is the rejection code the story
 	// expects ("" = accepted); checked on top of the model.

@@ -32,7 +32,8 @@ type kind struct {
 // kinds is every kind, in the order they are tried when the one drawn does
 // not apply. The weights are a reseller's ordinary day: mostly purchases
 // and license changes, some suspensions, cancellations in and out of the
-// window, a few upgrades, trials and transfers to another partner. A new
+// window, a few upgrades, trials and transfers to another partner, a few
+// Azure reservations bought, cancelled and exchanged. A new
 // kind is a row here and its builder in a file of its area (gen_*.go,
 // transfer.go).
 var kinds = []kind{
@@ -60,6 +61,13 @@ var kinds = []kind{
 	{"upgrade_into", 3, (*Generator).tryUpgradeInto},
 	{"upgrade_into_refused", 1, (*Generator).tryUpgradeIntoRefused},
 	{"trial_convert_short", 1, (*Generator).tryTrialConvertShort},
+	{"reservation_buy", 2, (*Generator).tryReservationBuy},
+	{"reservation_cap", 1, (*Generator).tryReservationCap},
+	{"reservation_forbidden", 1, (*Generator).tryReservationForbidden},
+	{"reservation_cancel", 2, (*Generator).tryReservationCancel},
+	{"reservation_cancel_early", 2, (*Generator).tryReservationCancel},
+	{"reservation_exchange", 2, (*Generator).tryReservationExchange},
+	{"reservation_unavailable", 1, (*Generator).tryReservationUnavailable},
 }
 
 // DefaultMix is every kind at its default weight.
@@ -119,6 +127,7 @@ type Generator struct {
 	trials           []*catalog.Offer
 	seq              map[string]int
 	transfers        map[string]*transferSaga // by customer ID
+	newCustomers     int                      // made by NewCustomer (gen_reservations.go)
 }
 
 // NewGenerator prepares the offers the mix buys from the catalog.
@@ -144,6 +153,9 @@ func NewGenerator(m *model.Model, cat *catalog.Catalog, mix Mix, partner string,
 // NewCustomer returns a customer not yet created, and its create command.
 func (g *Generator) NewCustomer(id string) *model.Customer {
 	c := countries[g.rng.IntN(len(countries))]
+	if rc, ok := g.reservationCustomer(); ok {
+		c = rc
+	}
 	return &model.Customer{ID: id, Partner: g.Partner, Country: c.code, Currency: c.currency}
 }
 
@@ -160,6 +172,9 @@ func (g *Generator) Next(c *model.Customer, now time.Time) (Action, error) {
 				CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency})}, nil
 	}
 	if a, ok, err := g.continueTransfer(c, now); err != nil || ok {
+		return a, err
+	}
+	if a, ok, err := g.onlyUnavailable(c, now); err != nil || ok {
 		return a, err
 	}
 	total := 0

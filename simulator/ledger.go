@@ -63,6 +63,11 @@ type CommandResult struct {
 	// Created are the subscriptions a trial conversion or a partial
 	// upgrade created (ledger_changes.go).
 	Created []string
+	// RejectedData is the rejection's data (the deciding facts).
+	RejectedData map[string]string
+	// ExchangedTo is the new subscription of a reservation.exchange
+	// (CAN-6), from its reservation.exchanged event.
+	ExchangedTo string
 }
 
 // NewLedger starts consuming the partners' events from the stream's next
@@ -141,14 +146,18 @@ func (l *Ledger) receive(m jetstream.Msg) {
 	case *messages.CommandRejectedEvent:
 		l.rec.Rejected(d.Code)
 		if res != nil {
-			res.Rejected = d.Code
+			res.Rejected, res.RejectedData = d.Code, d.Data
+		}
+	case *messages.ReservationExchangedEvent:
+		if res != nil {
+			res.ExchangedTo = d.NewSubscriptionID
 		}
 	case *messages.OrderProcessedEvent:
 		for _, line := range d.Lines {
 			if line.Rejection != nil {
 				l.rec.Rejected(line.Rejection.Code)
 				if res != nil {
-					res.Rejected = line.Rejection.Code
+					res.Rejected, res.RejectedData = line.Rejection.Code, line.Rejection.Data
 				}
 			} else if res != nil {
 				if res.OrderSubs == nil {

@@ -43,6 +43,9 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 			}
 		}
 		learnCreated(a, res)
+		if !r.reservationResult(a, res) {
+			continue
+		}
 		r.compareCommandBills(a, res.Bills)
 	}
 

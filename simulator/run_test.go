@@ -52,14 +52,22 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	for _, k := range []string{"create", "buy", "trial", "increase", "decrease", "decrease_closed", "suspend", "reactivate",
 		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer",
 		"schedule_set", "schedule_delete", "schedule_refused", "upgrade_renewal", "trial_convert", "trial_convert_into", "trial_schedule",
-		"upgrade_partial", "upgrade_into"} {
+		"upgrade_partial", "upgrade_into",
+		"reservation_buy", "reservation_cancel", "reservation_cancel_early", "reservation_exchange", "reservation_cap",
+		"reservation_forbidden", "reservation_unavailable"} {
 		if r.Kinds[k] == 0 {
 			t.Errorf("no %s command was sent: %v", k, r.Kinds)
 		}
 	}
-	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible", "schedule_not_allowed"} {
+	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible", "schedule_not_allowed",
+		"refund_cap_exceeded", "forbidden", "reservation_unavailable_in_market"} {
 		if s.Rejections[code] == 0 {
 			t.Errorf("no %s rejection: %v", code, s.Rejections)
+		}
+	}
+	for _, id := range []string{"CAN-5", "CAN-6"} { // reservations: cancellations and exchanges
+		if r.CheckedBy["rule "+id] == 0 {
+			t.Errorf("no %s billing event was checked: %v", id, r.CheckedBy)
 		}
 	}
 	if r.Checked < 500 || s.Credits == 0 || s.Charges == 0 {

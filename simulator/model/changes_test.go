@@ -41,7 +41,7 @@ func trialOf(t *testing.T, m *Model, c *Customer, at time.Time, offer, id string
 	return s
 }
 
-func wantBill(t *testing.T, what string, b Bill, kind Kind, reason, rule string, s *Sub, amount int64, also ...string) {
+func wantChangeBill(t *testing.T, what string, b Bill, kind Kind, reason, rule string, s *Sub, amount int64, also ...string) {
 	t.Helper()
 	if b.Kind != kind || b.Reason != reason || b.Rule != rule || b.Sub != s || b.Amount != amount {
 		t.Errorf("%s: %s %s by %s on %s: %d, want %s %s by %s on %s: %d", what, b.Kind, b.Reason, b.Rule, b.Sub, b.Amount, kind, reason, rule, s, amount)
@@ -71,7 +71,7 @@ func TestRule_SCH_1_RenewalChargesTheScheduledPlan(t *testing.T) {
 	if len(bills) != 1 {
 		t.Fatalf("bills %+v", bills)
 	}
-	wantBill(t, "renewal", bills[0], Charge, ReasonRenewal, RuleRenewal, s, 15756, "SCH-1", "SCH-2", "SCH-4")
+	wantChangeBill(t, "renewal", bills[0], Charge, ReasonRenewal, RuleRenewal, s, 15756, "SCH-1", "SCH-2", "SCH-4")
 	if s.Offer != standard || s.Qty != 12 || s.Freq != "monthly" || s.Scheduled != nil ||
 		!s.PeriodEnd.Equal(time.Date(2027, 2, 4, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("renewed %+v", s)
@@ -104,7 +104,7 @@ func TestRule_SCH_3_SuspensionDeletesTheScheduledChange(t *testing.T) {
 	if len(bills) != 1 {
 		t.Fatalf("bills %+v", bills)
 	}
-	wantBill(t, "renewal", bills[0], Charge, ReasonRenewal, RuleRenewal, s, 7200, "SCH-3")
+	wantChangeBill(t, "renewal", bills[0], Charge, ReasonRenewal, RuleRenewal, s, 7200, "SCH-3")
 }
 
 // TRI-5 into a new subscription: E5 trial bought 2026-01-05T06:17Z,
@@ -118,7 +118,7 @@ func TestRule_TRI_5_ConversionNowChargesTheFirstPeriodInFull(t *testing.T) {
 	if err != nil || len(out.Bills) != 1 {
 		t.Fatalf("%v %+v", err, out)
 	}
-	wantBill(t, "conversion", out.Bills[0], Charge, ReasonConversion, "TRI-5", paid, 179550, "TRI-2")
+	wantChangeBill(t, "conversion", out.Bills[0], Charge, ReasonConversion, "TRI-5", paid, 179550, "TRI-2")
 	if trial.Status != Expired || !paid.TermStart.Equal(time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)) ||
 		!paid.PeriodEnd.Equal(time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("trial %s, paid %+v", trial.Status, paid)
@@ -145,7 +145,7 @@ func TestRule_TRI_5_ConversionIntoAnExistingSubscriptionIsAnIncrease(t *testing.
 	if len(out.Bills) != 1 {
 		t.Fatalf("%+v", out)
 	}
-	wantBill(t, "conversion", out.Bills[0], Charge, ReasonConversion, "TRI-5", target, 1667836, "TRI-2", "TRI-4", "GEN-2", "GEN-3")
+	wantChangeBill(t, "conversion", out.Bills[0], Charge, ReasonConversion, "TRI-5", target, 1667836, "TRI-2", "TRI-4", "GEN-2", "GEN-3")
 	if target.Qty != 30 || target.Scheduled != nil || trial.Status != Expired {
 		t.Errorf("target %+v, trial %s", target, trial.Status)
 	}
@@ -165,7 +165,7 @@ func TestRule_TRI_6_ScheduledConversionAtTheTrialsEnd(t *testing.T) {
 		t.Fatalf("bills %+v", bills)
 	}
 	paid := c.Subs[len(c.Subs)-1]
-	wantBill(t, "conversion", bills[0], Charge, ReasonConversion, "TRI-6", paid, 478800, "TRI-2", "ORD-10")
+	wantChangeBill(t, "conversion", bills[0], Charge, ReasonConversion, "TRI-6", paid, 478800, "TRI-2", "ORD-10")
 	if paid.Offer != e5 || paid.Qty != 7 || paid.OrderID != trial.OrderID || !paid.TermEnd.Equal(time.Date(2027, 2, 4, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("paid %+v", paid)
 	}
@@ -198,7 +198,7 @@ func TestRule_TRI_6_ScheduledConversionIntoAnExistingSubscription(t *testing.T) 
 				t.Fatalf("bills %+v", bills)
 			}
 			paid := c.Subs[len(c.Subs)-1]
-			wantBill(t, "conversion into a new subscription", bills[0], Charge, ReasonConversion, "TRI-6", paid, 59850)
+			wantChangeBill(t, "conversion into a new subscription", bills[0], Charge, ReasonConversion, "TRI-6", paid, 59850)
 			if paid.Offer != e5 || paid.Freq != "monthly" || paid.Qty != 10 {
 				t.Errorf("paid %+v", paid)
 			}
@@ -207,8 +207,8 @@ func TestRule_TRI_6_ScheduledConversionIntoAnExistingSubscription(t *testing.T) 
 		if len(bills) != 2 {
 			t.Fatalf("bills %+v", bills)
 		}
-		wantBill(t, "billing period", bills[0], Charge, ReasonPeriod, RulePeriod, target, 29925)
-		wantBill(t, "conversion", bills[1], Charge, ReasonConversion, "TRI-6", target, 59850, "TRI-4", "ORD-10")
+		wantChangeBill(t, "billing period", bills[0], Charge, ReasonPeriod, RulePeriod, target, 29925)
+		wantChangeBill(t, "conversion", bills[1], Charge, ReasonConversion, "TRI-6", target, 59850, "TRI-4", "ORD-10")
 	}
 }
 
@@ -231,8 +231,8 @@ func TestRule_UPG_4_PartialUpgradeMovesTheLicensesWithTheirDays(t *testing.T) {
 	if err != nil || len(out.Bills) != 2 {
 		t.Fatalf("%v %+v", err, out)
 	}
-	wantBill(t, "credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-4", s, 14341)
-	wantBill(t, "charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-4", n, 29877)
+	wantChangeBill(t, "credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-4", s, 14341)
+	wantChangeBill(t, "charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-4", n, 29877)
 	if s.Qty != 2 || s.Scheduled != nil || n.Qty != 2 || n.Offer != standard || !n.TermEnd.Equal(s.TermEnd) || n.Reducible(t0.Add(25*time.Hour)) != 0 ||
 		s.Reducible(t0.Add(25*time.Hour)) != 2 {
 		t.Errorf("source %+v\nnew %+v", s, n)
@@ -242,8 +242,8 @@ func TestRule_UPG_4_PartialUpgradeMovesTheLicensesWithTheirDays(t *testing.T) {
 	if err != nil || len(out.Bills) != 2 {
 		t.Fatalf("%v %+v", err, out)
 	}
-	wantBill(t, "second credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-3", n, 29795)
-	wantBill(t, "second charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-3", n, 52438)
+	wantChangeBill(t, "second credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-3", n, 29795)
+	wantChangeBill(t, "second charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-3", n, 52438)
 }
 
 // UPG-3 and UPG-4 into an existing subscription (UPG-5: outside its window,
@@ -268,11 +268,11 @@ func TestRule_UPG_5_UpgradeIntoAnExistingSubscription(t *testing.T) {
 		t.Fatal("the target cannot receive the licenses")
 	}
 	out := m.UpgradeInto(s, d, at, 4)
-	wantBill(t, "credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-4", s, 28169)
-	wantBill(t, "charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-4", d, 58685, "UPG-5")
+	wantChangeBill(t, "credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-4", s, 28169)
+	wantChangeBill(t, "charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-4", d, 58685, "UPG-5")
 	out = m.UpgradeInto(s, d, at.Add(time.Minute), 6)
-	wantBill(t, "credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-3", s, 42135)
-	wantBill(t, "charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-3", d, 88027, "UPG-5")
+	wantChangeBill(t, "credit", out.Bills[0], Credit, ReasonUpgrade, "UPG-3", s, 42135)
+	wantChangeBill(t, "charge", out.Bills[1], Charge, ReasonUpgrade, "UPG-3", d, 88027, "UPG-5")
 	if s.Status != Cancelled || d.Qty != 15 || d.Reducible(at.Add(2*time.Minute)) != 0 {
 		t.Errorf("source %s, target %+v", s.Status, d)
 	}

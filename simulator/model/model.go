@@ -66,6 +66,9 @@ type Outcome struct {
 	// Free is the rule that makes an accepted command bill nothing (ORD-10
 	// for a trial), counted when the processor bills nothing either.
 	Free string
+	// RejectData are facts the rejection must state (its data), e.g. the
+	// refund cap's headroom (CAN-5); nil: not checked.
+	RejectData map[string]string
 }
 
 // Status of a subscription.
@@ -85,6 +88,9 @@ type Customer struct {
 	Subs                           []*Sub
 	// TrialsTaken are trial offers already bought (one each).
 	TrialsTaken map[string]bool
+	// Refunds are the reservation refunds paid out, for the cap (CAN-5,
+	// reservations.go).
+	Refunds []Refund
 }
 
 // Sub is one subscription in the model.
@@ -125,6 +131,8 @@ type Sub struct {
 	// Conversion is a trial's conversion scheduled for its end (TRI-6,
 	// trials.go); nil: the default one (TRI-1).
 	Conversion *Conversion
+	// Res is set on an Azure reservation (reservations.go).
+	Res *Reservation
 }
 
 // Model holds the catalog's data the money rules read.
@@ -171,10 +179,11 @@ func (s *Sub) Live() bool { return s.Status == Active || s.Status == Suspended }
 
 // Changeable tells whether the generator may send a quantity change,
 // suspend, upgrade or cancel for s at now: live, known to the generator, not
-// a trial and not inside a pending renewal (REN-4 conflicts are not
-// modelled).
+// a trial, not an Azure reservation (its commands are its own,
+// reservations.go) and not inside a pending renewal (REN-4 conflicts are
+// not modelled).
 func (s *Sub) Changeable(now time.Time) bool {
-	return s.Live() && s.ID != "" && !s.Trial && (s.RenewingUntil.IsZero() || !now.Before(s.RenewingUntil)) &&
+	return s.Live() && s.ID != "" && !s.Trial && s.Res == nil && (s.RenewingUntil.IsZero() || !now.Before(s.RenewingUntil)) &&
 		now.Before(s.termEndsAt())
 }
 

@@ -60,7 +60,7 @@ func (m *Model) fire(c *Customer, s *Sub, at time.Time, what due) []Bill {
 		if s.Status == Suspended {
 			b.Also = append(b.Also, RuleSuspendedPay)
 		}
-		return []Bill{b}
+		return []Bill{s.Res.payFromPrepaid(b)}
 	case dueTermEnd:
 		switch {
 		case s.Trial && s.AutoRenew:
