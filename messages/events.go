@@ -390,7 +390,9 @@ type BillingEvent struct {
 	PeriodEnd   string     `json:"period_end"`
 	Proration   *Proration `json:"proration,omitempty"`
 	// LotProrations replaces Proration when a cancellation refunds several
-	// lots bought at different times (CAN-1, QTY-2): AmountMinor =
+	// lots bought at different times (CAN-1, QTY-2), or an upgrade moves
+	// licenses of several lots (UPG-3, UPG-4: its credit and the in-place
+	// or new subscription's charge, the same days at each price): AmountMinor =
 	// round_half_up(sum of BaseMinor * UnusedDays / PeriodDays).
 	LotProrations []Proration `json:"lot_prorations,omitempty"`
 	// Reason says why (the BillingReason constants).

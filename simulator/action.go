@@ -20,9 +20,10 @@ type Action struct {
 	// Sub is the subscription the action bought (its ID is learned from
 	// the order's result) or acts on.
 	Sub *model.Sub
-	// Created is a subscription the command creates without an order
-	// line (an exchange's new reservation, CAN-6); its ID is learned from
-	// reservation.exchanged.
+	// Created is a subscription the command creates besides an order
+	// line: a trial converted now, a partial upgrade (their IDs learned
+	// from the command's events, ledger_changes.go), an exchange's new
+	// reservation (CAN-6, learned from reservation.exchanged).
 	Created *model.Sub
 	// Expect, from a scenario file, is the rejection code the story
 	// expects ("" = accepted); checked on top of the model.

@@ -55,6 +55,17 @@ var kinds = []kind{
 	{"cancel_closed", 4, (*Generator).tryCancel},
 	{"upgrade", 4, (*Generator).tryUpgrade},
 	{"transfer", 1, (*Generator).tryTransfer},
+	{"schedule_set", 3, (*Generator).trySchedule},
+	{"schedule_delete", 1, (*Generator).tryScheduleDelete},
+	{"schedule_refused", 1, (*Generator).tryScheduleRefused},
+	{"upgrade_renewal", 1, (*Generator).tryUpgradeAtRenewal},
+	{"trial_convert", 2, (*Generator).tryTrialConvert},
+	{"trial_convert_into", 2, (*Generator).tryTrialConvertInto},
+	{"trial_schedule", 2, (*Generator).tryTrialSchedule},
+	{"upgrade_partial", 2, (*Generator).tryUpgradePartial},
+	{"upgrade_into", 3, (*Generator).tryUpgradeInto},
+	{"upgrade_into_refused", 1, (*Generator).tryUpgradeIntoRefused},
+	{"trial_convert_short", 1, (*Generator).tryTrialConvertShort},
 	{"reservation_buy", 2, (*Generator).tryReservationBuy},
 	{"reservation_cap", 1, (*Generator).tryReservationCap},
 	{"reservation_forbidden", 1, (*Generator).tryReservationForbidden},
@@ -204,7 +215,11 @@ func (g *Generator) Next(c *model.Customer, now time.Time) (Action, error) {
 func (g *Generator) pick(c *model.Customer, now time.Time, ok func(*model.Sub) bool) *model.Sub {
 	var cands []*model.Sub
 	for _, s := range c.Subs {
-		if s.Changeable(now) && ok(s) {
+		// A renewal that applies a scheduled change may make a command
+		// parked for it invalid (a parked upgrade whose target the
+		// scheduled upgrade already reached): the model does not predict
+		// that, so such a subscription is left alone until it renewed.
+		if s.Changeable(now) && !(s.Renewing() && s.Scheduled != nil) && ok(s) {
 			cands = append(cands, s)
 		}
 	}

@@ -60,6 +60,9 @@ type CommandResult struct {
 	// TransferredSubs are the target's new subscriptions of a
 	// transfer.submit, in the order they were created.
 	TransferredSubs []string
+	// Created are the subscriptions a trial conversion or a partial
+	// upgrade created (ledger_changes.go).
+	Created []string
 	// RejectedData is the rejection's data (the deciding facts).
 	RejectedData map[string]string
 	// ExchangedTo is the new subscription of a reservation.exchange
@@ -144,6 +147,7 @@ func (l *Ledger) receive(m jetstream.Msg) {
 		delete(l.inFlight, ev.CommandID)
 	}
 	res := l.results[ev.CommandID]
+	noteCreated(res, ev)
 	switch d := ev.Data.(type) {
 	case *messages.CommandDeferredEvent:
 		if res != nil {

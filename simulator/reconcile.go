@@ -45,6 +45,7 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 				a.Sub.ID = res.OrderSubs[a.Sub.LineID]
 			}
 		}
+		learnCreated(a, res)
 		if !r.reservationResult(a, res) {
 			continue
 		}

@@ -51,13 +51,15 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	}
 	for _, k := range []string{"create", "buy", "trial", "increase", "decrease", "decrease_closed", "suspend", "reactivate",
 		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer",
+		"schedule_set", "schedule_delete", "schedule_refused", "upgrade_renewal", "trial_convert", "trial_convert_into", "trial_schedule",
+		"upgrade_partial", "upgrade_into",
 		"reservation_buy", "reservation_cancel", "reservation_cancel_early", "reservation_exchange", "reservation_cap",
 		"reservation_forbidden", "reservation_unavailable"} {
 		if r.Kinds[k] == 0 {
 			t.Errorf("no %s command was sent: %v", k, r.Kinds)
 		}
 	}
-	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible",
+	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible", "schedule_not_allowed",
 		"refund_cap_exceeded", "forbidden", "reservation_unavailable_in_market"} {
 		if s.Rejections[code] == 0 {
 			t.Errorf("no %s rejection: %v", code, s.Rejections)
@@ -82,7 +84,8 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	}
 	// Every money rule the mix exercises was reached by a checked event
 	// (model.MoneyRules says how each is attributed).
-	for _, id := range []string{"ORD-10", "ORD-14", "QTY-1", "QTY-2", "CAN-1", "GEN-2", "GEN-3", "GEN-4", "REN-2", "UPG-3", "TRF-3", "TRI-1", "SUS-3"} {
+	for _, id := range []string{"ORD-10", "ORD-14", "QTY-1", "QTY-2", "CAN-1", "GEN-2", "GEN-3", "GEN-4", "REN-2", "UPG-3", "TRF-3", "TRI-1", "SUS-3",
+		"UPG-4", "UPG-5", "SCH-1", "SCH-2", "SCH-3", "TRI-2", "TRI-5", "TRI-6"} {
 		if r.CheckedBy["rule "+id] == 0 {
 			t.Errorf("no checked event reached %s: %v", id, r.CheckedBy)
 		}

@@ -156,7 +156,7 @@ func (d *decision) quantityChange(c *messages.QuantityChangeData) {
 		}
 		next.PeriodCharge = max(next.PeriodCharge-removedCharge, 0)
 	}
-	next.Lots = compactLots(next.Lots, d.in.Now)
+	next.Lots = compactLots(next.Lots, d.in.Now, periodBegan(s))
 	ev.Lots = lotViews(next.Lots)
 	ev.UpdateCount = next.UpdateCount
 	ev.BillingEventIDs = make([]string, len(bills))
@@ -407,36 +407,43 @@ func normalizedLots(s *Subscription) []Lot {
 	return lots
 }
 
-// compactLots drops empty lots and merges the lots whose window has closed
-// at now into one, first (they are the oldest): they can no longer be
-// reduced, so their separate instants decide nothing, and the stored list
-// stays short (one closed lot plus the lots of the last window). The
-// merged lot keeps the oldest AddedAt and the latest ReducibleUntil.
-func compactLots(lots []Lot, now time.Time) []Lot {
-	var closed *Lot
-	open := make([]Lot, 0, len(lots))
+// compactLots drops empty lots and merges the oldest lots, as long as
+// their window has closed at now and they came with the current billing
+// period (added before it began to be used at began, or at that instant
+// and not by an increase), into one: they can no longer be reduced, and
+// every proration counts their days alike (lotUsedDays, lotProration), so
+// their separate instants decide nothing and the stored list stays short.
+// A lot added during the period keeps its own instant once closed (an
+// upgrade still moves it and counts its days from then, UPG-4), and the
+// lots keep their order (upgrades take the newest first). The merged lot
+// keeps the oldest AddedAt and the latest ReducibleUntil.
+func compactLots(lots []Lot, now, began time.Time) []Lot {
+	out := make([]Lot, 0, len(lots))
+	merging := true
 	for _, l := range lots {
-		switch {
-		case l.Quantity <= 0:
-		case l.ReducibleUntil.After(now):
-			open = append(open, l)
-		case closed == nil:
-			c := l
-			closed = &c
-		default:
-			closed.Quantity += l.Quantity
-			if l.AddedAt.Before(closed.AddedAt) {
-				closed.AddedAt = l.AddedAt
-			}
-			if l.ReducibleUntil.After(closed.ReducibleUntil) {
-				closed.ReducibleUntil = l.ReducibleUntil
-			}
+		if l.Quantity <= 0 {
+			continue
+		}
+		withPeriod := l.AddedAt.Before(began) || l.AddedAt.Equal(began) && !l.Increase
+		if !merging || l.ReducibleUntil.After(now) || !withPeriod {
+			merging = false
+			out = append(out, l)
+			continue
+		}
+		if len(out) == 0 {
+			out = append(out, l)
+			continue
+		}
+		m := &out[0]
+		m.Quantity += l.Quantity
+		if l.AddedAt.Before(m.AddedAt) {
+			m.AddedAt = l.AddedAt
+		}
+		if l.ReducibleUntil.After(m.ReducibleUntil) {
+			m.ReducibleUntil = l.ReducibleUntil
 		}
 	}
-	if closed == nil {
-		return open
-	}
-	return append([]Lot{*closed}, open...)
+	return out
 }
 
 func lotView(l Lot) messages.LotView {

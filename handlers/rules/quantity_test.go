@@ -567,15 +567,24 @@ func TestRule_QTY_ValidationAndStatus(t *testing.T) {
 func TestRule_QTY_2_ClosedLotsAreMergedAndInputStateIsNotMutated(t *testing.T) {
 	w := newWorld(t)
 	w.createCustomer("commercial", "USD")
-	id := w.buy(t0, offerBasic, "P1Y", "annual", 10)
+	id := w.buy(t0, offerBasic, "P1Y", "monthly", 10)
 	a := t0.Add(200 * time.Hour)
-	changeQty(t, w, a, id, 12)
-	b := a.Add(200 * time.Hour)
+	_, ev := changeQty(t, w, a, id, 12)
+	// In the first billing period (2026-03-10..04-09) a lot added during
+	// it keeps its own instant once closed: its days are counted from
+	// then (an upgrade moves it lot by lot, UPG-4).
+	c := a.Add(170 * time.Hour)
+	_, ev = changeQty(t, w, c, id, 13)
+	wantLots(t, ev.Lots, messages.LotView{Quantity: 10, AddedAt: t0, ReducibleUntil: t0.Add(168 * time.Hour)},
+		messages.LotView{Quantity: 2, AddedAt: a, ReducibleUntil: a.Add(168 * time.Hour)}, lv(1, c))
+	changeQty(t, w, c.Add(time.Hour), id, 12)
+	b := a.Add(600 * time.Hour) // 2026-04-12, in the second billing period
 	before := w.state
 	beforeLots := append([]Lot(nil), w.state.Subscriptions[id].Lots...)
-	_, ev := changeQty(t, w, b, id, 13)
-	// Both older lots are closed at b: one lot of 12 from t0 until the
-	// later window's end, then the new one.
+	_, ev = changeQty(t, w, b, id, 13)
+	// Both older lots are closed at b and came with the period that began
+	// on 2026-04-10: one lot of 12 from t0 until the later window's end,
+	// then the new one.
 	wantLots(t, ev.Lots, messages.LotView{Quantity: 12, AddedAt: t0, ReducibleUntil: a.Add(168 * time.Hour)}, lv(1, b))
 	if !reflect.DeepEqual(before.Subscriptions[id].Lots, beforeLots) {
 		t.Fatal("the decision mutated the state it was given")

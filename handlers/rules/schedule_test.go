@@ -231,3 +231,28 @@ func TestRule_SCH_1_CurrentPlanNoLongerSoldRenewsAtTheSubscriptionsPrice(t *test
 		t.Fatalf("events %d, charges %v", len(evs), charged)
 	}
 }
+
+// SCH-3 with SUS-4: suspending a new-commerce subscription turns its
+// auto-renew off, and turning auto-renew off deletes the scheduled
+// changes; reactivating and turning auto-renew back on does not bring
+// them back. Business Basic P1M monthly, 10 × USD 7.20 bought at t0,
+// quantity 12 scheduled, then suspended, reactivated and auto-renew
+// turned on: the renewal charges the 10 licenses it has, 10 × 720 = 7200,
+// not the 12 once scheduled (8640).
+func TestRule_SCH_3_SuspensionDeletesScheduledChanges(t *testing.T) {
+	w := newWorld(t)
+	w.createCustomer("commercial", "USD")
+	id := w.buy(t0, offerBasic, "P1M", "monthly", 10)
+	wantAccepted(t, w.do(partnerA, t0.Add(48*time.Hour), messages.CmdScheduleSet, &messages.ScheduleSetData{SubscriptionID: id, Quantity: intp(12)}))
+	out := w.do(partnerA, t0.Add(72*time.Hour), messages.CmdSubscriptionSuspend, suspendOf(id, messages.ReasonNonPayment))
+	wantAccepted(t, out)
+	ch := findEvent[*messages.ScheduleChangedEvent](t, out, messages.EvtScheduleChanged)
+	if ch.Reason != string(messages.CmdSubscriptionSuspend) || w.state.Subscriptions[id].Scheduled != nil {
+		t.Errorf("schedule.changed %+v, scheduled %+v: want deleted by the suspension", ch, w.state.Subscriptions[id].Scheduled)
+	}
+	wantAccepted(t, w.do(partnerA, t0.Add(96*time.Hour), messages.CmdSubscriptionReactivate, reactivateOf(id)))
+	wantAccepted(t, w.do(partnerA, t0.Add(120*time.Hour), messages.CmdAutoRenewSet, &messages.AutoRenewSetData{SubscriptionID: id, Enabled: boolp(true)}))
+	if got := chargesOf(eventsOf(w.advance(time.Date(2026, 4, 10, 1, 0, 0, 0, time.UTC))))[id]; got != 7200 {
+		t.Errorf("renewal charge %d, want 7200 = 10 × 720", got)
+	}
+}

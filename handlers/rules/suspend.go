@@ -71,6 +71,10 @@ func (d *decision) applySuspension(s *Subscription, reason string, withBase bool
 		}
 	} else {
 		next.AutoRenew = false // SUS-4
+		// SCH-3: turning auto-renew off deletes the scheduled changes,
+		// also when a suspension turns it off; reactivating and turning
+		// it back on does not bring them back.
+		d.clearScheduled(&next, string(messages.CmdSubscriptionSuspend))
 	}
 	d.putSubscription(&next)
 	d.emit(messages.EvtSubscriptionSuspended, ev)

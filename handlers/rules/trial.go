@@ -430,7 +430,7 @@ func (d *decision) convert(c *conversion, rule, note string) {
 		var lot Lot
 		charge, lot = increaseCharge(c.target, c.quantity, now) // QTY-1's proration
 		t.Lots = append(normalizedLots(c.target), lot)
-		t.Lots = compactLots(t.Lots, now)
+		t.Lots = compactLots(t.Lots, now, periodBegan(c.target))
 		t.Quantity += c.quantity
 		t.PeriodCharge += charge.AmountMinor
 		t.UpdateCount++                                        // QTY-4

@@ -249,20 +249,31 @@ func (d *decision) upgradePlan(offer *catalog.Offer, term, freq, currency string
 
 // upgradeNow applies an immediate (mid-term) upgrade of q licenses.
 //
-// Money (GEN-2, GEN-3; integers, each amount rounded half up once):
+// Money (GEN-2, GEN-3; integers, each amount rounded half up once). The q
+// licenses are taken from the source's newest lots first (as takeLicenses
+// removes them); each lot's part is prorated exactly as a QTY-2 decrease
+// of those licenses would be (lotProration: the days counted before the
+// lot was added, then every started day since it was added or the period
+// began to be used):
 //
-//	unused  = days of the current billing period not yet started
-//	          (period_days - used_days, every started day used, as CAN-1)
-//	credit  = round(source.unit_price * q * unused / period_days)
-//	charge  = round(target_unit_price * q * unused_t / period_days_t)
+//	credit = round(Σ parts source.unit_price × n × unused_part / period_days)
+//	charge = round(Σ parts target_unit_price × n × unused_part / period_days)
+//
+// Decision: an upgrade gives back what a decrease or a cancellation of the
+// same licenses would, lot by lot, and charges the new price for exactly
+// the license-days it credited, so every way of removing a license agrees
+// on the days the partner pays for. Counting every moved license's days
+// from the period's start instead credited a license added during the
+// period one day it had held whenever the two counts round differently.
 //
 // The credit is on the source subscription (billing.credit), the charge
 // on the target (billing.charge), both with reason "upgrade" and rule
-// UPG-3 (full) or UPG-4 (partial), and both emitted even when zero. In
-// place and for a new subscription the target's period is the source's
-// (unused_t = unused) and its unit price is the target offer's price for
-// the source's term and billing frequency; into an existing subscription
-// the charge follows the target's own period, dates and unit price (it
+// UPG-3 (full) or UPG-4 (partial), and both emitted even when zero; with
+// parts of several lots the events carry lot_prorations. In place and for
+// a new subscription the target's unit price is the target offer's price
+// for the source's term and billing frequency. Into an existing
+// subscription the licenses are bought into it at now exactly as a QTY-1
+// increase (increaseCharge: its own period, dates and unit price; it
 // keeps its term and billing frequency, UPG-3).
 //
 // State:
@@ -272,7 +283,9 @@ func (d *decision) upgradePlan(offer *catalog.Offer, term, freq, currency string
 //   - partial, new subscription: derived ID; same term and billing period
 //     dates as the source (co-terminous, UPG-4), its own term-end and
 //     billing-period timers (due at the same instants as the source's),
-//     auto-renew as the source's, PeriodCharge = charge. The source keeps
+//     auto-renew as the source's, PeriodCharge = charge. Its lots are the
+//     moved parts with their instants (AddedAt, Increase), so that a later
+//     upgrade of it credits the days this one charged. The source keeps
 //     the rest: its newest lots lose the licenses first, and its
 //     PeriodCharge loses what the upgraded licenses were charged for the
 //     period (their lots' share: unit price × n for licenses that came
@@ -284,8 +297,8 @@ func (d *decision) upgradePlan(offer *catalog.Offer, term, freq, currency string
 //     licenses' used days a second time, and subtracting their full price
 //     when they were a prorated lot would take part of the kept licenses'
 //     charge with them.
-//   - into an existing subscription: it gains q licenses as a new lot and
-//     PeriodCharge += charge; a full upgrade leaves the source with no
+//   - into an existing subscription: it gains q licenses as a new lot
+//     (an increase at now) and PeriodCharge += charge; a full upgrade leaves the source with no
 //     licenses, so it ends: status cancelled (final, CAN-2), its timers
 //     deleted, PeriodCharge = old - credit; the subscription.upgraded event
 //     (source_status "cancelled") is its notification, no
@@ -337,7 +350,8 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 	}
 	src := s.clone()
 	d.clearScheduled(&src, string(messages.CmdUpgrade)) // UPG-7, SCH-3
-	credit := upgradeBilling(s, s.OfferID, q, s.UnitPrice, now, rule)
+	parts := upgradeParts(s, q, now)
+	credit := upgradeEvent(s, s.OfferID, s.UnitPrice, parts, rule)
 
 	var dst *Subscription
 	var mode string
@@ -346,7 +360,7 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 		t := target.clone()
 		d.clearScheduled(&t, string(messages.CmdUpgrade)) // SCH-3: a mid-term quantity change
 		t.Quantity += q
-		t.Lots = append(t.Lots, Lot{Quantity: q, AddedAt: now, ReducibleUntil: now}) // UPG-6
+		t.Lots = append(normalizedLots(target), Lot{Quantity: q, AddedAt: now, ReducibleUntil: now, Increase: true}) // UPG-6
 		dst = &t
 		if full {
 			mode = UpgradeFullIntoExisting
@@ -388,10 +402,19 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 			// are not the new subscription's to be refunded.
 			PeriodStartedAt:   s.PeriodStartedAt,
 			CancelWindowHours: offer.CancelWindowHours,
-			Lots:              []Lot{{Quantity: q, AddedAt: now, ReducibleUntil: now}}, // UPG-6
+			Lots:              movedLots(parts, now), // UPG-6
 		}
 	}
-	charge := upgradeBilling(dst, offer.ID, q, dst.UnitPrice, now, rule)
+	var charge *messages.BillingEvent
+	if target != nil {
+		charge, _ = increaseCharge(target, q, now)
+		charge.Reason, charge.Rule = messages.BillingReasonUpgrade, rule
+	} else {
+		for i := range parts {
+			parts[i].Proration.BaseMinor = price * int64(parts[i].Quantity)
+		}
+		charge = upgradeEvent(dst, offer.ID, price, parts, rule)
+	}
 	if mode == UpgradeFullInPlace {
 		dst.PeriodCharge = max(s.PeriodCharge-credit.AmountMinor, 0) + charge.AmountMinor
 	} else {
@@ -490,18 +513,62 @@ func (d *decision) eligibleTarget(s *Subscription, offer *catalog.Offer, id stri
 	return t, true
 }
 
-// upgradeBilling is the credit on the source or the charge on the target
-// for q licenses at unitPrice over the unused part of s's current billing
-// period (GEN-2, GEN-3).
-func upgradeBilling(s *Subscription, offerID string, q int, unitPrice int64, now time.Time, rule string) *messages.BillingEvent {
-	periodDays := daysBetween(s.PeriodStart, s.PeriodEnd.AddDate(0, 0, 1))
-	used := usedDays(now.Sub(s.PeriodStartedAt))
-	unused := max(periodDays-used, 0)
-	base := unitPrice * int64(q)
-	charge := billingEvent(s, messages.BillingReasonUpgrade, rule, prorate(base, unused, periodDays))
-	charge.OfferID, charge.Quantity, charge.UnitPriceMinor = offerID, q, unitPrice
-	charge.Proration = &messages.Proration{BaseMinor: base, UsedDays: used, UnusedDays: unused, PeriodDays: periodDays}
-	return charge
+// upgradePart is n licenses of one of the source's lots that an upgrade
+// moves, with their proration at the upgrade (lotProration).
+type upgradePart struct {
+	Lot
+	Proration messages.Proration
+}
+
+// upgradeParts are the q licenses an upgrade at now takes from s: newest
+// lots first, whether or not they are still reducible (the order
+// takeLicenses removes them in), each part prorated as a QTY-2 decrease of
+// those licenses (lotProration). Part i holds Lot.Quantity licenses.
+func upgradeParts(s *Subscription, q int, now time.Time) []upgradePart {
+	lots := normalizedLots(s)
+	var parts []upgradePart
+	for i := len(lots) - 1; i >= 0 && q > 0; i-- {
+		n := min(lots[i].Quantity, q)
+		l := lots[i]
+		l.Quantity = n
+		parts = append(parts, upgradePart{Lot: l, Proration: lotProration(s, lots[i], n, now)})
+		q -= n
+	}
+	return parts
+}
+
+// movedLots are the lots of a new subscription made of the moved parts,
+// oldest first, keeping their instants (so that their days are counted as
+// on the source) but reducible no longer (UPG-6).
+func movedLots(parts []upgradePart, now time.Time) []Lot {
+	lots := make([]Lot, 0, len(parts))
+	for i := len(parts) - 1; i >= 0; i-- {
+		l := parts[i].Lot
+		l.ReducibleUntil = earlier(l.ReducibleUntil, now)
+		lots = append(lots, l)
+	}
+	return lots
+}
+
+// upgradeEvent is the credit on the source or the charge on an in-place
+// or new target of an upgrade: the parts' prorations (base = unitPrice ×
+// their licenses) summed exactly and rounded half up once (GEN-3), on s's
+// current billing period.
+func upgradeEvent(s *Subscription, offerID string, unitPrice int64, parts []upgradePart, rule string) *messages.BillingEvent {
+	prs := make([]messages.Proration, len(parts))
+	q := 0
+	for i, p := range parts {
+		prs[i] = p.Proration
+		q += p.Quantity
+	}
+	ev := billingEvent(s, messages.BillingReasonUpgrade, rule, prorateSum(prs))
+	ev.OfferID, ev.Quantity, ev.UnitPriceMinor = offerID, q, unitPrice
+	if len(prs) == 1 {
+		ev.Proration = &prs[0]
+	} else {
+		ev.LotProrations = prs
+	}
+	return ev
 }
 
 // takeLicenses removes q licenses from a subscription that keeps the rest

@@ -258,7 +258,7 @@ func TestRule_UPG_3_FullUpgradeIntoExisting(t *testing.T) {
 		t.Errorf("upgraded = %+v", ev)
 	}
 	d := w.state.Subscriptions[dst]
-	wantLots := []Lot{{Quantity: 5, AddedAt: t0.Add(time.Hour), ReducibleUntil: t0.Add(169 * time.Hour)}, {Quantity: 10, AddedAt: at, ReducibleUntil: at}}
+	wantLots := []Lot{{Quantity: 5, AddedAt: t0.Add(time.Hour), ReducibleUntil: t0.Add(169 * time.Hour)}, {Quantity: 10, AddedAt: at, ReducibleUntil: at, Increase: true}}
 	if d.Quantity != 15 || d.PeriodCharge != 221712 || d.UnitPrice != 15000 || d.Term != "P1Y" || d.BillingFrequency != "annual" ||
 		!reflect.DeepEqual(d.Lots, wantLots) {
 		t.Errorf("target after upgrade = %+v", d)
@@ -335,7 +335,7 @@ func TestRule_UPG_4_PartialUpgradeCreatesCoterminousSubscription(t *testing.T) {
 	if n == nil || n.OfferID != uStandard || n.Quantity != 4 || n.UnitPrice != 1375 || n.PeriodCharge != 4968 ||
 		!n.TermStart.Equal(s.TermStart) || !n.TermEnd.Equal(s.TermEnd) || !n.PeriodEnd.Equal(s.PeriodEnd) ||
 		n.Term != "P1Y" || n.BillingFrequency != "monthly" || !n.AutoRenew || n.Status != StatusActive || !n.CancellableUntil.Equal(at) ||
-		!reflect.DeepEqual(n.Lots, []Lot{{Quantity: 4, AddedAt: at, ReducibleUntil: at}}) {
+		!reflect.DeepEqual(n.Lots, []Lot{{Quantity: 4, AddedAt: t0, ReducibleUntil: at}}) { // the moved licenses' instant, UPG-6
 		t.Fatalf("new subscription = %+v", n)
 	}
 	// Co-terminous: both subscriptions' timers fire at the same instants.
@@ -896,5 +896,72 @@ func TestRule_UPG_3_IntoOnePerCustomerSubscription(t *testing.T) {
 	ev, credit, charge := upgAccepted(t, w, w.upgrade(t0.Add(200*time.Hour), u))
 	if credit.AmountMinor != 0 || charge.AmountMinor != 0 || ev.TargetQuantity != 10 {
 		t.Errorf("upgraded %+v, credit %d, charge %d", ev, credit.AmountMinor, charge.AmountMinor)
+	}
+}
+
+// UPG-4: the credit of a partial upgrade counts each moved license's days
+// from when its lot was added, as a QTY-2 decrease of the same licenses
+// would, and the new subscription is charged the new price for exactly
+// those days. Business Basic annual, USD 72.00, 2026-03-10..2027-03-09
+// (365 days): 3 bought at t0 (14:00Z), 1 more at t0+1h (its purchase day
+// counted before it: 364 days charged, 7180). At t0+24h 2 are upgraded
+// to Business Standard (USD 150.00), newest first:
+//
+//	the license added at t0+1h: 1 day before it + 1 started day held = 2, 363 unused
+//	one of the 3 bought at t0:  1 started day held, 364 unused
+//	credit = round(7200 × (363 + 364) / 365)  = round(14340.82) = 14341
+//	charge = round(15000 × (363 + 364) / 365) = round(29876.71) = 29877
+//
+// Counting every moved license's days from the period's start (364 + 364)
+// gave 14361 and 29918: the added license would be credited a day it
+// held. The new subscription keeps the moved lots' instants, so a later
+// upgrade of it credits the same days again (UPG-3 to Business Premium at
+// t0+48h, USD 264.00: 362 + 363 unused, round(15000 × 725 / 365) = 29795
+// back, round(26400 × 725 / 365) = 52438 charged).
+func TestRule_UPG_4_ChargesTheNewPriceForTheCreditedLicenseDays(t *testing.T) {
+	w := upgWorld(t, "commercial")
+	src := w.buy(t0, uBasic, "P1Y", "annual", 3)
+	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdQuantityChange, qtyOf(src, 4)))
+	u := upgOf(src, uStandard)
+	u.Quantity = intp(2)
+	_, credit, charge := upgAccepted(t, w, w.upgrade(t0.Add(24*time.Hour), u))
+	newID := messages.DerivedID("sub", customer1, "cmd-"+itoa(w.n), 0)
+	if credit.AmountMinor != 14341 || credit.SubscriptionID != src || credit.Rule != "UPG-4" || credit.Quantity != 2 {
+		t.Errorf("credit = %+v, want 14341 on %s", credit, src)
+	}
+	if charge.AmountMinor != 29877 || charge.SubscriptionID != newID || charge.Rule != "UPG-4" || charge.Quantity != 2 {
+		t.Errorf("charge = %+v, want 29877 on %s", charge, newID)
+	}
+	if got := w.state.Subscriptions[newID].PeriodCharge; got != 29877 {
+		t.Errorf("new subscription's period charge %d, want 29877", got)
+	}
+	_, credit, charge = upgAccepted(t, w, w.upgrade(t0.Add(48*time.Hour), upgOf(newID, uPremium)))
+	if credit.AmountMinor != 29795 || charge.AmountMinor != 52438 || credit.Rule != "UPG-3" {
+		t.Errorf("second upgrade: credit %d, charge %d, want 29795 and 52438", credit.AmountMinor, charge.AmountMinor)
+	}
+}
+
+// UPG-4 after lots were compacted: licenses whose window closed are
+// stored as one lot, but licenses added during the period keep their own
+// instant, so an upgrade still credits their days as a decrease would.
+// Business Basic annual USD 72.00 (365 days): 1 at t0, +1 at t0+1h, +1 at
+// t0+170h (both earlier windows closed then). At t0+171h 2 are upgraded:
+//
+//	the license of t0+170h: 8 days before it + 1 held = 9, 356 unused
+//	the license of t0+1h:   1 day before it + 8 held  = 9, 356 unused
+//	credit = round(7200 × 712 / 365) = round(14044.93) = 14045
+//
+// Merged into the t0 lot, the second license counted 8 days (357 unused,
+// 14065).
+func TestRule_UPG_4_CompactedLotsKeepTheirDays(t *testing.T) {
+	w := upgWorld(t, "commercial")
+	src := w.buy(t0, uBasic, "P1Y", "annual", 1)
+	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdQuantityChange, qtyOf(src, 2)))
+	wantAccepted(t, w.do(partnerA, t0.Add(170*time.Hour), messages.CmdQuantityChange, qtyOf(src, 3)))
+	u := upgOf(src, uStandard)
+	u.Quantity = intp(2)
+	_, credit, _ := upgAccepted(t, w, w.upgrade(t0.Add(171*time.Hour), u))
+	if credit.AmountMinor != 14045 {
+		t.Errorf("credit %d (%+v), want 14045 = 7200 × 712 / 365", credit.AmountMinor, credit.LotProrations)
 	}
 }

@@ -71,6 +71,7 @@ func (m *Model) ChangeQuantity(s *Sub, now time.Time, q int) Outcome {
 		window := time.Duration(s.WindowHours) * time.Hour
 		charge := s.book.buy(q-s.Qty, s.Unit, now, now.Add(window))
 		s.Qty = q
+		s.dropSchedule() // SCH-3
 		return Outcome{Bills: []Bill{prorated(bill(Charge, ReasonIncrease, RuleIncrease, s, roundHalfUp(charge), cause))}}
 	}
 	credits, ok := s.book.remove(s.Qty-q, now)
@@ -83,6 +84,7 @@ func (m *Model) ChangeQuantity(s *Sub, now time.Time, q int) Outcome {
 			fmt.Sprintf("%s: %d of the lot added %s", cause, c.n, c.added.Format(time.RFC3339)))))
 	}
 	s.Qty = q
+	s.dropSchedule() // SCH-3
 	return out
 }
 
@@ -92,6 +94,7 @@ func (m *Model) Suspend(s *Sub) Outcome {
 		return out // REN-4 (renewal.go)
 	}
 	s.Status, s.AutoRenew = Suspended, false
+	s.dropSchedule() // SCH-3: auto-renew turned off
 	return Outcome{}
 }
 
@@ -108,6 +111,9 @@ func (m *Model) Reactivate(s *Sub) Outcome {
 func (m *Model) SetAutoRenew(s *Sub, on bool) Outcome {
 	if out, ok := m.readOnly(s, s.lastParkedAt(), func(time.Time) Outcome { return m.SetAutoRenew(s, on) }); ok {
 		return out // REN-4 (renewal.go)
+	}
+	if s.AutoRenew && !on {
+		s.dropSchedule() // SCH-3
 	}
 	s.AutoRenew = on
 	return Outcome{}
@@ -129,11 +135,12 @@ func (m *Model) Cancel(s *Sub, now time.Time) Outcome {
 		fmt.Sprintf("cancel at %s, window until %s", now.Format(time.RFC3339), s.CancelUntil.Format(time.RFC3339))))}}
 }
 
-// UpgradeAll is UPG-3 in place: every license's days of the period not
-// started are given back at the old price and paid at the new one (the
-// period's first day counts as started even at 00:00, as the processor's
-// upgrade counts at least one used day); the upgrade cannot be undone, so
-// the cancellation window and every lot's reduction window close (UPG-6).
+// UpgradeAll is UPG-3 in place: every lot gives back at the old price the
+// days it paid for and has not used, counted in its own frame exactly as
+// a decrease or a cancellation of it would (at least its first day used,
+// GEN-2), and pays those same days at the new one; the upgrade cannot be
+// undone, so the cancellation window and every lot's reduction window
+// close (UPG-6), and the scheduled changes are deleted (UPG-7, SCH-3).
 func (m *Model) UpgradeAll(s *Sub, now time.Time, target string) (Outcome, error) {
 	unit, ok := m.Price(target, s.Term, s.Freq, s.Currency)
 	if !ok {
@@ -147,6 +154,7 @@ func (m *Model) UpgradeAll(s *Sub, now time.Time, target string) (Outcome, error
 	credit := prorated(bill(Credit, ReasonUpgrade, RuleUpgrade, s, roundHalfUp(back), cause))
 	charge := prorated(bill(Charge, ReasonUpgrade, RuleUpgrade, s, roundHalfUp(pay), cause))
 	s.Offer, s.Unit, s.WindowHours = target, unit, m.windowHours(target)
+	s.dropSchedule() // UPG-7, SCH-3
 	if now.Before(s.CancelUntil) {
 		s.CancelUntil = now
 	}

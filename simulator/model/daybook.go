@@ -232,27 +232,39 @@ func (b *book) refundAll(t time.Time) *big.Rat {
 	return sum
 }
 
-// reprice changes the price of every licence at t (UPG-3): each day the
-// licences paid for that has not started at t in the period's frame is
-// given back at what it was paid and paid again at the new price. The
-// period's first day counts as started whatever t is (the processor's
-// upgrade counts at least one used day, GEN-2, even at 00:00).
+// reprice changes the price of every licence at t (UPG-3): each lot gives
+// back, at what it was paid, every day it paid for and has not used at t
+// in its own frame (heldDayUsed, as a decrease or a cancellation of it
+// would) and pays those same days again at the new price.
 func (b *book) reprice(price int64, t time.Time) (credit, charge *big.Rat) {
 	credit, charge = new(big.Rat), new(big.Rat)
 	v := b.dayValue(price)
 	for _, l := range b.lots {
-		old := l.paid
-		l.paid = nil
-		for _, s := range old {
-			for i := s.from; i < s.to; i++ {
-				if i == 0 || b.periodDayStarted(i, t) {
-					l.pay(i, s.value)
-					continue
-				}
+		back, pay := l.reprice(v, t)
+		credit.Add(credit, back)
+		charge.Add(charge, pay)
+	}
+	return credit, charge
+}
+
+// reprice is one lot's share of book.reprice: the days it paid for and
+// has not used at t (its own frame) are given back and paid again at v
+// per licence.
+func (l *lot) reprice(v *big.Rat, t time.Time) (credit, charge *big.Rat) {
+	credit, charge = new(big.Rat), new(big.Rat)
+	old := l.paid
+	l.paid = nil
+	j := 0
+	for _, s := range old {
+		for i := s.from; i < s.to; i++ {
+			if l.heldDayUsed(j, t) {
+				l.pay(i, s.value)
+			} else {
 				times(credit, l.n, s.value)
 				times(charge, l.n, v)
 				l.pay(i, v)
 			}
+			j++
 		}
 	}
 	return credit, charge

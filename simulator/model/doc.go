@@ -8,15 +8,18 @@
 // It covers what the load generator does: new-commerce license
 // subscriptions bought, increased, decreased (per lot, QTY-2), suspended,
 // reactivated, auto-renew turned back on, cancelled in and out of the
-// window (CAN-1), upgraded in full at once (UPG-3), trials converted at
-// their end (TRI-1), renewed (REN-2) or expired (REN-3), and billed
-// period by period (GEN-4); Azure reservations bought (ORD-5, ROL-1),
-// billed monthly, cancelled (CAN-5, with the refund cap) and exchanged
-// (CAN-6, chains of exchanges), in reservations.go; and commands that land
-// inside a renewal's processing window, parked until it completes or
-// refused (REN-4, renewal.go). The model predicts each command's outcome
-// (accepted or the rejection code) as well as its amounts; a command the
-// model does not know how to predict is never generated.
+// window (CAN-1), upgraded in full at once (UPG-3), in part or into an
+// existing subscription (UPG-4, UPG-5; upgrades.go), changes scheduled for
+// the renewal (SCH-1..SCH-4; schedule.go), trials converted now or at
+// their end (TRI-1..TRI-6; trials.go), renewed (REN-2) or expired (REN-3),
+// and billed period by period (GEN-4); Azure reservations bought (ORD-5,
+// ROL-1), billed monthly, cancelled (CAN-5, with the refund cap) and
+// exchanged (CAN-6, chains of exchanges), in reservations.go; and commands
+// that land inside a renewal's processing window, parked until it
+// completes or refused (REN-4, renewal.go). The model predicts each
+// command's outcome (accepted or the rejection code) as well as its
+// amounts; a command the model does not know how to predict is never
+// generated.
 //
 // Every amount comes from the day book (daybook.go): a licence-day ledger
 // of the current billing period, where each day is worth price ÷ days

@@ -131,6 +131,14 @@ type Sub struct {
 	book *book
 	// RenewingUntil is when a pending renewal completes (zero: none).
 	RenewingUntil time.Time
+	// Scheduled are the changes stored for the next renewal (SCH-1,
+	// schedule.go); nil: none.
+	Scheduled *Schedule
+	// scheduleDropped: SCH-3 deleted scheduled changes during this term.
+	scheduleDropped bool
+	// Conversion is a trial's conversion scheduled for its end (TRI-6,
+	// trials.go); nil: the default one (TRI-1).
+	Conversion *Conversion
 	// Res is set on an Azure reservation (reservations.go).
 	Res *Reservation
 	// parked are the commands waiting for the pending renewal, in

@@ -14,8 +14,6 @@ import (
 // period began to be used 0 s before: its first day counts as used
 // (GEN-2), 29 of 30 days are left.
 
-const premium = "CFQ7TTC0LCHC:0002" // Microsoft 365 Business Premium, USD 26.40 a month on P1M
-
 var (
 	renewalAt  = time.Date(2026, 4, 10, 0, 17, 0, 0, time.UTC)
 	nextStepAt = time.Date(2026, 4, 10, 6, 17, 0, 0, time.UTC)

@@ -36,9 +36,16 @@ const (
 //     event);
 //   - REN-4: an amount of a command parked during a renewal and applied at
 //     its completion (a bill's Also, renewal.go);
-//   - SCH-1: an amount of a scheduled change applied at its date (a bill's
-//     Also; not generated yet).
+//   - SCH-1, SCH-2, SCH-4: a renewal charge that applies a scheduled change
+//     (stored because the subscription was active with auto-renew on; an
+//     upgrade whose quantity changes too), SCH-3: a renewal charge of a
+//     term whose scheduled changes a command deleted (schedule.go);
+//   - TRI-2 (what a trial converts to), TRI-4 (into an existing
+//     subscription), ORD-10 (a conversion at the trial's end): a
+//     conversion's charge, whose Rule is TRI-1, TRI-5 or TRI-6 (trials.go);
+//   - UPG-5: an upgrade's charge on an existing subscription (upgrades.go).
 var MoneyRules = []string{
 	"GEN-2", "GEN-3", "GEN-4", "ORD-9", "ORD-10", "ORD-14", "QTY-1", "QTY-2", "CAN-1", "CAN-3", "CAN-4",
-	"CAN-5", "CAN-6", "UPG-3", "UPG-4", "SCH-1", "REN-2", "REN-4", "TRI-1", "TRI-2", "SUS-2", "SUS-3", "TRF-3",
+	"CAN-5", "CAN-6", "UPG-3", "UPG-4", "UPG-5", "SCH-1", "SCH-2", "SCH-3", "SCH-4", "REN-2", "REN-4",
+	"TRI-1", "TRI-2", "TRI-4", "TRI-5", "TRI-6", "SUS-2", "SUS-3", "TRF-3",
 }

@@ -108,6 +108,7 @@ func (s *Sub) periodIndexOf(start time.Time) int {
 // end date, the current catalog price, every license in one new lot whose
 // window opens now and which pays all the first period's days.
 func (m *Model) renew(s *Sub, now time.Time) []Bill {
+	also := m.applySchedule(s) // SCH-1: the scheduled plan, priced below
 	if unit, ok := m.Price(s.Offer, s.Term, s.Freq, s.Currency); ok {
 		s.Unit = unit
 	}
@@ -120,14 +121,19 @@ func (m *Model) renew(s *Sub, now time.Time) []Bill {
 	s.book = openBook(s.PeriodStart, s.PeriodEnd, now)
 	charge := s.book.withPeriod(s.Qty, s.Unit, now, now.Add(window))
 	s.RenewingUntil = time.Time{}
-	return []Bill{bill(Charge, ReasonRenewal, RuleRenewal, s, roundHalfUp(charge),
-		fmt.Sprintf("renewal of %s, term %s..%s", s.Offer, s.TermStart.Format(time.DateOnly), s.TermEnd.Format(time.DateOnly)))}
+	b := bill(Charge, ReasonRenewal, RuleRenewal, s, roundHalfUp(charge),
+		fmt.Sprintf("renewal of %d × %s %s/%s, term %s..%s", s.Qty, s.Offer, s.Term, s.Freq, s.TermStart.Format(time.DateOnly), s.TermEnd.Format(time.DateOnly)))
+	b.Also = also
+	return []Bill{b}
 }
 
 // convertTrial is TRI-1 at the trial's end with auto-renew on: a new paid
 // subscription of the equivalent offer, its term starting now, charged
 // for its first period in full; the trial ends.
 func (m *Model) convertTrial(c *Customer, trial *Sub, now time.Time) []Bill {
+	if trial.Conversion != nil {
+		return m.convertScheduled(c, trial, now) // TRI-6 (trials.go)
+	}
 	trial.Status = Expired
 	o, ok := m.cat.Offer(trial.Offer)
 	if !ok || o.Trial == nil {
@@ -140,6 +146,8 @@ func (m *Model) convertTrial(c *Customer, trial *Sub, now time.Time) []Bill {
 	}
 	paid, charge := m.newSub(c, now, trial.OrderID, trial.LineID, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency, trial.Qty, unit)
 	c.Subs = append(c.Subs, paid)
-	return []Bill{bill(Charge, ReasonConversion, RuleConversion, paid, roundHalfUp(charge),
-		fmt.Sprintf("trial %s converted to %d × %s %s/%s", trial, paid.Qty, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency))}
+	b := bill(Charge, ReasonConversion, RuleConversion, paid, roundHalfUp(charge),
+		fmt.Sprintf("trial %s converted to %d × %s %s/%s", trial, paid.Qty, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency))
+	b.Also = []string{RuleTrialFree} // ORD-10: at its end the trial becomes paid
+	return []Bill{b}
 }
