@@ -49,6 +49,18 @@ var kinds = []kind{
 	{"cancel_closed", 4, (*Generator).tryCancel},
 	{"upgrade", 4, (*Generator).tryUpgrade},
 	{"transfer", 1, (*Generator).tryTransfer},
+	// The other commerce types (gen_addons.go, gen_legacy.go,
+	// gen_marketplace.go, gen_software.go).
+	{"addon_buy", 2, (*Generator).tryAddonBuy},
+	{"addon_limit", 1, (*Generator).tryAddonLimit},
+	{"addon_change", 3, (*Generator).tryAddonChange},
+	{"legacy_buy", 1, (*Generator).tryLegacyBuy},
+	{"legacy_change", 3, (*Generator).tryLegacyChange},
+	{"marketplace_buy", 1, (*Generator).tryMarketplaceBuy},
+	{"marketplace_unavailable", 1, (*Generator).tryMarketplaceUnavailable},
+	{"marketplace_change", 2, (*Generator).tryMarketplaceChange},
+	{"software_buy", 1, (*Generator).trySoftwareBuy},
+	{"software_cancel", 1, (*Generator).trySoftwareCancel},
 }
 
 // DefaultMix is every kind at its default weight.
@@ -184,7 +196,7 @@ func (g *Generator) Next(c *model.Customer, now time.Time) (Action, error) {
 func (g *Generator) pick(c *model.Customer, now time.Time, ok func(*model.Sub) bool) *model.Sub {
 	var cands []*model.Sub
 	for _, s := range c.Subs {
-		if s.Changeable(now) && ok(s) {
+		if s.Changeable(now) && s.Ext == nil && ok(s) { // the other types have kinds of their own (gen_types.go)
 			cands = append(cands, s)
 		}
 	}

@@ -34,7 +34,8 @@ type transferSaga struct {
 // partner, not a trial (TRF-2: only active license-based new-commerce
 // subscriptions move; the generator buys nothing else).
 func transferable(c *model.Customer, s *model.Sub, now time.Time) bool {
-	return s.Status == model.Active && !s.Trial && s.Partner == c.Partner && s.Changeable(now)
+	return s.Status == model.Active && !s.Trial && s.Partner == c.Partner && s.Changeable(now) &&
+		s.Ext == nil // not another commerce type, an add-on or a base with add-ons (TRF-2)
 }
 
 // startTransfer begins the customer's one transfer of the run with the

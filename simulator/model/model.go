@@ -117,6 +117,10 @@ type Sub struct {
 	book *book
 	// RenewingUntil is when a pending renewal completes (zero: none).
 	RenewingUntil time.Time
+	// Ext is what a subscription of another commerce type than new
+	// commerce, an add-on or a base carrying add-ons holds besides
+	// (types.go); nil for a plain new-commerce subscription.
+	Ext *Ext
 }
 
 // Model holds the catalog's data the money rules read.
