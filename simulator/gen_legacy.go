@@ -45,5 +45,10 @@ func (g *Generator) tryLegacyChange(k string, c *model.Customer, now time.Time) 
 	}); s != nil && g.rng.IntN(2) == 0 {
 		return g.act(k, c, s, messages.CmdSubscriptionReactivate, &messages.ReactivateData{SubscriptionID: s.ID}, g.Model.ReactivateTyped(s, now))
 	}
-	return g.tryChange(k, c, g.pickTyped(c, func(s *model.Sub) bool { return s.Is(model.TypeLegacy) }), now)
+	// A suspended one whose period was billed is mostly left to wait for
+	// its next period, so that reactivations land in unbilled ones.
+	wait := g.rng.IntN(4) > 0
+	return g.tryChange(k, c, g.pickTyped(c, func(s *model.Sub) bool {
+		return s.Is(model.TypeLegacy) && !(wait && s.Status == model.Suspended && !s.Ext.Unbilled)
+	}), now)
 }

@@ -52,15 +52,17 @@ var kinds = []kind{
 	// The other commerce types (gen_addons.go, gen_legacy.go,
 	// gen_marketplace.go, gen_software.go).
 	{"addon_buy", 2, (*Generator).tryAddonBuy},
-	{"addon_limit", 1, (*Generator).tryAddonLimit},
 	{"addon_change", 3, (*Generator).tryAddonChange},
 	{"legacy_buy", 1, (*Generator).tryLegacyBuy},
 	{"legacy_change", 3, (*Generator).tryLegacyChange},
-	{"marketplace_buy", 1, (*Generator).tryMarketplaceBuy},
-	{"marketplace_unavailable", 1, (*Generator).tryMarketplaceUnavailable},
 	{"marketplace_change", 2, (*Generator).tryMarketplaceChange},
-	{"software_buy", 1, (*Generator).trySoftwareBuy},
+	{"marketplace_buy", 1, (*Generator).tryMarketplaceBuy},
 	{"software_cancel", 1, (*Generator).trySoftwareCancel},
+	{"software_buy", 1, (*Generator).trySoftwareBuy},
+	// Expected rejections last, after kinds that nearly always apply, so
+	// that they are seldom the fallback of a kind that did not apply.
+	{"addon_limit", 1, (*Generator).tryAddonLimit},
+	{"marketplace_unavailable", 1, (*Generator).tryMarketplaceUnavailable},
 }
 
 // DefaultMix is every kind at its default weight.

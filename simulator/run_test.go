@@ -50,12 +50,15 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 		t.Fatalf("%d ledger mismatches:\n%s", s.Mismatches, strings.Join(s.MismatchTexts, "\n"))
 	}
 	for _, k := range []string{"create", "buy", "trial", "increase", "decrease", "decrease_closed", "suspend", "reactivate",
-		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer"} {
+		"autorenew_on", "autorenew_off", "cancel", "cancel_closed", "upgrade", "transfer",
+		"addon_buy", "addon_limit", "addon_change", "legacy_buy", "legacy_change", "marketplace_buy", "marketplace_unavailable",
+		"marketplace_change", "software_buy", "software_cancel"} {
 		if r.Kinds[k] == 0 {
 			t.Errorf("no %s command was sent: %v", k, r.Kinds)
 		}
 	}
-	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible"} {
+	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible", "autorenew_locked", "offer_not_transactable",
+		"offer_exclusive_to_other_partners", "addon_above_maximum"} {
 		if s.Rejections[code] == 0 {
 			t.Errorf("no %s rejection: %v", code, s.Rejections)
 		}
@@ -74,7 +77,8 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	}
 	// Every money rule the mix exercises was reached by a checked event
 	// (model.MoneyRules says how each is attributed).
-	for _, id := range []string{"ORD-10", "ORD-14", "QTY-1", "QTY-2", "CAN-1", "GEN-2", "GEN-3", "GEN-4", "REN-2", "UPG-3", "TRF-3", "TRI-1", "SUS-3"} {
+	for _, id := range []string{"ORD-10", "ORD-14", "QTY-1", "QTY-2", "CAN-1", "GEN-2", "GEN-3", "GEN-4", "REN-2", "UPG-3", "TRF-3", "TRI-1", "SUS-3",
+		"ORD-9", "CAN-3", "CAN-4", "SUS-2"} {
 		if r.CheckedBy["rule "+id] == 0 {
 			t.Errorf("no checked event reached %s: %v", id, r.CheckedBy)
 		}
