@@ -37,6 +37,22 @@ type kind struct {
 // transfer.go).
 var kinds = []kind{
 	{"buy", 18, (*Generator).tryBuy},
+	// The other commerce types (gen_addons.go, gen_legacy.go,
+	// gen_marketplace.go, gen_software.go).
+	{"addon_buy", 2, (*Generator).tryAddonBuy},
+	{"addon_change", 3, (*Generator).tryAddonChange},
+	{"legacy_buy", 1, (*Generator).tryLegacyBuy},
+	{"legacy_change", 3, (*Generator).tryLegacyChange},
+	{"marketplace_change", 2, (*Generator).tryMarketplaceChange},
+	{"marketplace_buy", 1, (*Generator).tryMarketplaceBuy},
+	{"software_cancel", 2, (*Generator).trySoftwareCancel},
+	{"software_buy", 1, (*Generator).trySoftwareBuy},
+	// Expected rejections last, after kinds that nearly always apply, so
+	// that they are seldom the fallback of a kind that did not apply; the
+	// block follows buy, which seldom fails, so that it is seldom the
+	// fallback of the ordinary kinds either.
+	{"addon_limit", 1, (*Generator).tryAddonLimit},
+	{"marketplace_unavailable", 1, (*Generator).tryMarketplaceUnavailable},
 	{"trial", 3, (*Generator).tryTrial},
 	{"increase", 25, (*Generator).tryIncrease},
 	{"decrease", 10, (*Generator).tryDecrease},
@@ -49,20 +65,6 @@ var kinds = []kind{
 	{"cancel_closed", 4, (*Generator).tryCancel},
 	{"upgrade", 4, (*Generator).tryUpgrade},
 	{"transfer", 1, (*Generator).tryTransfer},
-	// The other commerce types (gen_addons.go, gen_legacy.go,
-	// gen_marketplace.go, gen_software.go).
-	{"addon_buy", 2, (*Generator).tryAddonBuy},
-	{"addon_change", 3, (*Generator).tryAddonChange},
-	{"legacy_buy", 1, (*Generator).tryLegacyBuy},
-	{"legacy_change", 3, (*Generator).tryLegacyChange},
-	{"marketplace_change", 2, (*Generator).tryMarketplaceChange},
-	{"marketplace_buy", 1, (*Generator).tryMarketplaceBuy},
-	{"software_cancel", 1, (*Generator).trySoftwareCancel},
-	{"software_buy", 1, (*Generator).trySoftwareBuy},
-	// Expected rejections last, after kinds that nearly always apply, so
-	// that they are seldom the fallback of a kind that did not apply.
-	{"addon_limit", 1, (*Generator).tryAddonLimit},
-	{"marketplace_unavailable", 1, (*Generator).tryMarketplaceUnavailable},
 }
 
 // DefaultMix is every kind at its default weight.
@@ -147,7 +149,11 @@ func NewGenerator(m *model.Model, cat *catalog.Catalog, mix Mix, partner string,
 // NewCustomer returns a customer not yet created, and its create command.
 func (g *Generator) NewCustomer(id string) *model.Customer {
 	c := countries[g.rng.IntN(len(countries))]
-	return &model.Customer{ID: id, Partner: g.Partner, Country: c.code, Currency: c.currency}
+	cust := &model.Customer{ID: id, Partner: g.Partner, Country: c.code, Currency: c.currency}
+	if g.rng.IntN(3) == 0 { // some state their first billing date (SUS-2's retention)
+		cust.FirstBillingGap = 1 + g.rng.IntN(45)
+	}
+	return cust
 }
 
 func (g *Generator) command(c *model.Customer, typ messages.CommandType, data any) messages.Command {
@@ -158,9 +164,12 @@ func (g *Generator) command(c *model.Customer, typ messages.CommandType, data an
 // Next returns the customer's next action at now.
 func (g *Generator) Next(c *model.Customer, now time.Time) (Action, error) {
 	if !c.Created {
+		data := &messages.CustomerCreatedData{CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency}
+		if c.FirstBillingGap > 0 {
+			data.FirstBillingDate = now.UTC().AddDate(0, 0, c.FirstBillingGap).Format(time.DateOnly)
+		}
 		return Action{Customer: c, Kind: "create", Expected: g.Model.CreateCustomer(c),
-			Command: g.command(c, messages.CmdCustomerCreated, &messages.CustomerCreatedData{
-				CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency})}, nil
+			Command: g.command(c, messages.CmdCustomerCreated, data)}, nil
 	}
 	if a, ok, err := g.continueTransfer(c, now); err != nil || ok {
 		return a, err

@@ -10,7 +10,13 @@
 // reactivated, auto-renew turned back on, cancelled in and out of the
 // window (CAN-1), upgraded in full at once (UPG-3), trials converted at
 // their end (TRI-1), renewed (REN-2) or expired (REN-3), and billed
-// period by period (GEN-4). The model predicts each command's outcome
+// period by period (GEN-4); and the other commerce types (types.go and a
+// file each): add-ons bought on a base (ORD-7, ORD-8 limits; ORD-9's
+// co-terminous first period) and suspended with it (SUS-5), legacy
+// subscriptions not billed while suspended and charged the rest of the
+// period when reactivated (SUS-2, REN-1), marketplace SaaS with CAN-3's
+// full refund and ORD-4's refusals, software cancelled per order (CAN-4).
+// The model predicts each command's outcome
 // (accepted or the rejection code) as well as its amounts; a command the
 // model does not know how to predict is never generated.
 //

@@ -23,11 +23,10 @@ func (m *Model) BuyLegacy(c *Customer, now time.Time, orderID, lineID, offer, te
 
 // retentionDays is SUS-2's R: the policy's days plus the days from the
 // customer's account opening to its first billing, at most the policy's
-// maximum. The generator's customers state no first billing date, so the
-// gap is 0.
+// maximum (90 + gap, at most 120, in the catalog).
 func (m *Model) retentionDays(c *Customer) int {
 	p := m.cat.Policy
-	return min(p.LegacyDataRetentionDays, p.LegacyDataRetentionMaxDays)
+	return min(p.LegacyDataRetentionDays+c.FirstBillingGap, p.LegacyDataRetentionMaxDays)
 }
 
 // reactivateLegacy is SUS-2's reactivation: the data deletion is called

@@ -85,6 +85,10 @@ type Customer struct {
 	Subs                           []*Sub
 	// TrialsTaken are trial offers already bought (one each).
 	TrialsTaken map[string]bool
+	// FirstBillingGap is how many days after the account opens its first
+	// billing comes (customer.created's first_billing_date; 0: not
+	// stated). It lengthens a legacy suspension's data retention (SUS-2).
+	FirstBillingGap int
 }
 
 // Sub is one subscription in the model.

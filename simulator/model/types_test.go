@@ -204,6 +204,17 @@ func TestRule_SUS_2_LegacyRenewsUnbilledWhileSuspendedThenDataDeletion(t *testin
 	if other.Status != Expired {
 		t.Fatalf("not deleted: %s", other.Status)
 	}
+	// A customer billed first 20 days after opening keeps a suspended
+	// legacy subscription's data 110 days; one billed 40 days after, 120
+	// (the maximum).
+	for gap, days := range map[int]int{20: 110, 40: 120} {
+		c.FirstBillingGap = gap
+		x, _, _ := m.BuyLegacy(c, at("2026-03-20T06:17:00Z"), "O-9", "L1", legacyE3, "P1M", "monthly", 1)
+		m.SuspendTyped(c, x, at("2026-03-21T06:17:00Z"))
+		if want := at("2026-03-21T06:17:00Z").AddDate(0, 0, days); !x.Ext.DeleteAt.Equal(want) {
+			t.Fatalf("gap %d: deletion %s, want %s", gap, x.Ext.DeleteAt, want)
+		}
+	}
 }
 
 // CAN-3: a marketplace P1Y subscription (window 336 h) of 2 licences at
