@@ -45,6 +45,14 @@ func (g *Generator) tryLegacyChange(k string, c *model.Customer, now time.Time) 
 	}); s != nil && g.rng.IntN(2) == 0 {
 		return g.act(k, c, s, messages.CmdSubscriptionReactivate, &messages.ReactivateData{SubscriptionID: s.ID}, g.Model.ReactivateTyped(s, now))
 	}
+	// A third of the time a monthly-billed active one is suspended, so that
+	// a period starts unbilled before it comes back.
+	if s := g.pickTyped(c, func(s *model.Sub) bool {
+		return s.Is(model.TypeLegacy) && s.Status == model.Active && s.Freq == "monthly" && s.Changeable(now)
+	}); s != nil && g.rng.IntN(3) == 0 {
+		return g.act(k, c, s, messages.CmdSubscriptionSuspend, &messages.SuspendData{SubscriptionID: s.ID, Reason: messages.ReasonNonPayment},
+			g.Model.SuspendTyped(c, s, now))
+	}
 	// A suspended one whose period was billed is mostly left to wait for
 	// its next period, so that reactivations land in unbilled ones.
 	wait := g.rng.IntN(4) > 0
