@@ -38,6 +38,22 @@ type kind struct {
 // transfer.go).
 var kinds = []kind{
 	{"buy", 18, (*Generator).tryBuy},
+	// The other commerce types (gen_addons.go, gen_legacy.go,
+	// gen_marketplace.go, gen_software.go).
+	{"addon_buy", 2, (*Generator).tryAddonBuy},
+	{"addon_change", 3, (*Generator).tryAddonChange},
+	{"legacy_buy", 1, (*Generator).tryLegacyBuy},
+	{"legacy_change", 3, (*Generator).tryLegacyChange},
+	{"marketplace_change", 2, (*Generator).tryMarketplaceChange},
+	{"marketplace_buy", 1, (*Generator).tryMarketplaceBuy},
+	{"software_cancel", 2, (*Generator).trySoftwareCancel},
+	{"software_buy", 1, (*Generator).trySoftwareBuy},
+	// Expected rejections last, after kinds that nearly always apply, so
+	// that they are seldom the fallback of a kind that did not apply; the
+	// block follows buy, which seldom fails, so that it is seldom the
+	// fallback of the ordinary kinds either.
+	{"addon_limit", 1, (*Generator).tryAddonLimit},
+	{"marketplace_unavailable", 1, (*Generator).tryMarketplaceUnavailable},
 	{"trial", 3, (*Generator).tryTrial},
 	// in_renewal applies only at a step inside a renewal's processing
 	// window (00:17) to a customer with a renewal pending: its weight is
@@ -161,7 +177,11 @@ func (g *Generator) NewCustomer(id string) *model.Customer {
 	if rc, ok := g.reservationCustomer(); ok {
 		c = rc
 	}
-	return &model.Customer{ID: id, Partner: g.Partner, Country: c.code, Currency: c.currency}
+	cust := &model.Customer{ID: id, Partner: g.Partner, Country: c.code, Currency: c.currency}
+	if g.rng.IntN(3) == 0 { // some state their first billing date (SUS-2's retention)
+		cust.FirstBillingGap = 1 + g.rng.IntN(45)
+	}
+	return cust
 }
 
 func (g *Generator) command(c *model.Customer, typ messages.CommandType, data any) messages.Command {
@@ -172,9 +192,12 @@ func (g *Generator) command(c *model.Customer, typ messages.CommandType, data an
 // Next returns the customer's next action at now.
 func (g *Generator) Next(c *model.Customer, now time.Time) (Action, error) {
 	if !c.Created {
+		data := &messages.CustomerCreatedData{CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency}
+		if c.FirstBillingGap > 0 {
+			data.FirstBillingDate = now.UTC().AddDate(0, 0, c.FirstBillingGap).Format(time.DateOnly)
+		}
 		return Action{Customer: c, Kind: "create", Expected: g.Model.CreateCustomer(c),
-			Command: g.command(c, messages.CmdCustomerCreated, &messages.CustomerCreatedData{
-				CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency})}, nil
+			Command: g.command(c, messages.CmdCustomerCreated, data)}, nil
 	}
 	if a, ok, err := g.continueTransfer(c, now); err != nil || ok {
 		return a, err
@@ -218,8 +241,9 @@ func (g *Generator) pick(c *model.Customer, now time.Time, ok func(*model.Sub) b
 		// A renewal that applies a scheduled change may make a command
 		// parked for it invalid (a parked upgrade whose target the
 		// scheduled upgrade already reached): the model does not predict
-		// that, so such a subscription is left alone until it renewed.
-		if s.Changeable(now) && !(s.Renewing() && s.Scheduled != nil) && ok(s) {
+		// that, so such a subscription is left alone until it renewed. The
+		// other commerce types have kinds of their own (gen_types.go).
+		if s.Changeable(now) && !(s.Renewing() && s.Scheduled != nil) && s.Ext == nil && ok(s) {
 			cands = append(cands, s)
 		}
 	}

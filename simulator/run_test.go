@@ -54,13 +54,16 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 		"schedule_set", "schedule_delete", "schedule_refused", "upgrade_renewal", "trial_convert", "trial_convert_into", "trial_schedule",
 		"upgrade_partial", "upgrade_into",
 		"reservation_buy", "reservation_cancel", "reservation_cancel_early", "reservation_exchange", "reservation_cap",
-		"reservation_forbidden", "reservation_unavailable"} {
+		"reservation_forbidden", "reservation_unavailable",
+		"addon_buy", "addon_limit", "addon_change", "legacy_buy", "legacy_change", "marketplace_buy", "marketplace_unavailable",
+		"marketplace_change", "software_buy", "software_cancel"} {
 		if r.Kinds[k] == 0 {
 			t.Errorf("no %s command was sent: %v", k, r.Kinds)
 		}
 	}
 	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible", "schedule_not_allowed",
-		"refund_cap_exceeded", "forbidden", "reservation_unavailable_in_market"} {
+		"refund_cap_exceeded", "forbidden", "reservation_unavailable_in_market", "autorenew_locked", "offer_not_transactable",
+		"offer_exclusive_to_other_partners", "addon_above_maximum"} {
 		if s.Rejections[code] == 0 {
 			t.Errorf("no %s rejection: %v", code, s.Rejections)
 		}
@@ -85,7 +88,8 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	// Every money rule the mix exercises was reached by a checked event
 	// (model.MoneyRules says how each is attributed).
 	for _, id := range []string{"ORD-10", "ORD-14", "QTY-1", "QTY-2", "CAN-1", "GEN-2", "GEN-3", "GEN-4", "REN-2", "UPG-3", "TRF-3", "TRI-1", "SUS-3",
-		"UPG-4", "UPG-5", "SCH-1", "SCH-2", "SCH-3", "TRI-2", "TRI-5", "TRI-6"} {
+		"UPG-4", "UPG-5", "SCH-1", "SCH-2", "SCH-3", "TRI-2", "TRI-5", "TRI-6",
+		"ORD-9", "CAN-3", "CAN-4", "SUS-2"} {
 		if r.CheckedBy["rule "+id] == 0 {
 			t.Errorf("no checked event reached %s: %v", id, r.CheckedBy)
 		}

@@ -36,7 +36,8 @@ type transferSaga struct {
 // a submission during a pending renewal is refused (REN-4,
 // renewal_pending) and the transfer would end without moving anything.
 func transferable(c *model.Customer, s *model.Sub, now time.Time) bool {
-	return s.Status == model.Active && !s.Trial && s.Partner == c.Partner && s.Changeable(now) && !s.Renewing()
+	return s.Status == model.Active && !s.Trial && s.Partner == c.Partner && s.Changeable(now) && !s.Renewing() &&
+		s.Ext == nil // not another commerce type, an add-on or a base with add-ons (TRF-2)
 }
 
 // startTransfer begins the customer's one transfer of the run with the

@@ -66,10 +66,13 @@ func (d *decision) cancel(c *messages.CancelData) {
 // software) the period charge itself is prorated.
 //
 // Lot by lot, the days are those of the whole billing period (fullPeriod),
-// also for a partial first period (ORD-9, SUS-2). The period charge is
-// prorated over the days PeriodStart..PeriodEnd instead: it is what was
-// charged for exactly those days, so its daily share is the whole
-// period's daily value (up to the charge's rounding).
+// also for a partial first period (ORD-9, SUS-2). So is a single lot of a
+// partial period: its charge was the covered days at the whole period's
+// daily value, rounded once, and prorating that rounded charge by the
+// covered days would round a second time (GEN-3; 650 × 15/16 = 609.375
+// where 1260 × 15/31 = 609.68 gives 610). Decision: the credit is then
+// that lot's unused days at the whole period's daily value, rounded once,
+// shown as the event's single proration.
 func cancellationCredit(s *Subscription, now time.Time) *messages.BillingEvent {
 	p := periodDays(s)
 	used := usedDays(now.Sub(s.PeriodStartedAt))
@@ -77,7 +80,15 @@ func cancellationCredit(s *Subscription, now time.Time) *messages.BillingEvent {
 	credit := billingEvent(s, messages.BillingReasonCancellation, "CAN-1", prorate(s.PeriodCharge, unused, p))
 	credit.Proration = &messages.Proration{BaseMinor: s.PeriodCharge, UsedDays: used, UnusedDays: unused, PeriodDays: p}
 	lots := normalizedLots(s)
-	if len(lots) < 2 || !chargedByLots(s, lots) {
+	if !chargedByLots(s, lots) {
+		return credit
+	}
+	if len(lots) == 1 {
+		if _, uncovered := fullPeriod(s); uncovered > 0 { // a partial period, see above
+			pr := lotProration(s, lots[0], lots[0].Quantity, now)
+			credit.Proration = &pr
+			credit.AmountMinor = prorate(pr.BaseMinor, pr.UnusedDays, pr.PeriodDays)
+		}
 		return credit
 	}
 	credit.Proration = nil

@@ -37,7 +37,13 @@ type book struct {
 	start time.Time // 00:00 UTC of the period's first date
 	began time.Time // the instant the period began to be used
 	days  int       // D, the whole period's days
-	lots  []*lot    // in the order bought: the newest last
+	// from is the first day the subscription covers: 0, unless it covers
+	// only the period's tail (a co-terminous add-on bought mid-period,
+	// ORD-9; a legacy subscription reactivated in a period that started
+	// while it was suspended, SUS-2). The days before it were never
+	// paid for and count as started; day from plays day 0's part.
+	from int
+	lots []*lot // in the order bought: the newest last
 }
 
 // lot is licences bought together.
@@ -80,10 +86,13 @@ func (b *book) dayValue(price int64) *big.Rat {
 // after it — the purchase or renewal instant included — it has started;
 // day k ≥ 1 starts k × 24 h after the period began to be used.
 func (b *book) periodDayStarted(i int, t time.Time) bool {
-	if i == 0 {
-		return b.start.Before(t)
+	switch {
+	case i < b.from:
+		return true
+	case i == b.from:
+		return b.start.AddDate(0, 0, b.from).Before(t)
 	}
-	return b.began.Add(time.Duration(i) * day).Before(t)
+	return b.began.Add(time.Duration(i-b.from) * day).Before(t)
 }
 
 // heldDayUsed: is the j-th day a lot paid for used at t? The first is
@@ -121,13 +130,13 @@ func times(sum *big.Rat, n int, value *big.Rat) {
 
 // withPeriod adds a lot of n licences that came with the period (bought
 // with the subscription, at its renewal, or carried into a new billing
-// period): it pays every day of the period and is held from the instant
+// period): it pays every day of the period the subscription covers and is held from the instant
 // the period began to be used. It returns the exact charge.
 func (b *book) withPeriod(n int, price int64, added, reducibleUntil time.Time) *big.Rat {
 	l := &lot{n: n, added: added, reducibleUntil: reducibleUntil, held: b.began}
 	v := b.dayValue(price)
 	sum := new(big.Rat)
-	for i := 0; i < b.days; i++ {
+	for i := b.from; i < b.days; i++ {
 		l.pay(i, v)
 		times(sum, n, v)
 	}
@@ -284,7 +293,7 @@ func (b *book) closeWindows(t time.Time) {
 // licences bought then (buy); nothing is given back to this book, which
 // is emptied. No window opens on the moved licences.
 func (b *book) moveAll(price int64, t time.Time) (*book, *big.Rat) {
-	to := &book{start: b.start, began: b.began, days: b.days}
+	to := &book{start: b.start, began: b.began, days: b.days, from: b.from}
 	charge := to.buy(b.quantity(), price, t, t)
 	b.lots = nil
 	return to, charge

@@ -16,7 +16,13 @@
 // ROL-1), billed monthly, cancelled (CAN-5, with the refund cap) and
 // exchanged (CAN-6, chains of exchanges), in reservations.go; and commands
 // that land inside a renewal's processing window, parked until it
-// completes or refused (REN-4, renewal.go). The model predicts each
+// completes or refused (REN-4, renewal.go); and the other commerce types
+// (types.go and a file each): add-ons bought on a base (ORD-7, ORD-8
+// limits; ORD-9's co-terminous first period) and suspended with it
+// (SUS-5), legacy subscriptions not billed while suspended and charged the
+// rest of the period when reactivated (SUS-2, REN-1), marketplace SaaS
+// with CAN-3's full refund and ORD-4's refusals, software cancelled per
+// order (CAN-4). The model predicts each
 // command's outcome (accepted or the rejection code) as well as its
 // amounts; a command the model does not know how to predict is never
 // generated.

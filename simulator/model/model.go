@@ -99,6 +99,10 @@ type Customer struct {
 	// settled are parked commands settled by the calendar and not yet
 	// handed to the runner (renewal.go).
 	settled []*Parked
+	// FirstBillingGap is how many days after the account opens its first
+	// billing comes (customer.created's first_billing_date; 0: not
+	// stated). It lengthens a legacy suspension's data retention (SUS-2).
+	FirstBillingGap int
 }
 
 // Sub is one subscription in the model.
@@ -144,6 +148,10 @@ type Sub struct {
 	// parked are the commands waiting for the pending renewal, in
 	// arrival order (REN-4, renewal.go).
 	parked []*Parked
+	// Ext is what a subscription of another commerce type than new
+	// commerce, an add-on or a base carrying add-ons holds besides
+	// (types.go); nil for a plain new-commerce subscription.
+	Ext *Ext
 }
 
 // Model holds the catalog's data the money rules read.

@@ -38,6 +38,11 @@ const (
 )
 
 func (s *Sub) nextDue() (time.Time, due) {
+	at, what := s.calendarDue()
+	return s.typedDue(at, what) // types.go: perpetual software, legacy data deletion
+}
+
+func (s *Sub) calendarDue() (time.Time, due) {
 	if !s.RenewingUntil.IsZero() {
 		return s.RenewingUntil, dueRenewalComplete
 	}
@@ -49,6 +54,9 @@ func (s *Sub) nextDue() (time.Time, due) {
 }
 
 func (m *Model) fire(c *Customer, s *Sub, at time.Time, what due) []Bill {
+	if bills, done := m.fireTyped(s, at, what); done { // types.go: legacy while suspended
+		return bills
+	}
 	switch what {
 	case duePeriod:
 		s.PeriodStart = s.PeriodEnd.AddDate(0, 0, 1)

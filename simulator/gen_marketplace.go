@@ -1,0 +1,68 @@
+package simulator
+
+import (
+	"time"
+
+	"github.com/cspreseller/csp-processor/handlers/catalog"
+	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/simulator/model"
+)
+
+// Builders of the marketplace SaaS kinds (ORD-4, ORD-13, CAN-3): the
+// offers the partner may buy for the customer, bought and changed
+// (cancelled inside and after CAN-3's window, licences added and removed,
+// suspended); the offers it may not buy, ordered on purpose and rejected
+// with ORD-4's reason.
+
+func (g *Generator) marketplaceOffers(c *model.Customer, available bool) []*catalog.Offer {
+	return g.catalogOffers(c, func(o *catalog.Offer) bool {
+		return o.CommerceType == model.TypeMarketplace && (g.Model.Unavailable(c, c.Partner, o.ID) == "") == available &&
+			(!available || o.BillingType == "license" && !o.OnePerCustomer)
+	})
+}
+
+func (g *Generator) tryMarketplaceBuy(k string, c *model.Customer, now time.Time) (Action, bool, error) {
+	offers := g.marketplaceOffers(c, true)
+	if g.full(c) || len(offers) == 0 {
+		return Action{}, false, nil
+	}
+	o := offers[g.rng.IntN(len(offers))]
+	plans := g.plansOf(c, o)
+	p := plans[g.rng.IntN(len(plans))]
+	q := 1 + g.rng.IntN(min(20, o.MaxQuantity))
+	cmd, order := g.order(c, messages.OrderLine{OfferID: o.ID, Quantity: &q, Term: p.Term, BillingFrequency: p.BillingFrequency})
+	s, out, err := g.Model.BuyMarketplace(c, now, order, "L1", o.ID, p.Term, p.BillingFrequency, q)
+	if err != nil {
+		return Action{}, false, err
+	}
+	return Action{Customer: c, Kind: k, Sub: s, Expected: out, Command: cmd}, true, nil
+}
+
+// tryMarketplaceUnavailable orders an offer ORD-4 keeps from the partner
+// (usage-based ones without a quantity).
+func (g *Generator) tryMarketplaceUnavailable(k string, c *model.Customer, _ time.Time) (Action, bool, error) {
+	offers := g.marketplaceOffers(c, false)
+	if len(offers) == 0 {
+		return Action{}, false, nil
+	}
+	o := offers[g.rng.IntN(len(offers))]
+	p := g.plansOf(c, o)[0]
+	line := messages.OrderLine{OfferID: o.ID, Term: p.Term, BillingFrequency: p.BillingFrequency}
+	if o.BillingType == "license" {
+		q := 1
+		line.Quantity = &q
+	}
+	cmd, _ := g.order(c, line)
+	return Action{Customer: c, Kind: k, Expected: model.Outcome{Rejected: g.Model.Unavailable(c, c.Partner, o.ID)}, Command: cmd}, true, nil
+}
+
+func (g *Generator) tryMarketplaceChange(k string, c *model.Customer, now time.Time) (Action, bool, error) {
+	// Half the time one inside CAN-3's window is cancelled (its full
+	// refund), which the random draw below seldom reaches.
+	if s := g.pickTyped(c, func(s *model.Sub) bool {
+		return s.Is(model.TypeMarketplace) && s.Changeable(now) && s.InWindow(now)
+	}); s != nil && g.rng.IntN(2) == 0 {
+		return g.act(k, c, s, messages.CmdSubscriptionCancel, &messages.CancelData{SubscriptionID: s.ID}, g.Model.CancelTyped(s, now))
+	}
+	return g.tryChange(k, c, g.pickTyped(c, func(s *model.Sub) bool { return s.Is(model.TypeMarketplace) }), now)
+}
