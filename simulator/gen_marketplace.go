@@ -26,16 +26,7 @@ func (g *Generator) tryMarketplaceBuy(k string, c *model.Customer, now time.Time
 	if g.full(c) || len(offers) == 0 {
 		return Action{}, false, nil
 	}
-	o := offers[g.rng.IntN(len(offers))]
-	plans := g.plansOf(c, o)
-	p := plans[g.rng.IntN(len(plans))]
-	q := 1 + g.rng.IntN(min(20, o.MaxQuantity))
-	cmd, order := g.order(c, messages.OrderLine{OfferID: o.ID, Quantity: &q, Term: p.Term, BillingFrequency: p.BillingFrequency})
-	s, out, err := g.Model.BuyMarketplace(c, now, order, "L1", o.ID, p.Term, p.BillingFrequency, q)
-	if err != nil {
-		return Action{}, false, err
-	}
-	return Action{Customer: c, Kind: k, Sub: s, Expected: out, Command: cmd}, true, nil
+	return g.buyTyped(k, c, now, offers, 20, g.Model.BuyMarketplace)
 }
 
 // tryMarketplaceUnavailable orders an offer ORD-4 keeps from the partner

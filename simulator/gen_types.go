@@ -129,3 +129,22 @@ func (g *Generator) tryChange(k string, c *model.Customer, s *model.Sub, now tim
 	ch := cs[g.rng.IntN(len(cs))]
 	return g.act(k, c, s, ch.typ, ch.data(), ch.out())
 }
+
+// typedBuy is the model function that buys one line of another commerce
+// type (BuyLegacy, BuyMarketplace, BuySoftware).
+type typedBuy func(c *model.Customer, now time.Time, orderID, lineID, offer, term, freq string, qty int) (*model.Sub, model.Outcome, error)
+
+// buyTyped orders 1..maxQty licenses of one of offers, on one of its plans
+// in the customer's currency, predicted by buy.
+func (g *Generator) buyTyped(k string, c *model.Customer, now time.Time, offers []*catalog.Offer, maxQty int, buy typedBuy) (Action, bool, error) {
+	o := offers[g.rng.IntN(len(offers))]
+	plans := g.plansOf(c, o)
+	p := plans[g.rng.IntN(len(plans))]
+	q := 1 + g.rng.IntN(min(maxQty, o.MaxQuantity))
+	cmd, order := g.order(c, messages.OrderLine{OfferID: o.ID, Quantity: &q, Term: p.Term, BillingFrequency: p.BillingFrequency})
+	s, out, err := buy(c, now, order, "L1", o.ID, p.Term, p.BillingFrequency, q)
+	if err != nil {
+		return Action{}, false, err
+	}
+	return Action{Customer: c, Kind: k, Sub: s, Expected: out, Command: cmd}, true, nil
+}
