@@ -66,7 +66,7 @@ import (
 //     sequence of exchanges and cancellations returns more than cancelling
 //     at the first exchange's instant (exchangeAmounts has the details).
 //     The difference is one billing.charge (>= 0) or one billing.credit.
-//     The applied refund does not count against the cap (seed 004 caps
+//     The applied refund does not count against the cap (the reservations page caps
 //     refunds, and an exchange keeps the money in a reservation); a
 //     paid-out credit does count, so an exchange whose credit would pass
 //     the cap is rejected like a cancellation. The target must be a
