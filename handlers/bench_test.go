@@ -13,7 +13,7 @@ import (
 // BenchmarkEndToEnd measures commands per second through the whole path:
 // publish to JetStream, decide, commit to Redis, publish the event, ack.
 // The load is auto-renew switches over 256 customers (one event each),
-// published without waiting, then drained. make bench (issue 5) grows this
+// published without waiting, then drained. make bench grows this
 // into the full report; here it guards the spine's throughput design.
 func BenchmarkEndToEnd(b *testing.B) {
 	e := newEnv(b, 32)

@@ -17,8 +17,8 @@ import (
 
 // Exports of a customer's subscriptions (EXP-1) and orders (EXP-2),
 // answered as queries (csp.query.<partner>.<role>.<customer>.<name>) by the
-// roles that manage subscriptions (ROL-1). Decisions, where seed 001 and
-// RULES.md are silent:
+// roles that manage subscriptions (ROL-1). Decisions, where Partner Center
+// and the rule catalogue are silent:
 //
 //   - PTN-1: the asking partner must have the relationship with the
 //     customer; an unknown customer and another partner's customer get
@@ -29,13 +29,14 @@ import (
 //     ID so that two exports of the same state are byte-identical.
 //   - The CSV is RFC 4180: a header row, CRLF line ends, a field quoted
 //     when it holds a comma, a double quote (doubled), CR/LF or a leading
-//     space. Columns, exactly and in this order (seed 001): Subscription
-//     ID, Name (the product name at purchase), Quantity (licenses; empty
-//     for a usage-based subscription, which has none), Status, Billing
-//     cycle (the billing frequency: monthly, annual, triennial, one_time),
-//     Promotion (the promotion ID, else "none"; promotions are not
-//     modelled yet, so always "none"), Reseller ID (the indirect reseller
-//     an indirect provider named for the subscription, PTN-3, else empty).
+//     space. Columns, exactly and in this order (Partner Center's):
+//     Subscription ID, Name (the product name at purchase), Quantity
+//     (licenses; empty for a usage-based subscription, which has none),
+//     Status, Billing cycle (the billing frequency: monthly, annual,
+//     triennial, one_time), Promotion (the promotion ID, else "none";
+//     promotions are not modelled yet, so always "none"), Reseller ID (the
+//     indirect reseller an indirect provider named for the subscription,
+//     PTN-3, else empty).
 //   - Status is the status with the auto-renew state and, when it renews,
 //     the renewal date (the day after the term end date, GEN-4): "active
 //     (auto-renew on, renews 2027-03-10)", "suspended (auto-renew off)";

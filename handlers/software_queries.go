@@ -15,7 +15,7 @@ import (
 //
 // answers the key accesses and downloads with from <= at < to, oldest
 // first. ROL-1: Global admin, Account admin, Referral admin and Marketing
-// content admin (seed 002). PTN-1 as for every query.
+// content admin (as Partner Center says). PTN-1 as for every query.
 func init() {
 	registerQuery(messages.QuerySoftwareActivity, rules.SoftwareActivityRoles(),
 		func(ctx context.Context, q *QueryService, subject string, body []byte) any {

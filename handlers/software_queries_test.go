@@ -44,8 +44,8 @@ func activityRange(from, to time.Time) messages.SoftwareActivityRequest {
 }
 
 // SW-2 over NATS request/reply against the stored state: the log by range,
-// for the four admin roles of seed 002 only (ROL-1), PTN-1 as for every
-// query.
+// for the four admin roles Partner Center names only (ROL-1), PTN-1 as for
+// every query.
 func TestQuery_SW_2_SoftwareActivityOverNATS(t *testing.T) {
 	e := newEnv(t)
 	startQueries(t, e, false)

@@ -7,7 +7,7 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// Issue 2's worked example, end to end over NATS and Redis with the
+// CAN-1's worked example, end to end over NATS and Redis with the
 // simulator's clock: a 10-license annual new-commerce subscription
 // cancelled at hour 167 gets exactly one credit equal to the GEN-2/GEN-3
 // prorated amount; at hour 169 the cancel is rejected with the window's end.

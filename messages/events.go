@@ -303,9 +303,10 @@ type TrialConvertedEvent struct {
 	// conversion itself is reported again, as new or into_existing, when
 	// the trial ends.
 	Mode string `json:"mode"`
-	// Rule is the RULES.md ID the conversion followed: TRI-5 (immediate),
-	// TRI-6 (scheduled, or applied at the trial's end) or TRI-1 (the
-	// default conversion at the trial's end).
+	// Rule is the rule catalogue's ID of the rule the conversion
+	// followed: TRI-5 (immediate), TRI-6 (scheduled, or applied at the
+	// trial's end) or TRI-1 (the default conversion at the trial's
+	// end).
 	Rule string `json:"rule"`
 	// EffectiveAt is when the paid subscription starts (or started): now
 	// for an immediate conversion, the trial's end (00:00 UTC the day after
@@ -346,7 +347,7 @@ type Rejection struct {
 	// Code is stable and machine-readable.
 	Code        string `json:"code"`
 	Description string `json:"description"`
-	// Rule is the RULES.md ID that decided it.
+	// Rule is the rule catalogue's ID of the rule that decided it.
 	Rule string `json:"rule"`
 	// Data holds the deciding facts, for example the window's end.
 	Data map[string]string `json:"data,omitempty"`
@@ -397,7 +398,7 @@ type BillingEvent struct {
 	LotProrations []Proration `json:"lot_prorations,omitempty"`
 	// Reason says why (the BillingReason constants).
 	Reason string `json:"reason"`
-	// Rule is the RULES.md ID the amount follows.
+	// Rule is the rule catalogue's ID of the rule the amount follows.
 	Rule string `json:"rule"`
 }
 

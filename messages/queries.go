@@ -9,7 +9,7 @@ import (
 // Queries are read-only NATS request/reply calls answered by the processor
 // from the stored state. Like commands, the acting partner and role are the
 // subject's tokens (never body fields), so NATS permissions confine a user
-// to "csp.query.<its partner ID>.<its role>.>" (RULES PTN-1, ROL-1,
+// to "csp.query.<its partner ID>.<its role>.>" (PTN-1, ROL-1,
 // ARCHITECTURE G6).
 //
 //	csp.query.<partner>.<role>.<customer>.<query name>   request; the reply goes to the request's inbox
@@ -96,8 +96,8 @@ type ReducibleQuantity struct {
 	Lots []LotView `json:"lots"`
 	// AsOf is the instant the view was computed for.
 	AsOf time.Time `json:"as_of"`
-	// Message says why nothing is reducible, when Total is 0 (seed 001: "a
-	// message appears").
+	// Message says why nothing is reducible, when Total is 0 (Partner
+	// Center: "a message appears").
 	Message string `json:"message,omitempty"`
 }
 

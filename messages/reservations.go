@@ -1,10 +1,11 @@
 package messages
 
-// Azure reservations (RULES RES-1, RES-2, CAN-5, CAN-6, ORD-5; seed 004).
-// A reservation is bought with order.placed (a line of an azure_reservation
-// offer, with OrderLine.Scope and OrderLine.AzureSubscriptionID); these
-// commands manage it afterwards. Roles (ROL-1, seed 004): admin_agent,
-// global_admin, helpdesk_agent, sales_agent, user_management_admin.
+// Azure reservations (RES-1, RES-2, CAN-5, CAN-6, ORD-5), as Partner Center
+// manages them. A reservation is bought with order.placed (a line of an
+// azure_reservation offer, with OrderLine.Scope and
+// OrderLine.AzureSubscriptionID); these commands manage it afterwards.
+// Roles (ROL-1, as Partner Center names them): admin_agent, global_admin,
+// helpdesk_agent, sales_agent, user_management_admin.
 const (
 	// CmdReservationScopeChange changes a reservation's scope and the
 	// Azure subscription it applies to (RES-1).
@@ -60,7 +61,7 @@ type ReservationScopeChangeData struct {
 // ReservationCancelData cancels a reservation (CAN-5).
 type ReservationCancelData struct {
 	SubscriptionID string `json:"subscription_id"`
-	// Used tells whether the reservation has been used (seed 004's
+	// Used tells whether the reservation has been used (Partner Center's
 	// "usage" column); required: within the full-refund days an unused
 	// reservation is refunded 100%, a used one prorated.
 	Used *bool `json:"used"`
@@ -122,9 +123,9 @@ type ReservationCancelledEvent struct {
 	// the command's answer.
 	DaysSincePurchase int  `json:"days_since_purchase"`
 	Used              bool `json:"used"`
-	// Row is seed 004's table row that applied: full_refund (within the
-	// full-refund days, unused), prorated (within them, used) or
-	// prorated_with_fee (after them).
+	// Row is Partner Center's table row that applied: full_refund
+	// (within the full-refund days, unused), prorated (within them,
+	// used) or prorated_with_fee (after them).
 	Row string `json:"row"`
 	// BalanceMinor is what the refund starts from: the whole charge of the
 	// current billing period (full_refund) or its prorated remaining value,

@@ -2,12 +2,12 @@ package messages
 
 import "slices"
 
-// Role is the Partner Center role of the user a command acts for (RULES
-// ROL-1). It is the subject's role token: NATS authorization gives each
-// user's credentials only its own role's subjects, so it cannot be forged.
+// Role is the Partner Center role of the user a command acts for (ROL-1).
+// It is the subject's role token: NATS authorization gives each user's
+// credentials only its own role's subjects, so it cannot be forged.
 type Role string
 
-// Roles named by the seeds.
+// Roles named by Partner Center.
 const (
 	RoleAdminAgent            Role = "admin_agent"
 	RoleBillingAdmin          Role = "billing_admin"

@@ -2,10 +2,10 @@ package messages
 
 import "time"
 
-// Software purchases (seed 002; RULES CAN-4, SW-1, SW-2, SW-3). Perpetual
-// software and software subscriptions are bought with order.placed like
-// any offer; these commands manage their activation keys, download links
-// and cancellation. ROL-1: an Admin agent only.
+// Software purchases (CAN-4, SW-1, SW-2, SW-3), as Partner Center sells
+// them. Perpetual software and software subscriptions are bought with
+// order.placed like any offer; these commands manage their activation keys,
+// download links and cancellation. ROL-1: an Admin agent only.
 const (
 	// CmdSoftwareCancel cancels every software item of one order (CAN-4:
 	// cancellation is per order ID).

@@ -10,7 +10,7 @@ import (
 // confine a user's credentials to "csp.cmd.<its partner ID>.<its role>.>"
 // and a partner's to "csp.evt.<its partner ID>.>": who acts, and in which
 // role, is whatever the broker let the sender publish as, never a field the
-// sender fills in (RULES PTN-1, ROL-1, ARCHITECTURE G6).
+// sender fills in (PTN-1, ROL-1, ARCHITECTURE G6).
 //
 //	csp.cmd.<partner>.<role>.<customer>.<command type>   published by upstream systems
 //	csp.cmdp.<partition>.<partner>.<role>.<customer>.<command type>

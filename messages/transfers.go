@@ -2,7 +2,7 @@ package messages
 
 import "time"
 
-// Transfers between partners (RULES TRF-1, TRF-2, TRF-3; issue 4).
+// Transfers between partners (TRF-1, TRF-2, TRF-3).
 //
 // The flow (TRF-1):
 //

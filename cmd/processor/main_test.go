@@ -33,7 +33,7 @@ func runBin(t *testing.T, bin string, env ...string) (string, error) {
 }
 
 // A bad catalog stops the processor at start with a message naming the
-// entry and the field (issue 2, catalog as data).
+// entry and the field (the catalog is data).
 func TestBadCatalogStopsTheProcessorNamingEntryAndField(t *testing.T) {
 	bin := build(t)
 	cat := filepath.Join(t.TempDir(), "catalog.json")

@@ -18,7 +18,7 @@ import (
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
-// Targets of issue 5 (benchmarks, not timed tests).
+// Throughput and latency targets (benchmarks, not timed tests).
 const (
 	targetThroughput  = 10000.0
 	targetP99At5k     = 25 * time.Millisecond

@@ -1,8 +1,8 @@
 // Package catalog is the offer catalog and programme policy as data
 // (deployments/catalog/catalog.json): offers, plans and prices in minor
 // units, segments, one-per-customer flags, cancellation windows and the
-// policy limits that RULES.md says an operator must be able to change
-// without a release.
+// policy limits that the rule catalogue says an operator must be able to
+// change without a release.
 package catalog
 
 import "time"
@@ -57,7 +57,7 @@ type Policy struct {
 	// order line that would pass it is rejected (see rules/limits.go).
 	// 0 (absent) sets no limit.
 	MaxSubscriptionsPerCustomer int `json:"max_subscriptions_per_customer,omitzero"`
-	// UnsupportedUpgrades is seed 001's table of upgrades that are not
+	// UnsupportedUpgrades is Partner Center's table of upgrades that are not
 	// supported even where a path might be expected (UPG-2).
 	UnsupportedUpgrades []UpgradePair `json:"unsupported_upgrades,omitzero"`
 	// LegacyDataRetentionDays is how long a suspended legacy subscription
@@ -101,8 +101,8 @@ type Offer struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	Publisher string `json:"publisher"`
-	// CommerceType is new_commerce or legacy (GEN-5). Other types arrive
-	// with the issues that implement their rules.
+	// CommerceType is one of CommerceTypes() (GEN-5): new_commerce,
+	// legacy, marketplace_saas, software or azure_reservation.
 	CommerceType string `json:"commerce_type"`
 	// BillingType is license or usage (ORD-6).
 	BillingType string `json:"billing_type"`

@@ -10,22 +10,24 @@ import (
 
 // CommerceTypeMarketplace is the commerce type of ISV SaaS offers from the
 // commercial marketplace, sold in Partner Center beside Microsoft's own
-// (GEN-5; seeds 000, 001). Decisions, where the seeds and RULES.md are
-// silent:
+// (GEN-5; Partner Center's pages on creating, suspending or cancelling and
+// on managing customer subscriptions). Decisions, where those pages and the
+// rule catalogue are silent:
 //
 //   - Only license-based SaaS is transacted here: a usage-based (metered)
 //     marketplace offer may be listed but must be marked not transactable,
-//     so ordering it is rejected offer_not_transactable (ORD-4; seed 001:
-//     "containers or some usage-based offers" are bought in the Azure
-//     portal).
-//   - Plans: P1M billed monthly, P1Y billed annually or monthly (seed 000:
-//     "monthly" and "annual" subscriptions). P3Y is not sold: CAN-3 has no
-//     window for it.
+//     so ordering it is rejected offer_not_transactable (ORD-4; Partner
+//     Center: "containers or some usage-based offers" are bought in the
+//     Azure portal).
+//   - Plans: P1M billed monthly, P1Y billed annually or monthly (Partner
+//     Center: "monthly" and "annual" subscriptions). P3Y is not sold: CAN-3
+//     has no window for it.
 //   - The publisher is the ISV (e.g. "contoso-isv"), never "microsoft".
 //   - The cancellation windows are programme policy, not per offer:
-//     policy.marketplace.cancel_window_hours_monthly (a P1M term, seed 000:
-//     24) and cancel_window_hours_annual (a P1Y term, seed 000: 14 days =
-//     336; RULES.md notes the current public policy is 72 hours for both).
+//     policy.marketplace.cancel_window_hours_monthly (a P1M term: 24 in
+//     Partner Center's 2019 page) and cancel_window_hours_annual (a P1Y
+//     term: 14 days = 336 there; the rule catalogue notes the current
+//     public policy is 72 hours for both).
 //     A marketplace offer's cancel_window_hours must be absent (0).
 //   - Each window is at most MaxMarketplaceCancelWindowHours (27 days), so
 //     that it always closes before a P1Y term billed monthly starts its
@@ -82,10 +84,10 @@ func (m *MarketplaceSpec) OpenTo(partnerID string) bool {
 // purchase or renewal instant.
 type MarketplacePolicy struct {
 	// CancelWindowHoursMonthly is the window of a P1M (monthly) term
-	// (seed 000: 24 hours).
+	// (Partner Center: 24 hours).
 	CancelWindowHoursMonthly int `json:"cancel_window_hours_monthly"`
 	// CancelWindowHoursAnnual is the window of a P1Y (annual) term, billed
-	// annually or monthly (seed 000: 14 days, 336 hours).
+	// annually or monthly (Partner Center: 14 days, 336 hours).
 	CancelWindowHoursAnnual int `json:"cancel_window_hours_annual"`
 }
 
@@ -194,16 +196,16 @@ func (c *Catalog) firstMarketplaceOffer(o *Offer) bool {
 
 func (p *MarketplacePolicy) validate(ps *problemList) {
 	for _, w := range []struct {
-		field string
-		hours int
-		seed  string
+		field     string
+		hours     int
+		published string // the window Partner Center publishes
 	}{
 		{"policy.marketplace.cancel_window_hours_monthly", p.CancelWindowHoursMonthly, "24"},
 		{"policy.marketplace.cancel_window_hours_annual", p.CancelWindowHoursAnnual, "336"},
 	} {
 		if w.hours < 1 || w.hours > MaxMarketplaceCancelWindowHours {
-			ps.Add(w.field, "must be 1..%d (CAN-3, seed 000: %s) when the catalog sells marketplace SaaS offers, not %d",
-				MaxMarketplaceCancelWindowHours, w.seed, w.hours)
+			ps.Add(w.field, "must be 1..%d (CAN-3, Partner Center: %s) when the catalog sells marketplace SaaS offers, not %d",
+				MaxMarketplaceCancelWindowHours, w.published, w.hours)
 		}
 	}
 }

@@ -75,7 +75,7 @@ func TestRule_ORD_4_ORD_13_CAN_3_MarketplaceCatalogProblems(t *testing.T) {
 		msg    string
 	}{
 		{"CAN-3 monthly window missing", func(c *Catalog) { c.Policy.Marketplace.CancelWindowHoursMonthly = 0 }, "", "policy.marketplace.cancel_window_hours_monthly", "must be 1..648"},
-		{"CAN-3 annual window missing", func(c *Catalog) { c.Policy.Marketplace.CancelWindowHoursAnnual = 0 }, "", "policy.marketplace.cancel_window_hours_annual", "must be 1..648 (CAN-3, seed 000: 336)"},
+		{"CAN-3 annual window missing", func(c *Catalog) { c.Policy.Marketplace.CancelWindowHoursAnnual = 0 }, "", "policy.marketplace.cancel_window_hours_annual", "must be 1..648 (CAN-3, Partner Center: 336)"},
 		{"CAN-3 window past the shortest billing period", func(c *Catalog) { c.Policy.Marketplace.CancelWindowHoursMonthly = 649 }, "", "policy.marketplace.cancel_window_hours_monthly", "not 649"},
 		{"CAN-3 offer window set", func(c *Catalog) { hubOf(c).CancelWindowHours = 168 }, hub, "cancel_window_hours", "must be absent for a marketplace SaaS offer"},
 		{"CAN-3 P3Y term", func(c *Catalog) {
@@ -181,12 +181,12 @@ func TestRule_ORD_4_MarketplaceSpecPredicates(t *testing.T) {
 	}
 }
 
-// The shipped catalog sells marketplace SaaS with seed 000's windows and
+// The shipped catalog sells marketplace SaaS with Partner Center's windows and
 // ORD-12's limit.
 func TestRule_ORD_4_ORD_12_CAN_3_DefaultCatalogMarketplace(t *testing.T) {
 	c := mustDefault(t)
 	if c.Policy.Marketplace.CancelWindowHoursMonthly != 24 || c.Policy.Marketplace.CancelWindowHoursAnnual != 336 {
-		t.Errorf("marketplace policy %+v, want 24 and 336 hours (seed 000)", c.Policy.Marketplace)
+		t.Errorf("marketplace policy %+v, want 24 and 336 hours (Partner Center)", c.Policy.Marketplace)
 	}
 	if c.Policy.MaxSubscriptionsPerCustomer != 250 {
 		t.Errorf("max_subscriptions_per_customer = %d, want 250", c.Policy.MaxSubscriptionsPerCustomer)

@@ -10,17 +10,18 @@ import (
 )
 
 // CommerceTypeReservation is the commerce type of Azure reservation offers
-// (GEN-5; seeds 002 and 004): a reservation of a number of instances of
+// (GEN-5; Partner Center's pages on selling software and on Azure
+// reservations): a reservation of a number of instances of
 // one resource size in one region for P1Y or P3Y, paid up front
 // (one_time) or monthly. It never renews; it is cancelled with CAN-5's
 // refund or exchanged (CAN-6), and only commercial customers outside the
-// unavailable markets may buy it (seed 002, ORD-5).
+// unavailable markets may buy it (ORD-5).
 const CommerceTypeReservation = "azure_reservation"
 
 // ReservationSpec describes a reservation offer: what it reserves. The
 // quantity of a line is the number of instances (ORD-6 bounds apply). For
 // a reservation offer, cancel_window_hours is CAN-5's full-refund window
-// (seed 004: 5 days = 120 hours; whole days, since "days since purchase"
+// (Partner Center: 5 days = 120 hours; whole days, since "days since purchase"
 // counts every started day, GEN-2): cancelled within it, an unused
 // reservation is refunded 100% and a used one prorated, without fee. CAN-1
 // does not apply to reservations.
@@ -42,18 +43,19 @@ type ReservationSpec struct {
 // required when the catalog sells a reservation offer.
 type ReservationPolicy struct {
 	// UnavailableCountries are the markets where reservations are not
-	// available (ORD-5): seed 002's list of 109 countries and territories,
+	// available (ORD-5): Partner Center's list of 109 countries and territories,
 	// each with its ISO 3166-1 alpha-2 code. Several entries of the list
 	// share a code (Svalbard and Jan Mayen: SJ; Bonaire, Saba and Sint
 	// Eustatius: BQ); Kosovo uses the user-assigned code XK.
 	UnavailableCountries []Market `json:"unavailable_countries"`
 	// EarlyTerminationFeePercent is CAN-5's fee after the offer's
 	// full-refund days (its cancel_window_hours / 24), a percentage of the
-	// remaining prorated balance (seed 004: 12).
+	// remaining prorated balance (Partner Center: 12).
 	EarlyTerminationFeePercent int `json:"early_termination_fee_percent"`
 	// RefundCapMinor is CAN-5's refund cap per customer over a rolling
-	// RefundCapWindowDays, in RefundCapCurrency's minor units (seed 004:
-	// USD 50,000 "per year"; RULES Decision: rolling 365 days).
+	// RefundCapWindowDays, in RefundCapCurrency's minor units (Partner
+	// Center: USD 50,000 "per year"; the catalogue's decision: rolling 365
+	// days).
 	RefundCapMinor      int64  `json:"refund_cap_minor"`
 	RefundCapCurrency   string `json:"refund_cap_currency"`
 	RefundCapWindowDays int    `json:"refund_cap_window_days"`
@@ -71,7 +73,7 @@ type Market struct {
 	// Code is the ISO 3166-1 alpha-2 code the customer's billing country
 	// is compared with.
 	Code string `json:"code"`
-	// Name is the market as seed 002 names it.
+	// Name is the market as Partner Center names it.
 	Name string `json:"name"`
 }
 
@@ -85,7 +87,7 @@ type Ratio struct {
 // Limits of the reservation policy.
 const (
 	maxRefundCapWindowDays    = 3660
-	reservationSegment        = "commercial" // seed 002: commercial customers only
+	reservationSegment        = "commercial" // Partner Center: commercial customers only
 	maxReservationRatioFactor = 1_000_000_000
 )
 
@@ -139,7 +141,7 @@ func init() { registerCommerceType(CommerceTypeReservation, validateReservationO
 
 // validateReservationOffer checks what only reservation offers have: a
 // reservation spec, license billing (quantity = instances), commercial
-// customers only (seed 002), P1Y/P3Y plans paid one_time or monthly, and
+// customers only (ORD-3), P1Y/P3Y plans paid one_time or monthly, and
 // no trial, add-on or upgrade path. Any other offer must not carry a
 // reservation spec.
 func validateReservationOffer(c *Catalog, ps *problemList, o *Offer) {
@@ -167,7 +169,7 @@ func validateReservationOffer(c *Catalog, ps *problemList, o *Offer) {
 	}
 	for i, s := range o.Segments {
 		if s != reservationSegment {
-			ps.Add(fmt.Sprintf("segments[%d]", i), "reservations are sold to %s customers only (seed 002), not %q", reservationSegment, s)
+			ps.Add(fmt.Sprintf("segments[%d]", i), "reservations are sold to %s customers only (ORD-3), not %q", reservationSegment, s)
 		}
 	}
 	if o.Trial != nil || o.Addon != nil || len(o.UpgradePaths) > 0 || o.Free {
@@ -179,7 +181,7 @@ func validateReservationOffer(c *Catalog, ps *problemList, o *Offer) {
 		}
 	}
 	if o.CancelWindowHours%24 != 0 {
-		ps.Add("cancel_window_hours", "for a reservation it is CAN-5's full-refund window in whole days (seed 004: 120 = 5 days), got %d", o.CancelWindowHours)
+		ps.Add("cancel_window_hours", "for a reservation it is CAN-5's full-refund window in whole days (Partner Center: 120 = 5 days), got %d", o.CancelWindowHours)
 	}
 }
 
@@ -197,7 +199,7 @@ func (c *Catalog) validateReservationPolicy(ps *problemList) {
 	}
 	const f = "policy.reservations."
 	if len(p.UnavailableCountries) == 0 {
-		ps.Add(f+"unavailable_countries", "must list the markets where reservations are not available (ORD-5, seed 002)")
+		ps.Add(f+"unavailable_countries", "must list the markets where reservations are not available (ORD-5)")
 	}
 	names := map[string]int{}
 	for i, m := range p.UnavailableCountries {

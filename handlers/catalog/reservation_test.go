@@ -69,7 +69,7 @@ func TestRule_GEN_5_CAN_5_ReservationCatalogProblems(t *testing.T) {
 		{"ORD-6 usage reservation", func(c *Catalog) {
 			res(c).BillingType, res(c).MinQuantity, res(c).MaxQuantity = BillingTypeUsage, 0, 0
 		}, rsv, "billing_type", "a reservation is sold by instances"},
-		{"ORD-3 reservation for education (seed 002: commercial only)", func(c *Catalog) { res(c).Segments = []string{"commercial", "education"} }, rsv, "segments[1]", `commercial customers only (seed 002), not "education"`},
+		{"ORD-3 reservation for education (Partner Center: commercial only)", func(c *Catalog) { res(c).Segments = []string{"commercial", "education"} }, rsv, "segments[1]", `commercial customers only (ORD-3), not "education"`},
 		{"GEN-5 reservation as an add-on", func(c *Catalog) { res(c).Addon = &AddonSpec{Kind: "coterminous", BaseOfferIDs: []string{bbID}} }, rsv, "commerce_type", "cannot be a trial, an add-on, free or have upgrade paths"},
 		{"GEN-4 reservation P1Y annual", func(c *Catalog) { res(c).Plans[1].BillingFrequency = "annual" }, rsv, "plans[1]", "P1Y or P3Y, paid one_time (up front) or monthly, not P1Y annual"},
 		{"GEN-4 reservation P3Y triennial", func(c *Catalog) { res(c).Plans[3].BillingFrequency = "triennial" }, rsv, "plans[3]", "not P3Y triennial"},
@@ -144,15 +144,15 @@ func TestRule_CAN_5_ORD_5_PolicyLookups(t *testing.T) {
 	}
 }
 
-// ORD-5: the default catalog ships seed 002's whole list of markets where
-// Azure reservations are not available: 109 countries and territories (as
-// RULES.md says), in seed order, under 106 distinct ISO 3166-1 alpha-2
-// codes (Svalbard and Jan Mayen share SJ; Bonaire, Saba and Sint Eustatius
-// share BQ; Kosovo is XK).
+// ORD-5: the default catalog ships Partner Center's whole list of markets
+// where Azure reservations are not available: 109 countries and territories
+// (as the rule catalogue says), in Partner Center's order, under 106
+// distinct ISO 3166-1 alpha-2 codes (Svalbard and Jan Mayen share SJ;
+// Bonaire, Saba and Sint Eustatius share BQ; Kosovo is XK).
 func TestRule_ORD_5_DefaultCatalogShipsTheUnavailableMarkets(t *testing.T) {
 	p := mustDefault(t).Policy.Reservations
 	if n := len(p.UnavailableCountries); n != 109 {
-		t.Fatalf("%d unavailable markets, want seed 002's 109", n)
+		t.Fatalf("%d unavailable markets, want Partner Center's 109", n)
 	}
 	codes := map[string][]string{}
 	for _, m := range p.UnavailableCountries {

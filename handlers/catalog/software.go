@@ -7,8 +7,9 @@ import (
 )
 
 // CommerceTypeSoftware is the commerce type of software purchases (GEN-5,
-// seed 002): perpetual software and software subscriptions, sold with
-// activation keys and download links and cancelled per order (CAN-4).
+// as Partner Center sells them): perpetual software and software
+// subscriptions, sold with activation keys and download links and cancelled
+// per order (CAN-4).
 const CommerceTypeSoftware = "software"
 
 // TermPerpetual is the plan term of perpetual software: a one-time
@@ -36,7 +37,7 @@ func SoftwareCancelExceptions() []string {
 	return []string{SoftwareSupportRequestRequired, SoftwareNotCancellable}
 }
 
-// SoftwareSpec describes a software offer (GEN-5, seed 002). Every
+// SoftwareSpec describes a software offer (GEN-5). Every
 // software offer has one; no other offer may.
 type SoftwareSpec struct {
 	// Perpetual marks perpetual software: its plans are term "perpetual"
@@ -45,7 +46,7 @@ type SoftwareSpec struct {
 	// (P1Y or P3Y, billed annual, triennial or one_time), credited
 	// prorated (CAN-4, GEN-2, GEN-3).
 	Perpetual bool `json:"perpetual"`
-	// Cancellable is false for the products seed 002 excepts from the
+	// Cancellable is false for the products Partner Center excepts from the
 	// 60-day cancellation (CAN-4); CancelException then says why and is
 	// the code software.cancel is rejected with: support_request_required
 	// (Windows 7 ESU 2020) or not_cancellable (SUSE Linux, Red Hat plans).
@@ -64,7 +65,8 @@ type SoftwareSpec struct {
 	Downloads bool `json:"downloads"`
 }
 
-// SoftwarePolicy is the catalog policy of software offers (seed 002). It
+// SoftwarePolicy is the catalog policy of software offers (CAN-4, SW-1,
+// SW-2). It
 // is required when the catalog sells a software offer.
 type SoftwarePolicy struct {
 	// CancelWindowDays is how long after the purchase a software order

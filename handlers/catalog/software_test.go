@@ -55,8 +55,8 @@ func TestRule_GEN_5_SoftwareCatalogIsValid(t *testing.T) {
 	}
 }
 
-// The default catalog sells seed 002's products with their exceptions
-// and the policy's numbers.
+// The default catalog sells Partner Center's software products with their
+// exceptions and the policy's numbers.
 func TestRule_CAN_4_DefaultCatalogSoftware(t *testing.T) {
 	c, err := Default()
 	if err != nil {

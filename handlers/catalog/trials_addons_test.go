@@ -157,8 +157,9 @@ func TestRule_TRI_1_ORD_7_ORD_8_ORD_9_CatalogProblems(t *testing.T) {
 }
 
 // The embedded catalog ships the two trials and the three add-ons, with
-// the seed's numbers: 25 licenses for P1M converting to P1Y billed monthly
-// (TRI-1), multi-geo at 5 % (ORD-7), Copilot capped at the base (ORD-8).
+// Partner Center's numbers: 25 licenses for P1M converting to P1Y billed
+// monthly (TRI-1), multi-geo at 5 % (ORD-7), Copilot capped at the base
+// (ORD-8).
 func TestRule_TRI_1_ORD_7_ORD_8_ORD_9_DefaultCatalog(t *testing.T) {
 	c := mustDefault(t)
 	for id, paid := range map[string]string{"CFQ7TTC0LCHC:0007": "CFQ7TTC0LCHC:0002", "CFQ7TTC0LFLX:0007": "CFQ7TTC0LFLX:0001"} {

@@ -129,7 +129,7 @@ func TestUpgradeValidationCommerceTypeAndTrialTarget(t *testing.T) {
 	}
 }
 
-// The embedded catalog's upgrade paths and seed 001's unsupported table
+// The embedded catalog's upgrade paths and Partner Center's unsupported table
 // (UPG-1, UPG-2), as far as its offers go.
 func TestDefaultCatalogUpgrades(t *testing.T) {
 	c := mustDefault(t)
@@ -164,7 +164,7 @@ func TestDefaultCatalogUpgrades(t *testing.T) {
 			t.Errorf("%s -> %s should be in policy.unsupported_upgrades", p[0], p[1])
 		}
 		// Each is also on a path: exactly the "expected but unsupported"
-		// upgrades of seed 001.
+		// upgrades Partner Center lists.
 		if o, _ := c.Offer(p[0]); !o.UpgradesTo(p[1]) {
 			t.Errorf("%s -> %s should be on an upgrade path too", p[0], p[1])
 		}

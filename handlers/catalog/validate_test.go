@@ -263,7 +263,7 @@ func TestRule_SUS_2_GEN_5_LegacyOfferAndRetentionPolicy(t *testing.T) {
 			t.Errorf("%s: retention %d, want %d", tc.name, d, tc.want)
 		}
 	}
-	// The embedded catalog sells legacy offers with the seeds' 90 and 120.
+	// The embedded catalog sells legacy offers with Partner Center's 90 and 120.
 	def := mustDefault(t)
 	if def.Policy.LegacyDataRetentionDays != 90 || def.Policy.LegacyDataRetentionMaxDays != 120 {
 		t.Errorf("default policy retention %d, max %d", def.Policy.LegacyDataRetentionDays, def.Policy.LegacyDataRetentionMaxDays)

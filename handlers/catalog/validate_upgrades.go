@@ -35,12 +35,12 @@ func (p Policy) UpgradeUnsupported(from, to string) bool {
 //     existing offers, at most once.
 //
 // Decision: a pair that is both on an upgrade path and in the unsupported
-// table is not a problem. That is exactly what seed 001's table describes
-// ("upgrade paths you might expect but that are not supported", for
-// example EMS E3 -> EMS E5), the table wins (the rules reject the upgrade
-// with upgrade_not_supported, UPG-2), and keeping the path lets an
-// operator re-enable it by deleting one table row when the programme
-// starts supporting it.
+// table is not a problem. That is exactly what Partner Center's table
+// describes ("upgrade paths you might expect but that are not supported",
+// for example EMS E3 -> EMS E5), the table wins (the rules reject the
+// upgrade with upgrade_not_supported, UPG-2), and keeping the path lets an
+// operator re-enable it by deleting one table row when the programme starts
+// supporting it.
 func (c *Catalog) validateUpgrades(ps *problemList, index map[string]int) {
 	for i := range c.Offers {
 		o := &c.Offers[i]

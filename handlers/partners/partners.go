@@ -2,7 +2,7 @@
 // enrolled, their CSP model (direct-bill partner, indirect provider,
 // indirect reseller), which indirect providers each indirect reseller buys
 // through, whether each has signed the Microsoft Partner Agreement (MPA),
-// and the registry policy of seed 001's EU/EFTA reseller declaration
+// and the registry policy of Partner Center's EU/EFTA reseller declaration
 // (PTN-2, PTN-3, PTN-4).
 //
 // The registry is deployment data, like the catalog: partners are
@@ -13,7 +13,7 @@ package partners
 
 import "slices"
 
-// Type is a partner's CSP model (seed 001).
+// Type is a partner's CSP model, as Partner Center names them.
 type Type string
 
 const (
@@ -48,7 +48,7 @@ type Policy struct {
 	// resellers of a transaction.
 	EUEFTACountries []string `json:"eu_efta_countries"`
 	// MaxAdditionalResellers is how many additional resellers one
-	// transaction (order line) may declare: 5 (seed 001), 1..5.
+	// transaction (order line) may declare: 5 (Partner Center), 1..5.
 	MaxAdditionalResellers int `json:"max_additional_resellers"`
 }
 

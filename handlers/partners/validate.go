@@ -10,7 +10,7 @@ import (
 )
 
 // MaxAdditionalResellers is Partner Center's limit of additional resellers
-// per transaction (seed 001: "up to five"). The registry's
+// per transaction ("up to five"). The registry's
 // policy.max_additional_resellers may lower it, never raise it.
 const MaxAdditionalResellers = 5
 

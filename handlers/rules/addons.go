@@ -34,26 +34,26 @@ const (
 	CodeBaseSuspended = "base_subscription_suspended"
 )
 
-// Add-ons (ORD-7..ORD-9, SUS-5). Decisions, where the seeds are silent:
+// Add-ons (ORD-7..ORD-9, SUS-5). Decisions, where Partner Center is silent:
 //
 //   - Add-on lines of an order are decided after all its other lines, so
-//     that base lines anywhere in the same cart count (seed 001: base
+//     that base lines anywhere in the same cart count (Partner Center: base
 //     licenses in the cart count); only base lines that were fulfilled
 //     count. Events follow that order; order.processed keeps the lines'
 //     order.
 //   - Base licenses (ORD-7, ORD-8) are the licenses of every subscription
 //     of a compatible base offer (catalog addon.base_offer_ids) that is
 //     active or suspended (suspended licenses are still held and billed,
-//     SUS-3), through any partner (seed 001: even spread across
+//     SUS-3), through any partner (Partner Center: even spread across
 //     partners), including base lines of the same cart. Cancelled and
 //     expired ones do not count; trials cannot be bases (catalog).
 //   - Add-on licenses already held count too: every active or suspended
 //     subscription of the same add-on offer, through any partner. ORD-7:
-//     held + quantity >= ceil(base × min_percent_of_base / 100) (the
-//     seed's 400 → 20; the minimum is rounded up, RULES Decision), so a
-//     top-up may be small once the minimum is met. ORD-8: held + quantity
-//     <= base (the seed's 250 → 250), so Copilot licenses never outnumber
-//     base licenses, however they were bought.
+//     held + quantity >= ceil(base × min_percent_of_base / 100) (Partner
+//     Center's 400 → 20; the minimum is rounded up, the catalogue's
+//     decision), so a top-up may be small once the minimum is met. ORD-8:
+//     held + quantity <= base (Partner Center's 250 → 250), so Copilot
+//     licenses never outnumber base licenses, however they were bought.
 //   - No base licenses at all: addon_requires_base (ORD-7 / ORD-8).
 //   - A co-terminous add-on (ORD-9) is attached to one active base
 //     subscription of a compatible offer whose partner of record is the
@@ -63,8 +63,8 @@ const (
 //     addon_requires_base (ORD-9). A renewing base answers conflict
 //     (REN-4). The add-on takes its base's term and billing frequency (a
 //     line naming others is rejected addon_plan_mismatch; left out, they
-//     default to the base's), its term start and end dates (seed 001: the
-//     add-on's start date is aligned with the base) and its billing
+//     default to the base's), its term start and end dates (Partner Center:
+//     the add-on's start date is aligned with the base) and its billing
 //     periods. Its first billing period runs from today to the end of the
 //     base's current billing period and is charged
 //     round_half_up(price × quantity × days(today..period end, inclusive)

@@ -33,7 +33,7 @@ func TestRule_ORD_7_MultiGeoAtLeastFivePercentOfAllBaseLicenses(t *testing.T) {
 		base     string // data.base_licenses of the rejection
 		minimum  string
 	}{
-		// Seed 001: 400 base licenses across all compatible base
+		// Partner Center: 400 base licenses across all compatible base
 		// subscriptions → at least 20.
 		{name: "ORD-7 400 base licenses: 19 is too few", setup: func(w *world) {
 			w.buy(t0, taPremium, "P1Y", "annual", 300)
@@ -138,7 +138,7 @@ func TestRule_ORD_7_ORD_8_BaseLinesInTheSameCartCount(t *testing.T) {
 func TestRule_ORD_8_CopilotAtMostTheBaseLicenses(t *testing.T) {
 	w := taWorld(t)
 	at := t0.Add(24 * time.Hour)
-	// Seed 001: 250 base licenses across all compatible base subscriptions,
+	// Partner Center: 250 base licenses across all compatible base subscriptions,
 	// also those held through another partner → at most 250.
 	taMove(w, w.buy(t0, taBasic, "P1Y", "annual", 50), partnerB)
 	w.buy(t0, taPremium, "P1Y", "monthly", 200)

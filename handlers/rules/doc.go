@@ -4,6 +4,7 @@
 // NATS, Redis or a clock; the handlers package does that around it.
 //
 // Every rule lives in a file named after what it governs, and every check
-// carries the RULES.md ID it implements, so `grep -rn 'CAN-1' handlers/rules`
-// finds the code of a rule and its tests (TestRule_CAN_1_...).
+// carries the ID of the rule it implements (CATALOGUE.md, the rule
+// catalogue), so `grep -rn 'CAN-1' handlers/rules` finds the code of a rule
+// and its tests (TestRule_CAN_1_...).
 package rules

@@ -70,7 +70,7 @@ func TestRule_GEN_4_TermDates(t *testing.T) {
 		wantEnd     string
 	}{
 		{"annual term ends the day before the anniversary", "2026-03-10", 12, "2027-03-09"},
-		{"seed 001: term ending 2023-03-01", "2022-03-02", 12, "2023-03-01"},
+		{"Partner Center example: term ending 2023-03-01", "2022-03-02", 12, "2023-03-01"},
 		{"monthly", "2026-03-10", 1, "2026-04-09"},
 		{"Jan 31 + 1 month clamps to Feb 28, not Mar 3", "2026-01-31", 1, "2026-02-27"},
 		{"leap year clamps to Feb 29", "2028-01-31", 1, "2028-02-28"},
@@ -86,7 +86,8 @@ func TestRule_GEN_4_TermDates(t *testing.T) {
 		t.Fatalf("addMonthsClamped(Jan 31, 1) = %s", formatDate(got))
 	}
 	// The end date is covered the whole day: the term is over at 00:00 UTC
-	// the next day (seed 001: end 2023-03-01, renewal from 2023-03-02).
+	// the next day (Partner Center's example: end 2023-03-01, renewal from
+	// 2023-03-02).
 	s := &Subscription{TermEnd: d("2023-03-01")}
 	if got := s.termEndsAt(); !got.Equal(time.Date(2023, 3, 2, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("termEndsAt = %v, want 2023-03-02T00:00:00Z", got)

@@ -11,15 +11,18 @@ import (
 
 // Legacy subscriptions (GEN-5): suspension and data deletion (SUS-2,
 // SUS-6), billing while suspended, and REN-1's auto-renew. Decisions,
-// where the seeds (000, 003) and RULES.md are silent:
+// where Partner Center's page on creating, suspending or cancelling
+// customer subscriptions (2019, and its Japanese edition of 2018) and the
+// rule catalogue are silent:
 //
 //   - Data deletion instant = the suspension instant + R × 24 hours
 //     (GEN-1), R = policy.legacy_data_retention_days + the days from the
 //     customer's account opening (the UTC date of customer.created) to its
 //     first_billing_date, at most policy.legacy_data_retention_max_days
-//     (seeds: 90, 90 + those days, at most 120). The days count as 0 when
-//     the first billing date is unknown (or, in stored data, earlier than
-//     the opening). Both numbers are catalog policy, never constants here.
+//     (Partner Center: 90, 90 + those days, at most 120). The days count as
+//     0 when the first billing date is unknown (or, in stored data, earlier
+//     than the opening). Both numbers are catalog policy, never constants
+//     here.
 //   - The instant is a durable data_deletion timer (G7) and the
 //     subscription.suspended event states it (data_deletion_at, and
 //     expires_at: the date Partner Center shows under Suspended). The
@@ -36,23 +39,23 @@ import (
 //     happens once. Cancelling deletes the timer with the others (CAN-2).
 //   - SUS-4 is new commerce: suspending a legacy subscription leaves
 //     auto-renew as it is (REN-1: legacy auto-renew cannot be turned off).
-//   - Billing: a suspended legacy subscription is not billed (seed 001:
-//     new commerce bills while suspended "unlike legacy"). The period
-//     current at suspension was charged when it started and is not
-//     credited. A period that starts while suspended (monthly billing
-//     inside the term, or a renewal) moves on as usual but is charged 0
-//     and emits no billing.charge. On reactivation such an uncharged
-//     period is charged for the rest of it, today included:
+//   - Billing: a suspended legacy subscription is not billed (Partner
+//     Center's current page: new commerce bills while suspended "unlike
+//     legacy"). The period current at suspension was charged when it
+//     started and is not credited. A period that starts while suspended
+//     (monthly billing inside the term, or a renewal) moves on as usual but
+//     is charged 0 and emits no billing.charge. On reactivation such an
+//     uncharged period is charged for the rest of it, today included:
 //     round_half_up(unit price × quantity × days(today..period end) /
 //     period days) (GEN-2, GEN-3), reason reactivation, rule SUS-2, the
 //     proration showing the charged days as "unused"; the period then
 //     starts today (as ORD-9's first add-on period), so a later
-//     cancellation credit prorates exactly what was charged. Licenses
-//     added or removed in the rest of that period are prorated by the
-//     whole period's days, the days before today counted as used (see
-//     fullPeriod in quantity.go), so a license costs the same per day as
-//     in any other period. A period is "uncharged" when its charge is 0
-//     while its price × quantity is not.
+//     cancellation credit prorates exactly what was charged. Licenses added
+//     or removed in the rest of that period are prorated by the whole
+//     period's days, the days before today counted as used (see fullPeriod
+//     in quantity.go), so a license costs the same per day as in any other
+//     period. A period is "uncharged" when its charge is 0 while its price
+//     × quantity is not.
 //   - Term end while suspended: the subscription stays suspended until its
 //     deletion date. Its auto-renew is on (REN-1), so the term renews as
 //     usual (subscription.renewed, no charge while suspended) and the
@@ -61,8 +64,8 @@ import (
 //   - REN-1: turning a legacy subscription's auto-renew off is rejected
 //     (autorenew_locked); turning it on, which it already is, is confirmed.
 //   - The cancellation window stays catalog data (cancel_window_hours)
-//     with the same code path as new commerce: RULES.md says nothing of
-//     legacy cancellation.
+//     with the same code path as new commerce: the rule catalogue says
+//     nothing of legacy cancellation.
 //   - first_billing_date (customer.created, optional): a YYYY-MM-DD date
 //     on or after the day the account opens (the command's effective
 //     date); no upper bound, since the policy's maximum caps its effect.

@@ -236,7 +236,7 @@ func TestRule_SUS_2_ReactivationBeforeTheDateCancelsDeletion(t *testing.T) {
 }
 
 // GEN-5: legacy and new commerce side by side. A suspended legacy
-// subscription is not billed (seed 001: new commerce bills while
+// subscription is not billed (Partner Center: new commerce bills while
 // suspended "unlike legacy"); new commerce keeps billing (SUS-3,
 // unchanged). On reactivation the legacy period that started while
 // suspended is charged for the rest of it.

@@ -303,7 +303,7 @@ func TestRule_CAN_1_WindowAndProratedCredit(t *testing.T) {
 		wantUsed   int
 		wantPeriod int
 	}{
-		// Issue 2's worked example: 10 licenses, annual term billed
+		// CAN-1's worked example: 10 licenses, annual term billed
 		// annually (USD 72.00 each), cancelled at hour 167: 7 days used of
 		// 365, 72000 * 358 / 365 = 70619.18 -> 70619.
 		{"annual at hour 167", "P1Y", "annual", 10, 167 * time.Hour, 70619, 7, 365},

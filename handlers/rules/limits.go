@@ -13,8 +13,9 @@ const CodeSubscriptionLimitReached = "subscription_limit_reached"
 
 // subscriptionLimit is ORD-12: a customer may hold at most
 // policy.max_subscriptions_per_customer subscriptions; an order line that
-// would create one more is rejected. Decisions, where RULES.md and seed
-// 001 (which points to the directory service limits) are silent:
+// would create one more is rejected. Decisions, where the rule catalogue
+// and Partner Center (which points to the directory service limits) are
+// silent:
 //
 //   - What counts: every active or suspended subscription of the
 //     customer, whoever its partner of record is (the limit is the

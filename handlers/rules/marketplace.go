@@ -11,17 +11,18 @@ import (
 )
 
 // Marketplace SaaS subscriptions (GEN-5): ISV SaaS offers bought through
-// the programme (seeds 000, 001). Purchase goes through order.placed like
-// any other line (ORD-1..ORD-3, ORD-6, ORD-12, ORD-14) with three
-// additions: ORD-4's availability checks, the CAN-3 window, and ORD-13's
-// setup link. Decisions, where the seeds and RULES.md are silent:
+// the programme (as Partner Center describes them). Purchase goes through
+// order.placed like any other line (ORD-1..ORD-3, ORD-6, ORD-12, ORD-14)
+// with three additions: ORD-4's availability checks, the CAN-3 window, and
+// ORD-13's setup link. Decisions, where Partner Center and the rule
+// catalogue are silent:
 //
 //   - ORD-4 checks run right after ORD-3's segment check, in this order,
 //     and the first that fails names the line's rejection:
 //     offer_not_transactable (containers, metered SaaS), isv_not_in_csp,
 //     offer_exclusive_to_other_partners (the acting partner is not in a
 //     non-empty exclusive list), isv_country_not_supported (the
-//     customer's billing country). Each has its own code (RULES ORD-4).
+//     customer's billing country). Each has its own code (ORD-4).
 //   - ORD-13: a fulfilled line emits subscription.created, billing.charge
 //     and then marketplace.setup_link with the publisher's setup URL, the
 //     subscription ID added as the query parameter subscription_id (the
@@ -30,16 +31,17 @@ import (
 //     also kept with the subscription (MarketplaceState).
 //   - REN-1: a marketplace subscription auto-renews by default and its
 //     auto-renew can be turned off like a new-commerce one (autorenew.go).
-//   - CAN-3: the window is the catalog policy's for the subscription's
-//     term (P1M: policy.marketplace.cancel_window_hours_monthly, seed 000:
-//     24 hours; P1Y, billed annually or monthly: ..._annual, 14 days =
-//     336 hours), counted from the purchase or renewal instant
+//   - CAN-3: the window is the catalog policy's for the subscription's term
+//     (P1M: policy.marketplace.cancel_window_hours_monthly, Partner Center:
+//     24 hours; P1Y, billed annually or monthly: ..._annual, 14 days = 336
+//     hours), counted from the purchase or renewal instant
 //     (WindowOpenedAt), half-open like CAN-1: cancellable while now <
 //     opened + window. The policy in force when the cancel is decided
-//     applies (RULES.md: an operator changes it without a release; the
-//     current public policy is 72 hours), with the window stored at
-//     purchase or renewal as the fallback when the policy no longer names
-//     one. subscription.created states the window as it was at purchase.
+//     applies (the rule catalogue: an operator changes it without a
+//     release; the current public policy is 72 hours), with the window
+//     stored at purchase or renewal as the fallback when the policy no
+//     longer names one. subscription.created states the window as it was at
+//     purchase.
 //   - CAN-3 refund: the full charge of the current billing period, not
 //     prorated, net of quantity changes in it (PeriodCharge): one
 //     billing.credit (reason cancellation, rule CAN-3, no proration) and

@@ -16,7 +16,7 @@ const (
 	hubSetupURL  = "https://projecthub.contoso-isv.example/csp/setup?lang=en"
 )
 
-// marketplaceCatalog is testCatalog plus CAN-3's policy (seed 000: 24
+// marketplaceCatalog is testCatalog plus CAN-3's policy (Partner Center: 24
 // hours for a monthly term, 14 days for an annual one) and two ISV SaaS
 // offers.
 func marketplaceCatalog(t testing.TB) *catalog.Catalog {

@@ -10,9 +10,10 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// Partner types and resellers (seed 001; PTN-2, PTN-3, PTN-4). Which partner
-// is which comes from the operator's partner registry (Input.Partners,
-// package handlers/partners), never from a command.
+// Partner types and resellers (PTN-2, PTN-3, PTN-4), as Partner Center
+// describes them. Which partner is which comes from the operator's partner
+// registry (Input.Partners, package handlers/partners), never from a
+// command.
 //
 // Decisions:
 //   - No registry (Input.Partners nil, the processor without
@@ -32,10 +33,11 @@ import (
 //     reseller per subscription, so the reseller fields are per line and a
 //     rejected line fails alone (ORD-1).
 //   - PTN-3: only an indirect provider names reseller_id (absent: it sells
-//     directly, the attestation of seed 001); the reseller must be a
-//     registered indirect reseller with the acting provider among its
-//     provider_ids. Seed 001 asks a signed MPA of additional resellers
-//     only; the initial reseller is vouched for by its registration.
+//     directly, the attestation Partner Center asks); the reseller must be
+//     a registered indirect reseller with the acting provider among its
+//     provider_ids. Partner Center asks a signed MPA of additional
+//     resellers only; the initial reseller is vouched for by its
+//     registration.
 //   - PTN-4, in this order: additional_reseller_ids need a customer whose
 //     billing country is in policy.eu_efta_countries, at most
 //     policy.max_additional_resellers of them, and a reseller_id (the

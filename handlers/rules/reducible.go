@@ -28,7 +28,7 @@ func reducibleLots(lots []Lot, now time.Time) (int, []Lot) {
 // command accepts: a subscription whose count cannot change now (final,
 // usage-based, trial, suspended, renewing) shows nothing reducible and a
 // Message saying why, as does one whose licenses are all older than their
-// window (seed 001: "if the license count can't be reduced, a message
+// window (Partner Center: "if the license count can't be reduced, a message
 // appears"). Two limits are not applied here and are checked by the
 // command: the offer's minimum quantity (removing every license is a
 // cancellation) and the policy's update limit (QTY-4), both catalog data

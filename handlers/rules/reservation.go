@@ -14,20 +14,21 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// Azure reservations (seeds 002 and 004): ORD-5, CAN-5, CAN-6, RES-1,
-// RES-2 and their ROL-1 roles. Decisions, where RULES.md and the seeds are
-// silent or disagree:
+// Azure reservations (Partner Center's pages on selling software and on
+// Azure reservations): ORD-5, CAN-5, CAN-6, RES-1, RES-2 and their ROL-1
+// roles. Decisions, where the rule catalogue and those pages are silent or
+// disagree:
 //
 //   - Purchase is an order.placed line of an azure_reservation offer. The
-//     order itself needs a subscription role (ROL-1, seed 001); a
-//     reservation line also needs a reservation role (seed 004), so only
-//     Admin agent, Helpdesk agent and Sales agent can buy one: a Billing
-//     admin's reservation line is rejected forbidden (ROL-1), the order's
-//     other lines are not.
+//     order itself needs a subscription role (ROL-1); a reservation line
+//     also needs a reservation role (Partner Center), so only Admin agent,
+//     Helpdesk agent and Sales agent can buy one: a Billing admin's
+//     reservation line is rejected forbidden (ROL-1), the order's other
+//     lines are not.
 //   - A line needs scope single (with the Azure subscription's GUID) or
 //     shared (without one). Other lines may not carry either field.
-//   - Reservations do not renew (seed 004 says nothing of renewal): auto
-//     renew is off and the reservation expires at its term end
+//   - Reservations do not renew (Partner Center says nothing of renewal):
+//     auto renew is off and the reservation expires at its term end
 //     (reservation_ended). Monthly-paid ones are charged every month of the
 //     term, like any monthly billing.
 //   - A reservation has no CAN-1 window: its cancellation is
@@ -41,22 +42,22 @@ import (
 //   - CAN-5: "days since purchase" counts every started day (GEN-2): within
 //     the offer's full-refund days (cancel_window_hours / 24, 5 days) means
 //     at most 120 hours after purchase, both ends included. The balance is
-//     what was paid for the current billing period (the whole term when paid
-//     up front, the month when paid monthly; later months are simply no
-//     longer charged): 100% of it, or its value prorated daily (GEN-2,
+//     what was paid for the current billing period (the whole term when
+//     paid up front, the month when paid monthly; later months are simply
+//     no longer charged): 100% of it, or its value prorated daily (GEN-2,
 //     GEN-3), plus what an exchange prepaid and is still unused (CAN-6).
-//     Seed 004 speaks of "the remaining months"; RULES GEN-2's daily
-//     proration wins. After the full-refund days the credit is the exact
-//     balance less the policy's percentage (12), rounded half up once at
-//     the end (GEN-3); the fee shown is the rounded balance minus the
-//     credit (see cancellationRefund). A reservation created by an
+//     Partner Center speaks of "the remaining months"; the catalogue's
+//     GEN-2 daily proration wins. After the full-refund days the credit is
+//     the exact balance less the policy's percentage (12), rounded half up
+//     once at the end (GEN-3); the fee shown is the rounded balance minus
+//     the credit (see cancellationRefund). A reservation created by an
 //     exchange counts its days from the first purchase of the chain.
-//   - CAN-5 cap: seed 004 caps the refund at USD 50,000 per year; RULES'
-//     Decision wins: per customer over a rolling window (365 days, policy),
-//     a cancellation whose credit would pass the cap is rejected
-//     (refund_cap_exceeded) naming the headroom. A refund counts in the
-//     cap's currency converted with the policy's exact rates, rounded up.
-//     The ledger (CustomerState.Refunds) keeps every refund.
+//   - CAN-5 cap: Partner Center caps the refund at USD 50,000 per year; the
+//     catalogue's decision wins: per customer over a rolling window (365
+//     days, policy), a cancellation whose credit would pass the cap is
+//     rejected (refund_cap_exceeded) naming the headroom. A refund counts
+//     in the cap's currency converted with the policy's exact rates,
+//     rounded up. The ledger (CustomerState.Refunds) keeps every refund.
 //   - CAN-6: the old reservation's refund is prorated without fee (also in
 //     its first days: the 100% row is CAN-5's, for cancellations) and
 //     applied to the new reservation's price for its whole term, not only
@@ -148,7 +149,8 @@ const (
 	rowProratedWithFee = "prorated_with_fee"
 )
 
-// reservationRoles may manage Azure reservations (ROL-1, seed 004).
+// reservationRoles may manage Azure reservations (ROL-1, as Partner Center
+// says).
 var reservationRoles = []messages.Role{
 	messages.RoleAdminAgent, messages.RoleGlobalAdmin, messages.RoleHelpdeskAgent, messages.RoleSalesAgent,
 	messages.RoleUserManagementAdmin,
@@ -184,7 +186,7 @@ func reservationScope(scope, azureSub, scopeField, subField string) (string, str
 }
 
 // reservationRoleAllowed is ROL-1 for a reservation line of an order: the
-// order's role must also be a reservation role (seed 004).
+// order's role must also be a reservation role (Partner Center).
 func (d *decision) reservationRoleAllowed() *messages.Rejection {
 	if d.in.Role == "" {
 		return nil
@@ -204,8 +206,8 @@ func (d *decision) reservationRoleAllowed() *messages.Rejection {
 }
 
 // reservationAvailable is ORD-3 and ORD-5 for a reservation offer: only for
-// the offer's segments (commercial, seed 002) and not in the unavailable
-// markets (seed 002's list, policy data).
+// the offer's segments (commercial, as Partner Center says) and not in the
+// unavailable markets (Partner Center's list, policy data).
 func (d *decision) reservationAvailable(cust *Customer, offer *catalog.Offer) *messages.Rejection {
 	if !offer.SoldTo(cust.Segment) {
 		return reject(CodeSegmentNotEligible, "ORD-3",
@@ -533,7 +535,7 @@ func (d *decision) recordRefund(s *Subscription, kind string, amount, counted in
 
 // reservationCancel is CAN-5 with CAN-2, CAN-7 and RES-2: a reservation
 // can be cancelled at any time (also while suspended); the credit follows
-// seed 004's table and the refund cap; it emits billing.credit (to the
+// Partner Center's table and the refund cap; it emits billing.credit (to the
 // partner, RES-2), subscription.cancelled and reservation.cancelled.
 func (d *decision) reservationCancel(c *messages.ReservationCancelData) {
 	s, ok := d.reservationOfPartner(c.SubscriptionID)

@@ -311,7 +311,7 @@ func TestRule_RES_1_ScopeChange(t *testing.T) {
 	wantRejected(t, w.rsvDo(rsvRole, at, messages.CmdReservationScopeChange, change("shared", "")), CodeSubscriptionCancelled, "CAN-2")
 }
 
-// ORD-5 and ORD-3: reservations are not sold in seed 002's unavailable
+// ORD-5 and ORD-3: reservations are not sold in Partner Center's unavailable
 // markets nor to non-commercial customers; the cart's other lines go on.
 func TestRule_ORD_5_ReservationsAreNotSoldInUnavailableMarkets(t *testing.T) {
 	for _, tc := range []struct {
@@ -334,7 +334,7 @@ func TestRule_ORD_5_ReservationsAreNotSoldInUnavailableMarkets(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 
-	// ORD-3 (seed 002: commercial customers only).
+	// ORD-3 (Partner Center: commercial customers only).
 	e := newWorld(t)
 	e.cat = w.cat
 	wantAccepted(t, e.do(partnerA, t0, messages.CmdCustomerCreated, &messages.CustomerCreatedData{CompanyName: "U", Segment: "education", Country: "US", Currency: "USD"}))
@@ -344,9 +344,9 @@ func TestRule_ORD_5_ReservationsAreNotSoldInUnavailableMarkets(t *testing.T) {
 	}
 }
 
-// ROL-1 (seed 004): the reservation commands are for Admin agent, Global
+// ROL-1 (Partner Center): the reservation commands are for Admin agent, Global
 // admin, Helpdesk agent, Sales agent and User management admin. Buying is
-// an order (a subscription role, seed 001) whose reservation lines also
+// an order (a subscription role) whose reservation lines also
 // need a reservation role: a Billing admin's reservation line is refused,
 // its other lines are not.
 func TestRule_ROL_1_ReservationRoles(t *testing.T) {
@@ -392,7 +392,7 @@ func TestRule_ROL_1_ReservationRoles(t *testing.T) {
 	}
 }
 
-// CAN-5: seed 004's table, one row each, with exact amounts. Two D2s v5
+// CAN-5: Partner Center's table, one row each, with exact amounts. Two D2s v5
 // instances for P1Y paid up front (USD 1,008.00; 365 days) bought at t0,
 // or paid monthly (USD 84.00 a month).
 func TestRule_CAN_5_CancellationTable(t *testing.T) {

@@ -8,11 +8,11 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// ROL-1: the roles that may manage customer subscriptions (seed 001: Admin
-// agent, Billing admin, Helpdesk agent, Sales agent). Every command of this
-// version manages customers or their subscriptions; software and Azure
-// reservation commands (seeds 002, 004) name their own roles when they
-// arrive. Timer commands act as the system role only.
+// ROL-1: the roles that may manage customer subscriptions (Partner Center:
+// Admin agent, Billing admin, Helpdesk agent, Sales agent). Every command
+// of this version manages customers or their subscriptions; software and
+// Azure reservation commands name their own roles (softwareRoles,
+// reservationRoles). Timer commands act as the system role only.
 var subscriptionRoles = []messages.Role{
 	messages.RoleAdminAgent, messages.RoleBillingAdmin, messages.RoleHelpdeskAgent, messages.RoleSalesAgent,
 }

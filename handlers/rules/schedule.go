@@ -114,8 +114,8 @@ func (c ScheduledChange) view() *messages.ScheduledChangeView {
 	return &messages.ScheduledChangeView{OfferID: c.OfferID, Quantity: c.Quantity, Term: c.Term, BillingFrequency: c.BillingFrequency}
 }
 
-// scheduleDelete removes the stored scheduled changes (seed 001: they can
-// be viewed, updated or removed); read-only while a renewal is pending
+// scheduleDelete removes the stored scheduled changes (Partner Center: they
+// can be viewed, updated or removed); read-only while a renewal is pending
 // (REN-4).
 func (d *decision) scheduleDelete(c *messages.ScheduleDeleteData) {
 	s, ok := d.subscriptionOfPartner(c.SubscriptionID)

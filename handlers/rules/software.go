@@ -13,12 +13,12 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// Software purchases (seed 002): perpetual software and software
-// subscriptions (GEN-5), their activation keys and download links (SW-1),
-// the activity log of key accesses and downloads (SW-2), and cancellation
-// per order (CAN-4, SW-3).
+// Software purchases (as Partner Center sells them): perpetual software and
+// software subscriptions (GEN-5), their activation keys and download links
+// (SW-1), the activity log of key accesses and downloads (SW-2), and
+// cancellation per order (CAN-4, SW-3).
 //
-// Decisions (RULES.md is silent):
+// Decisions (the rule catalogue is silent):
 //   - Perpetual software is a subscription record with term "perpetual",
 //     billing one_time, no term end (the zero date; subscription.created
 //     says term_end ""), no timers and auto-renew off; its charge's period
@@ -50,12 +50,12 @@ import (
 //     the policy's downloads were made (the 50th download succeeds, the
 //     51st is refused); a new link replaces the old one at once.
 //   - SW-2: key accesses and downloads are recorded (user, time) in the
-//     customer's activity log and announced with software.activity.recorded;
-//     link requests are not "activity" in seed 002's sense and are not
-//     logged. The log keeps the policy's most recent entries; when older
-//     ones were dropped its first element is a marker (kind log_trimmed)
-//     holding the time of the newest dropped entry, so the query can say
-//     from when it is complete.
+//     customer's activity log and announced with
+//     software.activity.recorded; link requests are not "activity" in
+//     Partner Center's sense and are not logged. The log keeps the policy's
+//     most recent entries; when older ones were dropped its first element
+//     is a marker (kind log_trimmed) holding the time of the newest dropped
+//     entry, so the query can say from when it is complete.
 //   - Keys, links and downloads need an active subscription: suspended
 //     (SUS-1) or expired (SUS-3) software is refused.
 
@@ -144,12 +144,13 @@ func (s *SoftwareState) clone() *SoftwareState {
 	return &c
 }
 
-// softwareRoles is ROL-1 for keys, downloads and cancellation (seed 002:
-// "You must be an Admin agent").
+// softwareRoles is ROL-1 for keys, downloads and cancellation (Partner
+// Center: "You must be an Admin agent").
 var softwareRoles = []messages.Role{messages.RoleAdminAgent}
 
-// SoftwareActivityRoles is ROL-1 for the software activity log (seed 002:
-// Global admin, Account admin, Referral admin, Marketing content admin).
+// SoftwareActivityRoles is ROL-1 for the software activity log (Partner
+// Center: Global admin, Account admin, Referral admin, Marketing content
+// admin).
 func SoftwareActivityRoles() []messages.Role {
 	return []messages.Role{messages.RoleGlobalAdmin, messages.RoleAccountAdmin, messages.RoleReferralAdmin, messages.RoleMarketingContentAdmin}
 }

@@ -18,7 +18,7 @@ func date(s string) time.Time {
 func TestRule_REN_2_RenewalStartsTheDayAfterTheTermEnd(t *testing.T) {
 	w := newWorld(t)
 	w.createCustomer("commercial", "USD")
-	// Seed 001's example: a term ending 2023-03-01 renews from 2023-03-02T00:00:00Z.
+	// Partner Center's example: a term ending 2023-03-01 renews from 2023-03-02T00:00:00Z.
 	bought := time.Date(2022, 3, 2, 9, 0, 0, 0, time.UTC)
 	id := w.buy(bought, offerBasic, "P1Y", "annual", 10)
 	if got := formatDate(w.state.Subscriptions[id].TermEnd); got != "2023-03-01" {

@@ -11,9 +11,9 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// Transfers between partners (RULES TRF-1, TRF-2, TRF-3; issue 4). See
-// messages/transfers.go for the flow. Decisions, where RULES.md and the
-// seed are silent:
+// Transfers between partners (TRF-1, TRF-2, TRF-3). See
+// messages/transfers.go for the flow. Decisions, where the rule catalogue
+// and Partner Center are silent:
 //
 //   - Relationship. customer.relationship.request is answered for an
 //     existing customer only; an unknown one is customer_not_found. The

@@ -59,7 +59,7 @@ const (
 	ConversionScheduled    = "scheduled"
 )
 
-// Trials (TRI-1..TRI-6, ORD-10). Decisions, where the seeds are silent:
+// Trials (TRI-1..TRI-6, ORD-10). Decisions, where Partner Center is silent:
 //
 //   - A trial is bought as an order line of a trial offer (catalog
 //     trial spec): quantity may be left out and is then the spec's

@@ -38,7 +38,7 @@ const (
 	UpgradeScheduled           = "scheduled"
 )
 
-// Warnings of subscription.upgraded (UPG-3; seed 001, "license
+// Warnings of subscription.upgraded (UPG-3; Partner Center, "license
 // reassignment": always attempted in a full upgrade, by hand in a partial
 // one or when the customer has several subscriptions of the same SKU).
 const (

@@ -10,7 +10,7 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// upgradeCatalog has upgrade paths and seed 001's unsupported pairs among
+// upgradeCatalog has upgrade paths and Partner Center's unsupported pairs among
 // its offers (UPG-1, UPG-2). Prices are USD cents per license per billing
 // period. Business Premium is sold to commercial customers only (ORD-3);
 // the nonprofit grant of Business Premium is one per customer (ORD-2).

@@ -8,9 +8,9 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 )
 
-// The model is the billing check's oracle, so its arithmetic is pinned
-// here to the reference documents' worked examples and to hand
-// computations, independently of the processor it checks.
+// The model is the billing check's oracle, so its arithmetic is pinned here
+// to Partner Center's worked examples and to hand computations,
+// independently of the processor it checks.
 
 const basic = "CFQ7TTC0LH18:0001" // Microsoft 365 Business Basic, USD 72.00 a year
 

@@ -11,7 +11,7 @@ import (
 )
 
 // Defaults for zero Params fields. The sizes are those of make bench's
-// typical command and event (README: issue 5).
+// typical command and event (README: Throughput).
 const (
 	DefaultCommands         = 10_000
 	DefaultEventsPerCommand = 1

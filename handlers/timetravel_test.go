@@ -27,7 +27,7 @@ func halfUp(amount int64, num, den int) int64 {
 // scheduled changes (quantity, an upgrade, quantity), and a cancellation
 // inside the third renewal's window. Every event and every amount is
 // checked against amounts computed here from the catalog's prices.
-func TestIssue3_TrialConversionRenewalsQuantitiesAndCancellation(t *testing.T) {
+func TestTimeTravel_TrialConversionRenewalsQuantitiesAndCancellation(t *testing.T) {
 	e := newEnv(t)
 	e.startProcessor(func(c *Config) { c.Clock = SimulatedClock })
 	clock := &simulator.Clock{NC: e.nc}
