@@ -11,7 +11,7 @@ import (
 )
 
 // ClockMode decides where a command's effective time comes from
-// (ARCHITECTURE G4).
+// (guarantee G4, README).
 type ClockMode int
 
 const (

@@ -16,7 +16,7 @@ import (
 	"github.com/cspreseller/csp-processor/state"
 )
 
-// Scheduler fires durable timers (ARCHITECTURE G7): it reads the timer
+// Scheduler fires durable timers (guarantee G7, README): it reads the timer
 // index, publishes one timer.fired command per due timer (as
 // SystemPartner, command ID = timer ID, Nats-Msg-Id = customer:timer ID)
 // into the command stream, and removes the entry once JetStream stored the

@@ -18,7 +18,7 @@ const (
 	CmdScheduleDelete         CommandType = "subscription.schedule.delete"
 	CmdTrialConvert           CommandType = "subscription.trial.convert"
 	// CmdTimerFired is published by the processor's scheduler only, as the
-	// partner SystemPartner (ARCHITECTURE G7). Its ID is the timer's ID.
+	// partner SystemPartner (guarantee G7, README). Its ID is the timer's ID.
 	CmdTimerFired CommandType = "timer.fired"
 )
 
@@ -40,7 +40,7 @@ type Command struct {
 	// CustomerID must equal the customer token of the subject.
 	CustomerID string `json:"customer_id"`
 	// IssuedAt is informational. The effective time of a command is the
-	// broker's timestamp of the stored message (ARCHITECTURE G4).
+	// broker's timestamp of the stored message (guarantee G4, README).
 	IssuedAt *time.Time `json:"issued_at,omitempty"`
 	// Data is one of the *Data types below, by Type.
 	Data any `json:"data"`

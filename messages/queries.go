@@ -10,7 +10,7 @@ import (
 // from the stored state. Like commands, the acting partner and role are the
 // subject's tokens (never body fields), so NATS permissions confine a user
 // to "csp.query.<its partner ID>.<its role>.>" (PTN-1, ROL-1,
-// ARCHITECTURE G6).
+// guarantee G6, README).
 //
 //	csp.query.<partner>.<role>.<customer>.<query name>   request; the reply goes to the request's inbox
 //

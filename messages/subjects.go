@@ -10,7 +10,7 @@ import (
 // confine a user's credentials to "csp.cmd.<its partner ID>.<its role>.>"
 // and a partner's to "csp.evt.<its partner ID>.>": who acts, and in which
 // role, is whatever the broker let the sender publish as, never a field the
-// sender fills in (PTN-1, ROL-1, ARCHITECTURE G6).
+// sender fills in (PTN-1, ROL-1, guarantee G6, README).
 //
 //	csp.cmd.<partner>.<role>.<customer>.<command type>   published by upstream systems
 //	csp.cmdp.<partition>.<partner>.<role>.<customer>.<command type>
@@ -75,6 +75,6 @@ func ParseStoredCommandSubject(subject string) (Route, error) {
 
 // HeaderSimulatedTime carries a command's effective time (RFC 3339) from
 // the simulator. Only a processor started in simulation mode honours it; in
-// normal mode a command carrying it is dead-lettered (ARCHITECTURE G4: no
+// normal mode a command carrying it is dead-lettered (guarantee G4, README: no
 // sender can set the time).
 const HeaderSimulatedTime = "Csp-Sim-Time"

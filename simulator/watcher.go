@@ -14,7 +14,7 @@ import (
 // consumer that keeps no server state) and keeps every event by ID.
 // Duplicate deliveries of one event ID are counted, and a second delivery
 // whose body differs from the first is recorded as a conflict: that would
-// be two different events for one effect (ARCHITECTURE G1).
+// be two different events for one effect (guarantee G1, README).
 type Watcher struct {
 	mu        sync.Mutex
 	byID      map[string][]byte

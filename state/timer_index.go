@@ -17,7 +17,7 @@ import (
 // commit never happened, or whose timer was cancelled since, fires a
 // timer.fired command that the rules answer with a no-op. A timer can
 // therefore never be missed, only announced once too often, and the inbox
-// makes that harmless (ARCHITECTURE G7).
+// makes that harmless (guarantee G7, README).
 //
 //	key                             type  contents
 //	<prefix>:timers:{p<partition>}  zset  member = JSON TimerEntry, score = due (unix millis)

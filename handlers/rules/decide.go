@@ -20,7 +20,7 @@ type Input struct {
 	// from the body).
 	PartnerID string
 	Role      messages.Role
-	// Now is the command's effective time (ARCHITECTURE G4).
+	// Now is the command's effective time (guarantee G4, README).
 	Now     time.Time
 	State   CustomerState
 	Catalog *catalog.Catalog

@@ -214,7 +214,7 @@ type OrderLineRecord struct {
 	Code           string `json:"code,omitempty"`
 }
 
-// Timer kinds (ARCHITECTURE G7). A timer fires as a timer.fired command
+// Timer kinds (guarantee G7, README). A timer fires as a timer.fired command
 // whose ID is the timer's ID, through the same ordered, deduplicated path as
 // every other command.
 const (

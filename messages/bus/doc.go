@@ -10,6 +10,6 @@
 // FNV-1a of the customer token modulo the partition count (PartitionOf).
 // One durable pull consumer per partition with MaxAckPending 1 keeps every
 // customer's commands in publish order across crashes and any number of
-// replicas (ARCHITECTURE G3). README.md next to this file explains each
+// replicas (guarantee G3, README). README.md next to this file explains each
 // setting.
 package bus

@@ -28,7 +28,7 @@ const (
 	MetaStreamSeq = "Csp-Stream-Seq"
 	// MetaTimestamp is the broker's timestamp of the stored message,
 	// RFC3339Nano in UTC: the same on every redelivery and not settable by
-	// the sender (ARCHITECTURE G4).
+	// the sender (guarantee G4, README).
 	MetaTimestamp = "Csp-Timestamp"
 	// MetaNumDelivered is how many times the server delivered the message
 	// (decimal, 1 on the first delivery). In-process retries after a Nack do
