@@ -1,6 +1,7 @@
 package deployments
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,25 @@ func TestNATSPermissionsConfinePartnersToTheirOwnSubjects(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no refusal arrived")
+	}
+}
+
+// The shipped Redis configurations keep every acknowledged write: the AOF on
+// and synced before every reply, as the processor checks at start.
+func TestRedisConfigsAreDurable(t *testing.T) {
+	for _, f := range []string{"redis/redis.conf", "redis/cluster-node.conf"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok && !strings.HasPrefix(k, "#") {
+				got[k] = strings.TrimSpace(v)
+			}
+		}
+		if got["appendonly"] != "yes" || got["appendfsync"] != "always" {
+			t.Fatalf("%s: appendonly %q, appendfsync %q; want yes, always", f, got["appendonly"], got["appendfsync"])
+		}
 	}
 }

@@ -10,7 +10,8 @@
 //
 //	NATS_URL       external NATS server (JetStream enabled, 2.10 or later)
 //	NATS_PORT      port of the embedded NATS server (default 4333; -1 picks one)
-//	REDIS_URL      external Redis (redis://host:port/db)
+//	REDIS_URL      external Redis (redis://host:port/db); it must run with appendonly yes and appendfsync always
+//	REDIS_ALLOW_VOLATILE "1" runs on a Redis that can lose acknowledged writes (throwaway runs only)
 //	DATA_DIR       where embedded servers keep data (default ./data)
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
 //	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
@@ -53,6 +54,7 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/state"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
@@ -103,6 +105,14 @@ func run(demo bool) error {
 		return err
 	}
 	defer closeRedis()
+	// A command is acked once Redis answered its commit: a Redis that can
+	// lose that write loses the command, so refuse to run on one.
+	if err := state.CheckDurable(ctx, rdb); err != nil {
+		if !state.AllowVolatile() {
+			return err // names the setting and how to fix it
+		}
+		fmt.Fprintf(os.Stderr, "warning: %s=1: running on a Redis that can lose acknowledged writes: %v\n", state.EnvAllowVolatile, err)
+	}
 
 	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Partners: reg, Logger: logger}
 	if os.Getenv("SIMULATION") == "1" {

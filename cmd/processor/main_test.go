@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"net"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
 // build compiles this command once per test.
@@ -139,5 +143,28 @@ func TestMemoryLimitDefaultsUnlessGOMEMLIMITIsSet(t *testing.T) {
 	setMemoryLimit()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Fatalf("GOMEMLIMIT set, yet the processor changed the limit to %d", got)
+	}
+}
+
+// On a Redis that can lose an acknowledged write (here: no AOF) the
+// processor refuses to start, naming the setting, how to fix it and the
+// setting that allows it for throwaway runs.
+func TestVolatileRedisStopsTheProcessorNamingTheSetting(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv, err := redisserver.Start(ctx, redisserver.Options{}) // appendonly no
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	bin := build(t)
+	out, err := runBin(t, bin, "REDIS_URL="+srv.URL())
+	if err == nil {
+		t.Fatalf("processor ran on a Redis without AOF:\n%s", out)
+	}
+	for _, want := range []string{"appendonly no", "appendfsync always", "REDIS_ALLOW_VOLATILE=1"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output does not name %q:\n%s", want, out)
+		}
 	}
 }

@@ -18,10 +18,12 @@ type EmbeddedOptions struct {
 	Port int
 	// ServerName; the server picks one when empty.
 	ServerName string
-	// SyncAlways makes JetStream fsync every write before acknowledging it.
-	// Off by default (the server then syncs every two minutes, so an OS
-	// crash can lose acknowledged messages; a process crash cannot).
-	SyncAlways bool
+	// NoSync turns off JetStream's fsync before every acknowledgement, for
+	// throwaway stores only (benchmarks). Off, the server syncs every two
+	// minutes, so an OS crash can lose messages it acknowledged: a command
+	// the upstream was told was accepted, or an event already removed from
+	// the outbox. The default syncs every write (SyncAlways).
+	NoSync bool
 }
 
 // StartEmbedded starts an in-process nats-server with JetStream enabled and
@@ -43,7 +45,7 @@ func StartEmbedded(opt EmbeddedOptions) (*server.Server, error) {
 		Port:       opt.Port,
 		JetStream:  true,
 		StoreDir:   opt.StoreDir,
-		SyncAlways: opt.SyncAlways,
+		SyncAlways: !opt.NoSync,
 		NoSigs:     true,
 		// No HTTP monitoring, no cluster: a single in-process server.
 	}

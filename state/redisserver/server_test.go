@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestStartCloseLifecycle(t *testing.T) {
@@ -114,6 +116,30 @@ func TestStartWithoutBinaryExplainsInstall(t *testing.T) {
 	for _, want := range []string{"apt-get install -y redis-server", "brew install redis", "REDIS_URL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+// The private server (the processor's without REDIS_URL, the simulator's and
+// the tests') syncs its AOF before every reply: an acknowledged write
+// survives the machine stopping.
+func TestAppendonlyServerSyncsEveryWrite(t *testing.T) {
+	if c := config("/d", 1, Options{Appendonly: true}); !strings.Contains(c, "appendonly yes\nappendfsync always\n") {
+		t.Fatalf("config:\n%s", c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Options{Appendonly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	defer rdb.Close()
+	for name, want := range map[string]string{"appendonly": "yes", "appendfsync": "always"} {
+		got, err := rdb.ConfigGet(ctx, name).Result()
+		if err != nil || got[name] != want {
+			t.Fatalf("CONFIG GET %s = %q (%v), want %q", name, got, err, want)
 		}
 	}
 }
