@@ -49,9 +49,17 @@ func TestCheckDurable_RefusesAVolatileRedisNamingTheSetting(t *testing.T) {
 	}
 	refused("appendonly no", "appendfsync always", EnvAllowVolatile+"=1")
 
-	if err := rdb.ConfigSet(ctx, "appendonly", "yes").Err(); err != nil {
+	// AOF on, synced once a second. (A second server rather than CONFIG SET
+	// appendonly yes: turning the AOF on at run time starts a rewrite that
+	// holds up the server's shutdown.)
+	aof, err := redisserver.Start(ctx, redisserver.Options{Appendonly: true})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = aof.Close() })
+	opt, _ = redis.ParseURL(aof.URL())
+	rdb = redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
 	if err := rdb.ConfigSet(ctx, "appendfsync", "everysec").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +77,7 @@ func TestCheckDurable_RefusesAVolatileRedisNamingTheSetting(t *testing.T) {
 	if err := rdb.Do(ctx, "ACL", "SETUSER", "noconfig", "on", ">pw", "~*", "+@all", "-config").Err(); err != nil {
 		t.Fatal(err)
 	}
-	limited := redis.NewClient(&redis.Options{Addr: srv.Addr(), Username: "noconfig", Password: "pw"})
+	limited := redis.NewClient(&redis.Options{Addr: aof.Addr(), Username: "noconfig", Password: "pw"})
 	t.Cleanup(func() { _ = limited.Close() })
 	err = CheckDurable(ctx, limited)
 	if err == nil || !strings.Contains(err.Error(), "cannot read its persistence settings") || !strings.Contains(err.Error(), "CONFIG GET") {
