@@ -20,9 +20,9 @@ import (
 
 // LoadConfig shapes a run.
 type LoadConfig struct {
-	// Rate is the open-loop target in commands per second: command k is
-	// published at start + k/Rate whatever the answers do (0: as fast as
-	// the publisher goes).
+	// Rate is the open-loop target in commands per second: command k of a
+	// step is published at the step's start + k/Rate whatever the answers
+	// do (0: as fast as the publisher goes).
 	Rate float64
 	// Customers is the pool the generator spreads commands over; each
 	// customer gets at most one command per step.
@@ -78,7 +78,10 @@ type Runner struct {
 	customers         []*model.Customer
 	sent              int64
 	runStart          time.Time
-	cfg               LoadConfig
+	// stepStart and stepSent pace the current step's commands (publish).
+	stepStart time.Time
+	stepSent  int64
+	cfg       LoadConfig
 }
 
 // Run plays random customers' lives following the generator's mix.
@@ -170,9 +173,14 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) error {
 	stamp := now.UTC().Format(time.RFC3339Nano)
 	futures := make([]jetstream.PubAckFuture, 0, len(actions))
+	// Open loop within a step: its command k goes out at the step's start
+	// + k/rate whatever the answers do. The pause between steps (checking,
+	// moving the clock, planning) is not made up for by a burst: that would
+	// measure the queue the burst builds, not the processor at the rate.
+	r.stepStart, r.stepSent = time.Now(), r.sent
 	for _, a := range actions {
 		if r.cfg.Rate > 0 {
-			due := r.runStart.Add(time.Duration(float64(r.sent) / r.cfg.Rate * float64(time.Second)))
+			due := r.stepStart.Add(time.Duration(float64(r.sent-r.stepSent) / r.cfg.Rate * float64(time.Second)))
 			if wait := time.Until(due); wait > time.Millisecond {
 				time.Sleep(wait) // pacing, not synchronisation
 			}
