@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math/big"
 	"math/rand"
 	"sort"
 	"testing"
@@ -212,8 +213,8 @@ func (m *propPeriod) checkLicenseDays() {
 		diff = -diff
 	}
 	if diff > int64(m.days)*int64(m.events) {
-		m.fail("charges - credits = %d, license-days held %d × %d / %d = %.2f, off by more than %d event(s)",
-			m.net, owed, m.price, m.days, float64(owed*m.price)/float64(m.days), m.events)
+		m.fail("charges - credits = %d, license-days held %d × %d / %d = %s, off by more than %d event(s)",
+			m.net, owed, m.price, m.days, exact(owed*m.price, int64(m.days)), m.events)
 	}
 }
 
@@ -666,7 +667,7 @@ func TestProperty_CAN_1_UPG_3_UPG_4_TRF_3_NoCreditExceedsItsCharge(t *testing.T)
 					charged += m.chargedTwice(g, g.n)
 				}
 				if 2*int64(m.days)*credit.AmountMinor > charged+int64(m.days) {
-					tb.Fatalf("upgrade at %v: credit %d for %d licenses charged %.2f", up, credit.AmountMinor, q, float64(charged)/float64(2*m.days))
+					tb.Fatalf("upgrade at %v: credit %d for %d licenses charged %s", up, credit.AmountMinor, q, exact(charged, 2*int64(m.days)))
 				}
 				if full {
 					return
@@ -734,3 +735,7 @@ func TestProperty_CAN_1_UPG_3_UPG_4_TRF_3_NoCreditExceedsItsCharge(t *testing.T)
 		}
 	}
 }
+
+// exact shows num/den in minor units to two decimals, computed exactly
+// (failure messages only).
+func exact(num, den int64) string { return new(big.Rat).SetFrac64(num, den).FloatString(2) }
