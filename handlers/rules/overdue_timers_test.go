@@ -263,18 +263,7 @@ func describe(evs []wireEvent) string {
 // forged or early one) changes nothing, emits nothing and is not recorded
 // (Ignored), so the timer still fires at its time, once.
 func TestRule_GEN_4_TimerNotDueDoesNothing(t *testing.T) {
-	dr := newDriver(t)
-	dr.w.createCustomer("commercial", "USD")
-	id := dr.w.buy(t0, offerBasic, "P1Y", "monthly", 2)
-	var period *Timer
-	for _, tm := range dr.w.state.Timers {
-		if tm.Kind == TimerBillingPeriod && tm.SubscriptionID == id {
-			period = tm
-		}
-	}
-	if period == nil {
-		t.Fatal("no billing period timer")
-	}
+	dr, period := monthlySubscriptionWithPeriodTimer(t)
 	before := dr.w.state
 	out := dr.fire(period, t0.Add(time.Hour))
 	if !out.Ignored || len(out.Events) != 0 || len(out.Changed) != 0 || len(out.Deleted) != 0 || !reflect.DeepEqual(dr.w.state, before) {
@@ -306,18 +295,7 @@ func TestRule_GEN_4_TimerDueWithinTheClockSkewFiresAtItsDueTime(t *testing.T) {
 		{"past the tolerance", DefaultTimerSkew + time.Millisecond, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dr := newDriver(t)
-			dr.w.createCustomer("commercial", "USD")
-			id := dr.w.buy(t0, offerBasic, "P1Y", "monthly", 2)
-			var period *Timer
-			for _, tm := range dr.w.state.Timers {
-				if tm.Kind == TimerBillingPeriod && tm.SubscriptionID == id {
-					period = tm
-				}
-			}
-			if period == nil {
-				t.Fatal("no billing period timer")
-			}
+			dr, period := monthlySubscriptionWithPeriodTimer(t)
 			out := dr.fire(period, period.DueAt.Add(-tc.early))
 			if out.Ignored == tc.fires {
 				t.Fatalf("ignored %v, want %v", out.Ignored, !tc.fires)
@@ -334,4 +312,23 @@ func TestRule_GEN_4_TimerDueWithinTheClockSkewFiresAtItsDueTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// monthlySubscriptionWithPeriodTimer buys 2 licenses of an annual term billed
+// monthly (USD 6.30 a month) at t0 and returns its next billing period's timer.
+func monthlySubscriptionWithPeriodTimer(t *testing.T) (*driver, *Timer) {
+	t.Helper()
+	dr := newDriver(t)
+	dr.w.createCustomer("commercial", "USD")
+	id := dr.w.buy(t0, offerBasic, "P1Y", "monthly", 2)
+	var period *Timer
+	for _, tm := range dr.w.state.Timers {
+		if tm.Kind == TimerBillingPeriod && tm.SubscriptionID == id {
+			period = tm
+		}
+	}
+	if period == nil {
+		t.Fatal("no billing period timer")
+	}
+	return dr, period
 }

@@ -220,13 +220,7 @@ func (b *book) remove(n int, t time.Time) ([]lotCredit, bool) {
 		l.n -= take
 		n -= take
 	}
-	kept := b.lots[:0]
-	for _, l := range b.lots {
-		if l.n > 0 {
-			kept = append(kept, l)
-		}
-	}
-	b.lots = kept
+	b.dropEmptyLots()
 	return out, true
 }
 
@@ -318,4 +312,15 @@ func roundHalfUp(r *big.Rat) int64 {
 	num.Add(num, r.Denom())
 	den := new(big.Int).Mul(r.Denom(), big.NewInt(2))
 	return num.Quo(num, den).Int64()
+}
+
+// dropEmptyLots forgets the lots whose licences all went.
+func (b *book) dropEmptyLots() {
+	kept := b.lots[:0]
+	for _, l := range b.lots {
+		if l.n > 0 {
+			kept = append(kept, l)
+		}
+	}
+	b.lots = kept
 }

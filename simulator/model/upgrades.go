@@ -58,13 +58,7 @@ func (b *book) take(n int, t time.Time) (*big.Rat, []*lot) {
 		l.n -= n0
 		n -= n0
 	}
-	kept := b.lots[:0]
-	for _, l := range b.lots {
-		if l.n > 0 {
-			kept = append(kept, l)
-		}
-	}
-	b.lots = kept
+	b.dropEmptyLots()
 	return credit, moved
 }
 
