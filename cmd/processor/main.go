@@ -17,7 +17,7 @@
 //	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
 //	PARTITIONS     command partitions when creating the stream (default 32)
 //	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
-//	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
+//	ACK_WAIT       how long JetStream waits for an ack before redelivering: a crash stalls a partition this long (default 5s)
 //	MAX_ATTEMPTS   attempts at a command failing for a non-transient reason before it is dead-lettered (default 5)
 //	STATE_CACHE_MB megabytes of recently decided customers' state kept in memory (default 32)
 //	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)

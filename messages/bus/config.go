@@ -35,8 +35,12 @@ const (
 	// is stored once.
 	DuplicateWindow = 2 * time.Minute
 
-	DefaultConsumerPrefix       = "processor"
-	DefaultAckWait              = 30 * time.Second
+	DefaultConsumerPrefix = "processor"
+	// DefaultAckWait bounds how long a crashed processor stalls the
+	// partitions it had in flight: the server redelivers their commands
+	// this long after the last ack or in-progress. Long work does not hit
+	// it: the subscriber sends in-progress every AckWait/3.
+	DefaultAckWait              = 5 * time.Second
 	DefaultShutdownTimeout      = 30 * time.Second
 	DefaultRetryInitialInterval = 50 * time.Millisecond
 	DefaultRetryMaxInterval     = 5 * time.Second
