@@ -122,6 +122,10 @@ func consumerAttacks(c consumerRef) []attempt {
 		pub("legacy create of "+c.name, api+"DURABLE.CREATE."+id),
 		pub("delete "+c.name, api+"DELETE."+id),
 		pub("info of "+c.name, api+"INFO."+id),
+		pub("pause "+c.name, api+"PAUSE."+id),
+		pub("reset "+c.name, api+"RESET."+id),
+		pub("unpin "+c.name, api+"UNPIN."+id),
+		pub("move "+c.name+"'s leader", api+"LEADER.STEPDOWN."+id),
 	}
 }
 
