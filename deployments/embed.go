@@ -18,3 +18,10 @@ var DefaultCatalog []byte
 //
 //go:embed partners/partners.json
 var DefaultPartners []byte
+
+// NATSAccounts is nats/accounts.conf: the users and permissions of the
+// shipped NATS configurations. The processor's embedded server runs with
+// it too (messages/bus/natsauth), with generated passwords.
+//
+//go:embed nats/accounts.conf
+var NATSAccounts []byte

@@ -12,7 +12,7 @@
 //	NATS_PORT      port of the embedded NATS server (default 4333; -1 picks one)
 //	REDIS_URL      external Redis (redis://host:port/db); it must run with appendonly yes and appendfsync always
 //	REDIS_ALLOW_VOLATILE "1" runs on a Redis that can lose acknowledged writes (throwaway runs only)
-//	DATA_DIR       where embedded servers keep data (default ./data)
+//	DATA_DIR       where embedded servers keep data (default ./data); the embedded NATS passwords are in DATA_DIR/nats-auth/credentials.env
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
 //	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
 //	PARTITIONS     command partitions when creating the stream (default 32)
@@ -53,6 +53,7 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/messages/bus/natsauth"
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/state"
 	"github.com/cspreseller/csp-processor/state/redisserver"
@@ -159,10 +160,16 @@ func run(demo bool) error {
 	fmt.Println("processor running; Ctrl-C or SIGTERM stops it cleanly")
 
 	if demo {
-		js, _ := jetstream.New(nc)
+		dnc, closeDemo, err := demoConnection(nc)
+		if err != nil {
+			cancelRun()
+			return errors.Join(err, <-done)
+		}
+		js, _ := jetstream.New(dnc)
 		demoCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err := simulator.RunDemo(demoCtx, js, bus.DefaultEventStream, cat, os.Stdout)
+		err = simulator.RunDemo(demoCtx, js, bus.DefaultEventStream, cat, os.Stdout)
 		cancel()
+		closeDemo()
 		cancelRun()
 		return errors.Join(err, <-done)
 	}
@@ -184,14 +191,28 @@ func connectNATS(dataDir string) (*nats.Conn, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("NATS_PORT: %w", err)
 	}
-	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: filepath.Join(dataDir, "nats"), Port: port, ServerName: "csp-embedded"})
+	// The embedded server runs with the shipped users and permissions
+	// (deployments/nats/accounts.conf); their passwords are generated on
+	// first start and kept in DATA_DIR/nats-auth.
+	emb, err := natsauth.Start(natsauth.Options{DataDir: dataDir, Port: port, ServerName: "csp-embedded"})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (is port %d taken? set NATS_PORT)", err, port)
+		return nil, nil, fmt.Errorf("%w (if port %d is taken, set NATS_PORT)", err, port)
 	}
-	fmt.Printf("embedded NATS with JetStream on %s (data in %s)\n", srv.ClientURL(), filepath.Join(dataDir, "nats"))
+	srv := emb.Server
+	fmt.Printf("embedded NATS with JetStream on %s (data in %s)\n", srv.ClientURL(), emb.StoreDir)
+	generated := ""
+	if emb.Credentials.Created {
+		generated = " (generated now)"
+	}
+	fmt.Printf("embedded NATS requires credentials: users in deployments/nats/accounts.conf, passwords in %s%s\n", emb.Credentials.Path, generated)
+	connectDemo = func() (*nats.Conn, error) { return emb.Connect(natsauth.SimulatorUser, nats.Name("csp-demo")) }
 	closed := make(chan struct{})
-	nc, err := nats.Connect(srv.ClientURL(), nats.Name("csp-processor"), nats.InProcessServer(srv),
-		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	nc, err := emb.Connect(natsauth.ProcessorUser, nats.Name("csp-processor"),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		// A permission the processor lacks is refused asynchronously: say so.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			fmt.Fprintln(os.Stderr, "NATS:", err)
+		}))
 	if err != nil {
 		shutdown(srv)
 		return nil, nil, err

@@ -24,6 +24,11 @@ type EmbeddedOptions struct {
 	// the upstream was told was accepted, or an event already removed from
 	// the outbox. The default syncs every write (SyncAlways).
 	NoSync bool
+	// Options, when set, is the base of the server's options: the users,
+	// accounts and permissions of a processed configuration (natsauth).
+	// The fields above override its listen address, name and JetStream
+	// settings.
+	Options *server.Options
 }
 
 // StartEmbedded starts an in-process nats-server with JetStream enabled and
@@ -39,16 +44,14 @@ func StartEmbedded(opt EmbeddedOptions) (*server.Server, error) {
 	if opt.Port == 0 {
 		opt.Port = server.RANDOM_PORT
 	}
-	opts := &server.Options{
-		ServerName: opt.ServerName,
-		Host:       opt.Host,
-		Port:       opt.Port,
-		JetStream:  true,
-		StoreDir:   opt.StoreDir,
-		SyncAlways: !opt.NoSync,
-		NoSigs:     true,
-		// No HTTP monitoring, no cluster: a single in-process server.
+	opts := &server.Options{}
+	if opt.Options != nil {
+		opts = opt.Options.Clone()
 	}
+	opts.ServerName, opts.Host, opts.Port = opt.ServerName, opt.Host, opt.Port
+	opts.JetStream, opts.StoreDir, opts.SyncAlways = true, opt.StoreDir, !opt.NoSync
+	// No HTTP monitoring, no cluster: a single in-process server.
+	opts.NoSigs, opts.HTTPPort, opts.Cluster.Port = true, 0, 0
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded NATS server: %w", err)
