@@ -71,3 +71,19 @@ func Redacted(rawURL string) string {
 	}
 	return u.Redacted()
 }
+
+// Env renders c as the environment FromEnv reads, every variable present
+// (empty when unset) so that a child process started with it does not
+// inherit a setting meant for another server.
+func (c Config) Env() []string {
+	return []string{EnvURL + "=" + c.URL, EnvTLSCA + "=" + c.TLS.CA, EnvTLSCert + "=" + c.TLS.Cert, EnvTLSKey + "=" + c.TLS.Key}
+}
+
+// CheckUnused refuses TLS files given without a URL: they would be ignored
+// (the private server needs none), and whoever set them expects them used.
+func (c Config) CheckUnused() error {
+	if c.URL == "" && c.TLS.Set() {
+		return fmt.Errorf("%s, %s or %s is set without %s", EnvTLSCA, EnvTLSCert, EnvTLSKey, EnvURL)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package redisserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -83,4 +84,21 @@ func readPassword(file string) (string, error) {
 		return "", fmt.Errorf("%w (password file %s)", err, file)
 	}
 	return pw, nil
+}
+
+// PrivateUser is the ACL user of StartPrivate's server.
+const PrivateUser = "processor"
+
+// StartPrivate starts the server the processor (without REDIS_URL) and the
+// simulator keep their state in: data in dir, the AOF synced before every
+// reply, and only PrivateUser allowed in, with the password kept in
+// dir/PasswordFile (made on first start, reused after). Only 127.0.0.1 is
+// bound, but anyone on the machine could otherwise read and rewrite every
+// customer's state.
+func StartPrivate(ctx context.Context, dir string) (*Server, error) {
+	pw, err := LoadOrCreatePassword(filepath.Join(dir, PasswordFile))
+	if err != nil {
+		return nil, err
+	}
+	return Start(ctx, Options{Dir: dir, Appendonly: true, User: PrivateUser, Password: pw})
 }

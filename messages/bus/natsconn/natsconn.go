@@ -139,3 +139,13 @@ func Redacted(urls string) string {
 	return strings.Join(parts, ",")
 }
 
+
+// CheckUnused refuses connection settings given without a URL: they would
+// be ignored (the embedded server needs none), and whoever set them
+// expects them used.
+func (c Config) CheckUnused() error {
+	if c.URL == "" && (c.Creds != "" || c.Nkey != "" || c.TLS.Set()) {
+		return fmt.Errorf("%s, %s or %s/%s/%s is set without %s", EnvCreds, EnvNkey, EnvTLSCA, EnvTLSCert, EnvTLSKey, EnvURL)
+	}
+	return nil
+}
