@@ -13,6 +13,7 @@ import (
 // The shipped NATS configurations must load in the server version the
 // processor embeds, with JetStream on and fsync before every ack.
 func TestNATSConfigsLoad(t *testing.T) {
+	setNATSTLSEnv(t)
 	t.Setenv("CSP_PROCESSOR_PASSWORD", "p")
 	t.Setenv("CSP_BILLING_PASSWORD", "b")
 	t.Setenv("CSP_PARTNER_P_1001_PASSWORD", "x")
@@ -37,6 +38,7 @@ func TestNATSConfigsLoad(t *testing.T) {
 // (PTN-1, ROL-1, G6): a partner's user can publish commands only under its
 // own partner ID and role, and read only its own partner's events.
 func TestNATSPermissionsConfinePartnersToTheirOwnSubjects(t *testing.T) {
+	certs := setNATSTLSEnv(t)
 	t.Setenv("CSP_PROCESSOR_PASSWORD", "p")
 	t.Setenv("CSP_BILLING_PASSWORD", "b")
 	t.Setenv("CSP_PARTNER_P_1001_PASSWORD", "x")
@@ -57,7 +59,7 @@ func TestNATSPermissionsConfinePartnersToTheirOwnSubjects(t *testing.T) {
 	t.Cleanup(s.Shutdown)
 
 	errs := make(chan error, 16)
-	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo("partner-P-1001", "x"),
+	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo("partner-P-1001", "x"), nats.RootCAs(certs.CA),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
 	if err != nil {
 		t.Fatal(err)
