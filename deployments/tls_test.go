@@ -1,9 +1,11 @@
 package deployments
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"net"
 	"net/url"
@@ -195,4 +197,88 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Two nodes started from the shipped cluster-node.conf (ports and store
+// moved, JetStream off: the routes are under test) form a route over
+// mutual TLS with the route password; a connection to the route port
+// without a node certificate is refused in the handshake.
+func TestNATSClusterNodesRouteOverTLSWithPassword(t *testing.T) {
+	certs := setNATSTLSEnv(t)
+	t.Setenv("CSP_PROCESSOR_PASSWORD", "p")
+	t.Setenv("CSP_BILLING_PASSWORD", "b")
+	t.Setenv("CSP_PARTNER_P_1001_PASSWORD", "x")
+	node := func(name string, routes ...*url.URL) *server.Server {
+		t.Setenv("NODE_NAME", name)
+		opts, err := server.ProcessConfigFile("nats/cluster-node.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Host, opts.Port, opts.HTTPPort, opts.NoSigs, opts.NoLog = "127.0.0.1", -1, 0, true, true
+		opts.HTTPHost, opts.JetStream, opts.StoreDir = "", false, t.TempDir()
+		opts.Cluster.Host, opts.Cluster.Port, opts.Routes = "127.0.0.1", -1, routes
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatalf("%s not ready", name)
+		}
+		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+		return s
+	}
+	a := node("csp-nats-1")
+	routeAddr := a.ClusterAddr().String()
+	b := node("csp-nats-2", &url.URL{Scheme: "nats-route", User: url.UserPassword("route", testRoutePassword), Host: routeAddr})
+	deadline := time.Now().Add(10 * time.Second)
+	for a.NumRoutes() == 0 || b.NumRoutes() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no route between the nodes within 10 s (routes: %d, %d)", a.NumRoutes(), b.NumRoutes())
+		}
+		time.Sleep(10 * time.Millisecond) // polling the servers' route count
+	}
+
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(certs.CA)
+	if err != nil || !pool.AppendCertsFromPEM(ca) {
+		t.Fatalf("CA: %v", err)
+	}
+	nodeCert, err := tls.LoadX509KeyPair(certs.ServerCert, certs.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// routeSession opens TLS on the route port (the server starts TLS at
+	// once), reads the server's INFO, sends send and returns the next
+	// line (or the INFO line when send is "").
+	routeSession := func(certs []tls.Certificate, send string) (string, error) {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", routeAddr,
+			&tls.Config{RootCAs: pool, ServerName: "localhost", Certificates: certs})
+		if err != nil {
+			return "", err
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(conn)
+		line, err := r.ReadString('\n')
+		if err != nil || send == "" {
+			return line, err
+		}
+		if _, err := conn.Write([]byte(send)); err != nil {
+			return "", err
+		}
+		return r.ReadString('\n')
+	}
+	if line, err := routeSession([]tls.Certificate{nodeCert}, ""); err != nil || !strings.HasPrefix(line, "INFO ") {
+		t.Fatalf("with a node certificate the route port said %q, %v; want INFO", line, err)
+	}
+	if line, err := routeSession(nil, ""); err == nil || !strings.Contains(err.Error(), "certificate required") {
+		t.Fatalf("without a client certificate the route port said %q, %v; want a certificate required alert", line, err)
+	}
+	connect := func(pass string) string {
+		return `CONNECT {"user":"route","pass":"` + pass + `","tls_required":true,"name":"intruder","cluster":"csp"}` + "\r\nPING\r\n"
+	}
+	if line, err := routeSession([]tls.Certificate{nodeCert}, connect("wrong")); err != nil || !strings.Contains(line, "Authorization Violation") {
+		t.Fatalf("a route with the wrong password got %q, %v; want Authorization Violation", line, err)
+	}
 }
