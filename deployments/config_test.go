@@ -11,6 +11,7 @@ import (
 // The shipped NATS configurations must load in the server version the
 // processor embeds, with JetStream on and fsync before every ack.
 func TestNATSConfigsLoad(t *testing.T) {
+	setNATSTLSEnv(t)
 	setPasswords(t)
 	t.Setenv("NODE_NAME", "csp-nats-1")
 	for _, f := range []string{"nats/single-node.conf", "nats/cluster-node.conf"} {

@@ -40,12 +40,14 @@ func setPasswords(t *testing.T) {
 // (its users and permissions) with a temporary store.
 type natsSite struct {
 	srv   *server.Server
+	ca    string // the CA file clients verify the server's certificate with
 	users map[string]*server.User
 	names []string // user names in config order
 }
 
 func startShippedNATS(t *testing.T) *natsSite {
 	t.Helper()
+	certs := setNATSTLSEnv(t)
 	setPasswords(t)
 	opts, err := server.ProcessConfigFile("nats/single-node.conf")
 	if err != nil {
@@ -62,7 +64,7 @@ func startShippedNATS(t *testing.T) *natsSite {
 		t.Fatal("server not ready")
 	}
 	t.Cleanup(s.Shutdown)
-	site := &natsSite{srv: s, users: map[string]*server.User{}}
+	site := &natsSite{srv: s, ca: certs.CA, users: map[string]*server.User{}}
 	for _, u := range opts.Users {
 		site.users[u.Username] = u
 		site.names = append(site.names, u.Username)
@@ -91,7 +93,7 @@ func (site *natsSite) connect(t *testing.T, user string) *natsClient {
 		t.Fatalf("no user %q in the shipped config", user)
 	}
 	c := &natsClient{user: user, refused: map[string]bool{}, changed: make(chan struct{})}
-	nc, err := nats.Connect(site.srv.ClientURL(), nats.UserInfo(user, u.Password),
+	nc, err := nats.Connect(site.srv.ClientURL(), nats.UserInfo(user, u.Password), nats.RootCAs(site.ca),
 		nats.CustomInboxPrefix("_INBOX."+user), nats.ErrorHandler(c.onError))
 	if err != nil {
 		t.Fatalf("connect as %s: %v", user, err)

@@ -8,9 +8,22 @@
 //
 // Environment:
 //
-//	NATS_URL       external NATS server (JetStream enabled, 2.10 or later)
+//	NATS_URL       external NATS server (JetStream enabled, 2.10 or later): nats://host:4222, or
+//	               nats://user:password@host:4222 for a user with a password; a comma-separated list for a cluster
+//	NATS_CREDS     with NATS_URL: a .creds file (user JWT and seed) for a server in JWT operator mode
+//	NATS_NKEY      with NATS_URL: a file holding an nkey user's seed (SU...); not with NATS_CREDS
+//	NATS_TLS_CA    with NATS_URL: PEM file of the CA that signed the server's certificate (default: system
+//	               roots); any NATS_TLS_* makes TLS required
+//	NATS_TLS_CERT, NATS_TLS_KEY  client certificate and key, for a server with tls { verify: true }
+//	NATS_INBOX_PREFIX with NATS_URL: reply subjects' prefix (default _INBOX.processor, which a server may
+//	               permit alone: subscribe "_INBOX.processor.>"; _INBOX is the library's default)
 //	NATS_PORT      port of the embedded NATS server (default 4333; -1 picks one)
-//	REDIS_URL      external Redis (redis://host:port/db); it must run with appendonly yes and appendfsync always
+//	REDIS_URL      external Redis (redis://host:port/db); it must run with appendonly yes and appendfsync always.
+//	               redis://user:password@host:port/db for an ACL user; rediss://... for TLS.
+//	               Without it a private redis-server on 127.0.0.1 admits only the ACL user "processor", whose
+//	               password is made on first start and kept in $DATA_DIR/redis/password (0600)
+//	REDIS_TLS_CA   with rediss://: PEM file of the CA that signed the server's certificate (default: system roots)
+//	REDIS_TLS_CERT, REDIS_TLS_KEY  client certificate and key, for a server with tls-auth-clients yes
 //	REDIS_ALLOW_VOLATILE "1" runs on a Redis that can lose acknowledged writes (throwaway runs only)
 //	DATA_DIR       where embedded servers keep data (default ./data); the embedded NATS passwords are in DATA_DIR/nats-auth/credentials.env
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
@@ -54,8 +67,10 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/messages/bus/natsauth"
+	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/state"
+	"github.com/cspreseller/csp-processor/state/redisconn"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
@@ -178,14 +193,27 @@ func run(demo bool) error {
 	return err
 }
 
-// connectNATS uses NATS_URL, or starts an embedded server with JetStream.
+// processorInboxPrefix is the processor's reply-subject prefix on an
+// external NATS unless NATS_INBOX_PREFIX says otherwise: the shipped
+// accounts config confines the processor's user to its own inboxes
+// (subscribe _INBOX.processor.>), so no other user reads its replies, and a
+// server that allows all of _INBOX.> works as well.
+var processorInboxPrefix = natsauth.InboxPrefix(natsauth.ProcessorUser)
+
+// connectNATS uses NATS_URL (with NATS_CREDS or NATS_NKEY, NATS_TLS_*,
+// NATS_INBOX_PREFIX), or starts an embedded server with JetStream.
 func connectNATS(dataDir string) (*nats.Conn, func(), error) {
-	if url := os.Getenv("NATS_URL"); url != "" {
-		nc, err := nats.Connect(url, nats.Name("csp-processor"), nats.MaxReconnects(-1))
+	if cfg := natsconn.FromEnv(); cfg.URL != "" {
+		if cfg.InboxPrefix == "" {
+			cfg.InboxPrefix = processorInboxPrefix
+		}
+		nc, err := cfg.Connect(nats.Name("csp-processor"), nats.MaxReconnects(-1))
 		if err != nil {
-			return nil, nil, fmt.Errorf("connect to NATS_URL %s: %w", url, err)
+			return nil, nil, err // names the setting; passwords hidden
 		}
 		return nc, func() { _ = nc.Drain() }, nil
+	} else if err := cfg.CheckUnused(); err != nil {
+		return nil, nil, err
 	}
 	port, err := strconv.Atoi(envOr("NATS_PORT", "4333"))
 	if err != nil {
@@ -232,24 +260,28 @@ func connectNATS(dataDir string) (*nats.Conn, func(), error) {
 
 func shutdown(s *server.Server) { s.Shutdown(); s.WaitForShutdown() }
 
-// connectRedis uses REDIS_URL, or starts a private redis-server.
+// connectRedis uses REDIS_URL (with REDIS_TLS_*), or starts a private
+// redis-server that only the processor's ACL user, with a password kept in
+// $DATA_DIR/redis, may use.
 func connectRedis(ctx context.Context, dataDir string) (redis.UniversalClient, func(), error) {
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		opt, err := redis.ParseURL(url)
+	if cfg := redisconn.FromEnv(); cfg.URL != "" {
+		opt, err := cfg.Options()
 		if err != nil {
-			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, nil, err // names the setting; password hidden
 		}
 		rdb := redis.NewClient(tune(opt))
 		if err := rdb.Ping(ctx).Err(); err != nil {
-			return nil, nil, fmt.Errorf("redis at REDIS_URL %s: %w", url, err)
+			_ = rdb.Close()
+			return nil, nil, fmt.Errorf("redis at %s %s: %w", redisconn.EnvURL, redisconn.Redacted(cfg.URL), err)
 		}
 		return rdb, func() { _ = rdb.Close() }, nil
-	}
-	dir := filepath.Join(dataDir, "redis")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	} else if err := cfg.CheckUnused(); err != nil {
 		return nil, nil, err
 	}
-	srv, err := redisserver.Start(ctx, redisserver.Options{Dir: dir, Appendonly: true})
+	dir := filepath.Join(dataDir, "redis")
+	// Its own ACL user and a password kept in dir (0600): no one else on
+	// the machine reads or rewrites the state.
+	srv, err := redisserver.StartPrivate(ctx, dir)
 	if err != nil {
 		return nil, nil, err // says how to install redis-server
 	}

@@ -8,9 +8,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/simulator/report"
 	"github.com/cspreseller/csp-processor/simulator/stack"
+	"github.com/cspreseller/csp-processor/state/redisconn"
 )
 
 // stackFlags are the flags that say what to run against.
@@ -21,8 +23,8 @@ type stackFlags struct {
 }
 
 func (f *stackFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.nats, "nats", "", "NATS URL (empty: an embedded server)")
-	fs.StringVar(&f.redis, "redis", "", "Redis URL (empty: a private redis-server)")
+	fs.StringVar(&f.nats, "nats", "", "NATS URL (empty: an embedded server); NATS_CREDS, NATS_NKEY, NATS_TLS_* and NATS_INBOX_PREFIX apply as for the processor")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL, rediss:// for TLS (empty: a private redis-server); REDIS_TLS_* apply as for the processor")
 	fs.StringVar(&f.processor, "processor", "spawn", "spawn (build and start ./cmd/processor), inprocess, or external (already running with SIMULATION=1)")
 	fs.StringVar(&f.processorBin, "processor-bin", "", "processor binary to spawn (empty: go build ./cmd/processor)")
 	fs.StringVar(&f.dir, "dir", "", "data directory of the started servers (empty: a temporary one, in memory under /dev/shm when the machine has it)")
@@ -36,7 +38,12 @@ func (f *stackFlags) start(ctx context.Context) (*stack.Stack, error) {
 			return nil, err
 		}
 	}
-	return stack.Start(ctx, stack.Options{NATSURL: f.nats, RedisURL: f.redis, Processor: stack.Processor(f.processor),
+	// The URLs come from the flags; credentials, TLS files and the inbox
+	// prefix from the processor's environment variables (NATS_CREDS,
+	// REDIS_TLS_CA, ...), which a spawned processor is given too.
+	natsCfg, redisCfg := natsconn.FromEnv(), redisconn.FromEnv()
+	natsCfg.URL, redisCfg.URL = f.nats, f.redis
+	return stack.Start(ctx, stack.Options{NATS: natsCfg, Redis: redisCfg, Processor: stack.Processor(f.processor),
 		ProcessorBin: f.processorBin, Dir: f.dir, Partitions: f.partitions, Log: os.Stderr})
 }
 

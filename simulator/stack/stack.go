@@ -26,7 +26,9 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
+	"github.com/cspreseller/csp-processor/state/redisconn"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
@@ -46,9 +48,12 @@ const (
 
 // Options configure Start.
 type Options struct {
-	// NATSURL and RedisURL name existing servers; empty: start them.
-	NATSURL, RedisURL string
-	Processor         Processor
+	// NATS and Redis say how to reach existing servers (URL, credentials,
+	// TLS files); an empty URL starts the server here. A spawned processor
+	// gets the same settings.
+	NATS      natsconn.Config
+	Redis     redisconn.Config
+	Processor Processor
 	// ProcessorBin is the processor binary for Spawn; empty: go build it.
 	ProcessorBin string
 	// Partitions of the command stream (0: the processor's default).
@@ -91,38 +96,34 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		}
 		s.closers = append(s.closers, func() error { return os.RemoveAll(dir) })
 	}
-	natsURL := opt.NATSURL
-	if natsURL == "" {
+	natsCfg := opt.NATS
+	if natsCfg.URL == "" {
 		srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: filepath.Join(dir, "nats"), Port: -1, ServerName: "csp-sim"})
 		if err != nil {
 			return nil, err
 		}
 		s.closers = append(s.closers, func() error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
-		natsURL = srv.ClientURL()
+		natsCfg = natsconn.Config{URL: srv.ClientURL()}
 	}
-	if s.NC, err = nats.Connect(natsURL, nats.Name("csp-simulator")); err != nil {
-		return nil, fmt.Errorf("connect to NATS %s: %w", natsURL, err)
+	if s.NC, err = natsCfg.Connect(nats.Name("csp-simulator")); err != nil {
+		return nil, err
 	}
 	s.closers = append(s.closers, func() error { s.NC.Close(); return nil })
 	if s.JS, err = jetstream.New(s.NC, jetstream.WithPublishAsyncMaxPending(8192)); err != nil {
 		return nil, err
 	}
-	redisURL := opt.RedisURL
-	if redisURL == "" {
-		rdir := filepath.Join(dir, "redis")
-		if err := os.MkdirAll(rdir, 0o755); err != nil {
-			return nil, err
-		}
-		srv, err := redisserver.Start(ctx, redisserver.Options{Dir: rdir, Appendonly: true})
+	redisCfg := opt.Redis
+	if redisCfg.URL == "" {
+		srv, err := redisserver.StartPrivate(ctx, filepath.Join(dir, "redis"))
 		if err != nil {
 			return nil, err
 		}
 		s.closers = append(s.closers, srv.Close)
-		redisURL = srv.URL()
+		redisCfg = redisconn.Config{URL: srv.URL()}
 	}
-	ropt, err := redis.ParseURL(redisURL)
+	ropt, err := redisCfg.Options()
 	if err != nil {
-		return nil, fmt.Errorf("redis URL: %w", err)
+		return nil, err
 	}
 	s.Redis = redis.NewClient(ropt)
 	s.closers = append(s.closers, s.Redis.Close)
@@ -134,7 +135,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	case Spawn, "":
-		if err := s.spawn(ctx, opt, dir, natsURL, redisURL); err != nil {
+		if err := s.spawn(ctx, opt, dir, natsCfg, redisCfg); err != nil {
 			return nil, err
 		}
 	default:
@@ -163,7 +164,7 @@ func (s *Stack) startInProcess(ctx context.Context, opt Options) error {
 	return nil
 }
 
-func (s *Stack) spawn(ctx context.Context, opt Options, dir, natsURL, redisURL string) error {
+func (s *Stack) spawn(ctx context.Context, opt Options, dir string, natsCfg natsconn.Config, redisCfg redisconn.Config) error {
 	bin := opt.ProcessorBin
 	if bin == "" {
 		bin = filepath.Join(dir, "processor")
@@ -174,8 +175,8 @@ func (s *Stack) spawn(ctx context.Context, opt Options, dir, natsURL, redisURL s
 		}
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "NATS_URL="+natsURL, "REDIS_URL="+redisURL, "SIMULATION=1",
-		"DATA_DIR="+filepath.Join(dir, "processor"), "LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "SIMULATION=1", "DATA_DIR="+filepath.Join(dir, "processor"), "LOG_LEVEL=warn")
+	cmd.Env = append(append(cmd.Env, natsCfg.Env()...), redisCfg.Env()...)
 	if opt.Partitions > 0 {
 		cmd.Env = append(cmd.Env, "PARTITIONS="+strconv.Itoa(opt.Partitions))
 	}

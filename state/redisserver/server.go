@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/cspreseller/csp-processor/deployments/tlsfiles"
 )
 
 // ErrNotInstalled is returned (wrapped) by Start when no redis-server binary
@@ -32,11 +35,31 @@ type Options struct {
 	Port       int    // 0 picks a free port
 	Appendonly bool   // AOF synced before every reply (appendfsync always)
 	LogFile    string // server log; "" keeps the last lines in memory for error messages
+
+	// Password, when set, is required of every client: the server then
+	// knows one ACL user, User (allowed every command and key), and the
+	// default user is off, so a connection that has not authenticated can
+	// do nothing. User "" is the default user itself (requirepass).
+	// Without a Password anyone on the machine may connect (tests).
+	User, Password string
+
+	// TLS, when set, makes the server listen on TLS only (no plain port)
+	// and require a client certificate signed by TLS.CAFile.
+	TLS *TLS
+}
+
+// TLS names a server's PEM files. The server's certificate must be valid
+// for 127.0.0.1 and allow client authentication too: this package presents
+// it when it pings and stops the server.
+type TLS struct {
+	CertFile, KeyFile, CAFile string
 }
 
 // Server is a running redis-server process.
 type Server struct {
 	port    int
+	opt     Options
+	ctl     control // how Start and Close reach the server
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed once cmd.Wait returned
 	waitErr error         // cmd.Wait's result, valid after exited is closed
@@ -70,6 +93,13 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisserver: %w", err)
 	}
+	ctl, err := controlFor(opt)
+	if err != nil {
+		if tempDir != "" {
+			_ = os.RemoveAll(tempDir)
+		}
+		return nil, err
+	}
 
 	// A port picked by us can be taken by someone else between our probe
 	// and redis' bind; retry a few times rather than fail a test run.
@@ -79,7 +109,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	}
 	for i := 0; ; i++ {
 		var s *Server
-		s, err = start(ctx, bin, dir, opt)
+		s, err = start(ctx, bin, dir, opt, ctl)
 		if err == nil {
 			s.tempDir = tempDir
 			return s, nil
@@ -94,7 +124,47 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	return nil, err
 }
 
-func start(ctx context.Context, bin, dir string, opt Options) (*Server, error) {
+// controlFor checks the credentials and TLS files of opt and returns how
+// to reach the server they describe (its address is filled in later).
+func controlFor(opt Options) (control, error) {
+	ctl := control{user: opt.User, password: opt.Password}
+	if opt.Password != "" {
+		if err := checkWord("password", opt.Password); err != nil {
+			return ctl, err
+		}
+		if opt.User != "" {
+			if err := checkWord("user", opt.User); err != nil {
+				return ctl, err
+			}
+		}
+	} else if opt.User != "" {
+		return ctl, fmt.Errorf("redisserver: user %q has no password", opt.User)
+	}
+	if opt.TLS != nil {
+		cfg, err := tlsfiles.Files{CA: opt.TLS.CAFile, Cert: opt.TLS.CertFile, Key: opt.TLS.KeyFile}.Client()
+		if err != nil {
+			return ctl, fmt.Errorf("redisserver: TLS: %w", err)
+		}
+		if opt.TLS.CAFile == "" || opt.TLS.CertFile == "" {
+			return ctl, errors.New("redisserver: TLS needs CertFile, KeyFile and CAFile")
+		}
+		ctl.tls = cfg
+	}
+	return ctl, nil
+}
+
+// checkWord refuses a user name or password that would need quoting in the
+// configuration file: printable ASCII without spaces or quotes.
+func checkWord(what, v string) error {
+	for _, r := range v {
+		if r <= ' ' || r > '~' || r == '"' || r == '\'' || r == '\\' {
+			return fmt.Errorf("redisserver: the %s may hold only printable ASCII without spaces, quotes or backslashes", what)
+		}
+	}
+	return nil
+}
+
+func start(ctx context.Context, bin, dir string, opt Options, ctl control) (*Server, error) {
 	port := opt.Port
 	if port == 0 {
 		var err error
@@ -107,7 +177,8 @@ func start(ctx context.Context, bin, dir string, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("redisserver: write config: %w", err)
 	}
 
-	s := &Server{port: port, exited: make(chan struct{})}
+	s := &Server{port: port, opt: opt, ctl: ctl, exited: make(chan struct{})}
+	s.ctl.addr = s.Addr()
 	s.cmd = exec.Command(bin, conf)
 	s.cmd.Dir = dir
 	s.cmd.SysProcAttr = sysProcAttr()
@@ -134,12 +205,31 @@ func start(ctx context.Context, bin, dir string, opt Options) (*Server, error) {
 	return s, nil
 }
 
-// config renders the server configuration. It goes into a file rather than
-// command-line flags so that values such as `save ""` need no quoting rules.
+// config renders the server configuration. It goes into a file (mode 0600,
+// removed once the server runs) rather than command-line flags so that the
+// password never shows in ps, and values such as `save ""` need no quoting
+// rules.
 func config(dir string, port int, opt Options) string {
-	c := "bind 127.0.0.1\n" +
-		"port " + strconv.Itoa(port) + "\n" +
-		"protected-mode yes\n" +
+	c := "bind 127.0.0.1\n"
+	if opt.TLS != nil {
+		c += "port 0\n" +
+			"tls-port " + strconv.Itoa(port) + "\n" +
+			"tls-cert-file " + strconv.Quote(opt.TLS.CertFile) + "\n" +
+			"tls-key-file " + strconv.Quote(opt.TLS.KeyFile) + "\n" +
+			"tls-ca-cert-file " + strconv.Quote(opt.TLS.CAFile) + "\n" +
+			"tls-auth-clients yes\n"
+	} else {
+		c += "port " + strconv.Itoa(port) + "\n"
+	}
+	switch {
+	case opt.Password == "":
+	case opt.User == "" || opt.User == "default":
+		c += "user default on resetpass >" + opt.Password + " ~* &* +@all\n"
+	default:
+		c += "user default off resetpass\n" +
+			"user " + opt.User + " on resetpass >" + opt.Password + " ~* &* +@all\n"
+	}
+	c += "protected-mode yes\n" +
 		"daemonize no\n" +
 		`save ""` + "\n" +
 		"dir " + strconv.Quote(dir) + "\n"
@@ -168,8 +258,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 	defer tick.Stop()
 	var last error
 	for {
-		if last = ping(ctx, s.Addr()); last == nil {
-			pid, err := serverPID(ctx, s.Addr())
+		if last = s.ctl.ping(ctx); last == nil {
+			pid, err := s.ctl.serverPID(ctx)
 			if err == nil && pid == s.cmd.Process.Pid {
 				return nil
 			}
@@ -191,8 +281,19 @@ func (s *Server) waitReady(ctx context.Context) error {
 // Addr returns "127.0.0.1:PORT".
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL returns "redis://127.0.0.1:PORT/0".
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+// URL returns "redis://127.0.0.1:PORT/0", with the user and password when
+// the server has them ("redis://USER:PASSWORD@..."), and "rediss" for TLS.
+// The URL therefore is a secret when the server has a password.
+func (s *Server) URL() string {
+	u := url.URL{Scheme: "redis", Host: s.Addr(), Path: "/0"}
+	if s.opt.TLS != nil {
+		u.Scheme = "rediss"
+	}
+	if s.opt.Password != "" {
+		u.User = url.UserPassword(s.opt.User, s.opt.Password)
+	}
+	return u.String()
+}
 
 // Close stops the server (SHUTDOWN NOSAVE, then kill if it does not exit in
 // time), waits for the process to exit and removes the data directory if
@@ -218,7 +319,7 @@ func (s *Server) stop() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	_ = shutdownNoSave(ctx, s.Addr()) // the server closes the connection instead of replying
+	_ = s.ctl.shutdownNoSave(ctx) // the server closes the connection instead of replying
 	select {
 	case <-s.exited:
 		return nil
