@@ -139,7 +139,6 @@ func Redacted(urls string) string {
 	return strings.Join(parts, ",")
 }
 
-
 // CheckUnused refuses connection settings given without a URL: they would
 // be ignored (the embedded server needs none), and whoever set them
 // expects them used.
