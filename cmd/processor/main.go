@@ -17,6 +17,11 @@
 //	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
 //	PARTITIONS     command partitions when creating the stream (default 32)
 //	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
+//	COMMAND_STREAM_MAX_BYTES, EVENT_STREAM_MAX_BYTES, DEADLETTER_STREAM_MAX_BYTES
+//	               size limit of each stream in bytes (defaults 2 GiB, 4 GiB, 1 GiB; unset or 0 takes the
+//	               default, -1 means none but the server's store; applied to existing streams at start). A full
+//	               command stream refuses publishes, a full event stream stalls publishing (events wait in
+//	               Redis), a full dead-letter stream drops its oldest dead letters
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering (default 30s)
 //	MAX_ATTEMPTS   attempts at a command failing for a non-transient reason before it is dead-lettered (default 5)
 //	STATE_CACHE_MB megabytes of recently decided customers' state kept in memory (default 32)
@@ -124,6 +129,20 @@ func run(demo bool) error {
 	}
 	if cfg.Bus.Streams.Replicas, err = envInt("STREAM_REPLICAS"); err != nil {
 		return err
+	}
+	for _, l := range []struct {
+		env string
+		dst *int64
+	}{
+		{"COMMAND_STREAM_MAX_BYTES", &cfg.Bus.Streams.CommandMaxBytes},
+		{"EVENT_STREAM_MAX_BYTES", &cfg.Bus.Streams.EventMaxBytes},
+		{"DEADLETTER_STREAM_MAX_BYTES", &cfg.Bus.Streams.DeadLetterMaxBytes},
+	} {
+		n, err := envInt(l.env)
+		if err != nil {
+			return err
+		}
+		*l.dst = int64(n)
 	}
 	cacheMB, err := envInt("STATE_CACHE_MB")
 	if err != nil {
