@@ -12,6 +12,11 @@
 //	NATS_PORT      port of the embedded NATS server (default 4333; -1 picks one)
 //	REDIS_URL      external Redis (redis://host:port/db); it must run with appendonly yes and appendfsync always
 //	REDIS_ALLOW_VOLATILE "1" runs on a Redis that can lose acknowledged writes (throwaway runs only)
+//	REDIS_WAIT_REPLICAS replicas that must acknowledge a commit (Redis WAIT) before its events are published
+//	               and the command acked (default 0: do not wait); fewer within REDIS_WAIT_TIMEOUT is retried.
+//	               The processor refuses to start when the master has fewer connected replicas
+//	               (REDIS_ALLOW_VOLATILE=1 starts anyway)
+//	REDIS_WAIT_TIMEOUT how long a commit waits for them (default 1s; below the client's 3s read timeout)
 //	DATA_DIR       where embedded servers keep data (default ./data)
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
 //	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
@@ -120,6 +125,15 @@ func run(demo bool) error {
 	}
 
 	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Partners: reg, Logger: logger}
+	if cfg.State.WaitReplicas, cfg.State.WaitTimeout, err = replicaWait(rdb); err != nil {
+		return err
+	}
+	if err := state.CheckReplicas(ctx, rdb, cfg.State.WaitReplicas); err != nil {
+		if !state.AllowVolatile() {
+			return err // names the setting and how to fix it
+		}
+		fmt.Fprintf(os.Stderr, "warning: %s=1: starting although commits will wait for replicas that are not connected: %v\n", state.EnvAllowVolatile, err)
+	}
 	if os.Getenv("SIMULATION") == "1" {
 		cfg.Clock = handlers.SimulatedClock
 		fmt.Println("simulation mode: commands may carry the simulator's clock")
@@ -255,6 +269,31 @@ func connectRedis(ctx context.Context, dataDir string) (redis.UniversalClient, f
 	opt, _ := redis.ParseURL(srv.URL())
 	rdb := redis.NewClient(tune(opt))
 	return rdb, func() { _ = rdb.Close(); _ = srv.Close() }, nil
+}
+
+// replicaWait reads REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT. The
+// timeout must stay below the client's read timeout: the store sends WAIT
+// in a pipeline with the commit, and go-redis reads a pipeline's replies
+// with the client's read timeout, so a longer WAIT would fail as a network
+// error instead of a count.
+func replicaWait(rdb redis.UniversalClient) (int, time.Duration, error) {
+	n, err := envInt("REDIS_WAIT_REPLICAS")
+	if err != nil {
+		return 0, 0, err
+	}
+	if n < 0 {
+		return 0, 0, fmt.Errorf("REDIS_WAIT_REPLICAS=%d is negative", n)
+	}
+	timeout := state.DefaultWaitTimeout
+	if v := os.Getenv("REDIS_WAIT_TIMEOUT"); v != "" {
+		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
+			return 0, 0, fmt.Errorf("REDIS_WAIT_TIMEOUT=%q: want a positive duration such as 1s", v)
+		}
+	}
+	if c, ok := rdb.(*redis.Client); ok && n > 0 && c.Options().ReadTimeout > 0 && timeout >= c.Options().ReadTimeout {
+		return 0, 0, fmt.Errorf("REDIS_WAIT_TIMEOUT=%v must be below the Redis client's read timeout %v", timeout, c.Options().ReadTimeout)
+	}
+	return n, timeout, nil
 }
 
 // tune sizes the pool for one connection per partition in flight, and
