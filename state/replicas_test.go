@@ -19,15 +19,17 @@ import (
 func TestCommitWaitsForReplicas(t *testing.T) {
 	p := redistest.StartReplicaPair(t)
 	ctx := context.Background()
-	const timeout = 300 * time.Millisecond
-	s := NewStore(p.Master, Options{WaitReplicas: 1, WaitTimeout: timeout})
-	// Through the processor's autopipeliner, as in production.
+	// Through the processor's autopipeliner, as in production. Two stores
+	// on it: one whose WAIT is long enough for a loaded machine where the
+	// replica must acknowledge, one with a short WAIT where it cannot.
 	ap, err := p.Master.AutoPipeline()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ap.Close() })
-	s.rdb = ap
+	s := NewStore(ap, Options{WaitReplicas: 1, WaitTimeout: 2 * time.Second})
+	const timeout = 300 * time.Millisecond
+	short := NewStore(ap, Options{WaitReplicas: 1, WaitTimeout: timeout})
 
 	out := mustCommit(t, s, Commit{CustomerID: "C1", CommandID: "cmd-1", Events: []OutboxEntry{ev("e1")}, At: t0})
 	// No polling: the commit returned, so the replica has it.
@@ -38,22 +40,25 @@ func TestCommitWaitsForReplicas(t *testing.T) {
 	p.Detach(t)
 	c2 := Commit{CustomerID: "C1", CommandID: "cmd-2", ExpectedVersion: out.Version, Events: []OutboxEntry{ev("e2")}, At: t0}
 	began := time.Now()
-	_, err = s.Commit(ctx, c2)
+	_, err = short.Commit(ctx, c2)
 	if took := time.Since(began); !errors.Is(err, ErrReplicasBehind) || took > timeout+2*time.Second {
 		t.Fatalf("commit without a replica: %v after %v, want ErrReplicasBehind within about %v", err, took, timeout)
 	}
 	// It is applied on the master, but nothing reports it applied yet.
-	if _, err := s.Commit(ctx, c2); !errors.Is(err, ErrReplicasBehind) {
+	if _, err := short.Commit(ctx, c2); !errors.Is(err, ErrReplicasBehind) {
 		t.Fatalf("commit retried without a replica: %v", err)
 	}
-	if _, err := s.Load(ctx, "C1", "cmd-2"); !errors.Is(err, ErrReplicasBehind) {
+	if _, err := short.Load(ctx, "C1", "cmd-2"); !errors.Is(err, ErrReplicasBehind) {
 		t.Fatalf("load of the applied command without a replica: %v", err)
 	}
 	published := 0
-	relay := NewOutboxRelay(s, func(context.Context, string, []OutboxEntry) error { published++; return nil },
-		RelayOptions{MinAge: time.Nanosecond, Logger: func(string, error) {}})
-	relay.now = func() time.Time { return time.Now().Add(time.Hour) }
-	if _, err := relay.SweepOnce(ctx); !errors.Is(err, ErrReplicasBehind) || published != 0 {
+	relayOn := func(st *Store) *OutboxRelay {
+		r := NewOutboxRelay(st, func(context.Context, string, []OutboxEntry) error { published++; return nil },
+			RelayOptions{MinAge: time.Nanosecond, Logger: func(string, error) {}})
+		r.now = func() time.Time { return time.Now().Add(time.Hour) }
+		return r
+	}
+	if _, err := relayOn(short).SweepOnce(ctx); !errors.Is(err, ErrReplicasBehind) || published != 0 {
 		t.Fatalf("relay without a replica: %v, %d publishes", err, published)
 	}
 	if got := outboxIDs(t, s, "C1"); len(got) != 2 {
@@ -68,7 +73,7 @@ func TestCommitWaitsForReplicas(t *testing.T) {
 	if v, err := p.Replica.HGet(ctx, s.stateKey("C1"), versionField).Result(); err != nil || v != "2" {
 		t.Fatalf("replica has version %q (%v), want 2", v, err)
 	}
-	if n, err := relay.SweepOnce(ctx); err != nil || n != 2 || published != 1 {
+	if n, err := relayOn(s).SweepOnce(ctx); err != nil || n != 2 || published != 1 {
 		t.Fatalf("relay with the replica back: %d events, %v, %d publishes", n, err, published)
 	}
 }
