@@ -94,9 +94,13 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 	if s.waitReplicas <= 0 {
 		return nil
 	}
+	// Any failure here is one to retry: the write it must confirm is
+	// already made (on a cluster a slot moving between masterOf and the
+	// pipeline answers MOVED), and a command dead-lettered for it would be
+	// answered as rejected although it is applied.
 	node, err := s.masterOf(ctx, customerID)
 	if err != nil {
-		return fmt.Errorf("wait for replicas: %w", err)
+		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
 	}
 	var wait *redis.Cmd
 	_, err = node.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -105,11 +109,11 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("wait for replicas: %w", err)
+		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
 	}
 	acked, err := wait.Int64()
 	if err != nil {
-		return fmt.Errorf("wait for replicas: %w", err)
+		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
 	}
 	return s.checkAcked(acked)
 }
@@ -118,28 +122,27 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 // connection), and once more with the script's source when the server
 // lost its script cache.
 func (s *Store) commitAndWait(ctx context.Context, keys []string, args []interface{}) (interface{}, int64, error) {
-	run := func(eval func(p redis.Pipeliner) *redis.Cmd) (*redis.Cmd, *redis.Cmd, error) {
-		var commit, wait *redis.Cmd
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// The pipeline's own error is its first failed command's; each
+	// command's is read below instead.
+	run := func(eval func(p redis.Pipeliner) *redis.Cmd) (commit, wait *redis.Cmd) {
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			commit = eval(p)
 			wait = s.wait(ctx, p)
 			return nil
 		})
-		return commit, wait, err
+		return commit, wait
 	}
-	commit, wait, err := run(func(p redis.Pipeliner) *redis.Cmd { return commitCmd.EvalSha(ctx, p, keys, args...) })
+	commit, wait := run(func(p redis.Pipeliner) *redis.Cmd { return commitCmd.EvalSha(ctx, p, keys, args...) })
 	if redis.HasErrorPrefix(commit.Err(), "NOSCRIPT") {
-		commit, wait, err = run(func(p redis.Pipeliner) *redis.Cmd { return commitCmd.Eval(ctx, p, keys, args...) })
+		commit, wait = run(func(p redis.Pipeliner) *redis.Cmd { return commitCmd.Eval(ctx, p, keys, args...) })
 	}
 	if err := commit.Err(); err != nil {
 		return nil, 0, err
 	}
-	if err != nil {
-		return nil, 0, err
-	}
+	// Past the script, a failed WAIT is retried like a short count.
 	acked, err := wait.Int64()
 	if err != nil {
-		return nil, 0, fmt.Errorf("wait for replicas: %w", err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrReplicasBehind, err)
 	}
 	return commit.Val(), acked, nil
 }

@@ -65,9 +65,22 @@ func TestEnsureStreamsAppliesLimitsToExistingStreams(t *testing.T) {
 			"CSP_EVENTS":     {1 << 20, -1, newP},
 			"CSP_DEADLETTER": {77_824, 10 << 20, oldP},
 		})
+	// A limit lowered below what the command stream holds drops nothing
+	// (DiscardNew): the stored commands stay until they are consumed or age
+	// out, and new ones are refused meanwhile.
+	for i := 0; i < 3; i++ {
+		if _, err := js.Publish(ctx, "csp.cmd.P1.admin_agent.C1.order.placed", make([]byte, 30<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(bus.StreamsConfig{Partitions: 4, CommandMaxBytes: bus.CommandMaxMsgBytes},
+		map[string][3]int64{"CSP_COMMANDS": {69_632, 69_632, newP}})
 	st, _ := js.Stream(ctx, "CSP_COMMANDS")
-	if n := st.CachedInfo().State.Msgs; n != 1 {
-		t.Errorf("command stream holds %d messages after the updates, want 1", n)
+	if n := st.CachedInfo().State.Msgs; n != 4 {
+		t.Errorf("command stream holds %d messages after the updates, want all 4", n)
+	}
+	if _, err := js.Publish(ctx, "csp.cmd.P1.admin_agent.C1.order.placed", []byte(`{}`)); err == nil {
+		t.Error("a command was accepted by a command stream over its byte limit")
 	}
 }
 
