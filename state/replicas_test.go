@@ -109,3 +109,31 @@ func TestCheckReplicas(t *testing.T) {
 		t.Fatalf("replica gone: %v", err)
 	}
 }
+
+// benchRuns numbers BenchmarkCommitWaitReplicas's runs, one customer each.
+var benchRuns int
+
+// BenchmarkCommitWaitReplicas is what waiting for one replica adds to a
+// commit (both servers local, so it is the replica's acknowledgement, not
+// a network): go test -run '^$' -bench CommitWaitReplicas ./state/
+func BenchmarkCommitWaitReplicas(b *testing.B) {
+	p := redistest.StartReplicaPair(b)
+	for _, n := range []int{0, 1} {
+		b.Run("replicas="+strconv.Itoa(n), func(b *testing.B) {
+			s := NewStore(p.Master, Options{WaitReplicas: n, WaitTimeout: 2 * time.Second})
+			ctx := context.Background()
+			benchRuns++ // the benchmark runs again with a larger N, and with -count
+			customer := "B" + strconv.Itoa(benchRuns)
+			var version int64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				out, err := s.Commit(ctx, Commit{CustomerID: customer, CommandID: "cmd-" + strconv.Itoa(i), ExpectedVersion: version,
+					Events: []OutboxEntry{ev("e" + strconv.Itoa(i))}, At: t0})
+				if err != nil || out.Status != Committed {
+					b.Fatalf("commit %d: %v %v", i, out.Status, err)
+				}
+				version = out.Version
+			}
+		})
+	}
+}

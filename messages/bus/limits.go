@@ -61,9 +61,9 @@ const (
 
 // DeadLetterBodyPrefix is how much of a body over messages.MaxCommandBytes
 // a dead letter keeps. Such a body can never be applied, so the dead letter
-// is evidence only: its first 4 KiB show what it was (the envelope's id,
-// type and customer come first in every sender we know), its size and
-// SHA-256 identify it. Keeping it whole would let a flood of oversize
+// is evidence only: its first 4 KiB show what it was (the envelope's
+// fields, unless a huge one comes first), its size and SHA-256 identify
+// it against the sender's copy. Keeping it whole would let a flood of oversize
 // commands (200,000 of them, 13 GiB) push every other dead letter out of
 // the stream; kept to 4 KiB they take under 1 GiB, the stream's default
 // size.
