@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 
 type deadLetter struct {
 	code, reason, origSubject, attempts string
+	bodySize, bodySHA256                string // set when only a prefix of the body was kept
 	data                                []byte
 }
 
@@ -39,7 +42,8 @@ func (e *env) watchDeadLetters() *deadLetters {
 		seq, _ := strconv.ParseUint(m.Headers().Get(bus.MetaStreamSeq), 10, 64)
 		d.mu.Lock()
 		d.bySeq[seq] = deadLetter{code: m.Headers().Get(bus.MetaDeadLetterCode), reason: m.Headers().Get(bus.MetaDeadLetterReason),
-			origSubject: m.Headers().Get(bus.MetaOriginalSubject), attempts: m.Headers().Get(bus.MetaDeadLetterAttempts), data: m.Data()}
+			origSubject: m.Headers().Get(bus.MetaOriginalSubject), attempts: m.Headers().Get(bus.MetaDeadLetterAttempts), data: m.Data(),
+			bodySize: m.Headers().Get(bus.MetaDeadLetterBodySize), bodySHA256: m.Headers().Get(bus.MetaDeadLetterBodySHA256)}
 		close(d.changed)
 		d.changed = make(chan struct{})
 		d.mu.Unlock()
@@ -104,8 +108,21 @@ func TestG5_BadInputChangesNothingAndProcessingGoesOn(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := dl.await(t, ack.Sequence)
-			if got.code != tc.code || got.reason == "" || string(got.data) != tc.body {
-				t.Fatalf("dead letter %q (%s), want code %s with the original body", got.code, got.reason, tc.code)
+			if got.code != tc.code || got.reason == "" {
+				t.Fatalf("dead letter %q (%s), want code %s", got.code, got.reason, tc.code)
+			}
+			if len(tc.body) <= messages.MaxCommandBytes {
+				if string(got.data) != tc.body || got.bodySize != "" || got.bodySHA256 != "" {
+					t.Fatalf("dead letter of a %d-byte body: %d bytes, size %q, hash %q; want the original body", len(tc.body), len(got.data), got.bodySize, got.bodySHA256)
+				}
+				return
+			}
+			// Oversize: the prefix, the original size and its SHA-256.
+			sum := sha256.Sum256([]byte(tc.body))
+			if string(got.data) != tc.body[:bus.DeadLetterBodyPrefix] || got.bodySize != strconv.Itoa(len(tc.body)) ||
+				got.bodySHA256 != hex.EncodeToString(sum[:]) {
+				t.Fatalf("oversize dead letter: %d bytes, size %q, hash %q; want the first %d bytes, size %d, hash %x",
+					len(got.data), got.bodySize, got.bodySHA256, bus.DeadLetterBodyPrefix, len(tc.body), sum)
 			}
 		})
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/state"
 )
 
 // A poison command never stalls its partition.
@@ -133,6 +134,10 @@ var transientErrors = []error{
 	jetstream.ErrNoStreamResponse, jetstream.ErrAsyncPublishTimeout, jetstream.ErrTooManyStalledMsgs,
 	jetstream.ErrServerShutdown, jetstream.ErrJetStreamPublisherClosed, jetstream.ErrJetStreamNotEnabled,
 	bus.ErrPublisherClosed,
+	// A commit that fewer Redis replicas acknowledged than configured is
+	// applied on the master; the retry finds it applied, waits for the
+	// replicas again and only then publishes its events (state/replicas.go).
+	state.ErrReplicasBehind,
 }
 
 // maxAttempts is the configured limit, at least 1.

@@ -223,11 +223,38 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		s.outboxKey(c.CustomerID),
 		s.appliedKey(c.CustomerID),
 	}
-	v, err := s.indexAndCommit(ctx, c, keys, args)
+	var (
+		v      interface{}
+		acked  int64
+		waited bool // WAIT ran behind the script on its connection
+	)
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	if s.waitReplicas > 0 && len(c.Timers) == 0 && !cluster {
+		v, acked, err = s.commitAndWait(ctx, keys, args)
+		waited = true
+	} else {
+		v, err = s.indexAndCommit(ctx, c, keys, args)
+	}
 	if err != nil {
 		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: %w", c.CustomerID, c.CommandID, err)
 	}
-	return parseCommit(v)
+	out, err := parseCommit(v)
+	if err != nil || s.waitReplicas == 0 {
+		return out, err
+	}
+	// A commit made here, or one found made (perhaps by an attempt whose
+	// WAIT fell short), counts only once the replicas have it.
+	switch {
+	case out.Status == Committed && waited:
+		err = s.checkAcked(acked)
+	case out.Status == Committed || (out.Status == Duplicate && !out.Seen.Trimmed):
+		err = s.awaitReplicas(ctx, c.CustomerID)
+	}
+	if err != nil {
+		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s (applied on the master, not yet on enough replicas): %w",
+			c.CustomerID, c.CommandID, err)
+	}
+	return out, nil
 }
 
 // indexAndCommit indexes c.Timers, then runs the commit script. On one Redis

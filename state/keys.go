@@ -17,6 +17,7 @@ import (
 //	                                        record was trimmed (the compact record, kept AppliedRetention)
 //	<prefix>:{<customerID>}:outbox    hash  eventID -> outbox record (JSON: subject, data, written-at, order)
 //	<prefix>:{<customerID>}:dead      hash  commandID -> time it was dead-lettered (deadletter.go)
+//	<prefix>:{<customerID>}:replsync  string marker written before a WAIT for replicas, expires after 1 ms (replicas.go)
 //
 // The prefix defaults to "csp".
 

@@ -61,6 +61,12 @@ return {fields, 0, '', {}}
 
 // Load reads the customer's state and checks the inbox for commandID in one
 // round trip. An empty commandID skips the inbox check (Seen stays nil).
+//
+// With Options.WaitReplicas, a command found applied (full inbox record) is
+// reported only once the replicas acknowledged its commit: the caller
+// publishes Seen.Pending next, and the attempt that committed may have
+// failed on a WAIT that fell short (replicas.go). Otherwise the error wraps
+// ErrReplicasBehind.
 func (s *Store) Load(ctx context.Context, customerID, commandID string) (Snapshot, error) {
 	if err := checkCustomerID(customerID); err != nil {
 		return Snapshot{}, err
@@ -70,7 +76,13 @@ func (s *Store) Load(ctx context.Context, customerID, commandID string) (Snapsho
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("state: load %s: %w", customerID, err)
 	}
-	return parseLoad(v)
+	snap, err := parseLoad(v)
+	if err == nil && snap.Seen != nil && !snap.Seen.Trimmed {
+		if err := s.awaitReplicas(ctx, customerID); err != nil {
+			return Snapshot{}, fmt.Errorf("state: load %s: command %s is applied on the master: %w", customerID, commandID, err)
+		}
+	}
+	return snap, err
 }
 
 func parseLoad(v interface{}) (Snapshot, error) {

@@ -144,6 +144,12 @@ func (r *OutboxRelay) relayCustomer(ctx context.Context, customerID string, cuto
 	if len(old) == 0 {
 		return 0, nil
 	}
+	// An entry may be the event of a commit whose WAIT fell short and whose
+	// command is still being retried: it is published only once the
+	// replicas have it (replicas.go).
+	if err := r.store.awaitReplicas(ctx, customerID); err != nil {
+		return 0, fmt.Errorf("publish %d events of %s: %w", len(old), customerID, err)
+	}
 	if err := r.publish(ctx, customerID, old); err != nil {
 		return 0, fmt.Errorf("publish %d events of %s: %w", len(old), customerID, err)
 	}

@@ -42,6 +42,15 @@ type Options struct {
 	// again. DefaultAppliedRetention when <= 0, and never shorter than
 	// InboxRetention (raised to it).
 	AppliedRetention time.Duration
+	// WaitReplicas is how many replicas must acknowledge a commit (Redis
+	// WAIT) before Commit reports it made, and before the events of a
+	// command found already applied are handed out again (Load, Commit's
+	// Duplicate, the outbox relay). 0 does not wait. See replicas.go.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT; fewer acknowledgements by then fail the
+	// call with ErrReplicasBehind. DefaultWaitTimeout when <= 0. Keep it
+	// below the client's read timeout.
+	WaitTimeout time.Duration
 }
 
 // Store reads and writes per-customer state. It is safe for concurrent use;
@@ -51,6 +60,9 @@ type Store struct {
 	prefix    string
 	retention time.Duration // full inbox records (Options.InboxRetention)
 	applied   time.Duration // compact records (Options.AppliedRetention)
+
+	waitReplicas int           // Options.WaitReplicas
+	waitTimeout  time.Duration // Options.WaitTimeout after defaults
 }
 
 // NewStore returns a Store on rdb. It panics if opt.Prefix contains '{' or
@@ -71,7 +83,11 @@ func NewStore(rdb redis.UniversalClient, opt Options) *Store {
 	// A compact record shorter-lived than the full one would be trimmed
 	// before it is written (see commitCmd).
 	opt.AppliedRetention = max(opt.AppliedRetention, opt.InboxRetention)
-	return &Store{rdb: rdb, prefix: opt.Prefix, retention: opt.InboxRetention, applied: opt.AppliedRetention}
+	if opt.WaitTimeout <= 0 {
+		opt.WaitTimeout = DefaultWaitTimeout
+	}
+	return &Store{rdb: rdb, prefix: opt.Prefix, retention: opt.InboxRetention, applied: opt.AppliedRetention,
+		waitReplicas: max(opt.WaitReplicas, 0), waitTimeout: opt.WaitTimeout}
 }
 
 // AppliedRetention is how long this store recognises an applied command

@@ -25,11 +25,21 @@
 //	REDIS_TLS_CA   with rediss://: PEM file of the CA that signed the server's certificate (default: system roots)
 //	REDIS_TLS_CERT, REDIS_TLS_KEY  client certificate and key, for a server with tls-auth-clients yes
 //	REDIS_ALLOW_VOLATILE "1" runs on a Redis that can lose acknowledged writes (throwaway runs only)
+//	REDIS_WAIT_REPLICAS replicas that must acknowledge a commit (Redis WAIT) before its events are published
+//	               and the command acked (default 0: do not wait); fewer within REDIS_WAIT_TIMEOUT is retried.
+//	               The processor refuses to start when the master has fewer connected replicas
+//	               (REDIS_ALLOW_VOLATILE=1 starts anyway)
+//	REDIS_WAIT_TIMEOUT how long a commit waits for them (default 1s; below the client's 3s read timeout)
 //	DATA_DIR       where embedded servers keep data (default ./data); the embedded NATS passwords are in DATA_DIR/nats-auth/credentials.env
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
 //	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
 //	PARTITIONS     command partitions when creating the stream (default 32)
 //	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
+//	COMMAND_STREAM_MAX_BYTES, EVENT_STREAM_MAX_BYTES, DEADLETTER_STREAM_MAX_BYTES
+//	               size limit of each stream in bytes (defaults 2 GiB, 4 GiB, 1 GiB; unset or 0 takes the
+//	               default, -1 means none but the server's store; applied to existing streams at start). A full
+//	               command stream refuses publishes, a full event stream stalls publishing (events wait in
+//	               Redis), a full dead-letter stream drops its oldest dead letters
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering: a crash stalls a partition this long (default 5s)
 //	MAX_ATTEMPTS   attempts at a command failing for a non-transient reason before it is dead-lettered (default 5)
 //	STATE_CACHE_MB megabytes of recently decided customers' state kept in memory (default 32)
@@ -131,6 +141,15 @@ func run(demo bool) error {
 	}
 
 	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Partners: reg, Logger: logger}
+	if cfg.State.WaitReplicas, cfg.State.WaitTimeout, err = replicaWait(rdb); err != nil {
+		return err
+	}
+	if err := state.CheckReplicas(ctx, rdb, cfg.State.WaitReplicas); err != nil {
+		if !state.AllowVolatile() {
+			return err // names the setting and how to fix it
+		}
+		fmt.Fprintf(os.Stderr, "warning: %s=1: starting although commits will wait for replicas that are not connected: %v\n", state.EnvAllowVolatile, err)
+	}
 	if os.Getenv("SIMULATION") == "1" {
 		cfg.Clock = handlers.SimulatedClock
 		fmt.Println("simulation mode: commands may carry the simulator's clock")
@@ -140,6 +159,20 @@ func run(demo bool) error {
 	}
 	if cfg.Bus.Streams.Replicas, err = envInt("STREAM_REPLICAS"); err != nil {
 		return err
+	}
+	for _, l := range []struct {
+		env string
+		dst *int64
+	}{
+		{"COMMAND_STREAM_MAX_BYTES", &cfg.Bus.Streams.CommandMaxBytes},
+		{"EVENT_STREAM_MAX_BYTES", &cfg.Bus.Streams.EventMaxBytes},
+		{"DEADLETTER_STREAM_MAX_BYTES", &cfg.Bus.Streams.DeadLetterMaxBytes},
+	} {
+		n, err := envInt(l.env)
+		if err != nil {
+			return err
+		}
+		*l.dst = int64(n)
 	}
 	cacheMB, err := envInt("STATE_CACHE_MB")
 	if err != nil {
@@ -289,6 +322,31 @@ func connectRedis(ctx context.Context, dataDir string) (redis.UniversalClient, f
 	opt, _ := redis.ParseURL(srv.URL())
 	rdb := redis.NewClient(tune(opt))
 	return rdb, func() { _ = rdb.Close(); _ = srv.Close() }, nil
+}
+
+// replicaWait reads REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT. The
+// timeout must stay below the client's read timeout: the store sends WAIT
+// in a pipeline with the commit, and go-redis reads a pipeline's replies
+// with the client's read timeout, so a longer WAIT would fail as a network
+// error instead of a count.
+func replicaWait(rdb redis.UniversalClient) (int, time.Duration, error) {
+	n, err := envInt("REDIS_WAIT_REPLICAS")
+	if err != nil {
+		return 0, 0, err
+	}
+	if n < 0 {
+		return 0, 0, fmt.Errorf("REDIS_WAIT_REPLICAS=%d is negative", n)
+	}
+	timeout := state.DefaultWaitTimeout
+	if v := os.Getenv("REDIS_WAIT_TIMEOUT"); v != "" {
+		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
+			return 0, 0, fmt.Errorf("REDIS_WAIT_TIMEOUT=%q: want a positive duration such as 1s", v)
+		}
+	}
+	if c, ok := rdb.(*redis.Client); ok && n > 0 && c.Options().ReadTimeout > 0 && timeout >= c.Options().ReadTimeout {
+		return 0, 0, fmt.Errorf("REDIS_WAIT_TIMEOUT=%v must be below the Redis client's read timeout %v", timeout, c.Options().ReadTimeout)
+	}
+	return n, timeout, nil
 }
 
 // tune sizes the pool for one connection per partition in flight, and

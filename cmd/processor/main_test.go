@@ -168,3 +168,35 @@ func TestVolatileRedisStopsTheProcessorNamingTheSetting(t *testing.T) {
 		}
 	}
 }
+
+// Commits that wait for replicas on a master without them could never be
+// made: the processor refuses to start and names the setting, and it
+// refuses a wait longer than the client's read timeout.
+func TestMissingRedisReplicasStopTheProcessor(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv, err := redisserver.Start(ctx, redisserver.Options{Appendonly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	bin := build(t)
+	for _, c := range []struct {
+		env  []string
+		want []string
+	}{
+		{[]string{"REDIS_WAIT_REPLICAS=1"}, []string{"has 0 connected replicas", "REDIS_WAIT_REPLICAS", "REDIS_ALLOW_VOLATILE=1"}},
+		{[]string{"REDIS_WAIT_REPLICAS=1", "REDIS_WAIT_TIMEOUT=5s"}, []string{"REDIS_WAIT_TIMEOUT=5s", "read timeout"}},
+		{[]string{"REDIS_WAIT_REPLICAS=-1"}, []string{"REDIS_WAIT_REPLICAS=-1 is negative"}},
+	} {
+		out, err := runBin(t, bin, append([]string{"REDIS_URL=" + srv.URL()}, c.env...)...)
+		if err == nil {
+			t.Fatalf("processor ran with %v:\n%s", c.env, out)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(out, want) {
+				t.Fatalf("%v: output does not name %q:\n%s", c.env, want, out)
+			}
+		}
+	}
+}

@@ -85,6 +85,16 @@ type StreamsConfig struct {
 	CommandMaxAge    time.Duration
 	EventMaxAge      time.Duration
 	DeadLetterMaxAge time.Duration
+
+	// CommandMaxBytes, EventMaxBytes and DeadLetterMaxBytes bound each
+	// stream's size on disk (StreamConfig.MaxBytes): 0 takes the default
+	// (Default*MaxBytes), -1 means no limit but the server's store. A full
+	// stream refuses new commands and events and drops its oldest dead
+	// letters (see the Discard policies in limits.go). A positive limit
+	// must hold at least one message of the stream's MaxMsgSize.
+	CommandMaxBytes    int64
+	EventMaxBytes      int64
+	DeadLetterMaxBytes int64
 }
 
 // WithDefaults returns c with every zero field set to its default.
@@ -113,6 +123,15 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	if c.DeadLetterMaxAge == 0 {
 		c.DeadLetterMaxAge = DefaultMaxAge
 	}
+	if c.CommandMaxBytes == 0 {
+		c.CommandMaxBytes = DefaultCommandMaxBytes
+	}
+	if c.EventMaxBytes == 0 {
+		c.EventMaxBytes = DefaultEventMaxBytes
+	}
+	if c.DeadLetterMaxBytes == 0 {
+		c.DeadLetterMaxBytes = DefaultDeadLetterMaxBytes
+	}
 	return c
 }
 
@@ -139,6 +158,19 @@ func (c StreamsConfig) Validate() error {
 	}
 	if c.CommandMaxAge < 0 || c.EventMaxAge < 0 || c.DeadLetterMaxAge < 0 {
 		errs = append(errs, errors.New("a stream max age is negative"))
+	}
+	for _, b := range []struct {
+		field      string
+		max, atMsg int64
+	}{
+		{"CommandMaxBytes", c.CommandMaxBytes, CommandMaxMsgBytes},
+		{"EventMaxBytes", c.EventMaxBytes, EventMaxMsgBytes},
+		{"DeadLetterMaxBytes", c.DeadLetterMaxBytes, DeadLetterMaxMsgBytes},
+	} {
+		if b.max < -1 || (b.max >= 0 && b.max < b.atMsg) {
+			errs = append(errs, fmt.Errorf("%s %d: want -1 (no limit) or at least %d bytes, the stream's largest message",
+				b.field, b.max, b.atMsg))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,7 +1,11 @@
 package bus
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -22,6 +26,12 @@ const (
 	// it was set aside (decimal; dead letters of code internal_error only,
 	// see Attempts).
 	MetaDeadLetterAttempts = "Csp-Dlq-Attempts"
+	// MetaDeadLetterBodySize and MetaDeadLetterBodySHA256 are set when the
+	// dead letter keeps only a prefix of a body over
+	// messages.MaxCommandBytes: the original body's size in bytes
+	// (decimal) and its SHA-256 (lower-case hex).
+	MetaDeadLetterBodySize   = "Csp-Dlq-Body-Size"
+	MetaDeadLetterBodySHA256 = "Csp-Dlq-Body-Sha256"
 )
 
 // NewDeadLetter builds the dead letter of a command received from the
@@ -29,7 +39,10 @@ const (
 // ignored: the message carries its subject, csp.dlq.<code>). The handler
 // acks the command only after Publish returned nil.
 //
-// It keeps the command's payload and metadata (stream, sequence, broker
+// It keeps the command's payload, or for a body over
+// messages.MaxCommandBytes its first DeadLetterBodyPrefix bytes with the
+// original size and SHA-256 in headers (such a body can never be applied,
+// so the dead letter is evidence only; limits.go says why), and its metadata (stream, sequence, broker
 // timestamp, partition, the sender's headers), records the original
 // subject, the code and the reason, and keeps the command's UUID
 // ("<stream>:<seq>") as its Nats-Msg-Id: dead-lettering a redelivered
@@ -44,6 +57,15 @@ func NewDeadLetter(cmd *message.Message, code, reason string) (*message.Message,
 		return nil, fmt.Errorf("bus: dead letter of %s: code %q is not a single subject token", cmd.UUID, code)
 	}
 	dl := freshCopy(cmd)
+	// The sender's headers are copied: these two must come from us only.
+	delete(dl.Metadata, MetaDeadLetterBodySize)
+	delete(dl.Metadata, MetaDeadLetterBodySHA256)
+	if body := cmd.Payload; len(body) > messages.MaxCommandBytes {
+		sum := sha256.Sum256(body)
+		dl.Payload = slices.Clone(body[:DeadLetterBodyPrefix])
+		dl.Metadata.Set(MetaDeadLetterBodySize, strconv.Itoa(len(body)))
+		dl.Metadata.Set(MetaDeadLetterBodySHA256, hex.EncodeToString(sum[:]))
+	}
 	if orig := cmd.Metadata.Get(MetaSubject); orig != "" {
 		dl.Metadata.Set(MetaOriginalSubject, orig)
 	}

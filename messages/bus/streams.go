@@ -92,9 +92,11 @@ func CommandStreamConfig(c StreamsConfig) jetstream.StreamConfig {
 		Storage:          jetstream.FileStorage,
 		Retention:        jetstream.LimitsPolicy,
 		MaxAge:           c.CommandMaxAge,
+		MaxBytes:         c.CommandMaxBytes,
+		MaxMsgSize:       CommandMaxMsgBytes,
 		Duplicates:       DuplicateWindow,
 		Replicas:         c.Replicas,
-		Discard:          jetstream.DiscardOld,
+		Discard:          CommandDiscard,
 	}
 }
 
@@ -108,9 +110,11 @@ func EventStreamConfig(c StreamsConfig) jetstream.StreamConfig {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      c.EventMaxAge,
+		MaxBytes:    c.EventMaxBytes,
+		MaxMsgSize:  EventMaxMsgBytes,
 		Duplicates:  DuplicateWindow,
 		Replicas:    c.Replicas,
-		Discard:     jetstream.DiscardOld,
+		Discard:     EventDiscard,
 	}
 }
 
@@ -124,14 +128,17 @@ func DeadLetterStreamConfig(c StreamsConfig) jetstream.StreamConfig {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      c.DeadLetterMaxAge,
+		MaxBytes:    c.DeadLetterMaxBytes,
+		MaxMsgSize:  DeadLetterMaxMsgBytes,
 		Duplicates:  DuplicateWindow,
 		Replicas:    c.Replicas,
-		Discard:     jetstream.DiscardOld,
+		Discard:     DeadLetterDiscard,
 	}
 }
 
 // EnsureStreams creates the command, event and dead-letter streams, or
-// updates them to cfg. It is idempotent and safe to run from every replica
+// updates them to cfg (limits and discard policies included, so a changed
+// limit reaches streams created by an earlier version). It is idempotent and safe to run from every replica
 // at start-up. It refuses to change the partition count of an existing
 // command stream, and fails when the server ignores subject transforms
 // (nats-server 2.9.x): nc is used to name the server's version.
