@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -22,15 +23,14 @@ var updateFuzzCorpus = flag.Bool("update-fuzz-corpus", false, "rewrite testdata/
 
 // fuzzWorld is the customer every fuzzed command is decided on: a
 // realistic history of valid commands (purchases of each billing kind, a
-// quantity change, a suspension, a scheduled change, a cancellation), and
-// the window of effective times in which none of its timers is due, so
-// that Decide fires no overdue timer first and a rejection must leave the
-// state exactly as it was.
+// quantity change, a suspension, a scheduled change, a cancellation).
+// Fuzzed commands take effect from `from` on, up to 45 days later: past
+// cancellation windows, monthly billing periods and a monthly term's
+// renewal, which Decide fires before the command.
 type fuzzWorld struct {
 	*world
 	annual, monthly, std, azure, cancelled string
 	from                                   time.Time
-	window                                 time.Duration
 }
 
 func newFuzzWorld(t testing.TB) *fuzzWorld {
@@ -55,15 +55,6 @@ func newFuzzWorld(t testing.TB) *fuzzWorld {
 		wantAccepted(t, w.do(partnerA, t0.Add(step.at), step.typ, step.data))
 	}
 	w.from = t0.Add(7 * time.Hour)
-	due := w.from.Add(365 * 24 * time.Hour)
-	for _, tm := range w.state.Timers {
-		if tm.DueAt.Before(due) {
-			due = tm.DueAt
-		}
-	}
-	if w.window = due.Sub(w.from); w.window <= time.Minute {
-		t.Fatalf("the fuzz world has a timer due at %v, too soon after %v", due, w.from)
-	}
 	return w
 }
 
@@ -80,15 +71,18 @@ func fuzzRole(i uint8) messages.Role {
 const fuzzCommandID = "cmd-fuzz"
 
 // FuzzDecide decides an arbitrary command (any type, any data the codec
-// accepts, any partner and role, any time before the world's first timer)
-// on the fuzz world's state, and checks what every decision must keep:
+// accepts, any partner and role, at any minute of the 45 days after the
+// world's history) on the fuzz world's state, and checks what every
+// decision must keep:
 //   - Decide never panics and never mutates the state it is given;
-//   - a rejection names its code, rule and reason, emits exactly one
-//     command.rejected (so no billing event), and leaves state and timers
-//     byte for byte as they were (G5);
-//   - an accepted command's billing events are in the customer's currency
-//     with a non-negative integer amount (a credit's amount is what is
-//     given back: its sign is in its type);
+//   - a rejection names its code, rule and reason, and changes nothing
+//     itself (G5): its outcome is exactly what the timers due by then do
+//     alone (timersOnly) plus one command.rejected, so no billing event of
+//     its own;
+//   - a timer.fired that is ignored changes nothing and emits nothing;
+//   - every billing event (of the command or of a timer it fired first)
+//     is in the customer's currency with a non-negative integer amount (a
+//     credit's amount is what is given back: its sign is in its type);
 //   - no outcome both sets and deletes a field (the commit would refuse it),
 //     every changed field is held by the new state and no deleted one is;
 //   - the new state round-trips through the stored encoding.
@@ -105,8 +99,9 @@ func FuzzDecide(f *testing.F) {
 		if err != nil {
 			return // dead-lettered before any rule sees it (FuzzDecodeStoredCommand)
 		}
-		now := w.from.Add(time.Duration(minutes) * time.Minute % w.window)
-		out := Decide(Input{Command: cmd, PartnerID: fuzzPartners[int(partner)%len(fuzzPartners)], Role: fuzzRole(role), Now: now, State: w.state, Catalog: w.cat})
+		in := Input{Command: cmd, PartnerID: fuzzPartners[int(partner)%len(fuzzPartners)], Role: fuzzRole(role),
+			Now: w.from.Add(time.Duration(minutes) * time.Minute), State: w.state, Catalog: w.cat}
+		out := Decide(in)
 
 		if same, err := encodeAll(w.state); err != nil || !equalFields(same, before) {
 			t.Fatalf("Decide mutated the state it was given (%v)", err)
@@ -118,23 +113,27 @@ func FuzzDecide(f *testing.F) {
 		if err != nil {
 			t.Fatalf("new state does not encode: %v", err)
 		}
+		checkBilling(t, out, w.state.Customer.Currency)
 		switch {
-		case out.Ignored, out.Rejected != nil:
-			if r := out.Rejected; r != nil {
-				if r.Code == "" || r.Rule == "" || r.Description == "" {
-					t.Fatalf("rejection without code, rule or reason: %+v", r)
-				}
-				if len(out.Events) != 1 || out.Events[0].Type != messages.EvtCommandRejected {
-					t.Fatalf("rejection %s (%s) emits %v, want one command.rejected", r.Code, r.Rule, eventTypes(out))
-				}
-			} else if len(out.Events) != 0 {
-				t.Fatalf("ignored command emits %v", eventTypes(out))
+		case out.Ignored:
+			if len(out.Events)+len(out.Changed)+len(out.Deleted)+len(out.TimersSet) != 0 || !equalFields(after, before) {
+				t.Fatalf("ignored command emits %v, changes %v, deletes %v", eventTypes(out), out.Changed, out.Deleted)
 			}
-			if len(out.Changed)+len(out.Deleted)+len(out.TimersSet) != 0 || !equalFields(after, before) {
-				t.Fatalf("a refused command changed %v, deleted %v, set %d timers", out.Changed, out.Deleted, len(out.TimersSet))
+		case out.Rejected != nil:
+			r := out.Rejected
+			if r.Code == "" || r.Rule == "" || r.Description == "" {
+				t.Fatalf("rejection without code, rule or reason: %+v", r)
+			}
+			alone := timersOnly(in)
+			n := len(out.Events) - 1
+			if n < 0 || out.Events[n].Type != messages.EvtCommandRejected || !sameList(out.Events[:n], alone.Events) {
+				t.Fatalf("rejection %s (%s) emits %v, want the timers' %v and one command.rejected", r.Code, r.Rule, eventTypes(out), eventTypes(alone))
+			}
+			state, err := encodeAll(alone.State)
+			if err != nil || !equalFields(after, state) || !sameSet(out.Changed, alone.Changed) || !sameSet(out.Deleted, alone.Deleted) || !sameList(out.TimersSet, alone.TimersSet) {
+				t.Fatalf("rejection %s (%s) changed %v and deleted %v; the timers alone change %v and delete %v", r.Code, r.Rule, out.Changed, out.Deleted, alone.Changed, alone.Deleted)
 			}
 		default:
-			checkBilling(t, out, w.state.Customer.Currency)
 			for _, f := range out.Changed {
 				if !out.State.holds(f) {
 					t.Fatalf("changed field %q is not in the new state", f)
@@ -154,6 +153,30 @@ func FuzzDecide(f *testing.F) {
 			t.Fatalf("new state does not round-trip through its encoding (%v)", err)
 		}
 	})
+}
+
+// timersOnly is what deciding in does without its command: the timers due
+// by then fire (Decide), and a timer.fired of the system naming no timer
+// adds nothing. It is decided at the time Decide would decide in at.
+func timersOnly(in Input) Outcome {
+	now := in.Now
+	if f, ok := in.Command.Data.(*messages.TimerFiredData); ok && in.PartnerID == messages.SystemPartner && f.DueAt.After(now) {
+		now = f.DueAt
+	}
+	return Decide(Input{
+		Command: messages.Command{ID: "no-command", Type: messages.CmdTimerFired, SchemaVersion: messages.SchemaVersion, CustomerID: in.Command.CustomerID,
+			Data: &messages.TimerFiredData{TimerID: "no-timer", DueAt: now}},
+		PartnerID: messages.SystemPartner, Role: messages.RoleSystem, Now: now, State: in.State, Catalog: in.Catalog, Partners: in.Partners,
+	})
+}
+
+// sameList compares lists deeply, nil and empty alike.
+func sameList[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
+}
+
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 // checkBilling holds every billing event of an outcome to GEN-3: integer
@@ -251,6 +274,11 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		{"schedule-delete", messages.CmdScheduleDelete, sub(w.std, ""), a, admin, 400},
 		{"timer-fired", messages.CmdTimerFired, fmt.Sprintf(`{"timer_id":%q,"kind":%q,"subscription_id":%q,"due_at":%q}`,
 			timer.ID, timer.Kind, timer.SubscriptionID, timer.DueAt.Format(time.RFC3339Nano)), sys, system, 0},
+		{"timer-fired-on-time", messages.CmdTimerFired, fmt.Sprintf(`{"timer_id":%q,"kind":%q,"subscription_id":%q,"due_at":%q}`,
+			timer.ID, timer.Kind, timer.SubscriptionID, timer.DueAt.Format(time.RFC3339Nano)), sys, system, uint16(timer.DueAt.Sub(w.from) / time.Minute)},
+		{"quantity-after-renewal", messages.CmdQuantityChange, sub(w.std, `,"quantity":6`), a, admin, 50000},
+		{"cancel-after-window", messages.CmdSubscriptionCancel, sub(w.annual, ""), a, admin, 12000},
+		{"reactivate-late", messages.CmdSubscriptionReactivate, sub(w.monthly, ""), a, admin, 40000},
 		{"relationship-request", messages.CmdRelationshipRequest, `{}`, b, admin, 10},
 		{"bad-negative-quantity", messages.CmdQuantityChange, sub(w.annual, `,"quantity":-5`), a, admin, 10},
 		{"bad-zero-quantity", messages.CmdQuantityChange, sub(w.annual, `,"quantity":0`), a, admin, 10},
