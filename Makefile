@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run demo serve test check soak year scenarios bench
+.PHONY: run demo serve test check soak year scenarios bench fuzz
 
 run:
 	$(GO) run ./cmd/simulator load -rate 1000 -duration 60s -customers 5000 -report sim-report.html
@@ -20,6 +20,17 @@ serve:
 
 test:
 	$(GO) test -race -count=1 ./...
+
+# fuzz runs each fuzz target for FUZZTIME (go test -fuzz takes one target per
+# run). Their seed corpora (testdata/fuzz/) already run in `make test`; a
+# crasher is written there, and stays as a seed once fixed.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = FuzzDecodeStoredCommand:./messages FuzzDecide:./handlers/rules
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \
+	done
 
 # check is what CI runs before the tests: formatting and vet.
 check:

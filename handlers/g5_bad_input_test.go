@@ -61,7 +61,7 @@ func (d *deadLetters) await(t *testing.T, seq uint64) deadLetter {
 	for {
 		d.mu.Lock()
 		got, ok := d.bySeq[seq]
-		ch := d.changed
+		ch, n := d.changed, len(d.bySeq)
 		d.mu.Unlock()
 		if ok {
 			return got
@@ -69,7 +69,7 @@ func (d *deadLetters) await(t *testing.T, seq uint64) deadLetter {
 		select {
 		case <-ch:
 		case <-deadline:
-			t.Fatalf("no dead letter for stream sequence %d", seq)
+			t.Fatalf("no dead letter for stream sequence %d (%d dead letters so far)", seq, n)
 		}
 	}
 }

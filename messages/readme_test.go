@@ -6,30 +6,49 @@ import (
 	"testing"
 )
 
-// The README's examples are part of the contract: each must decode
-// strictly, and every command and event type must have one.
-func TestReadmeExamplesDecode(t *testing.T) {
+// readmeExample is one JSON example of README.md.
+type readmeExample struct {
+	name string // the command or event type
+	kind string // "command" or "event"
+	body []byte
+}
+
+// readmeCustomer is the customer every README example names.
+const readmeCustomer = "C-1001"
+
+// readmeExamples reads every JSON example of README.md, in order.
+func readmeExamples(t testing.TB) []readmeExample {
+	t.Helper()
 	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	re := regexp.MustCompile("(?s)#### `([a-z._]+)` \\((command|event)\\).*?```json\n(.*?)\n```")
-	commands, events := map[CommandType]bool{}, map[EventType]bool{}
+	var out []readmeExample
 	for _, m := range re.FindAllSubmatch(b, -1) {
-		name, kind, body := string(m[1]), string(m[2]), m[3]
-		switch kind {
+		out = append(out, readmeExample{name: string(m[1]), kind: string(m[2]), body: m[3]})
+	}
+	return out
+}
+
+// The README's examples are part of the contract: each must decode
+// strictly, and every command and event type must have one.
+func TestReadmeExamplesDecode(t *testing.T) {
+	commands, events := map[CommandType]bool{}, map[EventType]bool{}
+	for _, ex := range readmeExamples(t) {
+		switch ex.kind {
 		case "command":
-			c, err := DecodeCommand(Route{CustomerID: "C-1001", Type: CommandType(name)}, body)
-			if err != nil || string(c.Type) != name {
-				t.Errorf("command example %s: %v", name, err)
+			c, err := DecodeCommand(Route{CustomerID: readmeCustomer, Type: CommandType(ex.name)}, ex.body)
+			if err != nil || string(c.Type) != ex.name {
+				t.Errorf("command example %s: %v", ex.name, err)
 			}
-			commands[CommandType(name)] = true
+			commands[CommandType(ex.name)] = true
 		case "event":
-			e, err := DecodeEvent(body)
-			if err != nil || string(e.Type) != name {
-				t.Errorf("event example %s: %v", name, err)
+			e, err := DecodeEvent(ex.body)
+			if err != nil || string(e.Type) != ex.name {
+				t.Errorf("event example %s: %v", ex.name, err)
 			}
-			events[EventType(name)] = true
+			events[EventType(ex.name)] = true
 		}
 	}
 	for _, c := range CommandTypes() {

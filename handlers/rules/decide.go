@@ -109,8 +109,14 @@ func Decide(in Input) Outcome {
 	if ignoredTimerFired(in) {
 		return Outcome{State: in.State, Ignored: true}
 	}
-	if f, ok := in.Command.Data.(*messages.TimerFiredData); ok && f.DueAt.After(in.Now) {
-		in.Now = f.DueAt.UTC() // due within the tolerated skew: fire it at its time
+	// A timer due within the tolerated skew fires at its time. Only the
+	// system's own timer.fired may move the clock: ignoredTimerFired has
+	// checked that its timer is held with that due time. Anyone else's
+	// is refused (PTN-1), and its due_at is the sender's word: taken as
+	// the time, it would fire every timer up to it (renewals, charges)
+	// before the refusal, at a time the sender chose (G4).
+	if f, ok := in.Command.Data.(*messages.TimerFiredData); ok && in.PartnerID == messages.SystemPartner && f.DueAt.After(in.Now) {
+		in.Now = f.DueAt.UTC()
 	}
 	var acc Outcome
 	acc.State = in.State

@@ -433,3 +433,32 @@ func TestDecideIsPureAndDeterministic(t *testing.T) {
 		t.Fatal("two decisions of the same input differ")
 	}
 }
+
+// PTN-1 with G4: a timer.fired sent by a partner is refused, and its
+// due_at, which the sender chose, is not the time the command is decided
+// at: the subscription's renewal a year ahead must not fire (and charge)
+// before the refusal. Found by FuzzDecide.
+func TestRule_PTN_1_ForgedTimerFiredDoesNotMoveTheClock(t *testing.T) {
+	w := newWorld(t)
+	w.createCustomer("commercial", "USD")
+	w.buy(t0, offerBasic, "P1Y", "annual", 5)
+	var last *Timer
+	for _, tm := range w.state.Timers {
+		if last == nil || tm.DueAt.After(last.DueAt) {
+			last = tm
+		}
+	}
+	before, err := encodeAll(w.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := w.do(partnerA, t0.Add(time.Hour), messages.CmdTimerFired, &messages.TimerFiredData{
+		TimerID: last.ID, Kind: last.Kind, SubscriptionID: last.SubscriptionID, DueAt: last.DueAt})
+	wantRejected(t, out, CodeForbidden, "PTN-1")
+	if len(out.Events) != 1 || len(out.Changed)+len(out.Deleted) != 0 {
+		t.Fatalf("a forged timer.fired fired timers before its refusal: events %v, changed %v, deleted %v", eventTypes(out), out.Changed, out.Deleted)
+	}
+	if after, err := encodeAll(w.state); err != nil || !equalFields(after, before) {
+		t.Fatalf("a forged timer.fired changed the state (%v)", err)
+	}
+}
