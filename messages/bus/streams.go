@@ -152,14 +152,35 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, c
 		version = nc.ConnectedServerVersion()
 	}
 	if err := ensureCommandStream(ctx, js, version, cfg); err != nil {
-		return err
+		return explainStoreTooSmall(err, cfg)
 	}
 	for _, sc := range []jetstream.StreamConfig{EventStreamConfig(cfg), DeadLetterStreamConfig(cfg)} {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("bus: ensure stream %s: %w", sc.Name, err)
+			return explainStoreTooSmall(fmt.Errorf("bus: ensure stream %s: %w", sc.Name, err), cfg)
 		}
 	}
 	return nil
+}
+
+// errCodeStorageExceeded is JetStream's "insufficient storage resources
+// available" (10047): the server reserves a stream's MaxBytes on its store
+// when the stream is created, and refuses when the store cannot hold them.
+const errCodeStorageExceeded jetstream.ErrorCode = 10047
+
+// explainStoreTooSmall names the settings to change when the server's store
+// cannot reserve the streams' byte limits: the server's own message says
+// only "insufficient storage resources available", which a newcomer on a
+// nearly full disk cannot act on.
+func explainStoreTooSmall(err error, cfg StreamsConfig) error {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != errCodeStorageExceeded {
+		return err
+	}
+	return fmt.Errorf("%w: the NATS server's JetStream store cannot reserve the streams' byte limits "+
+		"(commands %d, events %d, dead letters %d bytes; the embedded server's store takes 75%% of the free disk "+
+		"under DATA_DIR): free disk space, raise the server's max_file_store, or lower "+
+		"COMMAND_STREAM_MAX_BYTES, EVENT_STREAM_MAX_BYTES and DEADLETTER_STREAM_MAX_BYTES",
+		err, cfg.CommandMaxBytes, cfg.EventMaxBytes, cfg.DeadLetterMaxBytes)
 }
 
 func ensureCommandStream(ctx context.Context, js jetstream.JetStream, version string, cfg StreamsConfig) error {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cspreseller/csp-processor/messages"
@@ -245,5 +246,26 @@ func TestEnsureStreamsValidatesConfig(t *testing.T) {
 	}
 	if names != 0 {
 		t.Errorf("%d streams created from invalid configs", names)
+	}
+}
+
+// A store too small for the streams' byte limits (JetStream reserves them
+// at creation) stops EnsureStreams with the settings to change, not only
+// the server's "insufficient storage resources available".
+func TestEnsureStreamsNamesTheLimitsWhenTheStoreIsTooSmall(t *testing.T) {
+	s, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Options: &server.Options{JetStreamMaxStore: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	nc, js := natstest.Connect(t, s)
+	err = bus.EnsureStreams(ctxT(t), js, nc, bus.StreamsConfig{})
+	if err == nil || !strings.Contains(err.Error(), "insufficient storage") || !strings.Contains(err.Error(), "COMMAND_STREAM_MAX_BYTES") {
+		t.Fatalf("EnsureStreams on a 1 GiB store with the default limits: %v", err)
+	}
+	// Limits that fit are accepted on the same server.
+	small := bus.StreamsConfig{CommandMaxBytes: 256 << 20, EventMaxBytes: 256 << 20, DeadLetterMaxBytes: 64 << 20}
+	if err := bus.EnsureStreams(ctxT(t), js, nc, small); err != nil {
+		t.Fatalf("limits that fit the store: %v", err)
 	}
 }
