@@ -386,6 +386,9 @@ func planMutations(t *testing.T, controls []*controlCustomer, mutated, validCust
 // or one whose command ID was used before (the inbox would answer it as a
 // duplicate, with no new event to count).
 func (c *controlCustomer) predict(msg *nats.Msg, used map[string]bool) (outcome, bool) {
+	if wireSize(msg) > bus.CommandMaxMsgBytes {
+		return outcome{kind: outcomeBroker}, true // over the command stream's MaxMsgSize
+	}
 	rest, _ := strings.CutPrefix(msg.Subject, messages.CommandSubjectPrefix+".")
 	if tokens := strings.Split(rest, "."); len(tokens) < 4 || slices.Contains(tokens, "") {
 		return outcome{kind: outcomeBroker}, true // outside the command stream
@@ -411,6 +414,21 @@ func (c *controlCustomer) predict(msg *nats.Msg, used map[string]bool) (outcome,
 	}
 	used[key] = true
 	return outcome{kind: outcomeRejected, code: out.Rejected.Code, customer: c.id, commandID: cmd.ID}, true
+}
+
+// wireSize is what the server compares with a stream's MaxMsgSize: the
+// body and the header block "NATS/1.0\r\n" + "Key: Value\r\n"... + "\r\n".
+func wireSize(msg *nats.Msg) int {
+	n := len(msg.Data)
+	if len(msg.Header) > 0 {
+		n += len("NATS/1.0\r\n\r\n")
+		for k, vs := range msg.Header {
+			for _, v := range vs {
+				n += len(k) + len(": \r\n") + len(v)
+			}
+		}
+	}
+	return n
 }
 
 // rejectionWatch follows the command.rejected events of some customers
