@@ -122,6 +122,7 @@ func (l *Ledger) Published(commandID string, at time.Time) {
 	l.mu.Lock()
 	l.inFlight[commandID] = at
 	l.results[commandID] = &CommandResult{}
+	l.signal()
 	l.mu.Unlock()
 }
 
@@ -231,6 +232,12 @@ func (l *Ledger) InFlightIDs() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Collect(maps.Keys(l.inFlight))
+}
+
+// AwaitInFlight waits until at least one published command has no event
+// yet, or ctx ends: a fault test strikes then, with work under way.
+func (l *Ledger) AwaitInFlight(ctx context.Context) error {
+	return l.waitUntil(ctx, func() bool { return len(l.inFlight) > 0 })
 }
 
 // InFlight is how many published commands have no event yet.

@@ -56,9 +56,10 @@ type storing struct {
 // PubAcks pending, the reconnect buffer full) is left for storeAll to
 // retry rather than failing the run.
 func publishAsync(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) storing {
+	giveUp := time.Now().Add(storeBudget)
 	for {
 		f, err := js.PublishMsgAsync(msg, jetstream.WithStallWait(time.Second))
-		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) && ctx.Err() == nil {
+		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) && ctx.Err() == nil && time.Now().Before(giveUp) {
 			continue // the stall wait paced this loop
 		}
 		return storing{msg: msg, f: f, err: err}

@@ -146,8 +146,13 @@ type fault struct {
 	detail       string // where it fell in the run, for the log line
 }
 
-// begin notes the commands in flight at the fault's start.
+// begin waits until commands are in flight (the fault must catch work
+// under way) and notes them.
 func (g *rig) begin(name, detail string) *fault {
+	g.t.Helper()
+	if err := g.r.Ledger.AwaitInFlight(withDeadline(g.t, 30*time.Second)); err != nil {
+		g.t.Fatalf("fault=%s: no command in flight within 30 s: %v", name, err)
+	}
 	return &fault{name: name, killed: time.Now(), inFlight: g.r.Ledger.InFlightIDs(), detail: detail}
 }
 
