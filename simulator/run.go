@@ -264,7 +264,10 @@ func (r *Runner) consumersIdle(ctx context.Context) (bool, error) {
 			idle = false
 		}
 	}
-	return idle, lister.Err()
+	if err := lister.Err(); err != nil {
+		return false, err // a partial list proves nothing
+	}
+	return idle, nil
 }
 
 // lastEventSeq is the stream sequence of the last stored event of the
