@@ -86,6 +86,8 @@ type Runner struct {
 	stepStart time.Time
 	stepSent  int64
 	cfg       LoadConfig
+	// commands is the command stream, polled by drain.
+	commands jetstream.Stream
 }
 
 // Run plays random customers' lives following the generator's mix.
@@ -253,12 +255,15 @@ func (r *Runner) drain(ctx context.Context) error {
 // consumersIdle: no command stream consumer has a command pending or
 // unacknowledged.
 func (r *Runner) consumersIdle(ctx context.Context) (bool, error) {
-	stream, err := r.JS.Stream(ctx, r.Streams.CommandStream)
-	if err != nil {
-		return false, err
+	if r.commands == nil { // looked up once: the handle outlives reconnections
+		stream, err := r.JS.Stream(ctx, r.Streams.CommandStream)
+		if err != nil {
+			return false, err
+		}
+		r.commands = stream
 	}
 	idle := true
-	lister := stream.ListConsumers(ctx)
+	lister := r.commands.ListConsumers(ctx)
 	for ci := range lister.Info() {
 		if ci.NumAckPending > 0 || ci.NumPending > 0 {
 			idle = false
