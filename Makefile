@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run demo serve test check soak year scenarios bench fuzz
+.PHONY: run demo serve test check soak year scenarios bench fuzz faults
 
 run:
 	$(GO) run ./cmd/simulator load -rate 1000 -duration 60s -customers 5000 -report sim-report.html
@@ -31,6 +31,11 @@ fuzz:
 		echo "== $${t%%:*} ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \
 	done
+
+# faults: only the fault tests (also in make test), verbose so that each prints its recovery line
+# (simulator/faulttest: Redis, NATS and the processor killed under load and restarted).
+faults:
+	$(GO) test -race -count=1 -v -run 'TestFault_' ./simulator/faulttest/
 
 # check is what CI runs before the tests: formatting and vet.
 check:

@@ -3,9 +3,11 @@ package simulator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 
 	"github.com/cspreseller/csp-processor/messages"
@@ -14,25 +16,58 @@ import (
 // Clock drives a processor in simulation mode through time. Advance
 // returns once every timer due up to the new time has fired and been
 // applied; commands stamped with that time may be published after it.
+//
+// A move whose reply does not come (the processor restarted, NATS was
+// reconnecting), finds no responder (no processor is up yet) or fails on the
+// processor's side (its Redis was down) is asked again until clockBudget is
+// spent. Asking again is harmless: the processor keeps its clock in Redis
+// and only ever moves it forward, so moving to the same time again fires
+// nothing new and answers once what is due has been applied; a processor
+// busy with the first request answers the second after it (one move at a
+// time).
 type Clock struct {
 	NC *nats.Conn
 	// Now is the simulated time of the last successful Advance.
 	Now time.Time
 }
 
+const (
+	// clockAttempt bounds one request: longer than a move takes under
+	// load, short enough that a request lost with a processor is asked
+	// again soon.
+	clockAttempt = 10 * time.Second
+	// clockBudget bounds all the attempts at one move.
+	clockBudget = 5 * time.Minute
+)
+
+// errClockReply is a move the processor answered with an error.
+var errClockReply = errors.New("the processor could not move its clock")
+
 // Advance moves the processor's clock to t.
 func (c *Clock) Advance(ctx context.Context, t time.Time) (messages.SimClockReply, error) {
 	body, _ := json.Marshal(messages.SimClockRequest{To: t.UTC().Format(time.RFC3339Nano)})
-	msg, err := c.NC.RequestWithContext(ctx, messages.SimClockSubject, body)
+	attempt := func() (messages.SimClockReply, error) {
+		actx, cancel := context.WithTimeout(ctx, clockAttempt)
+		defer cancel()
+		var reply messages.SimClockReply
+		msg, err := c.NC.RequestWithContext(actx, messages.SimClockSubject, body)
+		switch {
+		case ctx.Err() != nil:
+			return reply, backoff.Permanent(ctx.Err())
+		case err != nil:
+			return reply, err
+		}
+		if err := json.Unmarshal(msg.Data, &reply); err != nil {
+			return reply, backoff.Permanent(fmt.Errorf("clock reply %q: %w", msg.Data, err))
+		}
+		if reply.Error != "" {
+			return reply, fmt.Errorf("%w: %s", errClockReply, reply.Error)
+		}
+		return reply, nil
+	}
+	reply, err := backoff.RetryWithData(attempt, retryPolicy(ctx, clockBudget))
 	if err != nil {
-		return messages.SimClockReply{}, fmt.Errorf("advance the simulated clock to %v: %w", t, err)
-	}
-	var reply messages.SimClockReply
-	if err := json.Unmarshal(msg.Data, &reply); err != nil {
-		return reply, fmt.Errorf("clock reply %q: %w", msg.Data, err)
-	}
-	if reply.Error != "" {
-		return reply, fmt.Errorf("advance the simulated clock to %v: %s", t, reply.Error)
+		return reply, fmt.Errorf("advance the simulated clock to %v: %w", t, err)
 	}
 	c.Now, _ = time.Parse(time.RFC3339Nano, reply.Now)
 	return reply, nil

@@ -3,6 +3,8 @@ package simulator
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,7 +29,17 @@ type Ledger struct {
 	lastSeq uint64
 	// inFlight are commands published and not yet answered, by ID.
 	inFlight map[string]time.Time
-	results  map[string]*CommandResult
+	// lost are commands given up on (no event within the run's deadline,
+	// ledger_lost.go); Late counts the events that came for them after.
+	lost map[string]struct{}
+	Late int64
+	// partners are the ones whose events the ledger follows.
+	partners []string
+	// OnOutcome, when set, is called (under the ledger's lock) with the
+	// command, the broker's store time and the arrival time of each
+	// command's first event: the fault tests measure recovery with it.
+	OnOutcome func(commandID string, stored, arrived time.Time)
+	results   map[string]*CommandResult
 	// timerBills are billing events of timer.fired commands not yet
 	// reconciled.
 	timerBills []Entry
@@ -54,7 +66,9 @@ type Entry struct {
 
 // CommandResult is what one command produced.
 type CommandResult struct {
-	Rejected  string // the rejection code, or the rejected order line's
+	Rejected string // the rejection code, or the rejected order line's
+	// Lost: no event came within the run's deadline (ledger_lost.go).
+	Lost      bool
 	Bills     []Entry
 	OrderSubs map[string]string // line ID -> subscription ID
 	// TransferredSubs are the target's new subscriptions of a
@@ -81,7 +95,8 @@ type CommandResult struct {
 func NewLedger(ctx context.Context, js jetstream.JetStream, stream string, rec *report.Recorder, partners ...string) (*Ledger, error) {
 	l := &Ledger{
 		seen: map[uuid.UUID]struct{}{}, inFlight: map[string]time.Time{}, results: map[string]*CommandResult{},
-		createdByTimer: map[string]string{}, changed: make(chan struct{}), rec: rec,
+		createdByTimer: map[string]string{}, changed: make(chan struct{}), rec: rec, lost: map[string]struct{}{},
+		partners: partners,
 	}
 	filters := make([]string, len(partners))
 	for i, p := range partners {
@@ -107,14 +122,7 @@ func (l *Ledger) Published(commandID string, at time.Time) {
 	l.mu.Lock()
 	l.inFlight[commandID] = at
 	l.results[commandID] = &CommandResult{}
-	l.mu.Unlock()
-}
-
-// Forget drops a command whose publish failed.
-func (l *Ledger) Forget(commandID string) {
-	l.mu.Lock()
-	delete(l.inFlight, commandID)
-	delete(l.results, commandID)
+	l.signal()
 	l.mu.Unlock()
 }
 
@@ -142,9 +150,16 @@ func (l *Ledger) receive(m jetstream.Msg) {
 		return
 	}
 	l.seen[id] = struct{}{}
+	if _, lost := l.lost[ev.CommandID]; lost {
+		l.Late++ // counted lost already; what it does is not booked
+		return
+	}
 	if at, ok := l.inFlight[ev.CommandID]; ok {
 		l.rec.Completed(now, now.Sub(at))
 		delete(l.inFlight, ev.CommandID)
+		if l.OnOutcome != nil && meta != nil {
+			l.OnOutcome(ev.CommandID, meta.Timestamp, now)
+		}
 	}
 	res := l.results[ev.CommandID]
 	noteCreated(res, ev)
@@ -210,6 +225,19 @@ func subKey(order, line, offer string) string { return order + "/" + line + "/" 
 func (l *Ledger) signal() {
 	close(l.changed)
 	l.changed = make(chan struct{})
+}
+
+// InFlightIDs are the published commands that have no event yet.
+func (l *Ledger) InFlightIDs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Collect(maps.Keys(l.inFlight))
+}
+
+// AwaitInFlight waits until at least one published command has no event
+// yet, or ctx ends: a fault test strikes then, with work under way.
+func (l *Ledger) AwaitInFlight(ctx context.Context) error {
+	return l.waitUntil(ctx, func() bool { return len(l.inFlight) > 0 })
 }
 
 // InFlight is how many published commands have no event yet.

@@ -27,6 +27,11 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 			r.mismatch(c, "command %s (%s) has no result", a.Command.ID, a.Kind)
 			continue
 		}
+		if res.Lost {
+			r.Rec.Lost(fmt.Sprintf("customer %s: command %s (%s %s) got no event in time: lost", c.ID, a.Command.ID, a.Kind, a.Command.Type))
+			r.diverged[c.ID] = true
+			continue
+		}
 		if res.Rejected != a.Expected.Rejected {
 			r.mismatch(c, "command %s (%s %s) %s, the model expected %s", a.Command.ID, a.Kind, a.Command.Type,
 				outcome(res.Rejected), outcome(a.Expected.Rejected))

@@ -44,6 +44,10 @@ type LoadConfig struct {
 	// never share a customer.
 	RunID string
 	Seed  uint64
+	// OutcomeTimeout is how long after a step's last command the run
+	// waits for every command's first event; a command without one by
+	// then is counted lost (default 60 s, ledger_lost.go).
+	OutcomeTimeout time.Duration
 	// Progress receives a live progress line every second (nil: none).
 	Progress io.Writer
 }
@@ -82,6 +86,8 @@ type Runner struct {
 	stepStart time.Time
 	stepSent  int64
 	cfg       LoadConfig
+	// commands is the command stream, polled by drain.
+	commands jetstream.Stream
 }
 
 // Run plays random customers' lives following the generator's mix.
@@ -169,10 +175,11 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 }
 
 // publish sends the step's commands stamped with the simulated time, each
-// at its open-loop instant, and waits for every PubAck.
+// at its open-loop instant, and waits until JetStream stored every one
+// (storeAll: through an outage, publishing again with the same Nats-Msg-Id).
 func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) error {
 	stamp := now.UTC().Format(time.RFC3339Nano)
-	futures := make([]jetstream.PubAckFuture, 0, len(actions))
+	batch := make([]storing, 0, len(actions))
 	// Open loop within a step: its command k goes out at the step's start
 	// + k/rate whatever the answers do. The pause between steps (checking,
 	// moving the clock, planning) is not made up for by a burst: that would
@@ -199,89 +206,117 @@ func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) e
 		msg.Header.Set(messages.HeaderSimulatedTime, stamp)
 		at := time.Now()
 		r.Ledger.Published(a.Command.ID, at)
-		f, err := r.publishAsync(ctx, msg)
-		if err != nil {
-			r.Ledger.Forget(a.Command.ID)
-			return fmt.Errorf("publish %s: %w", a.Command.ID, err)
-		}
+		batch = append(batch, publishAsync(ctx, r.JS, msg))
 		r.Rec.Sent(at)
 		r.sent++
 		r.Kinds[a.Kind]++
-		futures = append(futures, f)
 	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("command %s not stored: %w", f.Msg().Header.Get(nats.MsgIdHdr), err)
-		case <-ctx.Done():
+	return storeAll(ctx, r.JS, batch)
+}
+
+// drain returns once every command sent has been answered (or counted
+// lost after the run's deadline, ledger_lost.go), the processor has
+// acknowledged every command (so every event is stored) and the ledger
+// has received the last stored event of every partner it follows. The
+// broker's answers are waited for through an outage (brokerWait).
+func (r *Runner) drain(ctx context.Context) error {
+	deadline := r.cfg.OutcomeTimeout
+	if deadline <= 0 {
+		deadline = defaultOutcomeTimeout
+	}
+	answered, cancel := context.WithTimeout(ctx, deadline)
+	err := r.Ledger.waitUntil(answered, func() bool { return len(r.Ledger.inFlight) == 0 })
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		r.Ledger.loseInFlight() // reported by reconcile, command by command
+	}
+	ctx, cancel = context.WithTimeout(ctx, deadline)
+	defer cancel()
+	if err := brokerWait(ctx, "the processor acknowledged every command", r.consumersIdle); err != nil {
+		return err
+	}
+	var lastSeq uint64
+	if err := brokerWait(ctx, "the last event's sequence", func(ctx context.Context) (bool, error) {
+		seq, err := r.lastEventSeq(ctx)
+		lastSeq = seq
+		return err == nil, err
+	}); err != nil {
+		return err
+	}
+	if err := r.Ledger.waitUntil(ctx, func() bool { return r.Ledger.lastSeq >= lastSeq }); err != nil {
+		return fmt.Errorf("the ledger did not receive the events up to sequence %d within %s: %w", lastSeq, deadline, err)
 	}
 	return nil
 }
 
-func (r *Runner) publishAsync(ctx context.Context, msg *nats.Msg) (jetstream.PubAckFuture, error) {
-	for {
-		f, err := r.JS.PublishMsgAsync(msg, jetstream.WithStallWait(time.Second))
-		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			return f, err
+// consumersIdle: no command stream consumer has a command pending or
+// unacknowledged.
+func (r *Runner) consumersIdle(ctx context.Context) (bool, error) {
+	if r.commands == nil { // looked up once: the handle outlives reconnections
+		stream, err := r.JS.Stream(ctx, r.Streams.CommandStream)
+		if err != nil {
+			return false, err
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		r.commands = stream
+	}
+	idle := true
+	lister := r.commands.ListConsumers(ctx)
+	for ci := range lister.Info() {
+		if ci.NumAckPending > 0 || ci.NumPending > 0 {
+			idle = false
 		}
 	}
+	if err := lister.Err(); err != nil {
+		return false, err // a partial list proves nothing
+	}
+	return idle, nil
 }
 
-// drain returns once every command sent has been answered, the processor
-// has acknowledged every command (so every event is stored) and the ledger
-// has received the last stored event of both partners (the load's and its transfer target).
-func (r *Runner) drain(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	if err := r.Ledger.waitUntil(ctx, func() bool { return len(r.Ledger.inFlight) == 0 }); err != nil {
-		return fmt.Errorf("%d commands got no event within 5 minutes: %w", r.Ledger.InFlight(), err)
-	}
-	stream, err := r.JS.Stream(ctx, r.Streams.CommandStream)
-	if err != nil {
-		return err
-	}
-	for {
-		idle := true
-		lister := stream.ListConsumers(ctx)
-		for ci := range lister.Info() {
-			if ci.NumAckPending > 0 || ci.NumPending > 0 {
-				idle = false
-			}
-		}
-		if err := lister.Err(); err != nil {
-			return err
-		}
-		if idle {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the processor did not acknowledge every command: %w", ctx.Err())
-		case <-time.After(2 * time.Millisecond): // polling the broker's counters
-		}
-	}
+// lastEventSeq is the stream sequence of the last stored event of the
+// partners the ledger follows.
+func (r *Runner) lastEventSeq(ctx context.Context) (uint64, error) {
 	events, err := r.JS.Stream(ctx, r.Streams.EventStream)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var lastSeq uint64
-	for _, p := range []string{r.Gen.Partner, r.Gen.Target} {
+	for _, p := range r.Ledger.partners {
 		last, err := events.GetLastMsgForSubject(ctx, messages.EventSubjectPrefix+"."+p+".>")
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		lastSeq = max(lastSeq, last.Sequence)
 	}
-	return r.Ledger.waitUntil(ctx, func() bool { return r.Ledger.lastSeq >= lastSeq })
+	return lastSeq, nil
+}
+
+// brokerWait polls check until it reports done or ctx ends. Each check
+// has a short deadline of its own, and a failed one (the broker is
+// restarting, the connection reconnecting) is tried again, more slowly.
+func brokerWait(ctx context.Context, what string, check func(context.Context) (bool, error)) error {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		done, err := check(cctx)
+		cancel()
+		if done {
+			return nil
+		}
+		pause := 2 * time.Millisecond // polling the broker's counters
+		if err != nil {
+			pause = 100 * time.Millisecond // the broker is away: ask again, gently
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting until %s: %w (last error: %v)", what, ctx.Err(), err)
+		case <-time.After(pause):
+		}
+	}
 }
 
 // progress prints the recorder's line every second until stopped.
@@ -310,12 +345,15 @@ func (r *Runner) progress(w io.Writer) func() {
 
 // NewRunner wires a run against a processor in simulation mode: the
 // model over the catalog, the generator with the mix, the ledger
-// consuming the events of the partner and its transfer target, and the simulated clock.
+// consuming the events of the partner, its transfer target and the
+// customer portal, and the simulated clock.
 func NewRunner(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, streams bus.StreamsConfig, cat *catalog.Catalog,
 	partner string, mix Mix, seed uint64, rec *report.Recorder) (*Runner, error) {
 	m := model.New(cat)
 	rec.ExpectRules(model.MoneyRules...)
-	l, err := NewLedger(ctx, js, streams.EventStream, rec, partner, TransferTarget(partner))
+	// The customer portal's partner token too: a rejected customer
+	// command is answered there only.
+	l, err := NewLedger(ctx, js, streams.EventStream, rec, partner, TransferTarget(partner), messages.CustomerActor)
 	if err != nil {
 		return nil, err
 	}

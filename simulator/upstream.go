@@ -23,7 +23,8 @@ type Upstream struct {
 }
 
 // Send publishes one command as partner and waits for JetStream to store
-// it. It returns the stored stream sequence.
+// it, publishing it again through an outage (storeOne). It returns the
+// stored stream sequence.
 func (u *Upstream) Send(ctx context.Context, partnerID string, cmd messages.Command) (uint64, error) {
 	role := u.Role
 	if role == "" {
@@ -36,7 +37,7 @@ func (u *Upstream) Send(ctx context.Context, partnerID string, cmd messages.Comm
 	if u.SimulatedTime != nil {
 		msg.Header.Set(messages.HeaderSimulatedTime, u.SimulatedTime().UTC().Format(time.RFC3339Nano))
 	}
-	ack, err := u.JS.PublishMsg(ctx, msg)
+	ack, err := storeOne(ctx, u.JS, msg)
 	if err != nil {
 		return 0, fmt.Errorf("publish %s %s: %w", cmd.Type, cmd.ID, err)
 	}

@@ -41,6 +41,7 @@ type Recorder struct {
 
 	mismatches    int64
 	mismatchTexts []string
+	lost          int64 // of the mismatches, commands that got no event in time
 
 	rulesChecked  map[string]int64 // checked billing events by the money rule they reached
 	rulesExpected []string         // the money rules a run should reach, in the caller's order
@@ -173,6 +174,16 @@ func (r *Recorder) Mismatch(text string) {
 	if len(r.mismatchTexts) < maxMismatchTexts {
 		r.mismatchTexts = append(r.mismatchTexts, text)
 	}
+}
+
+// Lost counts a command that got no event within the run's deadline: a
+// mismatch (the run fails), counted apart as well so a report tells a lost
+// command from a wrong amount.
+func (r *Recorder) Lost(text string) {
+	r.Mismatch(text)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lost++
 }
 
 // RuleChecked counts a billing event checked against the model that

@@ -40,6 +40,9 @@ func (s Summary) rows() []row {
 	add("commands sent", groupInt(s.Sent))
 	add("commands completed", groupInt(s.Completed))
 	add("in flight at end", groupInt(s.Sent-s.Completed))
+	if s.Lost > 0 {
+		add("lost (no event in time)", groupInt(s.Lost))
+	}
 	add("throughput", groupFloat(s.Throughput)+" completed/s")
 	add("latency p50", formatLatency(s.LatencyP50))
 	add("latency p90", formatLatency(s.LatencyP90))

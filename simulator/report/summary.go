@@ -36,6 +36,9 @@ type Summary struct {
 	CurrencyExponents map[string]int `json:"currency_exponents,omitempty"`
 	Mismatches        int64          `json:"mismatches"`
 	MismatchTexts     []string       `json:"mismatch_texts"` // the first 100
+	// Lost counts the commands that got no event within the run's
+	// deadline (each is a mismatch too, named in MismatchTexts).
+	Lost int64 `json:"lost"`
 	// RulesChecked counts the checked billing events by the money rule
 	// they reached (an event can reach several: its own rule, GEN-2 and
 	// GEN-3 when prorated, ...); RulesUnreached are the money rules the
@@ -106,6 +109,7 @@ func (r *Recorder) Summary(label string, end time.Time) Summary {
 		ChargedMinor:  maps.Clone(r.charged),
 		CreditedMinor: maps.Clone(r.credited),
 		Mismatches:    r.mismatches,
+		Lost:          r.lost,
 		RulesChecked:  maps.Clone(r.rulesChecked),
 		MismatchTexts: slices.Clone(r.mismatchTexts),
 		Pauses:        slices.Clone(r.pauses),

@@ -105,7 +105,10 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		s.closers = append(s.closers, func() error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
 		natsCfg = natsconn.Config{URL: srv.ClientURL()}
 	}
-	if s.NC, err = natsCfg.Connect(nats.Name("csp-simulator")); err != nil {
+	// Reconnect for ever, quickly, buffering what is published meanwhile:
+	// a NATS restart is an outage the run waits out, not its end.
+	if s.NC, err = natsCfg.Connect(nats.Name("csp-simulator"), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond), nats.ReconnectBufSize(64<<20)); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() error { s.NC.Close(); return nil })
