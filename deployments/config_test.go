@@ -11,6 +11,21 @@ import (
 // The shipped NATS configurations must load in the server version the
 // processor embeds, with JetStream on and fsync before every ack.
 func TestNATSConfigsLoad(t *testing.T) {
+	forEachNATSConfig(t, func(t *testing.T, _ string, opts *server.Options) {
+		if !opts.JetStream || !opts.SyncAlways {
+			t.Fatalf("JetStream %v, sync always %v", opts.JetStream, opts.SyncAlways)
+		}
+		if len(opts.Users) < 3 {
+			t.Fatalf("%d users", len(opts.Users))
+		}
+	})
+}
+
+// forEachNATSConfig loads each shipped NATS configuration, with every
+// variable it reads set (test certificates, passwords, the node name), and
+// runs check on it in a subtest named for the file.
+func forEachNATSConfig(t *testing.T, check func(t *testing.T, file string, opts *server.Options)) {
+	t.Helper()
 	setNATSTLSEnv(t)
 	setPasswords(t)
 	t.Setenv("NODE_NAME", "csp-nats-1")
@@ -20,12 +35,7 @@ func TestNATSConfigsLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !opts.JetStream || !opts.SyncAlways {
-				t.Fatalf("JetStream %v, sync always %v", opts.JetStream, opts.SyncAlways)
-			}
-			if len(opts.Users) < 3 {
-				t.Fatalf("%d users", len(opts.Users))
-			}
+			check(t, f, opts)
 		})
 	}
 }

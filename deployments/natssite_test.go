@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages/bus/natstest"
 )
 
 // refusalDeadline is how long a permission violation may take to come back
@@ -53,17 +55,8 @@ func startShippedNATS(t *testing.T) *natsSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Host, opts.Port, opts.HTTPPort, opts.StoreDir, opts.NoSigs = "127.0.0.1", -1, 0, t.TempDir(), true
-	opts.HTTPHost = ""
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(s.Shutdown)
+	opts.StoreDir = t.TempDir()
+	s := natstest.RunServerWithOptions(t, opts)
 	site := &natsSite{srv: s, ca: certs.CA, users: map[string]*server.User{}}
 	for _, u := range opts.Users {
 		site.users[u.Username] = u

@@ -50,38 +50,29 @@ func setNATSTLSEnv(t *testing.T) testcerts.Files {
 // cluster node's routes use TLS with certificates verified both ways and
 // the route password, and its route URLs carry that password.
 func TestNATSConfigsRequireTLSAndRouteAuth(t *testing.T) {
-	setNATSTLSEnv(t)
-	setPasswords(t)
-	t.Setenv("NODE_NAME", "csp-nats-1")
-	for _, f := range []string{"nats/single-node.conf", "nats/cluster-node.conf"} {
-		t.Run(f, func(t *testing.T) {
-			opts, err := server.ProcessConfigFile(f)
-			if err != nil {
-				t.Fatal(err)
+	forEachNATSConfig(t, func(t *testing.T, f string, opts *server.Options) {
+		if opts.TLSConfig == nil || opts.TLSConfig.MinVersion < tls.VersionTLS12 || len(opts.TLSConfig.Certificates) != 1 {
+			t.Fatalf("client listener: TLS config %v, want TLS with the node certificate", opts.TLSConfig)
+		}
+		if f == "nats/single-node.conf" {
+			return
+		}
+		c := opts.Cluster
+		if c.TLSConfig == nil || c.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert {
+			t.Fatalf("route listener: TLS %v, want client certificates required and verified", c.TLSConfig)
+		}
+		if c.Username != "route" || c.Password != testRoutePassword {
+			t.Fatalf("route authorization: user %q password %q", c.Username, c.Password)
+		}
+		if len(opts.Routes) != 3 {
+			t.Fatalf("%d routes, want 3", len(opts.Routes))
+		}
+		for _, r := range opts.Routes {
+			if pw, _ := r.User.Password(); r.User.Username() != "route" || pw != testRoutePassword {
+				t.Errorf("route %s does not carry the route credentials", (&url.URL{Scheme: r.Scheme, Host: r.Host}))
 			}
-			if opts.TLSConfig == nil || opts.TLSConfig.MinVersion < tls.VersionTLS12 || len(opts.TLSConfig.Certificates) != 1 {
-				t.Fatalf("client listener: TLS config %v, want TLS with the node certificate", opts.TLSConfig)
-			}
-			if f == "nats/single-node.conf" {
-				return
-			}
-			c := opts.Cluster
-			if c.TLSConfig == nil || c.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert {
-				t.Fatalf("route listener: TLS %v, want client certificates required and verified", c.TLSConfig)
-			}
-			if c.Username != "route" || c.Password != testRoutePassword {
-				t.Fatalf("route authorization: user %q password %q", c.Username, c.Password)
-			}
-			if len(opts.Routes) != 3 {
-				t.Fatalf("%d routes, want 3", len(opts.Routes))
-			}
-			for _, r := range opts.Routes {
-				if pw, _ := r.User.Password(); r.User.Username() != "route" || pw != testRoutePassword {
-					t.Errorf("route %s does not carry the route credentials", (&url.URL{Scheme: r.Scheme, Host: r.Host}))
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // The shipped Redis cluster node configuration runs (paths moved into a

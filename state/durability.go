@@ -26,16 +26,22 @@ const EnvAllowVolatile = "REDIS_ALLOW_VOLATILE"
 // verified its persistence by other means sets REDIS_ALLOW_VOLATILE=1.
 // On a cluster every master is checked.
 func CheckDurable(ctx context.Context, rdb redis.UniversalClient) error {
+	return forEachMaster(ctx, rdb, checkDurable)
+}
+
+// forEachMaster runs check on every master of a cluster client, or on the
+// one server of any other client, with the address to name in errors.
+func forEachMaster(ctx context.Context, rdb redis.UniversalClient, check func(context.Context, redis.Cmdable, string) error) error {
 	if c, ok := rdb.(*redis.ClusterClient); ok {
 		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-			return checkDurable(ctx, n, n.Options().Addr)
+			return check(ctx, n, n.Options().Addr)
 		})
 	}
 	addr := ""
 	if c, ok := rdb.(*redis.Client); ok {
 		addr = c.Options().Addr
 	}
-	return checkDurable(ctx, rdb, addr)
+	return check(ctx, rdb, addr)
 }
 
 func checkDurable(ctx context.Context, rdb redis.Cmdable, addr string) error {

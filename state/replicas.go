@@ -180,14 +180,5 @@ func CheckReplicas(ctx context.Context, rdb redis.UniversalClient, want int) err
 		}
 		return nil
 	}
-	if c, ok := rdb.(*redis.ClusterClient); ok {
-		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-			return check(ctx, n, n.Options().Addr)
-		})
-	}
-	addr := ""
-	if c, ok := rdb.(*redis.Client); ok {
-		addr = c.Options().Addr
-	}
-	return check(ctx, rdb, addr)
+	return forEachMaster(ctx, rdb, check)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cspreseller/csp-processor/deployments/testcerts"
+	"github.com/cspreseller/csp-processor/messages/bus/natstest"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
@@ -127,16 +128,7 @@ func TestExternalNATSWithNkey(t *testing.T) {
 	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-		Nkeys: []*server.NkeyUser{{Nkey: pub}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	s := natstest.RunServerWithOptions(t, &server.Options{Nkeys: []*server.NkeyUser{{Nkey: pub}}})
 
 	t.Setenv("NATS_URL", s.ClientURL())
 	if _, _, err := connectNATS(t.TempDir()); err == nil {

@@ -14,23 +14,14 @@ import (
 
 	"github.com/cspreseller/csp-processor/deployments/testcerts"
 	"github.com/cspreseller/csp-processor/deployments/tlsfiles"
+	"github.com/cspreseller/csp-processor/messages/bus/natstest"
 )
 
 // runServer starts an embedded server with opts on 127.0.0.1 and a random
 // port, shut down when the test ends.
 func runServer(t *testing.T, opts *server.Options) *server.Server {
 	t.Helper()
-	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s
+	return natstest.RunServerWithOptions(t, opts)
 }
 
 // connect connects with c and no reconnect attempts, so a refusal comes

@@ -39,6 +39,26 @@ func RunServer(t testing.TB) *server.Server {
 	return s
 }
 
+// RunServerWithOptions starts a nats-server from opts (users, TLS, nkeys,
+// a processed configuration file...) on 127.0.0.1 and a random port, with
+// no monitoring port and no logging, and shuts it down when the test ends.
+// JetStream is whatever opts says; give it a StoreDir of the test's.
+func RunServerWithOptions(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	opts.HTTPHost, opts.HTTPPort = "", 0
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("natstest: server not ready after 10s")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s
+}
+
 // Connect opens a connection to s and a JetStream context on it (async
 // publishes time out after 10 seconds), closed when the test ends. Close it
 // earlier to simulate a dying process; closing twice is harmless.
