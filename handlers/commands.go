@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -32,16 +31,16 @@ import (
 // place; one that is not transient is dead-lettered after MaxAttempts
 // attempts so that it does not stall its partition (poison.go).
 type CommandHandler struct {
-	Store     *state.Store
+	Store *state.Store
+	// Customers applies each decision (state.Customers.Apply): the state
+	// cache, the inbox check and the version-conflict retries live there.
+	Customers *state.Customers
 	Cleaner   *state.OutboxCleaner
 	Publisher message.Publisher
 	Catalog   *catalog.Catalog
 	Partners  *partners.Registry // nil: every partner acts as direct-bill (PTN-2..PTN-4)
 	Clock     ClockMode
 	Logger    watermill.LoggerAdapter
-	// StateCacheBytes bounds the cache of recently decided customers'
-	// state (default DefaultStateCacheBytes); see stateCache.
-	StateCacheBytes int
 	// MaxAttempts is how often a command failing for a permanent reason is
 	// tried before it is dead-lettered (DefaultMaxAttempts when < 1).
 	MaxAttempts int
@@ -50,17 +49,7 @@ type CommandHandler struct {
 	// decide, and with every failed attempt.
 	onDecide  func(messages.Command)
 	onFailure func(msg *message.Message, err error, transient bool)
-
-	cacheOnce sync.Once
-	states    *stateCache
 }
-
-// maxConflictRetries bounds how often a command is re-decided when another
-// writer committed for the same customer in between (only possible while
-// two replicas briefly overlap). Past it the attempt fails as permanent:
-// the subscriber retries it with backoff, and MaxAttempts such attempts
-// dead-letter it.
-const maxConflictRetries = 5
 
 // Handle is a watermill NoPublishHandlerFunc.
 func (h *CommandHandler) Handle(msg *message.Message) error {
@@ -90,81 +79,43 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 		return err
 	}
 
-	for attempt := 0; ; attempt++ {
-		done, err := h.apply(ctx, route, cmd, now)
-		if err != nil || done {
-			return err
-		}
-		if attempt == maxConflictRetries {
-			return permanent(fmt.Errorf("command %s: customer %s kept changing under it", cmd.ID, cmd.CustomerID))
-		}
+	res, err := h.Customers.Apply(ctx, cmd.CustomerID, cmd.ID, func(snap state.Snapshot) (*state.Commit, error) {
+		return h.decide(route, cmd, now, snap)
+	})
+	if err != nil {
+		return err
 	}
+	return h.publish(ctx, cmd.CustomerID, res.Events)
 }
 
-// apply makes one attempt; done is false on a version conflict.
-func (h *CommandHandler) apply(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time) (done bool, err error) {
-	snap, err := h.load(ctx, cmd)
-	if err != nil {
-		return false, fmt.Errorf("load customer %s: %w", cmd.CustomerID, err)
-	}
-	if snap.Seen != nil {
-		return true, h.publish(ctx, cmd.CustomerID, snap.Seen.Pending)
-	}
+// decide is the update closure: the rules' decision on the customer's
+// current state, as the commit that records it (nil for a timer.fired that
+// is not due: no trace, not even in the inbox). It may run more than once
+// for one command (after a version conflict) and has no side effects.
+func (h *CommandHandler) decide(route messages.Route, cmd messages.Command, now time.Time, snap state.Snapshot) (*state.Commit, error) {
 	st, err := rules.DecodeState(snap.Fields)
 	if err != nil {
 		// Corrupt stored state is a bug to fix, not input to skip; but
 		// retrying cannot fix it, and the partition must not wait for
 		// the fix: after MaxAttempts the command is dead-lettered.
-		return false, permanent(fmt.Errorf("customer %s: %w", cmd.CustomerID, err))
+		return nil, permanent(fmt.Errorf("customer %s: %w", cmd.CustomerID, err))
 	}
 	if h.onDecide != nil {
 		h.onDecide(cmd)
 	}
 	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners})
-	if out.Ignored { // a timer.fired not due: no trace, not even in the inbox (rules.Decide)
+	if out.Ignored {
 		h.Logger.Info("Timer command ignored: not due or stale", watermill.LogFields{"customer": cmd.CustomerID, "command": cmd.ID})
-		return true, nil
+		return nil, nil
 	}
-
-	commit, err := buildCommit(cmd, route, now, snap.Version, out)
+	// The commit indexes the timers first: a crash after that and before
+	// the commit leaves an entry without a timer, which fires as a no-op;
+	// the other order could lose a timer (G7).
+	commit, err := buildCommit(cmd, route, now, out)
 	if err != nil {
-		return false, permanent(err)
+		return nil, permanent(err)
 	}
-	// Commit indexes the timers first: a crash after that and before the
-	// commit leaves an entry without a timer, which fires as a no-op; the
-	// other order could lose a timer (G7).
-	res, err := h.Store.Commit(ctx, commit)
-	if err != nil {
-		return false, fmt.Errorf("commit command %s: %w", cmd.ID, err)
-	}
-	switch res.Status {
-	case state.Committed:
-		h.cache().put(cmd.CustomerID, res.Version, applied(snap.Fields, commit.Set, commit.Delete))
-		return true, h.publish(ctx, cmd.CustomerID, commit.Events)
-	case state.Duplicate:
-		h.cache().drop(cmd.CustomerID)
-		return true, h.publish(ctx, cmd.CustomerID, res.Seen.Pending)
-	case state.VersionConflict:
-		h.cache().drop(cmd.CustomerID)
-		return false, nil
-	}
-	return false, permanent(fmt.Errorf("commit command %s: unknown status %d", cmd.ID, res.Status))
-}
-
-// load is the customer's state to decide on: from the cache when this
-// process committed the customer's last change (the commit script then
-// checks that nothing changed since, and the inbox), else from Redis with
-// the inbox check in the same round trip.
-func (h *CommandHandler) load(ctx context.Context, cmd messages.Command) (state.Snapshot, error) {
-	if c, ok := h.cache().get(cmd.CustomerID); ok {
-		return state.Snapshot{Version: c.version, Fields: c.fields}, nil
-	}
-	return h.Store.Load(ctx, cmd.CustomerID, cmd.ID)
-}
-
-func (h *CommandHandler) cache() *stateCache {
-	h.cacheOnce.Do(func() { h.states = newStateCache(h.StateCacheBytes) })
-	return h.states
+	return &commit, nil
 }
 
 // inboxResult is what the inbox remembers of an applied command.
@@ -176,7 +127,7 @@ type inboxResult struct {
 
 // buildCommit turns a decision into the atomic Redis step: changed
 // entities, the events for the outbox, and the inbox record.
-func buildCommit(cmd messages.Command, route messages.Route, now time.Time, version int64, out rules.Outcome) (state.Commit, error) {
+func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out rules.Outcome) (state.Commit, error) {
 	fields, err := out.State.EncodeFields(out.Changed)
 	if err != nil {
 		return state.Commit{}, err
@@ -215,7 +166,7 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, vers
 	}
 	result, _ := json.Marshal(res)
 	return state.Commit{
-		CustomerID: cmd.CustomerID, CommandID: cmd.ID, ExpectedVersion: version,
+		CustomerID: cmd.CustomerID, CommandID: cmd.ID,
 		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now, WrittenAt: time.Now(),
 		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Partition: route.Partition,
 	}, nil

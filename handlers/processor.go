@@ -116,8 +116,8 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	// failure (poison.go); the recoverer is the last guard for one outside
 	// it, turning it into a nack instead of killing the process.
 	router.AddMiddleware(recoverer)
-	h := &CommandHandler{Store: store, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
-		StateCacheBytes: cfg.StateCacheBytes, MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
+	h := &CommandHandler{Store: store, Customers: state.NewCustomers(store, cfg.StateCacheBytes), Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
+		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
 		Poll: cfg.TimerPoll, Logger: cfg.Logger}

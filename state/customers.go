@@ -1,0 +1,103 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Customers is the repository the command handler changes customers
+// through: Apply runs an update closure on a customer's current state and
+// commits what it returns. It owns what every writer would otherwise
+// repeat: the cache of recently committed state, the inbox check (a
+// command applied before is answered with its unconfirmed events, never
+// decided again) and the retries when another writer moved the customer's
+// version between the load and the commit.
+//
+// The closure is pure decision: it may run several times for one command
+// (once per version conflict), so it must not publish or write anything
+// itself.
+type Customers struct {
+	store *Store
+	cache *stateCache
+}
+
+// NewCustomers returns the repository on store, caching up to cacheBytes
+// of recently committed customers' fields (DefaultStateCacheBytes when <= 0).
+func NewCustomers(store *Store, cacheBytes int) *Customers {
+	return &Customers{store: store, cache: newStateCache(cacheBytes)}
+}
+
+// Update decides on a customer's current state. It returns the commit to
+// make — Apply sets its ExpectedVersion to snap.Version — or nil when the
+// command leaves no trace at all (a timer that is not due).
+type Update func(snap Snapshot) (*Commit, error)
+
+// Applied is what Apply did.
+type Applied struct {
+	// Status is Committed, Duplicate (the command was applied before), or 0
+	// when the update returned nil and nothing was written.
+	Status CommitStatus
+	// Events are what the caller must publish: the commit's events, or for
+	// a Duplicate those its first application left unconfirmed.
+	Events []OutboxEntry
+}
+
+// MaxConflictRetries bounds how often Apply decides a command again when
+// another writer committed the customer in between (another replica, or a
+// timer and a command of one customer in flight at once). Past it Apply
+// fails with ErrKeptChanging.
+const MaxConflictRetries = 5
+
+// ErrKeptChanging is Apply's error when the customer's version moved under
+// every one of MaxConflictRetries+1 decisions.
+var ErrKeptChanging = errors.New("the customer kept changing under the decision")
+
+// Apply loads the customer (from the cache when this process committed its
+// last change, else from Redis with the inbox check in the same round
+// trip), runs update on it and commits the result, retrying on a version
+// conflict. A command found in the inbox is not decided again.
+func (c *Customers) Apply(ctx context.Context, customerID, commandID string, update Update) (Applied, error) {
+	for attempt := 0; attempt <= MaxConflictRetries; attempt++ {
+		snap, err := c.load(ctx, customerID, commandID)
+		if err != nil {
+			return Applied{}, fmt.Errorf("load customer %s: %w", customerID, err)
+		}
+		if snap.Seen != nil {
+			return Applied{Status: Duplicate, Events: snap.Seen.Pending}, nil
+		}
+		commit, err := update(snap)
+		if err != nil || commit == nil {
+			return Applied{}, err
+		}
+		commit.ExpectedVersion = snap.Version
+		res, err := c.store.Commit(ctx, *commit)
+		if err != nil {
+			return Applied{}, fmt.Errorf("commit command %s: %w", commandID, err)
+		}
+		switch res.Status {
+		case Committed:
+			c.cache.put(customerID, res.Version, applied(snap.Fields, commit.Set, commit.Delete))
+			return Applied{Status: Committed, Events: commit.Events}, nil
+		case Duplicate:
+			c.cache.drop(customerID)
+			return Applied{Status: Duplicate, Events: res.Seen.Pending}, nil
+		case VersionConflict:
+			c.cache.drop(customerID)
+		default:
+			return Applied{}, fmt.Errorf("commit command %s: unknown status %v", commandID, res.Status)
+		}
+	}
+	return Applied{}, fmt.Errorf("command %s of customer %s: %w", commandID, customerID, ErrKeptChanging)
+}
+
+// load is the state to decide on. The cache holds only what this process
+// committed; the commit script checks the version and the inbox
+// atomically, so a stale entry (another writer committed, or the command
+// was applied elsewhere) comes back as a VersionConflict or a Duplicate.
+func (c *Customers) load(ctx context.Context, customerID, commandID string) (Snapshot, error) {
+	if e, ok := c.cache.get(customerID); ok {
+		return Snapshot{Version: e.version, Fields: e.fields}, nil
+	}
+	return c.store.Load(ctx, customerID, commandID)
+}
