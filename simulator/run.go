@@ -40,6 +40,10 @@ type LoadConfig struct {
 	// much wall time. At least one of End and Duration must be set.
 	Start, End time.Time
 	Duration   time.Duration
+	// Stop, when closed, ends the run after the step under way (nil: never),
+	// so that whoever drives the run from outside — a fault test ending the
+	// load once its faults are over — need not guess a duration.
+	Stop <-chan struct{}
 	// RunID prefixes customer IDs so that runs against one processor
 	// never share a customer.
 	RunID string
@@ -144,6 +148,11 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 		now := r.Clock.Now
 		if (!cfg.End.IsZero() && !now.Before(cfg.End)) || (cfg.Duration > 0 && time.Since(r.runStart) >= cfg.Duration) {
 			return nil
+		}
+		select {
+		case <-cfg.Stop:
+			return nil
+		default:
 		}
 		var timerBills []model.Bill
 		var settled []*model.Parked

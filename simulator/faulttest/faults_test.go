@@ -38,9 +38,7 @@ func TestFault_NATSKilledAndRestartedUnderLoad(t *testing.T) {
 // the kills. Recovery counts from the kill.
 func TestFault_ProcessorKilledRepeatedlyUnderLoad(t *testing.T) {
 	g := newRig(t)
-	cfg := g.load("proc")
-	cfg.Duration = 24 * time.Second
-	wait := g.run(cfg)
+	wait := g.run(g.load("proc"))
 	var worst time.Duration
 	for k := 1; k <= 3; k++ {
 		at := g.pause(2*time.Second, 5*time.Second)

@@ -114,14 +114,23 @@ func (g *rig) restartRedis() time.Time {
 // a thousand customers, six simulated hours a step, for 20 seconds.
 func (g *rig) load(name string) simulator.LoadConfig {
 	return simulator.LoadConfig{Rate: 200, Customers: 1000, StepReal: 2 * time.Second, StepSim: 6 * time.Hour,
-		Start: time.Date(2026, 1, 30, 1, 17, 0, 0, time.UTC), Duration: 20 * time.Second, RunID: name, Seed: 1}
+		Start: time.Date(2026, 1, 30, 1, 17, 0, 0, time.UTC), Duration: maxLoad, RunID: name, Seed: 1}
 }
 
-// run plays the load in the background; wait returns its result.
+// maxLoad only caps a run: a test ends its load when its faults are over
+// (run's wait), however long they took on a loaded machine.
+const maxLoad = 2 * time.Minute
+
+// run plays the load in the background until wait is called: wait ends
+// it after the step under way and returns its result. So the load goes on
+// for as long as the faults and their recoveries take.
 func (g *rig) run(cfg simulator.LoadConfig) (wait func() error) {
 	done := make(chan error, 1)
+	stop := make(chan struct{})
+	cfg.Stop = stop
 	go func() { done <- g.r.Run(context.Background(), cfg) }()
 	return func() error {
+		close(stop)
 		select {
 		case err := <-done:
 			return err
