@@ -138,6 +138,9 @@ var transientErrors = []error{
 	// applied on the master; the retry finds it applied, waits for the
 	// replicas again and only then publishes its events (state/replicas.go).
 	state.ErrReplicasBehind,
+	// This replica lost the command's partition to a later lease holder,
+	// who applies the command; it must never be dead-lettered here.
+	state.ErrFenced,
 }
 
 // maxAttempts is the configured limit, at least 1.

@@ -71,6 +71,7 @@ func TestPoisonClassifierSortsFailures(t *testing.T) {
 		{"nats disconnected", fmt.Errorf("x: %w", nats.ErrDisconnected), true},
 		{"jetstream no response", jetstream.ErrNoStreamResponse, true},
 		{"marked transient", transient(errors.New("publish 3 events: no PubAck within 10s")), true},
+		{"lease fenced", fmt.Errorf("commit command x: %w", state.ErrFenced), true},
 
 		{"Lua script error", reply("return redis.call('HGET', KEYS[1])", "k"), false},
 		{"script refuses the commit", reply("return redis.error_reply('ERR csp: commit refused: invalid record')"), false},

@@ -30,7 +30,18 @@ type Commit struct {
 	// superset of the live timers).
 	Timers    []TimerEntry
 	Partition int
+	// Fence is the lease fence of the partition owner making the commit
+	// (messages/bus/lease): a commit fenced lower than the highest fence
+	// the customer has committed with is refused as Fenced, since a
+	// replica that acquired the partition later has already written.
+	// 0 is neither checked nor recorded (static ownership). At most
+	// MaxFence.
+	Fence uint64
 }
+
+// MaxFence is the highest Fence a commit may carry: the script compares
+// fences as Lua numbers (doubles), exact up to 2^53.
+const MaxFence = 1<<53 - 1
 
 // CommitStatus says how Commit ended.
 type CommitStatus int
@@ -45,6 +56,10 @@ const (
 	// VersionConflict: the state changed since the decision was made;
 	// nothing was written. Reload and decide again.
 	VersionConflict
+	// Fenced: the customer has committed with a higher fence than the
+	// commit's, so the replica making it no longer owns the partition;
+	// nothing was written.
+	Fenced
 )
 
 func (s CommitStatus) String() string {
@@ -55,6 +70,8 @@ func (s CommitStatus) String() string {
 		return "Duplicate"
 	case VersionConflict:
 		return "VersionConflict"
+	case Fenced:
+		return "Fenced"
 	}
 	return fmt.Sprintf("CommitStatus(%d)", int(s))
 }
@@ -96,18 +113,28 @@ type CommitOutcome struct {
 // ARGV[6] -> max entries trimmed per kind
 // ARGV[7] -> inbox record
 // ARGV[8] -> nSet, ARGV[9] -> nDel, ARGV[10] -> nEvents
-// ARGV[11...] -> nSet (field, value) pairs, then nDel fields,
+// ARGV[11] -> fence, decimal ("0": not checked, not recorded)
+// ARGV[12...] -> nSet (field, value) pairs, then nDel fields,
 // then nEvents (eventID, outboxRecord) pairs
+//
+// The highest fence committed with is the state hash's field "fence"
+// (fenceField): one HGET on a key the script reads anyway, where a key of
+// its own would cost one more key per customer.
 //
 // Returns {1, newVersion} when committed,
 // {2, currentVersion, record, pending} when the command is in the inbox
 // (pending = {eventID, outboxRecord, ...} still in the outbox),
 // {3, currentVersion} on a version conflict,
 // {4, currentVersion} when only the compact record remains (a duplicate
-// with nothing left to republish).
+// with nothing left to republish),
+// {5, currentVersion} when the fence is lower than the recorded one.
 var commitCmd = redis.NewScript(luaPendingEvents + `
-local rec = redis.call('HGET', KEYS[2], ARGV[1])
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local fence = tonumber(ARGV[11])
+if fence > 0 and fence < tonumber(redis.call('HGET', KEYS[1], 'fence') or '0') then
+  return {5, v}
+end
+local rec = redis.call('HGET', KEYS[2], ARGV[1])
 if rec then
   return {2, v, rec, pendingEvents(rec, KEYS[4])}
 end
@@ -119,7 +146,7 @@ if v ~= tonumber(ARGV[2]) then
 end
 
 local nSet, nDel, nEv = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-local i = 11
+local i = 12
 for _ = 1, nSet do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -129,6 +156,10 @@ for _ = 1, nDel do
   i = i + 1
 end
 local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
+if fence > 0 then
+  -- Not lower than the recorded one (checked above), so this keeps the highest.
+  redis.call('HSET', KEYS[1], 'fence', ARGV[11])
+end
 for _ = 1, nEv do
   redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -157,11 +188,15 @@ return {1, nv}
 // its compact record; Commit reports it as Duplicate.
 const commitTrimmedDuplicate = 4
 
+// commitFenced is commitCmd's status for a commit fenced lower than the
+// customer's highest; Commit reports it as Fenced.
+const commitFenced = 5
+
 // Commit applies one command atomically (see commitCmd): if CommandID is
 // already in the inbox it returns Duplicate with what was stored (only
 // Seen.Trimmed when just its compact record remains), if the
-// version moved it returns VersionConflict, and in both cases it writes
-// nothing. Otherwise it writes the fields, bumps the version, appends the
+// version moved it returns VersionConflict, if a higher fence committed
+// before it returns Fenced, and in all three cases it writes nothing. Otherwise it writes the fields, bumps the version, appends the
 // events to the outbox and records the command in the inbox.
 //
 // A commit with no Set or Delete still records the inbox and outbox and
@@ -190,7 +225,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: %w", c.CustomerID, c.CommandID, err)
 	}
 
-	args := make([]interface{}, 0, 10+2*len(c.Set)+len(c.Delete)+2*len(c.Events))
+	args := make([]interface{}, 0, 11+2*len(c.Set)+len(c.Delete)+2*len(c.Events))
 	args = append(args,
 		c.CommandID,
 		c.ExpectedVersion,
@@ -200,6 +235,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		inboxTrimBatch,
 		rec,
 		len(c.Set), len(c.Delete), len(c.Events),
+		c.Fence,
 	)
 	// Sorted so that the same Commit always produces the same script call.
 	for _, f := range slices.Sorted(maps.Keys(c.Set)) {
@@ -320,6 +356,9 @@ func parseCommit(v interface{}) (CommitOutcome, error) {
 	if status == commitTrimmedDuplicate {
 		return CommitOutcome{Status: Duplicate, Version: version, Seen: &InboxHit{Trimmed: true}}, nil
 	}
+	if status == commitFenced {
+		return CommitOutcome{Status: Fenced, Version: version}, nil
+	}
 	out := CommitOutcome{Status: CommitStatus(status), Version: version}
 	switch out.Status {
 	case Committed, VersionConflict:
@@ -357,13 +396,16 @@ func (c *Commit) check() error {
 	if c.ExpectedVersion < 0 {
 		return fail("negative expected version %d", c.ExpectedVersion)
 	}
+	if c.Fence > MaxFence {
+		return fail("fence %d above %d", c.Fence, uint64(MaxFence))
+	}
 	for f := range c.Set {
-		if f == "" || f == versionField {
+		if f == "" || f == versionField || f == fenceField {
 			return fail("cannot set field %q", f)
 		}
 	}
 	for _, f := range c.Delete {
-		if f == "" || f == versionField {
+		if f == "" || f == versionField || f == fenceField {
 			return fail("cannot delete field %q", f)
 		}
 		if _, ok := c.Set[f]; ok {

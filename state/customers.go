@@ -53,6 +53,14 @@ const MaxConflictRetries = 5
 // every one of MaxConflictRetries+1 decisions.
 var ErrKeptChanging = errors.New("the customer kept changing under the decision")
 
+// ErrFenced is Apply's error (wrapped) when the commit was refused as
+// Fenced: a replica that acquired the command's partition after this one
+// has committed for the customer, so this replica lost the partition. The
+// handler must treat it as transient and never dead-letter the command:
+// it is the new owner's to apply (JetStream redelivers it there), and this
+// replica's lease keeper releases the partition.
+var ErrFenced = errors.New("a later owner of the partition committed first (lease fenced)")
+
 // Apply loads the customer (from the cache when this process committed its
 // last change, else from Redis with the inbox check in the same round
 // trip), runs update on it and commits the result, retrying on a version
@@ -84,6 +92,11 @@ func (c *Customers) Apply(ctx context.Context, customerID, commandID string, upd
 			return Applied{Status: Duplicate, Events: res.Seen.Pending}, nil
 		case VersionConflict:
 			c.cache.drop(customerID)
+		case Fenced:
+			// The cache may hold what only this replica believes; the next
+			// owner-to-be reads Redis.
+			c.cache.drop(customerID)
+			return Applied{}, fmt.Errorf("commit command %s of customer %s with fence %d: %w", commandID, customerID, commit.Fence, ErrFenced)
 		default:
 			return Applied{}, fmt.Errorf("commit command %s: unknown status %v", commandID, res.Status)
 		}

@@ -10,7 +10,8 @@ import (
 // script may touch them together.
 //
 //	key                               type  contents
-//	<prefix>:{<customerID>}:state     hash  "v" = version (missing = 0), every other field = entity bytes
+//	<prefix>:{<customerID>}:state     hash  "v" = version (missing = 0), "fence" = highest lease fence
+//	                                        committed with (missing = 0, commit.go), every other field = entity bytes
 //	<prefix>:{<customerID>}:inbox     hash  commandID -> inbox record (JSON: stored result, emitted event IDs)
 //	<prefix>:{<customerID>}:inboxts   zset  commandID -> applied-at unix millis, to trim the inbox by age
 //	<prefix>:{<customerID>}:applied   zset  commandID -> applied-at unix millis of commands whose inbox
@@ -23,6 +24,11 @@ import (
 
 // versionField is the state hash field that holds the customer's version.
 const versionField = "v"
+
+// fenceField is the state hash field that holds the highest lease fence
+// the customer was committed with (commitCmd). Like versionField it is no
+// entity field: Load leaves it out and commits may not set it.
+const fenceField = "fence"
 
 // DefaultPrefix is the key prefix used when Options.Prefix is empty.
 const DefaultPrefix = "csp"

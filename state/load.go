@@ -24,7 +24,7 @@ type InboxHit struct {
 // Snapshot is a customer's state as Load saw it.
 type Snapshot struct {
 	Version int64             // 0 when the customer has no state
-	Fields  map[string][]byte // every entity field (not "v")
+	Fields  map[string][]byte // every entity field (not "v" or "fence")
 	Seen    *InboxHit         // non-nil when commandID was already applied (full inbox record or only the compact one)
 }
 
@@ -39,7 +39,8 @@ type Snapshot struct {
 // ARGV[1] -> command ID ("" skips the inbox lookup)
 //
 // Returns {fields, found, record, pending}:
-// fields  = HGETALL of the state hash (flat field, value, ...; includes "v"),
+// fields  = HGETALL of the state hash (flat field, value, ...; includes "v"
+// and "fence", which parseLoad leaves out),
 // found   = 1 when the command is in the inbox, 2 when only its compact
 // record remains (see commitCmd), else 0,
 // record  = its inbox record ("" when not found),
@@ -104,6 +105,9 @@ func parseLoad(v interface{}) (Snapshot, error) {
 			if snap.Version, err = strconv.ParseInt(flat[i+1], 10, 64); err != nil {
 				return Snapshot{}, fmt.Errorf("state: load: version %q: %w", flat[i+1], err)
 			}
+			continue
+		}
+		if flat[i] == fenceField {
 			continue
 		}
 		snap.Fields[flat[i]] = []byte(flat[i+1])
