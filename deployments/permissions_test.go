@@ -1,6 +1,7 @@
 package deployments
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/messages/bus/lease"
 )
 
 // The fixed users of the shipped config; every other user whose name
@@ -144,6 +146,32 @@ func streamAttacks(stream string) []attempt {
 	}
 }
 
+// leaseAttacks read, write, follow or remove the processor's partition
+// leases (messages/bus/lease): a lease written by anyone else would stop
+// the processor working a partition.
+func leaseAttacks() []attempt {
+	stream := "KV_" + lease.DefaultBucket
+	keys := "$KV." + lease.DefaultBucket
+	api := "$JS.API."
+	return []attempt{
+		pub("write a lease", keys+".partition.0"),
+		pub("write a member key", keys+".member.intruder"),
+		pub("read a lease", api+"DIRECT.GET."+stream+"."+keys+".partition.0"),
+		pub("read a lease by sequence", api+"DIRECT.GET."+stream),
+		pub("get a lease message", api+"STREAM.MSG.GET."+stream),
+		pub("delete a lease message", api+"STREAM.MSG.DELETE."+stream),
+		pub("info of the lease bucket", api+"STREAM.INFO."+stream),
+		pub("create the lease bucket", api+"STREAM.CREATE."+stream),
+		pub("update the lease bucket", api+"STREAM.UPDATE."+stream),
+		pub("purge the lease bucket", api+"STREAM.PURGE."+stream),
+		pub("delete the lease bucket", api+"STREAM.DELETE."+stream),
+		pub("watch the leases", api+"CONSUMER.CREATE."+stream),
+		pub("watch the leases with a filter", api+"CONSUMER.CREATE."+stream+".w."+keys+".>"),
+		pub("pull the leases", api+"CONSUMER.MSG.NEXT."+stream+".w"),
+		sub("read lease writes", keys+".>"),
+	}
+}
+
 // refusedFor lists everything user must be refused in the site: every
 // other user's consumers and inbox, the streams' configuration and stored
 // messages (except the processor's own), other actors' commands and
@@ -179,6 +207,9 @@ func refusedFor(s *site, user string) []attempt {
 	}
 	if user != simulatorUser {
 		out = append(out, pub("move the simulated clock", messages.SimClockSubject))
+	}
+	if user != processorUser {
+		out = append(out, leaseAttacks()...)
 	}
 	if user == processorUser {
 		// It publishes only its own timer commands and answers queries.
@@ -254,7 +285,8 @@ func refusedFor(s *site, user string) []attempt {
 // server, everything that is not its own: other users' consumers (pull,
 // ack, create, update, delete, info), the streams' configuration and stored
 // messages, other partners' and roles' commands and queries, the
-// processor's timer subjects, other users' inboxes and the simulated clock.
+// processor's timer subjects and partition leases, other users' inboxes and
+// the simulated clock.
 // The set-up is the real one (the processor's streams and consumers,
 // billing's and the partners' consumers), and afterwards every consumer
 // still exists with its filter.
@@ -433,7 +465,36 @@ func TestG6_UsersCanDoTheirOwnJobs(t *testing.T) {
 	p := bus.PartitionOf("C-1", s.streams.Partitions)
 	pullOwn(proc, s.streams.CommandStream, bus.ConsumerName(bus.DefaultConsumerPrefix, p), 1, messages.PartitionSubjectPrefix+fmt.Sprintf(".%d.", p))
 
+	// The processor holds every partition's lease, gives them up, and
+	// takes them again (a Create over deleted keys reads them first).
+	for _, replica := range []string{"first", "second"} {
+		keeper, err := lease.NewKeeper(proc.js, lease.Config{ReplicaID: replica, Partitions: s.streams.Partitions}, &partitionOwner{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := keeper.Start(); err != nil {
+			t.Fatalf("processor: start a lease keeper: %v", err)
+		}
+		poll := time.NewTicker(10 * time.Millisecond)
+		for deadline := time.Now().Add(20 * time.Second); len(keeper.Owned()) < s.streams.Partitions && time.Now().Before(deadline); {
+			<-poll.C
+		}
+		poll.Stop()
+		if n := len(keeper.Owned()); n != s.streams.Partitions {
+			t.Errorf("processor: lease keeper %s owns %d of %d partitions", replica, n, s.streams.Partitions)
+		}
+		if err := keeper.Shutdown(ctx); err != nil {
+			t.Errorf("processor: shut lease keeper %s down: %v", replica, err)
+		}
+	}
+
 	for _, name := range s.names {
 		s.clients[name].noRefusals(t)
 	}
 }
+
+// partitionOwner accepts every lease (the keeper's Owner).
+type partitionOwner struct{}
+
+func (*partitionOwner) Acquire(context.Context, lease.Lease) error { return nil }
+func (*partitionOwner) Release(context.Context, int) error         { return nil }
