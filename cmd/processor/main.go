@@ -40,6 +40,11 @@
 //	               default, -1 means none but the server's store; applied to existing streams at start). A full
 //	               command stream refuses publishes, a full event stream stalls publishing (events wait in
 //	               Redis), a full dead-letter stream drops its oldest dead letters
+//	REPLICA_ID     this replica's name in the partition leases (default: host name + random suffix per process;
+//	               letters, digits, '-', '_'); a stable one gets a restarted replica its partitions back after LEASE_TTL
+//	LEASE_TTL      how long a partition lease outlives its last renewal, renewed every third of it (default 3s:
+//	               a killed replica's partitions move within 4s, and one lost renewal costs nothing)
+//	LEASE_BUCKET   NATS KV bucket of the leases (default CSP_LEASES, the name the shipped permissions grant)
 //	ACK_WAIT       how long JetStream waits for an ack before redelivering: a crash stalls a partition this long (default 5s)
 //	MAX_ATTEMPTS   attempts at a command failing for a non-transient reason before it is dead-lettered (default 5)
 //	STATE_CACHE_MB megabytes of recently decided customers' state kept in memory (default 32)

@@ -138,3 +138,30 @@ func (c Config) Validate() error {
 
 // interval is the time between renewals.
 func (c Config) interval() time.Duration { return c.TTL / 3 }
+
+// Setting names (environment variables) FromEnv reads.
+const (
+	EnvReplicaID = "REPLICA_ID"
+	EnvTTL       = "LEASE_TTL"
+	EnvBucket    = "LEASE_BUCKET"
+)
+
+// FromEnv returns c with the fields the environment sets (REPLICA_ID,
+// LEASE_TTL as a Go duration, LEASE_BUCKET) replaced; unset ones keep c's
+// value, so defaults still apply. getenv is os.Getenv in the processor.
+func (c Config) FromEnv(getenv func(string) string) (Config, error) {
+	if v := getenv(EnvReplicaID); v != "" {
+		c.ReplicaID = v
+	}
+	if v := getenv(EnvBucket); v != "" {
+		c.Bucket = v
+	}
+	if v := getenv(EnvTTL); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("lease: %s=%q: %w", EnvTTL, v, err)
+		}
+		c.TTL = d
+	}
+	return c, nil
+}
