@@ -23,7 +23,14 @@ type Lease struct {
 // the partition and returns once started; Release stops it and returns
 // once nothing of it is in flight. The keeper never calls them
 // concurrently for one partition, and calls Release only after an Acquire
-// that returned nil.
+// that returned nil. When the lease was lost (not renewed in time, or
+// taken), Release's ctx has a deadline: the earliest moment the server
+// may let another replica have the partition (already past when the key
+// was taken). Release must stop the partition all the same once ctx is
+// done, cutting off the work in flight instead of waiting for it; the
+// fence refuses whatever commit that work would make after the next
+// owner's. An error from Release means the partition may still be
+// worked: its key is then left to expire rather than deleted.
 type Owner interface {
 	Acquire(ctx context.Context, l Lease) error
 	Release(ctx context.Context, partition int) error
@@ -49,8 +56,9 @@ const (
 
 // lease is one partition this keeper holds.
 type lease struct {
-	p     int
-	fence uint64
+	p          int
+	fence      uint64
+	acquiredAt time.Time // wall clock, for the record
 
 	kvMu sync.Mutex // serialises this lease's KV writes (renewal, delete)
 	rev  uint64     // revision of the last write; kvMu
@@ -348,10 +356,10 @@ func (k *Keeper) reconcile() {
 // acquire creates partition p's key and, if it was free, hands the lease
 // to the Owner.
 func (k *Keeper) acquire(p int) bool {
-	value, _ := json.Marshal(record{Replica: k.cfg.ReplicaID, Instance: k.instance, AcquiredAt: time.Now().UTC()})
+	start := time.Now()
+	value, _ := json.Marshal(record{Replica: k.cfg.ReplicaID, Instance: k.instance, AcquiredAt: start.UTC()})
 	ctx, cancel := context.WithTimeout(k.runCtx, k.cfg.interval())
 	defer cancel()
-	start := time.Now()
 	rev, err := k.kv.Create(ctx, partitionKey(p), value)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyExists):
@@ -365,7 +373,7 @@ func (k *Keeper) acquire(p int) bool {
 		return false
 	}
 	acqCtx, cancelAcq := context.WithCancel(k.runCtx)
-	l := &lease{p: p, fence: rev, rev: rev, state: held, validUntil: start.Add(k.cfg.TTL - k.cfg.SafetyMargin), cancelAcq: cancelAcq}
+	l := &lease{p: p, fence: rev, acquiredAt: start.UTC(), rev: rev, state: held, validUntil: start.Add(k.cfg.TTL - k.cfg.SafetyMargin), cancelAcq: cancelAcq}
 	k.mu.Lock()
 	l.timer = time.AfterFunc(time.Until(l.validUntil), func() { k.checkDeadline(l) })
 	k.leases[p] = l
@@ -417,7 +425,7 @@ func (k *Keeper) release(l *lease) {
 	k.mu.Unlock()
 	go func() {
 		defer k.calls.Done()
-		err := k.stopWork(l)
+		err := k.stopWork(k.runCtx, l)
 		k.mu.Lock()
 		k.forget(l)
 		k.mu.Unlock()
@@ -436,7 +444,7 @@ func (k *Keeper) release(l *lease) {
 }
 
 // stopWork calls Owner.Release if Acquire had started the partition.
-func (k *Keeper) stopWork(l *lease) error {
+func (k *Keeper) stopWork(ctx context.Context, l *lease) error {
 	l.ops.Lock()
 	defer l.ops.Unlock()
 	if !l.started {
@@ -444,7 +452,7 @@ func (k *Keeper) stopWork(l *lease) error {
 	}
 	l.started = false
 	l.active.Store(false)
-	if err := k.owner.Release(k.runCtx, l.p); err != nil {
+	if err := k.owner.Release(ctx, l.p); err != nil {
 		return err
 	}
 	k.cfg.Logger(fmt.Sprintf("lease: %s released partition %d", k.cfg.ReplicaID, l.p), nil)

@@ -79,7 +79,7 @@ func (k *Keeper) renew(l *lease) {
 	if st != held && st != releasing {
 		return
 	}
-	value, _ := json.Marshal(record{Replica: k.cfg.ReplicaID, Instance: k.instance, Fence: l.fence, AcquiredAt: time.Now().UTC()})
+	value, _ := json.Marshal(record{Replica: k.cfg.ReplicaID, Instance: k.instance, Fence: l.fence, AcquiredAt: l.acquiredAt})
 	ctx, cancel := context.WithTimeout(k.runCtx, k.cfg.interval())
 	defer cancel()
 	start := time.Now()
@@ -94,7 +94,7 @@ func (k *Keeper) renew(l *lease) {
 			l.timer.Reset(time.Until(l.validUntil))
 		}
 	case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-		k.lose(l, "its key was written by someone else")
+		k.lose(l, "its key was written by someone else", true)
 	default:
 		k.cfg.Logger(fmt.Sprintf("lease: renew partition %d (lost in %v unless renewed)", l.p, time.Until(l.validUntil).Round(time.Millisecond)), err)
 	}
@@ -107,13 +107,15 @@ func (k *Keeper) checkDeadline(l *lease) {
 	if time.Now().Before(l.validUntil) { // renewed meanwhile
 		return
 	}
-	k.lose(l, "no renewal before its deadline")
+	k.lose(l, "no renewal before its deadline", false)
 }
 
 // lose stops the partition of a lease that may be someone else's by now:
 // Owner.Release at once (after an Acquire in progress, which is
-// cancelled), then the key's delete in case it is still ours. k.mu held.
-func (k *Keeper) lose(l *lease, why string) {
+// cancelled), then the key's delete in case it is still ours. Release's
+// deadline is when the server may expire the entry, or now when the key
+// was taken: someone else may work the partition already. k.mu held.
+func (k *Keeper) lose(l *lease, why string, taken bool) {
 	if l.state != held && l.state != releasing {
 		return
 	}
@@ -126,10 +128,18 @@ func (k *Keeper) lose(l *lease, why string) {
 	if wasReleasing { // its release is under way and forgets it
 		return
 	}
+	// The server expires the entry no earlier than the last renewal's
+	// start + TTL, SafetyMargin after the deadline.
+	expiry := l.validUntil.Add(k.cfg.SafetyMargin)
+	if taken {
+		expiry = time.Now()
+	}
 	k.calls.Add(1)
 	go func() {
 		defer k.calls.Done()
-		err := k.stopWork(l)
+		ctx, cancel := context.WithDeadline(k.runCtx, expiry)
+		err := k.stopWork(ctx, l)
+		cancel()
 		if err != nil {
 			k.cfg.Logger(fmt.Sprintf("lease: owner could not stop lost partition %d", l.p), err)
 		}
