@@ -11,7 +11,9 @@
 //	partition.<p>         {replica, instance, fence, acquired_at} of the holder
 //	member.<replicaID>    {replica, instance, started_at}: a live keeper
 //
-// A keeper acquires a partition with Create (it fails while someone holds
+// Member keys are written with Put: they are counted, not owned, so a
+// restarted replica simply writes over its predecessor's. A keeper
+// acquires a partition with Create (it fails while someone holds
 // it), renews it every TTL/3 with Update on the revision it last wrote
 // (compare-and-set: it fails once anyone else wrote the key) and gives it up
 // with a Delete on that revision. The fence is the revision Create

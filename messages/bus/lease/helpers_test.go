@@ -38,10 +38,12 @@ func newRecorder() *recorder {
 	return &recorder{holder: map[int]string{}, lastFence: map[int]uint64{}, releases: map[string][]release{}}
 }
 
-// ownerAs is the Owner of one replica.
+// ownerAs is the Owner of one replica. A releaseDelay makes each
+// Release take that long, as draining a busy partition may.
 type ownerAs struct {
-	r       *recorder
-	replica string
+	r            *recorder
+	replica      string
+	releaseDelay time.Duration
 }
 
 func (o ownerAs) Acquire(_ context.Context, l Lease) error {
@@ -61,6 +63,9 @@ func (o ownerAs) Acquire(_ context.Context, l Lease) error {
 }
 
 func (o ownerAs) Release(_ context.Context, p int) error {
+	if o.releaseDelay > 0 {
+		<-time.After(o.releaseDelay)
+	}
 	r := o.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -125,8 +130,14 @@ type testKeeper struct {
 
 func startKeeper(t *testing.T, s *server.Server, r *recorder, replica string) *testKeeper {
 	t.Helper()
+	return startKeeperOwnedBy(t, s, ownerAs{r: r, replica: replica})
+}
+
+func startKeeperOwnedBy(t *testing.T, s *server.Server, o ownerAs) *testKeeper {
+	t.Helper()
+	replica := o.replica
 	nc, js := natstest.Connect(t, s)
-	k, err := NewKeeper(js, Config{ReplicaID: replica, Partitions: testPartitions, Logger: testLogger(t)}, ownerAs{r, replica})
+	k, err := NewKeeper(js, Config{ReplicaID: replica, Partitions: testPartitions, Logger: testLogger(t)}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

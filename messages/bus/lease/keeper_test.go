@@ -78,6 +78,26 @@ func TestShutdownHandsPartitionsOverFarSoonerThanTheTTL(t *testing.T) {
 	r.check(t)
 }
 
+// A Release that takes longer than the TTL (a partition draining slow
+// commands) keeps the lease renewed until it returns: the other keeper
+// gets none of the partitions while they are still being worked, and each
+// one as soon as its Release returned.
+func TestSlowReleaseKeepsTheLeaseUntilTheWorkHasStopped(t *testing.T) {
+	s := natstest.RunServer(t)
+	r := newRecorder()
+	delay := DefaultTTL + time.Second
+	a := startKeeperOwnedBy(t, s, ownerAs{r: r, replica: "a", releaseDelay: delay})
+	waitUntil(t, converge, "a works all 32", func() bool { return r.shares(32) })
+	b := startKeeper(t, s, r, "b")
+	took := waitUntil(t, converge+delay, "16/16", func() bool { return r.shares(16, 16) })
+	if took < delay {
+		t.Errorf("b got its share after %v, before a's releases (%v each) returned", took, delay)
+	}
+	t.Logf("16 partitions handed over %v after b started (each Release takes %v, TTL %v)", took.Round(time.Millisecond), delay, DefaultTTL)
+	disjointCover(t, a, b)
+	r.check(t)
+}
+
 // A keeper whose connection dies (a crashed replica: nothing released,
 // nothing deleted) loses its leases when they expire, and the other keeper
 // works its partitions within TTL + one renewal interval of the crash.
