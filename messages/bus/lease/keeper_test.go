@@ -1,7 +1,9 @@
 package lease
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -185,6 +187,47 @@ func TestKeeperReleasesAPartitionWhoseKeySomeoneElseWrote(t *testing.T) {
 	r.mu.Unlock()
 	if again <= fence {
 		t.Errorf("fence of partition 5: %d after %d", again, fence)
+	}
+	r.check(t)
+}
+
+// A renewal whose reply was lost moved the key's revision without the
+// keeper knowing; the next renewal's compare-and-set fails, but the key
+// holds this keeper's own record (its instance and fence), so it adopts
+// that revision and keeps the lease instead of dropping a partition nobody
+// else could have taken. Simulated by writing the keeper's own last
+// record again from another connection.
+func TestKeeperKeepsALeaseWhoseRenewalReplyWasLost(t *testing.T) {
+	s := natstest.RunServer(t)
+	r := newRecorder()
+	a := startKeeper(t, s, r, "a")
+	waitUntil(t, converge, "a works all 32", func() bool { return r.shares(32) })
+	_, js := natstest.Connect(t, s)
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, DefaultBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last jetstream.KeyValueEntry
+	waitUntil(t, converge, "a renewal of partition 3", func() bool {
+		e, err := kv.Get(ctx, partitionKey(3))
+		var rec record
+		if err != nil || json.Unmarshal(e.Value(), &rec) != nil || rec.Fence == 0 {
+			return false
+		}
+		last = e
+		return true
+	})
+	replayed, err := kv.Update(ctx, partitionKey(3), last.Value(), last.Revision())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, converge, "a renewal by a after the replay", func() bool {
+		e, err := kv.Get(ctx, partitionKey(3))
+		return err == nil && e.Revision() > replayed && bytes.Contains(e.Value(), []byte(`"replica":"a"`))
+	})
+	if rels := r.releasesOf("a"); len(rels) != 0 || !slices.Contains(a.Owned(), 3) {
+		t.Errorf("a released %v; owns %v", rels, a.Owned())
 	}
 	r.check(t)
 }

@@ -84,6 +84,9 @@ func (k *Keeper) renew(l *lease) {
 	defer cancel()
 	start := time.Now()
 	rev, err := k.kv.Update(ctx, partitionKey(l.p), value, l.rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) && k.stillOurs(ctx, l) {
+		rev, err = k.kv.Update(ctx, partitionKey(l.p), value, l.rev)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch {
@@ -98,6 +101,25 @@ func (k *Keeper) renew(l *lease) {
 	default:
 		k.cfg.Logger(fmt.Sprintf("lease: renew partition %d (lost in %v unless renewed)", l.p, time.Until(l.validUntil).Round(time.Millisecond)), err)
 	}
+}
+
+// stillOurs reports whether partition l.p's key was last written by this
+// keeper's renewal of l after all (an Update whose reply was lost, e.g.
+// across a stream leader change), adopting that write's revision. Only
+// this instance writes records with its instance ID and this fence, so no
+// one else can have held the key in between. The deadline stays at the
+// last confirmed renewal's, earlier than that write's expiry. l.kvMu held.
+func (k *Keeper) stillOurs(ctx context.Context, l *lease) bool {
+	e, err := k.kv.Get(ctx, partitionKey(l.p))
+	if err != nil {
+		return false
+	}
+	var rec record
+	if json.Unmarshal(e.Value(), &rec) != nil || rec.Instance != k.instance || rec.Fence != l.fence {
+		return false
+	}
+	l.rev = e.Revision()
+	return true
 }
 
 // checkDeadline runs when l's deadline timer fires.
