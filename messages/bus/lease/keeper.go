@@ -60,8 +60,9 @@ type lease struct {
 	fence      uint64
 	acquiredAt time.Time // wall clock, for the record
 
-	kvMu sync.Mutex // serialises this lease's KV writes (renewal, delete)
-	rev  uint64     // revision of the last write; kvMu
+	kvMu    sync.Mutex // serialises this lease's KV writes (renewal, delete)
+	rev     uint64     // revision of the last write; kvMu
+	failing bool       // the last renewal failed (logged); kvMu
 
 	ops     sync.Mutex  // serialises Owner calls for the partition
 	started bool        // Acquire returned nil; ops

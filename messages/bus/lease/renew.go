@@ -92,13 +92,15 @@ func (k *Keeper) renew(l *lease) {
 	switch {
 	case err == nil:
 		l.rev = rev
+		l.failing = false
 		if l.state == held || l.state == releasing {
 			l.validUntil = start.Add(k.cfg.TTL - k.cfg.SafetyMargin)
 			l.timer.Reset(time.Until(l.validUntil))
 		}
 	case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 		k.lose(l, "its key was written by someone else", true)
-	default:
+	case !l.failing: // once per outage, not once per renewal
+		l.failing = true
 		k.cfg.Logger(fmt.Sprintf("lease: renew partition %d (lost in %v unless renewed)", l.p, time.Until(l.validUntil).Round(time.Millisecond)), err)
 	}
 }
