@@ -60,7 +60,10 @@
 // the JetStream servers' clocks (NTP keeps it to milliseconds; the default
 // margin is TTL/6, 500 ms). When the deadline passes without a renewal, or
 // a renewal fails because the revision moved (someone else holds the key),
-// the keeper calls Owner.Release at once; it must return before the entry
+// the keeper calls Owner.Release at once (a renewal whose compare-and-set
+// fails only because the reply of its previous write was lost finds its
+// own record, same instance and fence, and carries on instead); it must
+// return before the entry
 // expires, which for the default TTL leaves SafetyMargin for the
 // partition's in-flight commands to finish or be cut off. The fence makes a
 // late straggler harmless: once the next owner commits for a customer,

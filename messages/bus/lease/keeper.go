@@ -274,9 +274,9 @@ func (k *Keeper) shutdown(ctx context.Context) error {
 		k.cancel()
 		<-released
 	}
+	_ = k.watcher.Stop()
 	close(k.stopRenew)
 	<-k.renewDone
-	_ = k.watcher.Stop()
 	<-k.watchDone
 	k.cancel()
 	return err
@@ -348,15 +348,22 @@ func (k *Keeper) reconcile() {
 			return
 		default:
 		}
-		if k.acquire(p) {
+		got, err := k.acquire(p)
+		if err != nil {
+			// NATS is failing; one log line a round, not one per partition.
+			k.cfg.Logger(fmt.Sprintf("lease: acquire partition %d", p), err)
+			return
+		}
+		if got {
 			need--
 		}
 	}
 }
 
 // acquire creates partition p's key and, if it was free, hands the lease
-// to the Owner.
-func (k *Keeper) acquire(p int) bool {
+// to the Owner. It reports whether it got the lease; err is a failure to
+// ask.
+func (k *Keeper) acquire(p int) (bool, error) {
 	start := time.Now()
 	value, _ := json.Marshal(record{Replica: k.cfg.ReplicaID, Instance: k.instance, AcquiredAt: start.UTC()})
 	ctx, cancel := context.WithTimeout(k.runCtx, k.cfg.interval())
@@ -364,14 +371,12 @@ func (k *Keeper) acquire(p int) bool {
 	rev, err := k.kv.Create(ctx, partitionKey(p), value)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyExists):
-		return false
+		return false, nil
 	case err != nil:
-		k.cfg.Logger(fmt.Sprintf("lease: acquire partition %d", p), err)
-		return false
+		return false, err
 	case rev > maxFence:
-		k.cfg.Logger(fmt.Sprintf("lease: partition %d: fence %d above %d; the bucket must be created anew", p, rev, uint64(maxFence)), errors.New("fence too large"))
 		k.deleteKey(p, rev)
-		return false
+		return false, fmt.Errorf("fence %d above %d: the bucket must be created anew", rev, uint64(maxFence))
 	}
 	acqCtx, cancelAcq := context.WithCancel(k.runCtx)
 	l := &lease{p: p, fence: rev, acquiredAt: start.UTC(), rev: rev, state: held, validUntil: start.Add(k.cfg.TTL - k.cfg.SafetyMargin), cancelAcq: cancelAcq}
@@ -381,7 +386,7 @@ func (k *Keeper) acquire(p int) bool {
 	k.calls.Add(1)
 	k.mu.Unlock()
 	go k.startWork(acqCtx, l)
-	return true
+	return true, nil
 }
 
 // startWork calls Owner.Acquire unless the lease was lost or given up
