@@ -15,11 +15,18 @@ import (
 type Commit struct {
 	CustomerID, CommandID string
 	ExpectedVersion       int64             // the Snapshot.Version the decision was made on
-	Set                   map[string][]byte // entity fields to write (field names must not be "v")
+	Set                   map[string][]byte // entity fields to write (field names must not be "v" or "fence")
 	Delete                []string          // entity fields to delete (must not also be in Set)
 	Events                []OutboxEntry     // appended to the outbox, in order
 	Result                []byte            // stored in the inbox under CommandID
 	At                    time.Time         // applied-at for the inbox zset and "now" for trimming; time.Now() if zero
+	// Fence is the lease fence of the partition owner making the commit
+	// (messages/bus/lease): a commit fenced lower than the highest fence
+	// the customer has committed with is refused as Fenced, since a
+	// replica that acquired the partition later has already written.
+	// 0 is neither checked nor recorded (static ownership). At most
+	// MaxFence.
+	Fence uint64
 	// WrittenAt is when the outbox entries are written by the wall clock,
 	// which the relay's MinAge is measured against; At when zero. It differs
 	// from At when At is a simulated time: a simulated January must not
@@ -30,13 +37,6 @@ type Commit struct {
 	// superset of the live timers).
 	Timers    []TimerEntry
 	Partition int
-	// Fence is the lease fence of the partition owner making the commit
-	// (messages/bus/lease): a commit fenced lower than the highest fence
-	// the customer has committed with is refused as Fenced, since a
-	// replica that acquired the partition later has already written.
-	// 0 is neither checked nor recorded (static ownership). At most
-	// MaxFence.
-	Fence uint64
 }
 
 // MaxFence is the highest Fence a commit may carry: the script compares
@@ -196,8 +196,9 @@ const commitFenced = 5
 // already in the inbox it returns Duplicate with what was stored (only
 // Seen.Trimmed when just its compact record remains), if the
 // version moved it returns VersionConflict, if a higher fence committed
-// before it returns Fenced, and in all three cases it writes nothing. Otherwise it writes the fields, bumps the version, appends the
-// events to the outbox and records the command in the inbox.
+// before it returns Fenced, and in all three cases it writes nothing.
+// Otherwise it writes the fields, bumps the version, appends the events to
+// the outbox and records the command in the inbox.
 //
 // A commit with no Set or Delete still records the inbox and outbox and
 // bumps the version, so a rejected command is answered the same way when it
