@@ -8,12 +8,13 @@ import (
 	"testing"
 )
 
-// A replica that lost a partition must not write a customer a later owner
-// has written: the commit script compares the commit's fence with the
+// G3 with several replicas: a replica that lost a partition must not
+// write a customer a later owner has written (it would apply an older
+// command after a newer one): the commit script compares the commit's fence with the
 // highest the customer committed with, refuses a lower one as Fenced
 // without writing anything (state, version, inbox, outbox), records a
 // higher one, and neither checks nor records fence 0.
-func TestCommitFenceRefusesALowerFenceAndRecordsAHigherOne(t *testing.T) {
+func TestG3_CommitFenceRefusesALowerFenceAndRecordsAHigherOne(t *testing.T) {
 	cmd := func(id string, version int64, fence uint64) Commit {
 		return Commit{
 			CustomerID: "c1", CommandID: id, ExpectedVersion: version, Fence: fence,

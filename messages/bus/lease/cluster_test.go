@@ -112,7 +112,7 @@ func TestKeepersShareAndTakeOverOnAThreeNodeClusterWithAnR3Bucket(t *testing.T) 
 // replicas at once, and every partition is worked again soon after. The
 // test logs how many leases were lost and how long coverage took to
 // recover: the number to weigh LEASE_TTL against on a cluster.
-func TestBucketLeaderLossNeverLetsTwoReplicasWorkAPartition(t *testing.T) {
+func TestG3_BucketLeaderLossNeverLetsTwoReplicasWorkAPartition(t *testing.T) {
 	servers := runJetStreamCluster(t, 3)
 	r := newRecorder()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

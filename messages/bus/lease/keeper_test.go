@@ -19,7 +19,7 @@ const converge = 20 * time.Second
 // Two keepers split the partitions 16/16, together working every one and
 // never one at the same moment (the recorder checks every Acquire against
 // the current holders), with fences rising per partition.
-func TestTwoKeepersCoverEveryPartitionAndNeverWorkOneTogether(t *testing.T) {
+func TestG3_TwoKeepersCoverEveryPartitionAndNeverWorkOneTogether(t *testing.T) {
 	s := natstest.RunServer(t)
 	r := newRecorder()
 	a := startKeeper(t, s, r, "a")
@@ -33,7 +33,7 @@ func TestTwoKeepersCoverEveryPartitionAndNeverWorkOneTogether(t *testing.T) {
 // the shares converge to 11/11/10 of 32, with no partition worked by two
 // replicas at any moment and every handed-over partition's fence higher
 // than its previous owner's.
-func TestAThirdKeeperGetsAFairShareWithoutOverlap(t *testing.T) {
+func TestG3_AThirdKeeperGetsAFairShareWithoutOverlap(t *testing.T) {
 	s := natstest.RunServer(t)
 	r := newRecorder()
 	a := startKeeper(t, s, r, "a")
@@ -84,7 +84,7 @@ func TestShutdownHandsPartitionsOverFarSoonerThanTheTTL(t *testing.T) {
 // commands) keeps the lease renewed until it returns: the other keeper
 // gets none of the partitions while they are still being worked, and each
 // one as soon as its Release returned.
-func TestSlowReleaseKeepsTheLeaseUntilTheWorkHasStopped(t *testing.T) {
+func TestG3_SlowReleaseKeepsTheLeaseUntilTheWorkHasStopped(t *testing.T) {
 	s := natstest.RunServer(t)
 	r := newRecorder()
 	delay := DefaultTTL + time.Second
@@ -130,7 +130,7 @@ func TestCrashedKeepersPartitionsAreTakenOverWithinTTLAndOneRenewal(t *testing.T
 // A keeper that cannot renew (its connection is gone) stops working each
 // partition before its local deadline, the start of its last renewal +
 // TTL − SafetyMargin, so before the server could let anyone else have it.
-func TestKeeperThatCannotRenewReleasesBeforeItsDeadline(t *testing.T) {
+func TestG3_KeeperThatCannotRenewReleasesBeforeItsDeadline(t *testing.T) {
 	s := natstest.RunServer(t)
 	r := newRecorder()
 	a := startKeeper(t, s, r, "a")
@@ -296,7 +296,7 @@ func TestFairSharesCoverEveryPartitionAndReplicasPreferDifferentOnes(t *testing.
 
 // The bucket is made as the package doc says: History 1, TTL expiry with
 // markers, file storage, the given replica count.
-func TestBucketKeepsOneValueAndExpiresWithMarkers(t *testing.T) {
+func TestBucketKeepsOneValueHasExpiryMarkersAndItsTTLIsOnlyLengthened(t *testing.T) {
 	s := natstest.RunServer(t)
 	_, js := natstest.Connect(t, s)
 	cfg := Config{Partitions: 4}.WithDefaults()
