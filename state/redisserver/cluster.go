@@ -1,0 +1,515 @@
+package redisserver
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cspreseller/csp-processor/deployments"
+)
+
+// clusterSlots is the number of hash slots of a Redis Cluster.
+const clusterSlots = 16384
+
+// ClusterOptions configures StartCluster.
+type ClusterOptions struct {
+	Masters  int    // masters, the slots split evenly between them; default 3 (the fewest that fail over)
+	Replicas int    // replicas of each master; default 0
+	Dir      string // parent of the nodes' data directories; a temporary one (removed by Close) if ""
+	// NodeTimeout is cluster-node-timeout: how long a node may not answer
+	// before the others count it failed and a replica takes over. A
+	// promotion takes about this plus one to two seconds. 0 keeps the
+	// shipped file's (5 s); tests shorten it.
+	NodeTimeout time.Duration
+	// User and Password as in Options: every node requires them, and a
+	// replica logs in to its master with them (masteruser, masterauth).
+	User, Password string
+}
+
+// Cluster is a running Redis Cluster of private redis-server processes on
+// 127.0.0.1, each node configured as deployments/redis/cluster-node.conf
+// says (cluster mode, AOF synced before every reply, no eviction) without
+// its machine paths: no TLS, and the ACL user of Options instead of the ACL
+// file. It is formed without redis-cli: slots by CLUSTER ADDSLOTSRANGE,
+// nodes by CLUSTER MEET, replicas by CLUSTER REPLICATE.
+type Cluster struct {
+	opt     ClusterOptions
+	nodes   []*ClusterNode
+	tempDir string
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ClusterNode is one node of a Cluster. Its ID and address stay the same
+// across Kill and Restart.
+type ClusterNode struct {
+	ID   string // the cluster's node ID (CLUSTER MYID)
+	Port int
+
+	mu         sync.Mutex
+	srv        *Server // nil while killed
+	opt        Options
+	slotAtKill int // a slot the node served when Kill ended it; -1 if none
+}
+
+// Addr returns "127.0.0.1:PORT".
+func (n *ClusterNode) Addr() string { return "127.0.0.1:" + strconv.Itoa(n.Port) }
+
+// Running reports whether the node's process is up (not killed).
+func (n *ClusterNode) Running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.srv != nil
+}
+
+func (n *ClusterNode) control() control {
+	return control{addr: n.Addr(), user: n.opt.User, password: n.opt.Password}
+}
+
+// StartCluster starts Masters*(1+Replicas) redis-servers, assigns the
+// slots, introduces the nodes to each other, attaches the replicas and
+// returns once every node reports cluster_state:ok, every node sees the
+// same masters and replicas, and every replica is in sync with its master.
+// ctx bounds the start only.
+func StartCluster(ctx context.Context, opt ClusterOptions) (_ *Cluster, err error) {
+	if opt.Masters <= 0 {
+		opt.Masters = 3
+	}
+	if opt.Replicas < 0 {
+		return nil, fmt.Errorf("redisserver: %d replicas per master", opt.Replicas)
+	}
+	c := &Cluster{opt: opt}
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
+	dir := opt.Dir
+	if dir == "" {
+		if c.tempDir, err = os.MkdirTemp("", "rediscluster-"); err != nil {
+			return nil, fmt.Errorf("redisserver: cluster dir: %w", err)
+		}
+		dir = c.tempDir
+	}
+	base, err := clusterConfig(opt)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < opt.Masters*(1+opt.Replicas); i++ {
+		n, err := startNode(ctx, filepath.Join(dir, "node-"+strconv.Itoa(i)), base, opt)
+		if err != nil {
+			return nil, err
+		}
+		c.nodes = append(c.nodes, n)
+	}
+	masters := c.nodes[:opt.Masters]
+	for i, m := range masters {
+		first, last := i*clusterSlots/opt.Masters, (i+1)*clusterSlots/opt.Masters-1
+		if err := expectOK(ctx, m, "CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(first), strconv.Itoa(last)); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range c.nodes[1:] {
+		if err := expectOK(ctx, c.nodes[0], "CLUSTER", "MEET", "127.0.0.1", strconv.Itoa(n.Port), strconv.Itoa(busPort(n))); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.waitFor(ctx, "every node to know every other", func(ctx context.Context) error {
+		return c.everyNode(ctx, func(ctx context.Context, n *ClusterNode) error {
+			view, err := nodeView(ctx, n)
+			if err != nil {
+				return err
+			}
+			if len(view) != len(c.nodes) {
+				return fmt.Errorf("%s knows %d nodes of %d", n.Addr(), len(view), len(c.nodes))
+			}
+			for _, e := range view {
+				if e.has("handshake") || e.has("noaddr") {
+					return fmt.Errorf("%s sees %s as %s", n.Addr(), e.addr, strings.Join(e.flags, ","))
+				}
+			}
+			return nil
+		})
+	}); err != nil {
+		return nil, err
+	}
+	for i, r := range c.nodes[opt.Masters:] {
+		if err := expectOK(ctx, r, "CLUSTER", "REPLICATE", masters[i%opt.Masters].ID); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.WaitHealthy(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// clusterConfig is the shipped cluster-node.conf less what names machine
+// paths (TLS files, ACL file, included files, data directory, port), plus
+// what a private cluster needs instead.
+func clusterConfig(opt ClusterOptions) (string, error) {
+	var b strings.Builder
+	b.WriteString("# deployments/redis/cluster-node.conf, less machine paths\n")
+	sc := bufio.NewScanner(bytes.NewReader(deployments.RedisClusterNode))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		name, _, _ := strings.Cut(line, " ")
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case name == "port" || name == "dir" || name == "aclfile" || name == "include" || strings.HasPrefix(name, "tls-"):
+		default:
+			b.WriteString(line + "\n")
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	if opt.NodeTimeout > 0 {
+		b.WriteString("cluster-node-timeout " + strconv.FormatInt(opt.NodeTimeout.Milliseconds(), 10) + "\n")
+	}
+	// A replica's full sync starts at once instead of waiting 5 s for
+	// more replicas to share it.
+	b.WriteString("repl-diskless-sync-delay 0\n")
+	if opt.Password != "" {
+		user := opt.User
+		if user == "" {
+			user = "default"
+		}
+		b.WriteString("masteruser " + user + "\nmasterauth " + opt.Password + "\n")
+	}
+	return b.String(), nil
+}
+
+// startNode starts one node in dir on a port and a cluster bus port picked
+// here: the bus port is the client port + 10000 unless set, which for a
+// port the kernel picks is often past 65535.
+func startNode(ctx context.Context, dir, base string, opt ClusterOptions) (*ClusterNode, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("redisserver: pick a port: %w", err)
+		}
+		bus, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("redisserver: pick a port: %w", err)
+		}
+		n := &ClusterNode{Port: port, slotAtKill: -1, opt: Options{Dir: dir, Port: port, Appendonly: true, User: opt.User, Password: opt.Password,
+			extraConfig: base + "cluster-port " + strconv.Itoa(bus) + "\n"}}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("redisserver: node dir: %w", err)
+		}
+		if n.srv, lastErr = Start(ctx, n.opt); lastErr != nil {
+			continue
+		}
+		if n.ID, lastErr = n.control().roundTrip(ctx, "CLUSTER", "MYID"); lastErr != nil {
+			_ = n.srv.Close()
+			return nil, fmt.Errorf("redisserver: CLUSTER MYID on %s: %w", n.Addr(), lastErr)
+		}
+		return n, nil
+	}
+	return nil, lastErr
+}
+
+// busPort is the cluster bus port a node was configured with.
+func busPort(n *ClusterNode) int {
+	_, v, _ := strings.Cut(n.opt.extraConfig, "cluster-port ")
+	p, _ := strconv.Atoi(strings.TrimSpace(v))
+	return p
+}
+
+func expectOK(ctx context.Context, n *ClusterNode, args ...string) error {
+	reply, err := n.control().roundTrip(ctx, args...)
+	if err == nil && reply != "+OK" {
+		err = errors.New(reply)
+	}
+	if err != nil {
+		return fmt.Errorf("redisserver: %s on %s: %w", strings.Join(args, " "), n.Addr(), err)
+	}
+	return nil
+}
+
+// Nodes returns every node, masters first as started (Masters says which
+// are masters now).
+func (c *Cluster) Nodes() []*ClusterNode { return slices.Clone(c.nodes) }
+
+// Addrs returns every node's address.
+func (c *Cluster) Addrs() []string {
+	addrs := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		addrs[i] = n.Addr()
+	}
+	return addrs
+}
+
+// URL returns the cluster's URL in the form REDIS_URL takes for a
+// cluster: redis://[USER:PASSWORD@]FIRST?addr=SECOND&addr=THIRD..., every
+// node a seed. It is a secret when the cluster has a password.
+func (c *Cluster) URL() string {
+	u := url.URL{Scheme: "redis", Host: c.nodes[0].Addr()}
+	if c.opt.Password != "" {
+		u.User = url.UserPassword(c.opt.User, c.opt.Password)
+	}
+	q := url.Values{}
+	for _, n := range c.nodes[1:] {
+		q.Add("addr", n.Addr())
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Masters returns the nodes that serve slots now, as a running node sees
+// the cluster, in slot order.
+func (c *Cluster) Masters(ctx context.Context) ([]*ClusterNode, error) {
+	for _, n := range c.nodes {
+		if !n.Running() {
+			continue
+		}
+		view, err := nodeView(ctx, n)
+		if err != nil {
+			continue
+		}
+		var out []*ClusterNode
+		for _, e := range view.owners() {
+			if m := c.byID(e); m != nil {
+				out = append(out, m)
+			}
+		}
+		return out, nil
+	}
+	return nil, errors.New("redisserver: no running node answers CLUSTER NODES")
+}
+
+// MasterOf returns the node that serves key's slot now.
+func (c *Cluster) MasterOf(ctx context.Context, key string) (*ClusterNode, error) {
+	for _, n := range c.nodes {
+		if !n.Running() {
+			continue
+		}
+		reply, err := n.control().roundTrip(ctx, "CLUSTER", "KEYSLOT", key)
+		if err != nil {
+			continue
+		}
+		slot, err := strconv.Atoi(strings.TrimPrefix(reply, ":"))
+		if err != nil {
+			return nil, fmt.Errorf("redisserver: CLUSTER KEYSLOT answered %q", reply)
+		}
+		view, err := nodeView(ctx, n)
+		if err != nil {
+			continue
+		}
+		for _, e := range view {
+			if e.serves(slot) {
+				if m := c.byID(e.id); m != nil {
+					return m, nil
+				}
+			}
+		}
+		return nil, fmt.Errorf("redisserver: %s knows no master of slot %d", n.Addr(), slot)
+	}
+	return nil, errors.New("redisserver: no running node answers")
+}
+
+func (c *Cluster) byID(id string) *ClusterNode {
+	for _, n := range c.nodes {
+		if n.ID == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// Kill ends a node at once (SIGKILL), as a crash would; its data directory
+// stays for Restart.
+func (c *Cluster) Kill(n *ClusterNode) error {
+	slot := -1
+	if view, err := nodeView(context.Background(), n); err == nil {
+		if self := view.self(); self != nil && len(self.slots) > 0 {
+			slot = self.slots[0].first
+		}
+	}
+	n.mu.Lock()
+	n.slotAtKill = slot
+	srv := n.srv
+	n.srv = nil
+	n.mu.Unlock()
+	if srv == nil {
+		return fmt.Errorf("redisserver: node %s is not running", n.Addr())
+	}
+	return srv.Kill()
+}
+
+// Restart starts a killed node again on its port and data directory: it
+// keeps its node ID (nodes.conf) and rejoins the cluster, a former master
+// whose slots moved as a replica of the node that took them. It returns
+// once the node answers; WaitHealthy waits for the cluster to agree.
+func (c *Cluster) Restart(ctx context.Context, n *ClusterNode) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.srv != nil {
+		return fmt.Errorf("redisserver: node %s is running", n.Addr())
+	}
+	srv, err := Start(ctx, n.opt)
+	if err != nil {
+		return err
+	}
+	n.srv = srv
+	return nil
+}
+
+// WaitHealthy waits until every running node reports cluster_state:ok,
+// sees every node connected and none failing, all agree on which master
+// serves which slots, and every replica's link to its master is up.
+func (c *Cluster) WaitHealthy(ctx context.Context) error {
+	return c.waitFor(ctx, "a healthy cluster on which every node agrees", func(ctx context.Context) error {
+		if err := c.agree(ctx, nil); err != nil {
+			return err
+		}
+		return c.everyNode(ctx, func(ctx context.Context, n *ClusterNode) error {
+			view, err := nodeView(ctx, n)
+			if err != nil {
+				return err
+			}
+			for _, e := range view {
+				if e.has("fail") || e.has("fail?") || e.link != "connected" {
+					return fmt.Errorf("%s sees %s as %s, link %s", n.Addr(), e.addr, strings.Join(e.flags, ","), e.link)
+				}
+			}
+			self := view.self()
+			if self != nil && self.has("slave") {
+				info, err := n.control().roundTrip(ctx, "INFO", "replication")
+				if err != nil {
+					return err
+				}
+				if !strings.Contains(info, "master_link_status:up") {
+					return fmt.Errorf("replica %s is not in sync with its master", n.Addr())
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// WaitFailover waits until every running node agrees that a node other
+// than dead serves the slots dead served when Kill ended it, and reports
+// cluster_state:ok; it returns that node. Kill a master, then call it: it
+// returns once a replica was promoted and the cluster serves every slot.
+func (c *Cluster) WaitFailover(ctx context.Context, dead *ClusterNode) (*ClusterNode, error) {
+	dead.mu.Lock()
+	slot := dead.slotAtKill
+	dead.mu.Unlock()
+	if slot < 0 {
+		return nil, fmt.Errorf("redisserver: %s served no slot when it was killed", dead.Addr())
+	}
+	var promoted *ClusterNode
+	err := c.waitFor(ctx, "a replica of "+dead.Addr()+" to take over its slots", func(ctx context.Context) error {
+		return c.agree(ctx, func(v view) error {
+			for _, e := range v {
+				if e.serves(slot) && e.id != dead.ID {
+					promoted = c.byID(e.id)
+					return nil
+				}
+			}
+			return fmt.Errorf("%s still serves slot %d", dead.Addr(), slot)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if promoted == nil {
+		return nil, fmt.Errorf("redisserver: slot %d moved to a node not of this cluster", slot)
+	}
+	return promoted, nil
+}
+
+// agree checks that every running node reports cluster_state:ok and names
+// the same master for every slot, and that check (when set) accepts that
+// view.
+func (c *Cluster) agree(ctx context.Context, check func(view) error) error {
+	var first string
+	return c.everyNode(ctx, func(ctx context.Context, n *ClusterNode) error {
+		info, err := n.control().roundTrip(ctx, "CLUSTER", "INFO")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "cluster_state:ok") {
+			return fmt.Errorf("%s: cluster_state is not ok", n.Addr())
+		}
+		view, err := nodeView(ctx, n)
+		if err != nil {
+			return err
+		}
+		owners := view.slotMap()
+		if first == "" {
+			first = owners
+		} else if owners != first {
+			return fmt.Errorf("nodes disagree on the slot owners: %q and %q", first, owners)
+		}
+		if check != nil {
+			return check(view)
+		}
+		return nil
+	})
+}
+
+// everyNode runs fn on every running node in turn.
+func (c *Cluster) everyNode(ctx context.Context, fn func(context.Context, *ClusterNode) error) error {
+	for _, n := range c.nodes {
+		if !n.Running() {
+			continue
+		}
+		if err := fn(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond until it returns nil or ctx ends.
+func (c *Cluster) waitFor(ctx context.Context, what string, cond func(context.Context) error) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		last := cond(ctx)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redisserver: waiting for %s: %w (last: %v)", what, ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops every node and removes the data directories if StartCluster
+// created them. It is safe to call more than once.
+func (c *Cluster) Close() error {
+	c.closeOnce.Do(func() {
+		var errs []error
+		for _, n := range c.nodes {
+			n.mu.Lock()
+			if n.srv != nil {
+				errs = append(errs, n.srv.Close())
+				n.srv = nil
+			}
+			n.mu.Unlock()
+		}
+		if c.tempDir != "" {
+			errs = append(errs, os.RemoveAll(c.tempDir))
+		}
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
+}
