@@ -40,6 +40,7 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	defer closeShared()
 	if u := os.Getenv("REDIS_TEST_URL"); u != "" {
 		serverURL = u
 		return m.Run()
