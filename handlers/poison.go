@@ -138,6 +138,9 @@ var transientErrors = []error{
 	// applied on the master; the retry finds it applied, waits for the
 	// replicas again and only then publishes its events (state/replicas.go).
 	state.ErrReplicasBehind,
+	// A Redis Cluster slot moved between finding its master and the
+	// commit; nothing was written and the retry finds the new master.
+	state.ErrSlotMoved,
 }
 
 // maxAttempts is the configured limit, at least 1.

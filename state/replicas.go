@@ -34,6 +34,14 @@ package state
 // customer's hash tag so that on a cluster it lands on the master holding
 // the customer, where the WAIT must go.
 //
+// On Redis Cluster the cluster client would send WAIT, which names no key,
+// to any node. The commit script and its WAIT therefore go as one pipeline
+// through go-redis's client of the customer's master (commitAndWaitOnMaster),
+// and a slot that moved in between answers MOVED without running the
+// script (ErrSlotMoved, retried). A failover can still lose a commit that
+// WAIT had not confirmed: its attempt failed, and the retry finds the
+// command not applied on the new master and applies it there.
+//
 // Not WAITAOF: WAIT proves the write is in N replicas' memory, WAITAOF
 // (Redis 7.2 and later) that it is in their append-only files. The store
 // supports Redis 6.2 and later, the local fsync is already required
@@ -109,7 +117,7 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
+		return fmt.Errorf("%w: %w", ErrReplicasBehind, s.slotMoved(ctx, err))
 	}
 	acked, err := wait.Int64()
 	if err != nil {
@@ -118,14 +126,54 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 	return s.checkAcked(acked)
 }
 
+// commitAndWaitOnMaster is commitAndWait on Redis Cluster. The cluster
+// client would send WAIT, which names no key, to any node, and a WAIT on a
+// connection that did not write returns at once: the script and its WAIT
+// go as one pipeline on a connection to the master of the customer's slot
+// (go-redis's node client for it). Timers are indexed first, through the
+// cluster client, since their key is in another slot. If the slot moved
+// meanwhile the master answers MOVED (or ASK) without running the script;
+// the client's slot map is then reloaded and the commit fails with
+// ErrSlotMoved, which the caller retries.
+func (s *Store) commitAndWaitOnMaster(ctx context.Context, c Commit, keys []string, args []interface{}) (interface{}, int64, error) {
+	if err := s.IndexTimers(ctx, c.Partition, c.Timers); err != nil {
+		return nil, 0, err
+	}
+	node, err := s.masterOf(ctx, c.CustomerID)
+	if err != nil {
+		return nil, 0, err
+	}
+	v, acked, err := s.commitAndWait(ctx, node, keys, args)
+	return v, acked, s.slotMoved(ctx, err)
+}
+
+// ErrSlotMoved is wrapped by the error of a commit sent to the master a
+// Redis Cluster client believed held the customer's slot when the slot
+// had moved (a failover, a resharding): nothing was written, and a retry
+// goes to the new master.
+var ErrSlotMoved = errors.New("the customer's Redis Cluster slot moved to another master")
+
+// slotMoved turns a MOVED or ASK answer from a node client into
+// ErrSlotMoved and has the cluster client reload its slot map (a node
+// client's redirect does not reach the cluster client by itself).
+func (s *Store) slotMoved(ctx context.Context, err error) error {
+	if err == nil || !(redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")) {
+		return err
+	}
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		c.ReloadState(ctx)
+	}
+	return fmt.Errorf("%w: %w", ErrSlotMoved, err)
+}
+
 // commitAndWait runs the commit script and WAIT in one pipeline (one
-// connection), and once more with the script's source when the server
-// lost its script cache.
-func (s *Store) commitAndWait(ctx context.Context, keys []string, args []interface{}) (interface{}, int64, error) {
+// connection) on rdb, a single server or a cluster's node client, and once
+// more with the script's source when the server lost its script cache.
+func (s *Store) commitAndWait(ctx context.Context, rdb redis.Cmdable, keys []string, args []interface{}) (interface{}, int64, error) {
 	// The pipeline's own error is its first failed command's; each
 	// command's is read below instead.
 	run := func(eval func(p redis.Pipeliner) *redis.Cmd) (commit, wait *redis.Cmd) {
-		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, _ = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			commit = eval(p)
 			wait = s.wait(ctx, p)
 			return nil

@@ -321,6 +321,30 @@ func (c *Cluster) MasterOf(ctx context.Context, key string) (*ClusterNode, error
 	return nil, errors.New("redisserver: no running node answers")
 }
 
+// ReplicasOf returns the nodes that follow master now, as a running node
+// sees the cluster.
+func (c *Cluster) ReplicasOf(ctx context.Context, master *ClusterNode) ([]*ClusterNode, error) {
+	for _, n := range c.nodes {
+		if !n.Running() {
+			continue
+		}
+		view, err := nodeView(ctx, n)
+		if err != nil {
+			continue
+		}
+		var out []*ClusterNode
+		for _, e := range view {
+			if e.master == master.ID {
+				if r := c.byID(e.id); r != nil {
+					out = append(out, r)
+				}
+			}
+		}
+		return out, nil
+	}
+	return nil, errors.New("redisserver: no running node answers CLUSTER NODES")
+}
+
 func (c *Cluster) byID(id string) *ClusterNode {
 	for _, n := range c.nodes {
 		if n.ID == id {

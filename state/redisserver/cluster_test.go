@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestStartClusterServesEverySlotWithTheShippedSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	seen := 0
+	var seen atomic.Int32
 	err = rdb.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 		got, err := n.ConfigGet(ctx, "*").Result()
 		if err != nil {
@@ -63,11 +64,11 @@ func TestStartClusterServesEverySlotWithTheShippedSettings(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", n.Options().Addr, k, got[k], want)
 			}
 		}
-		seen++
+		seen.Add(1)
 		return nil
 	})
-	if err != nil || seen != 3 {
-		t.Fatalf("ForEachMaster: %d masters, %v", seen, err)
+	if err != nil || seen.Load() != 3 {
+		t.Fatalf("ForEachMaster: %d masters, %v", seen.Load(), err)
 	}
 	// Without the password no node admits a client.
 	anon := redis.NewClient(&redis.Options{Addr: c.Addrs()[0]})
