@@ -32,7 +32,8 @@
 //	REDIS_WAIT_REPLICAS replicas that must acknowledge a commit (Redis WAIT) before its events are published
 //	               and the command acked (default 0: do not wait); fewer within REDIS_WAIT_TIMEOUT is retried.
 //	               The processor refuses to start when the master has fewer connected replicas
-//	               (REDIS_ALLOW_VOLATILE=1 starts anyway)
+//	               (REDIS_ALLOW_VOLATILE=1 starts anyway). On a cluster every master is checked and WAIT runs
+//	               on the customer's master; 1, with two replicas per master, lets a failover lose nothing
 //	REDIS_WAIT_TIMEOUT how long a commit waits for them (default 1s; below the client's 3s read timeout)
 //	DATA_DIR       where embedded servers keep data (default ./data); the embedded NATS passwords are in DATA_DIR/nats-auth/credentials.env
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)

@@ -9,6 +9,9 @@
 // never share a server and may run in parallel. Within a package, Client
 // flushes the whole server, so tests that use it must not call t.Parallel.
 //
+// StartCluster, ClusterClient and SharedClusterClient do the same for a
+// Redis Cluster (cluster.go).
+//
 // Setting REDIS_TEST_URL points every package at that server instead, and
 // nothing is started. Client runs FLUSHALL, which empties every database of
 // that server whatever DB the URL names: never point it at data you need.
