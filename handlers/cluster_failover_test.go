@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -126,6 +127,7 @@ func TestG1G3ClusterFailoverLosesNothingAndResumesWithinSeconds(t *testing.T) {
 		t.Fatal(err)
 	}
 	promotedAt := time.Now()
+	published := victimEvents(e, onVictim)
 	node := redis.NewClient(&redis.Options{Addr: promoted.Addr()})
 	defer node.Close()
 	before := versionsOn(t, node, onVictim)
@@ -141,10 +143,16 @@ func TestG1G3ClusterFailoverLosesNothingAndResumesWithinSeconds(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("no commit reached the promoted master %s within 60 s: %v", promoted.Addr(), err)
 	}
+	if err := waitFor(waitCtx, func() bool { return victimEvents(e, onVictim) > published }); err != nil {
+		t.Fatalf("no event of the killed master's customers published within 60 s of the promotion: %v", err)
+	}
+	confirmed := time.Now()
 	promotion, resumed := promotedAt.Sub(killed), landed.Sub(promotedAt)
 	t.Logf("Redis Cluster failover (cluster-node-timeout %v): (a) promotion %v after the kill; "+
-		"(b) first commit on the promoted master %v after the promotion (%d customers of %d on the killed master)",
-		redistest.TestNodeTimeout, promotion.Round(time.Millisecond), resumed.Round(time.Millisecond), len(onVictim), customers)
+		"(b) first commit on the promoted master %v after the promotion; (c) first event of its customers "+
+		"published (commit confirmed by a replica) %v after the promotion (%d customers of %d on the killed master)",
+		redistest.TestNodeTimeout, promotion.Round(time.Millisecond), resumed.Round(time.Millisecond),
+		confirmed.Sub(promotedAt).Round(time.Millisecond), len(onVictim), customers)
 
 	// Some more load on the promoted master, then every command must land.
 	if err := waitFor(waitCtx, func() bool {
@@ -183,6 +191,17 @@ func TestG1G3ClusterFailoverLosesNothingAndResumesWithinSeconds(t *testing.T) {
 	if resumed > 20*time.Second {
 		t.Errorf("first commit on the promoted master %v after the promotion; want a few seconds", resumed)
 	}
+}
+
+// victimEvents counts the events published so far for the customers.
+func victimEvents(e *env, customers []string) int {
+	n := 0
+	for _, ev := range e.events.Events() {
+		if slices.Contains(customers, ev.CustomerID) {
+			n++
+		}
+	}
+	return n
 }
 
 func stateKey(customerID string) string { return state.DefaultPrefix + ":{" + customerID + "}:state" }
