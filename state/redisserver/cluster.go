@@ -34,6 +34,10 @@ type ClusterOptions struct {
 	// User and Password as in Options: every node requires them, and a
 	// replica logs in to its master with them (masteruser, masterauth).
 	User, Password string
+	// BasePort, when set, puts node i on port BasePort+i and its cluster
+	// bus on BasePort+10000+i (a stable URL for a local cluster); 0 picks
+	// free ports.
+	BasePort int
 }
 
 // Cluster is a running Redis Cluster of private redis-server processes on
@@ -81,7 +85,9 @@ func (n *ClusterNode) control() control {
 // slots, introduces the nodes to each other, attaches the replicas and
 // returns once every node reports cluster_state:ok, every node sees the
 // same masters and replicas, and every replica is in sync with its master.
-// ctx bounds the start only.
+// ctx bounds the start only. With BasePort and a Dir where every node kept
+// its nodes.conf from an earlier start, the nodes start on their data and
+// re-form the cluster they were (data kept: the AOF is replayed).
 func StartCluster(ctx context.Context, opt ClusterOptions) (_ *Cluster, err error) {
 	if opt.Masters <= 0 {
 		opt.Masters = 3
@@ -106,12 +112,26 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (_ *Cluster, err erro
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < opt.Masters*(1+opt.Replicas); i++ {
-		n, err := startNode(ctx, filepath.Join(dir, "node-"+strconv.Itoa(i)), base, opt)
+	total := opt.Masters * (1 + opt.Replicas)
+	resume := opt.BasePort > 0
+	for i := 0; i < total; i++ {
+		nodeDir := filepath.Join(dir, "node-"+strconv.Itoa(i))
+		if _, err := os.Stat(filepath.Join(nodeDir, "nodes.conf")); err != nil {
+			resume = false
+		}
+		n, err := startNode(ctx, nodeDir, base, opt, i)
 		if err != nil {
 			return nil, err
 		}
 		c.nodes = append(c.nodes, n)
+	}
+	if resume {
+		// Every node kept its nodes.conf (ID, peers, slots) on the same
+		// ports: the cluster re-forms by itself.
+		if err := c.WaitHealthy(ctx); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	masters := c.nodes[:opt.Masters]
 	for i, m := range masters {
@@ -194,16 +214,25 @@ func clusterConfig(opt ClusterOptions) (string, error) {
 // startNode starts one node in dir on a port and a cluster bus port picked
 // here: the bus port is the client port + 10000 unless set, which for a
 // port the kernel picks is often past 65535.
-func startNode(ctx context.Context, dir, base string, opt ClusterOptions) (*ClusterNode, error) {
+func startNode(ctx context.Context, dir, base string, opt ClusterOptions, i int) (*ClusterNode, error) {
 	var lastErr error
-	for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, fmt.Errorf("redisserver: pick a port: %w", err)
+	attempts := 3
+	if opt.BasePort > 0 {
+		attempts = 1
+		if opt.BasePort+10000+i > 65535 {
+			return nil, fmt.Errorf("redisserver: BasePort %d leaves no cluster bus port for node %d", opt.BasePort, i)
 		}
-		bus, err := freePort()
-		if err != nil {
-			return nil, fmt.Errorf("redisserver: pick a port: %w", err)
+	}
+	for attempt := 0; attempt < attempts && ctx.Err() == nil; attempt++ {
+		port, bus := opt.BasePort+i, opt.BasePort+10000+i
+		if opt.BasePort == 0 {
+			var err error
+			if port, err = freePort(); err != nil {
+				return nil, fmt.Errorf("redisserver: pick a port: %w", err)
+			}
+			if bus, err = freePort(); err != nil {
+				return nil, fmt.Errorf("redisserver: pick a port: %w", err)
+			}
 		}
 		n := &ClusterNode{Port: port, slotAtKill: -1, opt: Options{Dir: dir, Port: port, Appendonly: true, User: opt.User, Password: opt.Password,
 			extraConfig: base + "cluster-port " + strconv.Itoa(bus) + "\n"}}

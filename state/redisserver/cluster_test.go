@@ -2,7 +2,10 @@ package redisserver
 
 import (
 	"context"
+	"math/rand/v2"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,8 +30,12 @@ func startTestCluster(t *testing.T, opt ClusterOptions) *Cluster {
 // cluster-node.conf's settings, a key written through a cluster client
 // reads back, and the URL it gives is one a cluster client parses.
 func TestStartClusterServesEverySlotWithTheShippedSettings(t *testing.T) {
+	base := freeBasePort(t, 6)
 	c := startTestCluster(t, ClusterOptions{Masters: 3, Replicas: 1, User: "processor", Password: strings.Repeat("pw", 20),
-		NodeTimeout: 3 * time.Second})
+		NodeTimeout: 3 * time.Second, BasePort: base})
+	if c.Addrs()[5] != "127.0.0.1:"+strconv.Itoa(base+5) {
+		t.Errorf("with BasePort %d the nodes are %v", base, c.Addrs())
+	}
 	ctx := context.Background()
 	masters, err := c.Masters(ctx)
 	if err != nil || len(masters) != 3 {
@@ -124,4 +131,66 @@ func (c *Cluster) addrsOf(ns []*ClusterNode) []string {
 		out = append(out, n.Addr())
 	}
 	return out
+}
+
+// freeBasePort finds a BasePort below the kernel's ephemeral ports (where
+// outgoing connections do not take them) whose n client and n bus ports
+// all accept a listener now.
+func freeBasePort(t *testing.T, n int) int {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		base := 20000 + rand.IntN(2700)*4
+		var ls []net.Listener
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			for _, p := range []int{base + i, base + 10000 + i} {
+				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+				if err != nil {
+					ok = false
+					break
+				}
+				ls = append(ls, l)
+			}
+		}
+		for _, l := range ls {
+			_ = l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free range of ports for BasePort")
+	return 0
+}
+
+// A cluster started again with the same BasePort and Dir re-forms from its
+// nodes' files and keeps its data.
+func TestClusterStartedAgainOnItsDirKeepsItsData(t *testing.T) {
+	dir := t.TempDir()
+	opt := ClusterOptions{Masters: 3, Dir: dir, BasePort: freeBasePort(t, 3)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	first := startTestCluster(t, opt)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: first.Addrs()})
+	defer rdb.Close()
+	for _, k := range []string{"a", "b", "c", "d"} {
+		if err := rdb.Set(ctx, k, "v-"+k, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := first.Nodes()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := startTestCluster(t, opt)
+	for i, n := range again.Nodes() {
+		if n.ID != ids[i].ID {
+			t.Errorf("node %d: ID %s, was %s", i, n.ID, ids[i].ID)
+		}
+	}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		if v, err := rdb.Get(ctx, k).Result(); err != nil || v != "v-"+k {
+			t.Errorf("GET %s after the restart = %q, %v", k, v, err)
+		}
+	}
 }
