@@ -10,7 +10,8 @@
 // flushes the whole server, so tests that use it must not call t.Parallel.
 //
 // StartCluster, ClusterClient and SharedClusterClient do the same for a
-// Redis Cluster (cluster.go).
+// Redis Cluster (cluster.go); they always start their own redis-servers,
+// REDIS_TEST_URL or not.
 //
 // Setting REDIS_TEST_URL points every package at that server instead, and
 // nothing is started. Client runs FLUSHALL, which empties every database of
