@@ -141,6 +141,9 @@ var transientErrors = []error{
 	// A Redis Cluster slot moved between finding its master and the
 	// commit; nothing was written and the retry finds the new master.
 	state.ErrSlotMoved,
+	// A commit whose WAIT fell short was lost in a Redis failover; the
+	// retry decides the command again.
+	state.ErrCommitLost,
 }
 
 // maxAttempts is the configured limit, at least 1.

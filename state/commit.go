@@ -252,7 +252,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 	case out.Status == Committed && waited:
 		err = s.checkAcked(acked)
 	case out.Status == Committed || (out.Status == Duplicate && !out.Seen.Trimmed):
-		err = s.awaitReplicas(ctx, c.CustomerID)
+		err = s.awaitReplicas(ctx, c.CustomerID, s.inboxKey(c.CustomerID), c.CommandID)
 	}
 	if err != nil {
 		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s (applied on the master, not yet on enough replicas): %w",

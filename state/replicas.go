@@ -32,7 +32,11 @@ package state
 // earlier write, so WAIT then covers the first commit. The marker is a
 // write because only a write moves a client's offset; it carries the
 // customer's hash tag so that on a cluster it lands on the master holding
-// the customer, where the WAIT must go.
+// the customer, where the WAIT must go. Behind the WAIT the same pipeline
+// checks that the command's inbox record (the relay: its newest entry) is
+// still there: read from a master that has failed over since, it may have
+// reached no replica, and then the command is not applied after all
+// (ErrCommitLost, decided again) and its events must not go out.
 //
 // On Redis Cluster the cluster client would send WAIT, which names no key,
 // to any node. The commit script and its WAIT therefore go as one pipeline
@@ -87,6 +91,14 @@ func (s *Store) masterOf(ctx context.Context, customerID string) (redis.Cmdable,
 	return s.rdb, nil
 }
 
+// nodeAddr names a node client for messages.
+func nodeAddr(n redis.Cmdable) string {
+	if c, ok := n.(*redis.Client); ok {
+		return c.Options().Addr
+	}
+	return "the master"
+}
+
 // checkAcked turns WAIT's reply into ErrReplicasBehind when it is short.
 func (s *Store) checkAcked(acked int64) error {
 	if acked < int64(s.waitReplicas) {
@@ -95,10 +107,23 @@ func (s *Store) checkAcked(acked int64) error {
 	return nil
 }
 
+// ErrCommitLost is wrapped by the error of a Load or Commit that found a
+// command applied, waited for the replicas, and then no longer found it on
+// the customer's master: on a cluster, that master failed over to a
+// replica the commit had not reached (its WAIT had fallen short, so none
+// of its events was published). The command is not applied; a retry
+// decides it again on the new master.
+var ErrCommitLost = errors.New("a command found applied is not on the customer's master any more (lost in a failover)")
+
 // awaitReplicas makes sure every write made so far to customerID's master
 // reached Options.WaitReplicas replicas (marker write, then WAIT, on one
-// connection). It does nothing when WaitReplicas is 0.
-func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
+// connection). With a field it also checks, in the same pipeline and
+// after the WAIT, that the master that confirmed still holds that field of
+// the hash key (a command's inbox record, an outbox entry): it was read
+// before, perhaps from a master that has since failed over to a replica
+// it had not reached (ErrCommitLost). It does nothing when WaitReplicas
+// is 0.
+func (s *Store) awaitReplicas(ctx context.Context, customerID, key, field string) error {
 	if s.waitReplicas <= 0 {
 		return nil
 	}
@@ -110,10 +135,16 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
 	}
-	var wait *redis.Cmd
+	var (
+		wait  *redis.Cmd
+		still *redis.BoolCmd
+	)
 	_, err = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.replSyncKey(customerID), "1", time.Millisecond)
 		wait = s.wait(ctx, p)
+		if field != "" {
+			still = p.HExists(ctx, key, field)
+		}
 		return nil
 	})
 	if err != nil {
@@ -122,6 +153,9 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 	acked, err := wait.Int64()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
+	}
+	if still != nil && !still.Val() {
+		return fmt.Errorf("%w: %s of %s on %s", ErrCommitLost, field, key, nodeAddr(node))
 	}
 	return s.checkAcked(acked)
 }

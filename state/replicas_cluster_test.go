@@ -139,3 +139,29 @@ func TestWaitReplicasCommitOnAStaleMasterIsRefusedAsSlotMoved(t *testing.T) {
 	}
 	mustCommit(t, s, Commit{CustomerID: cust, CommandID: "c1", At: t0})
 }
+
+// The confirmation of a command found applied checks, behind its WAIT and
+// on the same master, that the command is still there: one read from a
+// master that failed over since, to a replica it never reached, is not
+// applied after all and must not have its events published.
+func TestWaitReplicasConfirmsOnlyACommandTheMasterStillHolds(t *testing.T) {
+	rdb := redistest.SharedClusterClient(t)
+	ctx := context.Background()
+	s := NewStore(rdb, Options{WaitReplicas: 1, WaitTimeout: time.Second})
+	const cust = "confirmed-customer"
+	mustCommit(t, s, Commit{CustomerID: cust, CommandID: "applied", At: t0})
+	var err error
+	waitFor(t, "a replica to acknowledge", func() bool {
+		err = s.awaitReplicas(ctx, cust, s.inboxKey(cust), "applied")
+		return !errors.Is(err, ErrReplicasBehind)
+	})
+	if err != nil {
+		t.Fatalf("confirming an applied command: %v", err)
+	}
+	// As the promoted master would answer for a commit that died with the
+	// old one.
+	err = s.awaitReplicas(ctx, cust, s.inboxKey(cust), "lost-with-the-old-master")
+	if !errors.Is(err, ErrCommitLost) {
+		t.Fatalf("confirming a command the master does not hold: %v; want ErrCommitLost", err)
+	}
+}

@@ -423,7 +423,8 @@ func (c *Cluster) Restart(ctx context.Context, n *ClusterNode) error {
 
 // WaitHealthy waits until every running node reports cluster_state:ok,
 // sees every node connected and none failing, all agree on which master
-// serves which slots, and every replica's link to its master is up.
+// serves which slots, every replica's link to its master is up and every
+// master counts its replicas online (as WAIT needs them).
 func (c *Cluster) WaitHealthy(ctx context.Context) error {
 	return c.waitFor(ctx, "a healthy cluster on which every node agrees", func(ctx context.Context) error {
 		if err := c.agree(ctx, nil); err != nil {
@@ -440,6 +441,23 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 				}
 			}
 			self := view.self()
+			if self != nil && self.has("master") {
+				// A master counts a replica for WAIT only once it is
+				// online (its full sync done).
+				want := 0
+				for _, e := range view {
+					if e.master == self.id {
+						want++
+					}
+				}
+				info, err := n.control().roundTrip(ctx, "INFO", "replication")
+				if err != nil {
+					return err
+				}
+				if online := strings.Count(info, "state=online"); online != want {
+					return fmt.Errorf("master %s has %d replicas online of %d", n.Addr(), online, want)
+				}
+			}
 			if self != nil && self.has("slave") {
 				info, err := n.control().roundTrip(ctx, "INFO", "replication")
 				if err != nil {
