@@ -25,3 +25,11 @@ var DefaultPartners []byte
 //
 //go:embed nats/accounts.conf
 var NATSAccounts []byte
+
+// RedisClusterNode is redis/cluster-node.conf, the configuration of every
+// node of a Redis Cluster. redisserver.StartCluster runs its nodes with its
+// settings (less the machine paths: TLS files, ACL file, data directory),
+// so the tests exercise the cluster as shipped.
+//
+//go:embed redis/cluster-node.conf
+var RedisClusterNode []byte

@@ -141,6 +141,12 @@ var transientErrors = []error{
 	// This replica lost the command's partition to a later lease holder,
 	// who applies the command; it must never be dead-lettered here.
 	state.ErrFenced,
+	// A Redis Cluster slot moved between finding its master and the
+	// commit; nothing was written and the retry finds the new master.
+	state.ErrSlotMoved,
+	// A commit whose WAIT fell short was lost in a Redis failover; the
+	// retry decides the command again.
+	state.ErrCommitLost,
 }
 
 // maxAttempts is the configured limit, at least 1.

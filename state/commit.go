@@ -266,10 +266,14 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		waited bool // WAIT ran behind the script on its connection
 	)
 	_, cluster := s.rdb.(*redis.ClusterClient)
-	if s.waitReplicas > 0 && len(c.Timers) == 0 && !cluster {
-		v, acked, err = s.commitAndWait(ctx, keys, args)
+	switch {
+	case s.waitReplicas > 0 && cluster:
+		v, acked, err = s.commitAndWaitOnMaster(ctx, c, keys, args)
 		waited = true
-	} else {
+	case s.waitReplicas > 0 && len(c.Timers) == 0:
+		v, acked, err = s.commitAndWait(ctx, s.rdb, keys, args)
+		waited = true
+	default:
 		v, err = s.indexAndCommit(ctx, c, keys, args)
 	}
 	if err != nil {
@@ -285,7 +289,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 	case out.Status == Committed && waited:
 		err = s.checkAcked(acked)
 	case out.Status == Committed || (out.Status == Duplicate && !out.Seen.Trimmed):
-		err = s.awaitReplicas(ctx, c.CustomerID)
+		err = s.awaitReplicas(ctx, c.CustomerID, s.inboxKey(c.CustomerID), c.CommandID)
 	}
 	if err != nil {
 		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s (applied on the master, not yet on enough replicas): %w",

@@ -79,7 +79,7 @@ func (s *Store) Load(ctx context.Context, customerID, commandID string) (Snapsho
 	}
 	snap, err := parseLoad(v)
 	if err == nil && snap.Seen != nil && !snap.Seen.Trimmed {
-		if err := s.awaitReplicas(ctx, customerID); err != nil {
+		if err := s.awaitReplicas(ctx, customerID, s.inboxKey(customerID), commandID); err != nil {
 			return Snapshot{}, fmt.Errorf("state: load %s: command %s is applied on the master: %w", customerID, commandID, err)
 		}
 	}

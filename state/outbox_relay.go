@@ -147,7 +147,7 @@ func (r *OutboxRelay) relayCustomer(ctx context.Context, customerID string, cuto
 	// An entry may be the event of a commit whose WAIT fell short and whose
 	// command is still being retried: it is published only once the
 	// replicas have it (replicas.go).
-	if err := r.store.awaitReplicas(ctx, customerID); err != nil {
+	if err := r.store.awaitReplicas(ctx, customerID, r.store.outboxKey(customerID), old[len(old)-1].ID); err != nil {
 		return 0, fmt.Errorf("publish %d events of %s: %w", len(old), customerID, err)
 	}
 	if err := r.publish(ctx, customerID, old); err != nil {

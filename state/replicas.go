@@ -32,7 +32,19 @@ package state
 // earlier write, so WAIT then covers the first commit. The marker is a
 // write because only a write moves a client's offset; it carries the
 // customer's hash tag so that on a cluster it lands on the master holding
-// the customer, where the WAIT must go.
+// the customer, where the WAIT must go. Behind the WAIT the same pipeline
+// checks that the command's inbox record (the relay: its newest entry) is
+// still there: read from a master that has failed over since, it may have
+// reached no replica, and then the command is not applied after all
+// (ErrCommitLost, decided again) and its events must not go out.
+//
+// On Redis Cluster the cluster client would send WAIT, which names no key,
+// to any node. The commit script and its WAIT therefore go as one pipeline
+// through go-redis's client of the customer's master (commitAndWaitOnMaster),
+// and a slot that moved in between answers MOVED without running the
+// script (ErrSlotMoved, retried). A failover can still lose a commit that
+// WAIT had not confirmed: its attempt failed, and the retry finds the
+// command not applied on the new master and applies it there.
 //
 // Not WAITAOF: WAIT proves the write is in N replicas' memory, WAITAOF
 // (Redis 7.2 and later) that it is in their append-only files. The store
@@ -79,6 +91,14 @@ func (s *Store) masterOf(ctx context.Context, customerID string) (redis.Cmdable,
 	return s.rdb, nil
 }
 
+// nodeAddr names a node client for messages.
+func nodeAddr(n redis.Cmdable) string {
+	if c, ok := n.(*redis.Client); ok {
+		return c.Options().Addr
+	}
+	return "the master"
+}
+
 // checkAcked turns WAIT's reply into ErrReplicasBehind when it is short.
 func (s *Store) checkAcked(acked int64) error {
 	if acked < int64(s.waitReplicas) {
@@ -87,10 +107,23 @@ func (s *Store) checkAcked(acked int64) error {
 	return nil
 }
 
+// ErrCommitLost is wrapped by the error of a Load or Commit that found a
+// command applied, waited for the replicas, and then no longer found it on
+// the customer's master: on a cluster, that master failed over to a
+// replica the commit had not reached (its WAIT had fallen short, so none
+// of its events was published). The command is not applied; a retry
+// decides it again on the new master.
+var ErrCommitLost = errors.New("a command found applied is not on the customer's master any more (lost in a failover)")
+
 // awaitReplicas makes sure every write made so far to customerID's master
 // reached Options.WaitReplicas replicas (marker write, then WAIT, on one
-// connection). It does nothing when WaitReplicas is 0.
-func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
+// connection). With a field it also checks, in the same pipeline and
+// after the WAIT, that the master that confirmed still holds that field of
+// the hash key (a command's inbox record, an outbox entry): it was read
+// before, perhaps from a master that has since failed over to a replica
+// it had not reached (ErrCommitLost). It does nothing when WaitReplicas
+// is 0.
+func (s *Store) awaitReplicas(ctx context.Context, customerID, key, field string) error {
 	if s.waitReplicas <= 0 {
 		return nil
 	}
@@ -102,30 +135,79 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
 	}
-	var wait *redis.Cmd
+	var (
+		wait  *redis.Cmd
+		still *redis.BoolCmd
+	)
 	_, err = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.replSyncKey(customerID), "1", time.Millisecond)
 		wait = s.wait(ctx, p)
+		if field != "" {
+			still = p.HExists(ctx, key, field)
+		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
+		return fmt.Errorf("%w: %w", ErrReplicasBehind, s.slotMoved(ctx, err))
 	}
 	acked, err := wait.Int64()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrReplicasBehind, err)
 	}
+	if still != nil && !still.Val() {
+		return fmt.Errorf("%w: %s of %s on %s", ErrCommitLost, field, key, nodeAddr(node))
+	}
 	return s.checkAcked(acked)
 }
 
+// commitAndWaitOnMaster is commitAndWait on Redis Cluster. The cluster
+// client would send WAIT, which names no key, to any node, and a WAIT on a
+// connection that did not write returns at once: the script and its WAIT
+// go as one pipeline on a connection to the master of the customer's slot
+// (go-redis's node client for it). Timers are indexed first, through the
+// cluster client, since their key is in another slot. If the slot moved
+// meanwhile the master answers MOVED (or ASK) without running the script;
+// the client's slot map is then reloaded and the commit fails with
+// ErrSlotMoved, which the caller retries.
+func (s *Store) commitAndWaitOnMaster(ctx context.Context, c Commit, keys []string, args []interface{}) (interface{}, int64, error) {
+	if err := s.IndexTimers(ctx, c.Partition, c.Timers); err != nil {
+		return nil, 0, err
+	}
+	node, err := s.masterOf(ctx, c.CustomerID)
+	if err != nil {
+		return nil, 0, err
+	}
+	v, acked, err := s.commitAndWait(ctx, node, keys, args)
+	return v, acked, s.slotMoved(ctx, err)
+}
+
+// ErrSlotMoved is wrapped by the error of a commit sent to the master a
+// Redis Cluster client believed held the customer's slot when the slot
+// had moved (a failover, a resharding): nothing was written, and a retry
+// goes to the new master.
+var ErrSlotMoved = errors.New("the customer's Redis Cluster slot moved to another master")
+
+// slotMoved turns a MOVED or ASK answer from a node client into
+// ErrSlotMoved and has the cluster client reload its slot map (a node
+// client's redirect does not reach the cluster client by itself).
+func (s *Store) slotMoved(ctx context.Context, err error) error {
+	if err == nil || !(redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")) {
+		return err
+	}
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		c.ReloadState(ctx)
+	}
+	return fmt.Errorf("%w: %w", ErrSlotMoved, err)
+}
+
 // commitAndWait runs the commit script and WAIT in one pipeline (one
-// connection), and once more with the script's source when the server
-// lost its script cache.
-func (s *Store) commitAndWait(ctx context.Context, keys []string, args []interface{}) (interface{}, int64, error) {
+// connection) on rdb, a single server or a cluster's node client, and once
+// more with the script's source when the server lost its script cache.
+func (s *Store) commitAndWait(ctx context.Context, rdb redis.Cmdable, keys []string, args []interface{}) (interface{}, int64, error) {
 	// The pipeline's own error is its first failed command's; each
 	// command's is read below instead.
 	run := func(eval func(p redis.Pipeliner) *redis.Cmd) (commit, wait *redis.Cmd) {
-		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, _ = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			commit = eval(p)
 			wait = s.wait(ctx, p)
 			return nil

@@ -20,6 +20,10 @@
 //	NATS_PORT      port of the embedded NATS server (default 4333; -1 picks one)
 //	REDIS_URL      external Redis (redis://host:port/db); it must run with appendonly yes and appendfsync always.
 //	               redis://user:password@host:port/db for an ACL user; rediss://... for TLS.
+//	               A Redis Cluster: list several nodes, redis://user:password@host1:port?addr=host2:port&addr=host3:port
+//	               or redis://user:password@host1:port,host2:port,host3:port (database 0 only); every master is
+//	               checked at start-up, and the client reloads its slot map on any failure to follow a failover
+//	               within seconds. One address that is a cluster node is refused.
 //	               Without it a private redis-server on 127.0.0.1 admits only the ACL user "processor", whose
 //	               password is made on first start and kept in $DATA_DIR/redis/password (0600)
 //	REDIS_TLS_CA   with rediss://: PEM file of the CA that signed the server's certificate (default: system roots)
@@ -28,7 +32,8 @@
 //	REDIS_WAIT_REPLICAS replicas that must acknowledge a commit (Redis WAIT) before its events are published
 //	               and the command acked (default 0: do not wait); fewer within REDIS_WAIT_TIMEOUT is retried.
 //	               The processor refuses to start when the master has fewer connected replicas
-//	               (REDIS_ALLOW_VOLATILE=1 starts anyway)
+//	               (REDIS_ALLOW_VOLATILE=1 starts anyway). On a cluster every master is checked and WAIT runs
+//	               on the customer's master; 1, with two replicas per master, lets a failover lose nothing
 //	REDIS_WAIT_TIMEOUT how long a commit waits for them (default 1s; below the client's 3s read timeout)
 //	DATA_DIR       where embedded servers keep data (default ./data); the embedded NATS passwords are in DATA_DIR/nats-auth/credentials.env
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
@@ -303,14 +308,18 @@ func shutdown(s *server.Server) { s.Shutdown(); s.WaitForShutdown() }
 // $DATA_DIR/redis, may use.
 func connectRedis(ctx context.Context, dataDir string) (redis.UniversalClient, func(), error) {
 	if cfg := redisconn.FromEnv(); cfg.URL != "" {
-		opt, err := cfg.Options()
+		// Several addresses make a cluster client (state/redisconn/cluster.go).
+		rdb, err := cfg.NewClient(func(o *redis.Options) { tune(o) })
 		if err != nil {
 			return nil, nil, err // names the setting; password hidden
 		}
-		rdb := redis.NewClient(tune(opt))
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			_ = rdb.Close()
 			return nil, nil, fmt.Errorf("redis at %s %s: %w", redisconn.EnvURL, redisconn.Redacted(cfg.URL), err)
+		}
+		if err := redisconn.CheckNotCluster(ctx, rdb); err != nil {
+			_ = rdb.Close()
+			return nil, nil, err
 		}
 		return rdb, func() { _ = rdb.Close() }, nil
 	} else if err := cfg.CheckUnused(); err != nil {
@@ -348,8 +357,15 @@ func replicaWait(rdb redis.UniversalClient) (int, time.Duration, error) {
 			return 0, 0, fmt.Errorf("REDIS_WAIT_TIMEOUT=%q: want a positive duration such as 1s", v)
 		}
 	}
-	if c, ok := rdb.(*redis.Client); ok && n > 0 && c.Options().ReadTimeout > 0 && timeout >= c.Options().ReadTimeout {
-		return 0, 0, fmt.Errorf("REDIS_WAIT_TIMEOUT=%v must be below the Redis client's read timeout %v", timeout, c.Options().ReadTimeout)
+	var readTimeout time.Duration
+	switch c := rdb.(type) {
+	case *redis.Client:
+		readTimeout = c.Options().ReadTimeout
+	case *redis.ClusterClient:
+		readTimeout = c.Options().ReadTimeout
+	}
+	if n > 0 && readTimeout > 0 && timeout >= readTimeout {
+		return 0, 0, fmt.Errorf("REDIS_WAIT_TIMEOUT=%v must be below the Redis client's read timeout %v", timeout, readTimeout)
 	}
 	return n, timeout, nil
 }

@@ -24,7 +24,7 @@ type stackFlags struct {
 
 func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.nats, "nats", "", "NATS URL (empty: an embedded server); NATS_CREDS, NATS_NKEY, NATS_TLS_* and NATS_INBOX_PREFIX apply as for the processor")
-	fs.StringVar(&f.redis, "redis", "", "Redis URL, rediss:// for TLS (empty: a private redis-server); REDIS_TLS_* apply as for the processor")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL, rediss:// for TLS, several nodes for a cluster (as REDIS_URL) (empty: a private redis-server); REDIS_TLS_* apply as for the processor")
 	fs.StringVar(&f.processor, "processor", "spawn", "spawn (build and start ./cmd/processor), inprocess, or external (already running with SIMULATION=1)")
 	fs.StringVar(&f.processorBin, "processor-bin", "", "processor binary to spawn (empty: go build ./cmd/processor)")
 	fs.StringVar(&f.dir, "dir", "", "data directory of the started servers (empty: a temporary one, in memory under /dev/shm when the machine has it)")

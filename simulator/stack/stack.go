@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -124,11 +125,10 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		s.closers = append(s.closers, srv.Close)
 		redisCfg = redisconn.Config{URL: srv.URL()}
 	}
-	ropt, err := redisCfg.Options()
-	if err != nil {
+	// Several addresses in the URL make a cluster client.
+	if s.Redis, err = redisCfg.NewClient(nil); err != nil {
 		return nil, err
 	}
-	s.Redis = redis.NewClient(ropt)
 	s.closers = append(s.closers, s.Redis.Close)
 
 	switch opt.Processor {
@@ -262,9 +262,26 @@ func (s *Stack) ProcessorRSS() (rss, peak int64, err error) {
 	return rss, peak, sc.Err()
 }
 
-// RedisMemory is Redis's used_memory in bytes.
+// RedisMemory is Redis's used_memory in bytes, summed over the masters of
+// a cluster.
 func (s *Stack) RedisMemory(ctx context.Context) (int64, error) {
-	info, err := s.Redis.Info(ctx, "memory").Result()
+	if c, ok := s.Redis.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		var total int64
+		err := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			m, err := usedMemory(ctx, n)
+			mu.Lock()
+			total += m
+			mu.Unlock()
+			return err
+		})
+		return total, err
+	}
+	return usedMemory(ctx, s.Redis)
+}
+
+func usedMemory(ctx context.Context, rdb redis.Cmdable) (int64, error) {
+	info, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
 		return 0, err
 	}

@@ -46,6 +46,10 @@ type Options struct {
 	// TLS, when set, makes the server listen on TLS only (no plain port)
 	// and require a client certificate signed by TLS.CAFile.
 	TLS *TLS
+
+	// extraConfig is appended to the rendered configuration; directives
+	// there override the ones above (StartCluster's cluster settings).
+	extraConfig string
 }
 
 // TLS names a server's PEM files. The server's certificate must be valid
@@ -246,7 +250,7 @@ func config(dir string, port int, opt Options) string {
 	} else {
 		c += `logfile ""` + "\n"
 	}
-	return c
+	return c + opt.extraConfig
 }
 
 // waitReady polls PING until it is answered, the process dies, or the

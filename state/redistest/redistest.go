@@ -9,6 +9,10 @@
 // never share a server and may run in parallel. Within a package, Client
 // flushes the whole server, so tests that use it must not call t.Parallel.
 //
+// StartCluster, ClusterClient and SharedClusterClient do the same for a
+// Redis Cluster (cluster.go); they always start their own redis-servers,
+// REDIS_TEST_URL or not.
+//
 // Setting REDIS_TEST_URL points every package at that server instead, and
 // nothing is started. Client runs FLUSHALL, which empties every database of
 // that server whatever DB the URL names: never point it at data you need.
@@ -40,6 +44,7 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	defer closeShared()
 	if u := os.Getenv("REDIS_TEST_URL"); u != "" {
 		serverURL = u
 		return m.Run()
