@@ -25,3 +25,10 @@ var DefaultPartners []byte
 //
 //go:embed nats/accounts.conf
 var NATSAccounts []byte
+
+// NATSClusterNode is nats/cluster-node.conf: one node of a 3-node
+// JetStream cluster, which includes ./accounts.conf (NATSAccounts).
+// messages/bus/natscluster starts local clusters from it.
+//
+//go:embed nats/cluster-node.conf
+var NATSClusterNode []byte
