@@ -273,12 +273,23 @@ func TestG1_G7_NothingLostOrAppliedTwiceWhenTheCommandStreamLeaderIsKilledAndRes
 		}
 	}
 	// Each background customer was created once: one customer.created
-	// event each.
+	// event each (an applied command's events may still be on their way).
 	created := map[string]int{}
-	for _, ev := range events.Events() {
-		if ev.Type == messages.EvtCustomerCreated {
-			created[ev.CustomerID]++
+	if err := events.WaitFor(wctx, func(evs []messages.Event) bool {
+		clear(created)
+		for _, ev := range evs {
+			if ev.Type == messages.EvtCustomerCreated {
+				created[ev.CustomerID]++
+			}
 		}
+		for _, a := range bg {
+			if created[a.customer] == 0 {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		t.Errorf("waiting for every background customer's customer.created: %v", err)
 	}
 	for _, a := range bg {
 		if created[a.customer] != 1 {
