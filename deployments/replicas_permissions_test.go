@@ -2,6 +2,7 @@ package deployments
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/messages/bus"
 )
 
 // G6 with several processor replicas: each replica logs in as the one
@@ -60,6 +62,23 @@ func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) 
 	// have served every request three times.
 	if total != 3*requests {
 		t.Errorf("the replicas served %d requests, want %d (each once)", total, 3*requests)
+	}
+	// A replica may move its command consumers' leaders
+	// (bus.SpreadConsumerLeaders): the server answers (on one server, that
+	// it takes a cluster); a refused request would get no answer.
+	streams := bus.StreamsConfig{}.WithDefaults()
+	if err := bus.EnsureStreams(ctxT(t), procs[0].js, procs[0].nc, streams); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.EnsureConsumers(ctxT(t), procs[0].js, streams, bus.SubscriberConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	first := bus.ConsumerName(bus.DefaultConsumerPrefix, 0)
+	m, err := procs[1].nc.Request("$JS.API.CONSUMER.LEADER.STEPDOWN."+streams.CommandStream+"."+first, nil, 5*time.Second)
+	if err != nil {
+		t.Errorf("processor: step down the leader of %s: %v", first, err)
+	} else if !strings.Contains(string(m.Data), "consumer_leader_stepdown_response") {
+		t.Errorf("processor: step down the leader of %s: %s", first, m.Data)
 	}
 	for _, c := range append(procs, sim, partner) {
 		c.noRefusals(t)

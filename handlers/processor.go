@@ -97,6 +97,7 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	}); err != nil {
 		return nil, err
 	}
+	spreadConsumerLeaders(ctx, js, bc, cfg.Logger)
 	bc.Subscriber.Logger = cfg.Logger
 	sub, err := bus.NewCommandSubscriber(js, bc.Streams, bc.Subscriber)
 	if err != nil {
