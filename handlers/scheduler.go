@@ -41,7 +41,8 @@ type Scheduler struct {
 	// Poll is the wall-clock polling interval (BrokerClock); default 1s.
 	Poll time.Duration
 	// Publish bounds the wait for the timer commands' PubAcks (bus.Store;
-	// bus defaults when zero: 3 s a wait, 10 s in all).
+	// bus defaults when zero: 3 s a wait, 10 s in all; NewProcessor gives
+	// timerPublishBudget).
 	Publish bus.StoreOptions
 	Logger  watermill.LoggerAdapter
 
@@ -50,6 +51,12 @@ type Scheduler struct {
 	sub    *nats.Subscription
 	mu     sync.Mutex // one clock move at a time
 }
+
+// timerPublishBudget bounds the storing of one round's timer commands:
+// long enough to ride out a stream leader's failover on a cluster (5 to
+// 9 s measured, plus an ack timeout) in one piece, so a clock move does
+// not fail and get asked again; far inside the duplicate window.
+const timerPublishBudget = 30 * time.Second
 
 // batchPerPartition bounds one round's reads of a partition's index.
 const batchPerPartition = 512
