@@ -33,3 +33,10 @@ var NATSAccounts []byte
 //
 //go:embed redis/cluster-node.conf
 var RedisClusterNode []byte
+
+// NATSClusterNode is nats/cluster-node.conf: one node of a 3-node
+// JetStream cluster, which includes ./accounts.conf (NATSAccounts).
+// messages/bus/natscluster starts local clusters from it.
+//
+//go:embed nats/cluster-node.conf
+var NATSClusterNode []byte

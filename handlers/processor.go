@@ -45,6 +45,11 @@ type Config struct {
 	// partner acts as a direct-bill partner (PTN-2..PTN-4).
 	Partners *partners.Registry
 
+	// StartupTimeout bounds how long NewProcessor asks a JetStream that
+	// does not answer (a cluster electing its leaders) to create the
+	// streams; bus.DefaultStartupTimeout when zero.
+	StartupTimeout time.Duration
+
 	// MaxAttempts is how often a command that fails for a permanent reason
 	// is tried (with the subscriber's backoff in between) before it is
 	// dead-lettered as internal_error; DefaultMaxAttempts when zero.
@@ -78,13 +83,21 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 		cfg.Logger = watermill.NopLogger{}
 	}
 	bc := cfg.Bus.WithDefaults()
-	js, err := jetstream.New(cfg.NATS)
+	// An async publish whose PubAck never comes is forgotten by the client
+	// after the publish timeout; else it would hold a place among the
+	// outstanding publishes for ever (bus.Store bounds our own wait).
+	js, err := jetstream.New(cfg.NATS, jetstream.WithPublishAsyncTimeout(bc.Publisher.Timeout))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := bus.EnsureStreams(ctx, js, cfg.NATS, bc.Streams); err != nil {
+	// A JetStream cluster that is electing its leaders does not answer for
+	// a while: asked again, each request bounded, until StartupTimeout.
+	if err := bus.RetryStartup(ctx, cfg.StartupTimeout, "ensure streams", func(ctx context.Context) error {
+		return bus.EnsureStreams(ctx, js, cfg.NATS, bc.Streams)
+	}); err != nil {
 		return nil, err
 	}
+	spreadConsumerLeaders(ctx, js, bc, cfg.Logger)
 	bc.Subscriber.Logger = cfg.Logger
 	sub, err := bus.NewCommandSubscriber(js, bc.Streams, bc.Subscriber)
 	if err != nil {
@@ -120,7 +133,7 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
-		Poll: cfg.TimerPoll, Logger: cfg.Logger}
+		Poll: cfg.TimerPoll, Publish: bus.StoreOptions{Budget: timerPublishBudget}, Logger: cfg.Logger}
 	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
 	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
 		logger: cfg.Logger}, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cspreseller/csp-processor/handlers/rules"
 	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/state"
 )
 
@@ -38,14 +39,24 @@ type Scheduler struct {
 	Partitions int
 	Clock      ClockMode
 	// Poll is the wall-clock polling interval (BrokerClock); default 1s.
-	Poll   time.Duration
-	Logger watermill.LoggerAdapter
+	Poll time.Duration
+	// Publish bounds the wait for the timer commands' PubAcks (bus.Store;
+	// bus defaults when zero: 3 s a wait, 10 s in all; NewProcessor gives
+	// timerPublishBudget).
+	Publish bus.StoreOptions
+	Logger  watermill.LoggerAdapter
 
 	cancel context.CancelFunc
 	done   chan struct{}
 	sub    *nats.Subscription
 	mu     sync.Mutex // one clock move at a time
 }
+
+// timerPublishBudget bounds the storing of one round's timer commands:
+// long enough to ride out a stream leader's failover on a cluster (5 to
+// 9 s measured, plus an ack timeout) in one piece, so a clock move does
+// not fail and get asked again; far inside the duplicate window.
+const timerPublishBudget = 30 * time.Second
 
 // batchPerPartition bounds one round's reads of a partition's index.
 const batchPerPartition = 512
@@ -189,7 +200,7 @@ func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool)
 		if len(due) == 0 {
 			continue
 		}
-		acks := make([]jetstream.PubAckFuture, 0, len(due))
+		msgs := make([]*nats.Msg, 0, len(due))
 		for _, t := range due {
 			msg, err := messages.NewCommandMsg(messages.SystemPartner, messages.RoleSystem, messages.Command{
 				ID: t.TimerID, Type: messages.CmdTimerFired, CustomerID: t.CustomerID,
@@ -201,20 +212,14 @@ func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool)
 			if simulated {
 				msg.Header.Set(messages.HeaderSimulatedTime, t.DueAt.UTC().Format(time.RFC3339Nano))
 			}
-			f, err := s.JS.PublishMsgAsync(msg)
-			if err != nil {
-				return fired, fmt.Errorf("scheduler: publish timer %s: %w", t.TimerID, err)
-			}
-			acks = append(acks, f)
+			msgs = append(msgs, msg)
 		}
-		for i, f := range acks {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				return fired, fmt.Errorf("scheduler: timer %s not stored: %w", due[i].TimerID, err)
-			case <-ctx.Done():
-				return fired, ctx.Err()
-			}
+		// Bounded (a PubAck lost with a stream leader is waited for at most
+		// Publish.AckTimeout, then the timer command is published again with
+		// its Nats-Msg-Id); a timer not stored within the budget stays
+		// indexed and is published again at the next round or clock move.
+		if _, err := bus.Store(ctx, s.JS, msgs, s.publishOptions()); err != nil {
+			return fired, fmt.Errorf("scheduler: timers not stored: %w", err)
 		}
 		if err := s.Store.UnindexTimers(ctx, p, due); err != nil {
 			return fired, err
@@ -262,6 +267,18 @@ func (s *Scheduler) waitApplied(ctx context.Context, fired []state.TimerEntry) e
 		}
 	}
 	return nil
+}
+
+// publishOptions are s.Publish with every retry logged.
+func (s *Scheduler) publishOptions() bus.StoreOptions {
+	o := s.Publish
+	if o.OnRetry == nil {
+		o.OnRetry = func(msg *nats.Msg, cause error) {
+			s.Logger.Info("Publishing a timer command again", watermill.LogFields{
+				"msg_id": msg.Header.Get(jetstream.MsgIDHeader), "cause": cause.Error()})
+		}
+	}
+	return o
 }
 
 // dueBy keeps the entries due at or before upTo.

@@ -185,10 +185,10 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 
 // publish sends the step's commands stamped with the simulated time, each
 // at its open-loop instant, and waits until JetStream stored every one
-// (storeAll: through an outage, publishing again with the same Nats-Msg-Id).
+// (bus.Batch: through an outage, publishing again with the same Nats-Msg-Id).
 func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) error {
 	stamp := now.UTC().Format(time.RFC3339Nano)
-	batch := make([]storing, 0, len(actions))
+	batch := bus.NewBatch(r.JS, storeOptions())
 	// Open loop within a step: its command k goes out at the step's start
 	// + k/rate whatever the answers do. The pause between steps (checking,
 	// moving the clock, planning) is not made up for by a burst: that would
@@ -215,12 +215,17 @@ func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) e
 		msg.Header.Set(messages.HeaderSimulatedTime, stamp)
 		at := time.Now()
 		r.Ledger.Published(a.Command.ID, at)
-		batch = append(batch, publishAsync(ctx, r.JS, msg))
+		if err := batch.Add(msg); err != nil {
+			return err
+		}
 		r.Rec.Sent(at)
 		r.sent++
 		r.Kinds[a.Kind]++
 	}
-	return storeAll(ctx, r.JS, batch)
+	if _, err := batch.Wait(ctx); err != nil {
+		return fmt.Errorf("commands not stored within %s: %w", storeBudget, err)
+	}
+	return nil
 }
 
 // drain returns once every command sent has been answered (or counted

@@ -15,7 +15,7 @@ import (
 // A publish whose PubAck never comes (the server took the message and went
 // away, a failover lost the answer) is published again after ackTimeout
 // with the same Nats-Msg-Id, and stored once.
-func TestStoreAll_APubAckThatNeverComesIsPublishedAgainAndStoredOnce(t *testing.T) {
+func TestStore_APubAckThatNeverComesIsPublishedAgainAndStoredOnce(t *testing.T) {
 	if storeBudget >= bus.DuplicateWindow {
 		t.Fatalf("storeBudget %s must end inside the duplicate window %s, or a retry could store a second copy", storeBudget, bus.DuplicateWindow)
 	}
@@ -36,7 +36,7 @@ func TestStoreAll_APubAckThatNeverComesIsPublishedAgainAndStoredOnce(t *testing.
 	msg.Header.Set(jetstream.MsgIDHeader, "C1:cmd-1")
 	began := time.Now()
 	stored := make(chan error, 1)
-	go func() { stored <- storeAll(ctx, js, []storing{publishAsync(ctx, js, msg)}) }()
+	go func() { _, err := storeOne(ctx, js, msg); stored <- err }()
 	select {
 	case <-taken:
 	case <-ctx.Done():
@@ -53,7 +53,7 @@ func TestStoreAll_APubAckThatNeverComesIsPublishedAgainAndStoredOnce(t *testing.
 			t.Fatalf("not stored: %v", err)
 		}
 	case <-ctx.Done():
-		t.Fatal("storeAll still waiting for the lost PubAck")
+		t.Fatal("storeOne still waiting for the lost PubAck")
 	}
 	if took := time.Since(began); took < ackTimeout {
 		t.Fatalf("stored after %s, before the %s ack timeout: the first PubAck was not lost", took, ackTimeout)

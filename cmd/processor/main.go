@@ -223,7 +223,7 @@ func run(demo bool) error {
 			cancelRun()
 			return errors.Join(err, <-done)
 		}
-		js, _ := jetstream.New(dnc)
+		js, _ := jetstream.New(dnc, jetstream.WithPublishAsyncTimeout(bus.DefaultPublishTimeout))
 		demoCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		err = simulator.RunDemo(demoCtx, js, bus.DefaultEventStream, cat, os.Stdout)
 		cancel()

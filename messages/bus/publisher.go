@@ -41,14 +41,16 @@ var _ message.Publisher = (*Publisher)(nil)
 
 // NewPublisher returns a Publisher on js. Create js with
 // jetstream.WithPublishAsyncTimeout so an unanswered publish is also
-// forgotten by the client.
+// forgotten by the client (else it stays among the outstanding publishes,
+// and enough of them stall every later publish).
 func NewPublisher(js jetstream.JetStream, cfg PublisherConfig) (*Publisher, error) {
 	if js == nil {
 		return nil, errors.New("bus: publisher needs a JetStream context")
 	}
 	cfg = cfg.WithDefaults()
-	if cfg.Timeout < 0 {
-		return nil, errors.New("bus: publisher timeout is negative")
+	if cfg.Timeout < 0 || cfg.Timeout > MaxStoreBudget {
+		return nil, fmt.Errorf("bus: publisher timeout %v out of range 0..%v (half the duplicate window: "+
+			"a retry later than the window could store an event twice)", cfg.Timeout, MaxStoreBudget)
 	}
 	return &Publisher{js: js, timeout: cfg.Timeout}, nil
 }
@@ -56,11 +58,13 @@ func NewPublisher(js jetstream.JetStream, cfg PublisherConfig) (*Publisher, erro
 // ErrPublisherClosed is returned by Publish after Close.
 var ErrPublisherClosed = errors.New("bus: publisher is closed")
 
-// Publish publishes msgs in order and waits until the server acknowledged
-// every one of them, or Timeout passed. Every message is checked before the
-// first is sent; an invalid one fails the call and nothing is sent. When a
-// message is not acknowledged the error names its UUID and subject; some
-// others may be stored already, so the caller retries the whole call
+// Publish publishes msgs and waits until the server stored every one of
+// them, or Timeout passed: a message whose PubAck is lost (a stream leader
+// died) or answered "duplicate message id is in process" is published again
+// with the same Nats-Msg-Id within Timeout (Store). Every message is checked
+// before the first is sent; an invalid one fails the call and nothing is
+// sent. When a message is not stored the error names its UUID and subject;
+// some others may be stored already, so the caller retries the whole call
 // (duplicates are dropped by Nats-Msg-Id).
 func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	if p.closed.Load() {
@@ -77,73 +81,14 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 		}
 		out[i] = nm
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-
-	futures := make([]jetstream.PubAckFuture, len(out))
-	var errs []error
-	for i, nm := range out {
-		// Wait for room in the client's window of outstanding async
-		// publishes at most until the deadline.
-		stall := time.Until(deadline)
-		if stall <= 0 {
-			errs = append(errs, publishError(msgs[i], nm.Subject, context.DeadlineExceeded))
-			break
-		}
-		f, err := p.js.PublishMsgAsync(nm, jetstream.WithStallWait(stall))
-		if err != nil {
-			errs = append(errs, publishError(msgs[i], nm.Subject, err))
-			break
-		}
-		futures[i] = f
-	}
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		if err := waitAck(ctx, f, p.timeout); err != nil {
-			errs = append(errs, publishError(msgs[i], out[i].Subject, err))
-		}
-	}
-	return errors.Join(errs...)
+	_, err := Store(context.Background(), p.js, out, StoreOptions{AckTimeout: min(DefaultPubAckTimeout, p.timeout), Budget: p.timeout})
+	return err
 }
 
 // Close makes later Publish calls fail. It does not close the connection.
 func (p *Publisher) Close() error {
 	p.closed.Store(true)
 	return nil
-}
-
-// waitAck waits for f's outcome; an outcome that is already there wins over
-// an expired ctx.
-func waitAck(ctx context.Context, f jetstream.PubAckFuture, timeout time.Duration) error {
-	check := func(ack *jetstream.PubAck) error {
-		if ack == nil || ack.Stream == "" {
-			return errors.New("empty PubAck")
-		}
-		return nil
-	}
-	select {
-	case ack := <-f.Ok():
-		return check(ack)
-	case err := <-f.Err():
-		return err
-	case <-ctx.Done():
-	}
-	select {
-	case ack := <-f.Ok():
-		return check(ack)
-	case err := <-f.Err():
-		return err
-	default:
-		return fmt.Errorf("no PubAck within %v", timeout)
-	}
-}
-
-func publishError(m *message.Message, subject string, err error) error {
-	return fmt.Errorf("bus: publish message %s to %s: %w", m.UUID, subject, err)
 }
 
 // toNats converts a watermill message for publishing.

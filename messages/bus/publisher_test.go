@@ -256,3 +256,35 @@ func TestDeadLetter(t *testing.T) {
 		t.Error("code with a dot accepted")
 	}
 }
+
+// A PubAck that never comes (the subject's taker is not a stream: as a
+// stream leader that died with the message) fails Publish once Timeout
+// has passed, naming the message, instead of waiting for ever; in between
+// the message was published again with its Nats-Msg-Id.
+func TestPublisherTimeoutBoundsALostPubAck(t *testing.T) {
+	e := newEnv(t, 2)
+	taken := make(chan struct{}, 16)
+	sub, err := e.nc.Subscribe("csp.lostack.x", func(*nats.Msg) { taken <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := e.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = bus.DefaultPubAckTimeout + time.Second
+	pub := newPublisher(t, e.js, timeout)
+	m := withMeta(message.NewMessage("evt-lost-ack", []byte("{}")), bus.MetaSubject, "csp.lostack.x")
+	began := time.Now()
+	err = pub.Publish("csp.evt.P1.C1.x", m)
+	took := time.Since(began)
+	if err == nil || !strings.Contains(err.Error(), "evt-lost-ack") || !errors.Is(err, bus.ErrNoPubAck) {
+		t.Fatalf("err = %v, want a lost PubAck naming evt-lost-ack", err)
+	}
+	if took < timeout || took > timeout+5*time.Second {
+		t.Fatalf("Publish returned after %v, want just after its timeout %v", took, timeout)
+	}
+	if n := len(taken); n < 2 {
+		t.Fatalf("the message was published %d times; want it published again after the ack timeout", n)
+	}
+}

@@ -141,7 +141,8 @@ func DeadLetterStreamConfig(c StreamsConfig) jetstream.StreamConfig {
 // limit reaches streams created by an earlier version). It is idempotent and safe to run from every replica
 // at start-up. It refuses to change the partition count of an existing
 // command stream, and fails when the server ignores subject transforms
-// (nats-server 2.9.x): nc is used to name the server's version.
+// (nats-server 2.9.x): nc is used to name the server's version. On a
+// cluster it returns once every stream has a leader; give ctx a deadline.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, cfg StreamsConfig) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -159,7 +160,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, c
 			return explainStoreTooSmall(fmt.Errorf("bus: ensure stream %s: %w", sc.Name, err), cfg)
 		}
 	}
-	return nil
+	return waitStreamLeaders(ctx, js, cfg)
 }
 
 // errCodeStorageExceeded is JetStream's "insufficient storage resources

@@ -113,7 +113,11 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() error { s.NC.Close(); return nil })
-	if s.JS, err = jetstream.New(s.NC, jetstream.WithPublishAsyncMaxPending(8192)); err != nil {
+	// A publish whose PubAck never comes is forgotten after the publish
+	// timeout (bus.Store has published it again long before), so lost
+	// PubAcks do not fill the window of outstanding publishes.
+	if s.JS, err = jetstream.New(s.NC, jetstream.WithPublishAsyncMaxPending(8192),
+		jetstream.WithPublishAsyncTimeout(bus.DefaultPublishTimeout)); err != nil {
 		return nil, err
 	}
 	redisCfg := opt.Redis

@@ -73,6 +73,18 @@ type Credentials struct {
 // Password returns user's password, "" for a user the config does not have.
 func (c *Credentials) Password(user string) string { return c.passwords[PasswordVariable(user)] }
 
+// Environment is every password as VARIABLE=password, sorted: the
+// environment of a nats-server process that reads the accounts config
+// (a child process that is given it is meant to know them all).
+func (c *Credentials) Environment() []string {
+	out := make([]string, 0, len(c.passwords))
+	for v, pw := range c.passwords {
+		out = append(out, v+"="+pw)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // LoadOrCreate returns the passwords of every variable accountsConf
 // references, kept in dir/credentials.env. It makes dir mode 0700 and
 // creates the file (0600) on first use, and generates a password for a
