@@ -41,6 +41,12 @@ type RelayOptions struct {
 	// Logger receives sweep errors (err != nil) and how many events a sweep
 	// republished (err == nil). Default: log/slog.
 	Logger func(msg string, err error)
+	// Owns, when set, limits the sweep to the customers it returns true
+	// for: with several replicas, each relays the outboxes of the
+	// partitions it holds, so a customer's left-behind events are
+	// republished by the replica that also publishes its new ones. Nil:
+	// every customer.
+	Owns func(customerID string) bool
 }
 
 // PublishFunc publishes one customer's entries, in the given order, and
@@ -101,7 +107,7 @@ func (r *OutboxRelay) SweepOnce(ctx context.Context) (republished int, err error
 	)
 	scanErr := forEachKey(ctx, r.store.rdb, r.store.outboxPattern(), func(ctx context.Context, key string) error {
 		customerID, ok := r.store.customerFromOutboxKey(key)
-		if !ok {
+		if !ok || (r.opt.Owns != nil && !r.opt.Owns(customerID)) {
 			return nil
 		}
 		n, err := r.relayCustomer(ctx, customerID, cutoff)

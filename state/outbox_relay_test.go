@@ -218,3 +218,27 @@ func TestOutboxRelayShutdownWithoutStart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With several replicas each relays only the customers of the partitions it
+// holds: a customer it does not own keeps its entries for its owner.
+func TestOutboxRelaySweepsOnlyTheCustomersItOwns(t *testing.T) {
+	s, _ := newTestStore(t, Options{})
+	at := time.UnixMilli(time.Now().Add(-time.Hour).UnixMilli())
+	for _, c := range []string{"mine", "theirs"} {
+		mustCommit(t, s, Commit{CustomerID: c, CommandID: "cmd", At: at,
+			Events: []OutboxEntry{{ID: c + "-e1", Subject: "csp.events." + c + ".created", Data: []byte("{}")}}})
+	}
+	p := newPublishRecorder()
+	owns := func(customerID string) bool { return customerID == "mine" }
+	n, err := NewOutboxRelay(s, p.publish, RelayOptions{Owns: owns}).SweepOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string][]string{"mine": {"mine-e1"}}; n != 1 || !reflect.DeepEqual(p.ids(), want) {
+		t.Fatalf("republished %d: %v, want 1: %v", n, p.ids(), want)
+	}
+	left, err := s.readOutbox(context.Background(), "theirs")
+	if err != nil || len(left) != 1 {
+		t.Fatalf("the other replica's customer has %d entries left (%v), want 1", len(left), err)
+	}
+}
