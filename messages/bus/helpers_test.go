@@ -87,7 +87,7 @@ func (e *env) subscriber(t testing.TB, js jetstream.JetStream, cfg bus.Subscribe
 
 func (e *env) consumerInfo(t testing.TB, prefix string, p int) *jetstream.ConsumerInfo {
 	t.Helper()
-	c, err := e.js.Consumer(ctxT(t), e.streams.CommandStream, bus.ConsumerName(prefix, p))
+	c, err := e.js.Consumer(ctxT(t), e.streams.CommandStream, bus.ConsumerName(prefix, p, e.streams.Partitions))
 	if err != nil {
 		t.Fatalf("consumer: %v", err)
 	}
