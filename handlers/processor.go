@@ -35,6 +35,9 @@ type Config struct {
 	// TimerPoll is how often the scheduler looks for due timers on the
 	// wall clock (BrokerClock); default 1s.
 	TimerPoll time.Duration
+	// OwnedPartitions returns the partitions whose timers this replica
+	// fires on the wall clock (Scheduler.Owned); nil: all of them.
+	OwnedPartitions func() []int
 	Logger    watermill.LoggerAdapter
 
 	// StateCacheBytes bounds the cache of recently decided customers'
@@ -103,6 +106,13 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 		return nil, err
 	}
 	store := state.NewStore(rdb, stateOptions(cfg.State, bc.Streams))
+	// Timers indexed per partition by an earlier version would never fire
+	// once nobody reads those keys: move them to their slots first.
+	if moved, err := store.MigrateTimerIndex(ctx, bus.SlotOf); err != nil {
+		return nil, err
+	} else if moved > 0 {
+		cfg.Logger.Info("Moved timers from the per-partition index to the per-slot index", watermill.LogFields{"timers": moved})
+	}
 	cleaner := state.NewOutboxCleaner(store, state.CleanerOptions{Logger: logFunc(cfg.Logger)})
 	relay := state.NewOutboxRelay(store, func(_ context.Context, _ string, entries []state.OutboxEntry) error {
 		return PublishOutbox(events, entries)
@@ -119,8 +129,8 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	h := &CommandHandler{Store: store, Customers: state.NewCustomers(store, cfg.StateCacheBytes), Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
 		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
-	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
-		Poll: cfg.TimerPoll, Logger: cfg.Logger}
+	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Owned: cfg.OwnedPartitions,
+		Clock: cfg.Clock, Poll: cfg.TimerPoll, Logger: cfg.Logger}
 	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
 	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
 		logger: cfg.Logger}, nil
