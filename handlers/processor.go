@@ -38,7 +38,7 @@ type Config struct {
 	// OwnedPartitions returns the partitions whose timers this replica
 	// fires on the wall clock (Scheduler.Owned); nil: all of them.
 	OwnedPartitions func() []int
-	Logger    watermill.LoggerAdapter
+	Logger          watermill.LoggerAdapter
 
 	// StateCacheBytes bounds the cache of recently decided customers'
 	// state (DefaultStateCacheBytes when zero).

@@ -75,7 +75,8 @@ type pulled struct {
 // run returns nil when the partition was stopped, an error when it cannot
 // be consumed any more.
 func (pc *partitionConsumer) run() error {
-	if err := pc.waitPreviousOwner(); err != nil {
+	unacked, err := pc.waitPreviousOwner()
+	if err != nil {
 		if pc.stop.Err() != nil {
 			return nil
 		}
@@ -98,7 +99,7 @@ func (pc *partitionConsumer) run() error {
 	}
 	incoming := make(chan pulled)
 	go pc.read(iter, incoming)
-	return pc.loop(iter, incoming)
+	return pc.loop(iter, incoming, unacked)
 }
 
 // waitPreviousOwner keeps G3 when the partition's previous owner (another
@@ -106,44 +107,50 @@ func (pc *partitionConsumer) run() error {
 // delivered and unacked: pulling at once would get later commands while
 // those still count as delivered, and a customer's later command could
 // be handled before its earlier one comes back. It waits until the
-// consumer has nothing unacked, or until AckWait (plus a margin) has
-// passed. By then every delivery of the previous owner, which stopped
-// sending in-progress when it stopped owning the partition, has expired,
-// and the server hands expired deliveries out before any new message:
-// nats-server v2.15.2 consumer.go, checkPending moves every pending
-// message past its AckWait to the redelivery queue in stream-sequence
-// order (it sorts them) when its timer fires at the earliest deadline,
-// and getNextMsg serves that queue before it reads the next new message.
+// consumer has nothing unacked, or until AckWait (plus a quarter) has
+// passed, and returns how many commands are still unacked then. By then
+// every delivery of the previous owner, which stopped sending in-progress
+// when it stopped owning the partition, has expired, and the server hands
+// expired deliveries out before any new message: nats-server v2.15.2
+// consumer.go, checkPending moves the pending messages past their AckWait
+// to the redelivery queue (sorted by stream sequence within each run) when
+// its timer fires at the earliest deadline, and getNextMsg serves that
+// queue before it reads the next new message. Expiries found by different
+// runs of checkPending are queued run after run, so the queue is not
+// sorted as a whole (a previous owner killed in the middle of sending its
+// in-progress leaves later sequences with older timestamps): loop
+// therefore collects the redeliveries before handing any out (recovery).
 // A graceful previous owner (StopPartition) NAKed what it held in stream
 // order, which puts it on the same queue at once; those still count as
 // unacked until delivered again, so the wait then lasts AckWait as well.
-func (pc *partitionConsumer) waitPreviousOwner() error {
+func (pc *partitionConsumer) waitPreviousOwner() (int, error) {
 	ackWait := pc.sub.cfg.AckWait
-	deadline := time.Now().Add(ackWait + max(ackWait/10, 100*time.Millisecond))
+	deadline := time.Now().Add(ackWait + max(ackWait/4, 250*time.Millisecond))
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	unacked := 0
 	for {
 		ctx, cancel := context.WithTimeout(pc.stop, 5*time.Second)
 		info, err := pc.consumer.Info(ctx)
 		cancel()
 		if err != nil {
 			if pc.stop.Err() != nil {
-				return nil
+				return 0, nil
 			}
 			if errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return fmt.Errorf("consumer of partition %d: %w", pc.partition, err)
+				return 0, fmt.Errorf("consumer of partition %d: %w", pc.partition, err)
 			}
 			pc.sub.logger.Error("Reading the consumer failed; retrying", err, watermill.LogFields{"partition": pc.partition})
-		} else if info.NumAckPending == 0 {
-			return nil
+		} else if unacked = info.NumAckPending; unacked == 0 {
+			return 0, nil
 		}
 		if time.Now().After(deadline) {
-			return nil
+			return unacked, nil
 		}
 		select {
 		case <-tick.C:
 		case <-pc.stop.Done():
-			return nil
+			return 0, nil
 		}
 	}
 }
@@ -175,7 +182,13 @@ func (pc *partitionConsumer) read(iter jetstream.MessagesContext, incoming chan<
 // loop holds the partition's commands and hands each customer's head to
 // the router, until the partition is stopped and nothing is with the
 // router any more.
-func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan pulled) error {
+//
+// While recovering (unacked > 0: commands of a previous owner come back
+// first), nothing is handed out until unacked redeliveries arrived, or
+// AckWait passed (one expired later than expected still comes back in
+// time): then every customer's commands are in stream order before its
+// first one goes to the router, whatever order the server sent them in.
+func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan pulled, unacked int) error {
 	cfg := pc.sub.cfg
 	log := pc.sub.logger
 	lf := watermill.LogFields{"partition": pc.partition}
@@ -191,8 +204,15 @@ func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan 
 	progress := time.NewTicker(cfg.AckWait / 3)
 	defer progress.Stop()
 
+	recovering := unacked > 0
+	var recoveryEnd <-chan time.Time
+	if recovering {
+		t := time.NewTimer(cfg.AckWait)
+		defer t.Stop()
+		recoveryEnd = t.C
+	}
 	startHead := func(customer string) {
-		if active[customer] || pc.stop.Err() != nil {
+		if recovering || active[customer] || pc.stop.Err() != nil {
 			return
 		}
 		q := queues[customer]
@@ -244,7 +264,25 @@ func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan 
 				i = 1 // never in front of the command with the router
 			}
 			queues[h.customer] = slices.Insert(q, i, h)
+			if recovering {
+				if d, _ := strconv.Atoi(h.template.Metadata.Get(MetaNumDelivered)); d > 1 {
+					unacked--
+				}
+				if unacked > 0 {
+					continue
+				}
+				recovering, recoveryEnd = false, nil
+				for c := range queues {
+					startHead(c)
+				}
+				continue
+			}
 			startHead(h.customer)
+		case <-recoveryEnd:
+			recovering, recoveryEnd = false, nil
+			for c := range queues {
+				startHead(c)
+			}
 		case r := <-results:
 			workers--
 			active[r.h.customer] = false
