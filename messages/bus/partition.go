@@ -44,6 +44,7 @@ type held struct {
 	seq      uint64
 	customer string
 	template *message.Message
+	touched  time.Time // received, or in-progress last sent
 }
 
 // outcome is how a customer's head command left the router's hands.
@@ -201,7 +202,8 @@ func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan 
 	workers := 0
 	var failure error
 
-	progress := time.NewTicker(cfg.AckWait / 3)
+	progressEvery := cfg.AckWait / 3
+	progress := time.NewTicker(progressEvery)
 	defer progress.Stop()
 
 	recovering := unacked > 0
@@ -299,8 +301,22 @@ func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan 
 			case unresolved:
 				blocked[r.h.customer] = true
 			}
-		case <-progress.C:
+		case now := <-progress.C:
+			// Only what was held for half a period or more: most commands
+			// are done long before their AckWait, and an in-progress each
+			// would cost the server as much as the ack. The rest is at
+			// most 1.5 periods old at the next tick, well within AckWait.
+			// Sent in stream order, so the server's timestamps grow with
+			// the sequence and a crash expires them in that order.
+			var due []*held
 			for _, h := range heldBySeq {
+				if now.Sub(h.touched) >= progressEvery/2 {
+					due = append(due, h)
+				}
+			}
+			slices.SortFunc(due, func(a, b *held) int { return cmpSeq(a.seq, b.seq) })
+			for _, h := range due {
+				h.touched = now
 				if err := h.jm.InProgress(); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
 					log.Error("Sending in-progress failed", err, lf)
 				}
@@ -369,7 +385,7 @@ func (pc *partitionConsumer) hold(jm jetstream.Msg) (*held, error) {
 		return nil, err
 	}
 	seq, _ := strconv.ParseUint(template.Metadata.Get(MetaStreamSeq), 10, 64)
-	return &held{jm: jm, seq: seq, customer: customerToken(jm.Subject()), template: template}, nil
+	return &held{jm: jm, seq: seq, customer: customerToken(jm.Subject()), template: template, touched: time.Now()}, nil
 }
 
 // customerToken is the customer token of a stored command subject
