@@ -425,10 +425,11 @@ func TestCrashedProcessorsCommandIsRedeliveredFirst(t *testing.T) {
 	for _, m := range ms {
 		m.Ack()
 	}
-	// A held it too, behind cs[0]'s first: its second delivery.
+	// A may have held it too, behind cs[0]'s first (then this is its
+	// second delivery).
 	m := receive(t, chB, 10*time.Second)
-	if m.UUID != fmt.Sprintf("CSP_COMMANDS:%d", seqs[2]) || m.Metadata.Get(bus.MetaNumDelivered) != "2" {
-		t.Fatalf("B's third message %s delivered %s times, want %d twice", m.UUID, m.Metadata.Get(bus.MetaNumDelivered), seqs[2])
+	if d := m.Metadata.Get(bus.MetaNumDelivered); m.UUID != fmt.Sprintf("CSP_COMMANDS:%d", seqs[2]) || (d != "1" && d != "2") {
+		t.Fatalf("B's third message %s delivered %s times, want %d once or twice", m.UUID, d, seqs[2])
 	}
 	m.Ack()
 }
