@@ -36,7 +36,8 @@ type Config struct {
 	// wall clock (BrokerClock); default 1s.
 	TimerPoll time.Duration
 	// OwnedPartitions returns the partitions whose timers this replica
-	// fires on the wall clock (Scheduler.Owned); nil: all of them.
+	// fires on the wall clock (Scheduler.Owned); nil: all of them, or with
+	// Bus.Subscriber.Dynamic the partitions the subscriber consumes.
 	OwnedPartitions func() []int
 	Logger          watermill.LoggerAdapter
 
@@ -129,7 +130,11 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	h := &CommandHandler{Store: store, Customers: state.NewCustomers(store, cfg.StateCacheBytes), Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
 		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
-	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Owned: cfg.OwnedPartitions,
+	owned := cfg.OwnedPartitions
+	if owned == nil && bc.Subscriber.Dynamic {
+		owned = sub.Partitions // the timers of the partitions this replica consumes
+	}
+	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Owned: owned,
 		Clock: cfg.Clock, Poll: cfg.TimerPoll, Logger: cfg.Logger}
 	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
 	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
@@ -194,6 +199,10 @@ func autoPipelined(rdb redis.UniversalClient) (redis.UniversalClient, error) {
 	}
 	return ap, nil
 }
+
+// Subscriber is the command subscriber: with Bus.Subscriber.Dynamic, its
+// StartPartition and StopPartition decide what this replica consumes.
+func (p *Processor) Subscriber() *bus.CommandSubscriber { return p.sub }
 
 // Running is closed once the router is consuming.
 func (p *Processor) Running() chan struct{} { return p.router.Running() }
