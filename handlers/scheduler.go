@@ -180,11 +180,11 @@ func (s *Scheduler) answerClock(ctx context.Context, m *nats.Msg) {
 func (s *Scheduler) advance(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
-		earliest, ok, err := s.earliestDue(ctx, now)
-		if err != nil || !ok {
+		earliest, slots, err := s.earliestDue(ctx, now)
+		if err != nil || len(slots) == 0 {
 			return total, err
 		}
-		fired, err := s.fireDue(ctx, allSlots, earliest, true)
+		fired, err := s.fireDue(ctx, slots, earliest, true)
 		total += len(fired)
 		if err != nil {
 			return total, err
@@ -195,19 +195,26 @@ func (s *Scheduler) advance(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
-func (s *Scheduler) earliestDue(ctx context.Context, upTo time.Time) (time.Time, bool, error) {
+// earliestDue returns the earliest due time of any timer due up to upTo
+// and the slots holding a timer due then (none: nothing is due), from one
+// read of every slot's earliest entry.
+func (s *Scheduler) earliestDue(ctx context.Context, upTo time.Time) (time.Time, []int, error) {
 	due, err := s.Store.DueTimersOf(ctx, allSlots, upTo, 1)
 	if err != nil {
-		return time.Time{}, false, err
+		return time.Time{}, nil, err
 	}
 	var earliest time.Time
-	found := false
-	for _, d := range due {
-		if len(d) > 0 && (!found || d[0].DueAt.Before(earliest)) {
-			earliest, found = d[0].DueAt, true
+	var slots []int
+	for slot, d := range due {
+		switch {
+		case len(d) == 0:
+		case len(slots) == 0 || d[0].DueAt.Before(earliest):
+			earliest, slots = d[0].DueAt, []int{slot}
+		case d[0].DueAt.Equal(earliest):
+			slots = append(slots, slot)
 		}
 	}
-	return earliest, found, nil
+	return earliest, slots, nil
 }
 
 // fireDue publishes a timer.fired command for every indexed timer of slots
