@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -426,5 +427,45 @@ func TestNewPartitionCountStartsWhereTheOldConsumersLeftOff(t *testing.T) {
 	}
 	if info := st.CachedInfo(); info.Config.SubjectTransform.Destination != bus.CommandTransform().Destination {
 		t.Errorf("stream transform %v", info.Config.SubjectTransform)
+	}
+}
+
+// A processor still consuming with another partition count is not raced:
+// starting with a new count refuses, naming the old consumers being pulled
+// and what to do, and creates nothing.
+func TestNewPartitionCountRefusedWhileTheOldConsumersArePulled(t *testing.T) {
+	e := newEnv(t, 4)
+	old := e.subscriber(t, e.js, bus.SubscriberConfig{})
+	if _, err := old.Subscribe(context.Background(), "commands"); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if info := e.consumerInfo(t, "processor", 0); info.NumWaiting == 0 {
+			return errors.New("no pull request waiting yet")
+		}
+		return nil
+	})
+	streams8 := e.streams
+	streams8.Partitions = 8
+	sub8, err := bus.NewCommandSubscriber(e.js, streams8, bus.SubscriberConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub8.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = sub8.Subscribe(ctx, "commands")
+	if err == nil || !strings.Contains(err.Error(), bus.ConsumerName("processor", 0, 4)) ||
+		!strings.Contains(err.Error(), "stop every processor") || !strings.Contains(err.Error(), "PARTITIONS=8") {
+		t.Fatalf("Subscribe with 8 partitions while 4 are consumed: %v", err)
+	}
+	st, err := e.js.Stream(ctxT(t), e.streams.CommandStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range st.ConsumerNames(ctxT(t)).Name() {
+		if strings.HasSuffix(name, "of8") {
+			t.Errorf("consumer %s created although the start was refused", name)
+		}
 	}
 }
