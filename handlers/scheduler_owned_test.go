@@ -2,12 +2,17 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/messages/bus/natstest"
 	"github.com/cspreseller/csp-processor/state"
 )
 
@@ -94,5 +99,37 @@ func BenchmarkSchedulerWallClockPoll(b *testing.B) {
 		if _, err := s.fireDue(ctx, s.ownedSlots(), time.Now(), false); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// With several replicas in simulation mode, one answers each clock move
+// (a queue group): the simulator gets one reply, and the timers fire from
+// that replica only.
+func TestSimulatedClockMoveIsAnsweredByOneReplica(t *testing.T) {
+	e := newEnv(t, 8)
+	var scheds []*Scheduler
+	for range 2 {
+		nc, js := natstest.Connect(t, e.srv)
+		s := &Scheduler{Store: e.store, JS: js, NATS: nc, Partitions: 8, Clock: SimulatedClock, Logger: watermill.NopLogger{}}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+		scheds = append(scheds, s)
+	}
+	inbox := nats.NewInbox()
+	replies, err := e.nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(messages.SimClockRequest{To: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339Nano)})
+	if err := e.nc.PublishRequest(messages.SimClockSubject, inbox, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replies.NextMsg(10 * time.Second); err != nil {
+		t.Fatalf("no reply to the clock move: %v", err)
+	}
+	if m, err := replies.NextMsg(500 * time.Millisecond); err == nil {
+		t.Fatalf("a second reply: %s", m.Data)
 	}
 }
