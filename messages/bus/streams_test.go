@@ -303,3 +303,35 @@ func TestEnsureStreamsNamesTheLimitsWhenTheStoreIsTooSmall(t *testing.T) {
 		t.Fatalf("limits that fit the store: %v", err)
 	}
 }
+
+// The extreme partition counts work on a real server: one consumer
+// filtering on everything, and two consumers of 512 slot filters each.
+func TestConsumersOfOneAndTwoPartitionsSeeTheirSlots(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d partitions", n), func(t *testing.T) {
+			e := newEnv(t, n)
+			per := map[int]uint64{}
+			for i := range 50 {
+				c := fmt.Sprintf("cust-%d", i)
+				e.publishCommand(t, "P1", c, "order.placed", `{}`)
+				per[bus.PartitionOf(c, n)]++
+			}
+			consumers, err := bus.EnsureConsumers(ctxT(t), e.js, e.streams, bus.SubscriberConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(consumers) != n {
+				t.Fatalf("%d consumers", len(consumers))
+			}
+			for p, c := range consumers {
+				info, err := c.Info(ctxT(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.NumPending != per[p] {
+					t.Errorf("partition %d of %d: %d pending, %d published to it", p, n, info.NumPending, per[p])
+				}
+			}
+		})
+	}
+}
