@@ -20,7 +20,8 @@ import (
 // pullExpiry is how long one pull request waits at the server.
 const pullExpiry = 10 * time.Second
 
-// ackTimeout bounds the wait for the server to confirm an ack.
+// ackTimeout bounds the wait for the server to confirm the acks and NAKs
+// of a stopping partition.
 const ackTimeout = 5 * time.Second
 
 // partitionConsumer moves the commands of one partition to the router: up
@@ -345,6 +346,14 @@ func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan 
 				lf.Add(watermill.LogFields{"seq": h.seq}))
 		}
 	}
+	// The server handles one connection's messages in order and answers a
+	// flush after all before it: once this returns, it has every ack and
+	// NAK of the partition, and the next owner sees them.
+	if nc := pc.sub.js.Conn(); nc != nil && !nc.IsClosed() {
+		if err := nc.FlushTimeout(ackTimeout); err != nil {
+			log.Error("Flushing the acks of a stopped partition failed", err, lf)
+		}
+	}
 	return failure
 }
 
@@ -404,8 +413,7 @@ func customerToken(subject string) string {
 }
 
 // deliver hands h to the router until the handler acks it, then acks it
-// to the server and waits for the server's confirmation, so the
-// customer's next command starts only once this one is settled there.
+// to the server.
 func (pc *partitionConsumer) deliver(h *held) outcome {
 	cfg := pc.sub.cfg
 	log := pc.sub.logger
@@ -437,10 +445,13 @@ func (pc *partitionConsumer) deliver(h *held) outcome {
 		for {
 			select {
 			case <-wm.Acked():
-				ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
-				err := h.jm.DoubleAck(ctx)
-				cancel()
-				if err != nil {
+				// Sent, not awaited: the customer's next command may go
+				// at once (it is applied after this one whatever becomes
+				// of the ack, and a lost ack only means a redelivery the
+				// inbox answers). Awaiting the server's confirmation
+				// halved end-to-end throughput (README.md). A stop
+				// flushes the connection instead (loop).
+				if err := h.jm.Ack(); err != nil {
 					// A lost ack means a redelivery; the handler deduplicates.
 					log.Error("Acking a command failed", err, fields)
 				}
