@@ -115,6 +115,9 @@ func TestSimulatedClockMoveIsAnsweredByOneReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+		if err := nc.Flush(); err != nil { // the server has the subscription
+			t.Fatal(err)
+		}
 		scheds = append(scheds, s)
 	}
 	inbox := nats.NewInbox()
