@@ -31,6 +31,15 @@ const (
 // consumerRef is a durable consumer and the user it belongs to.
 type consumerRef struct{ owner, stream, name, filter string }
 
+// firstFilter is a consumer's filter, or the first of its filters (a
+// processor consumer filters on each slot of its partition).
+func firstFilter(c jetstream.ConsumerConfig) string {
+	if c.FilterSubject == "" && len(c.FilterSubjects) > 0 {
+		return c.FilterSubjects[0]
+	}
+	return c.FilterSubject
+}
+
 // partnerUser is a partner's user: the partner and role its subjects carry.
 type partnerUser struct{ partner, role string }
 
@@ -72,7 +81,7 @@ func setUpSite(t *testing.T) *site {
 	}
 	for _, p := range []int{0, s.streams.Partitions - 1} {
 		s.consumers = append(s.consumers, consumerRef{processorUser, s.streams.CommandStream,
-			bus.ConsumerName(bus.DefaultConsumerPrefix, p), bus.PartitionFilter(p)})
+			bus.ConsumerName(bus.DefaultConsumerPrefix, p, s.streams.Partitions), bus.PartitionFilters(p, s.streams.Partitions)[0]})
 	}
 	s.consumers = append(s.consumers, consumerRef{billingUser, s.streams.EventStream, billingUser, messages.EventSubjectPrefix + ".>"})
 	for _, name := range s.names {
@@ -323,7 +332,7 @@ func TestG6_PTN1_ROL1_UsersAreRefusedWhatIsNotTheirs(t *testing.T) {
 		info, err := s.clients[c.owner].js.Consumer(ctxT(t), c.stream, c.name)
 		if err != nil {
 			t.Errorf("%s's consumer %s after the attacks: %v", c.owner, c.name, err)
-		} else if f := info.CachedInfo().Config.FilterSubject; f != c.filter {
+		} else if f := firstFilter(info.CachedInfo().Config); f != c.filter {
 			t.Errorf("%s's consumer %s filters %q after the attacks, want %q", c.owner, c.name, f, c.filter)
 		}
 	}
@@ -463,7 +472,8 @@ func TestG6_UsersCanDoTheirOwnJobs(t *testing.T) {
 	// The processor pulls and acks its commands: C-1's partition holds the
 	// commands sent above.
 	p := bus.PartitionOf("C-1", s.streams.Partitions)
-	pullOwn(proc, s.streams.CommandStream, bus.ConsumerName(bus.DefaultConsumerPrefix, p), 1, messages.PartitionSubjectPrefix+fmt.Sprintf(".%d.", p))
+	pullOwn(proc, s.streams.CommandStream, bus.ConsumerName(bus.DefaultConsumerPrefix, p, s.streams.Partitions), 1,
+		messages.PartitionSubjectPrefix+fmt.Sprintf(".%d.", bus.SlotOf("C-1")))
 
 	// The processor holds every partition's lease, gives them up, and
 	// takes them again (a Create over deleted keys reads them first).

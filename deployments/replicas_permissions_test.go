@@ -73,7 +73,7 @@ func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) 
 	if _, err := bus.EnsureConsumers(ctxT(t), procs[0].js, streams, bus.SubscriberConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	first := bus.ConsumerName(bus.DefaultConsumerPrefix, 0)
+	first := bus.ConsumerName(bus.DefaultConsumerPrefix, 0, streams.Partitions)
 	m, err := procs[1].nc.Request("$JS.API.CONSUMER.LEADER.STEPDOWN."+streams.CommandStream+"."+first, nil, 5*time.Second)
 	if err != nil {
 		t.Errorf("processor: step down the leader of %s: %v", first, err)

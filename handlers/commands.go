@@ -168,7 +168,7 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out 
 	return state.Commit{
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID,
 		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now, WrittenAt: time.Now(),
-		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Partition: route.Partition,
+		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Slot: route.Slot,
 	}, nil
 }
 

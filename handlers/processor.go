@@ -35,7 +35,11 @@ type Config struct {
 	// TimerPoll is how often the scheduler looks for due timers on the
 	// wall clock (BrokerClock); default 1s.
 	TimerPoll time.Duration
-	Logger    watermill.LoggerAdapter
+	// OwnedPartitions returns the partitions whose timers this replica
+	// fires on the wall clock (Scheduler.Owned); nil: all of them, or with
+	// Bus.Subscriber.Dynamic the partitions the subscriber consumes.
+	OwnedPartitions func() []int
+	Logger          watermill.LoggerAdapter
 
 	// StateCacheBytes bounds the cache of recently decided customers'
 	// state (DefaultStateCacheBytes when zero).
@@ -116,6 +120,13 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 		return nil, err
 	}
 	store := state.NewStore(rdb, stateOptions(cfg.State, bc.Streams))
+	// Timers indexed per partition by an earlier version would never fire
+	// once nobody reads those keys: move them to their slots first.
+	if moved, err := store.MigrateTimerIndex(ctx, bus.SlotOf); err != nil {
+		return nil, err
+	} else if moved > 0 {
+		cfg.Logger.Info("Moved timers from the per-partition index to the per-slot index", watermill.LogFields{"timers": moved})
+	}
 	cleaner := state.NewOutboxCleaner(store, state.CleanerOptions{Logger: logFunc(cfg.Logger)})
 	relay := state.NewOutboxRelay(store, func(_ context.Context, _ string, entries []state.OutboxEntry) error {
 		return PublishOutbox(events, entries)
@@ -132,8 +143,12 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	h := &CommandHandler{Store: store, Customers: state.NewCustomers(store, cfg.StateCacheBytes), Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
 		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
-	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Clock: cfg.Clock,
-		Poll: cfg.TimerPoll, Publish: bus.StoreOptions{Budget: timerPublishBudget}, Logger: cfg.Logger}
+	owned := cfg.OwnedPartitions
+	if owned == nil && bc.Subscriber.Dynamic {
+		owned = sub.Partitions // the timers of the partitions this replica consumes
+	}
+	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Owned: owned,
+		Clock: cfg.Clock, Poll: cfg.TimerPoll, Publish: bus.StoreOptions{Budget: timerPublishBudget}, Logger: cfg.Logger}
 	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
 	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
 		logger: cfg.Logger}, nil
@@ -197,6 +212,10 @@ func autoPipelined(rdb redis.UniversalClient) (redis.UniversalClient, error) {
 	}
 	return ap, nil
 }
+
+// Subscriber is the command subscriber: with Bus.Subscriber.Dynamic, its
+// StartPartition and StopPartition decide what this replica consumes.
+func (p *Processor) Subscriber() *bus.CommandSubscriber { return p.sub }
 
 // Running is closed once the router is consuming.
 func (p *Processor) Running() chan struct{} { return p.router.Running() }

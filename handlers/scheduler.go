@@ -26,18 +26,25 @@ import (
 // rules. A timer announced twice (two replicas, a crash before the
 // removal) is therefore applied once.
 //
-// With BrokerClock it polls the wall clock. With SimulatedClock the clock
-// is the simulator's: it answers requests on messages.SimClockSubject, and
-// fires due timers one due instant at a time, waiting for each batch to be
+// With BrokerClock it polls the wall clock, reading the timer index of
+// the slots of the partitions it owns (Owned). With SimulatedClock the
+// clock is the simulator's: it answers requests on
+// messages.SimClockSubject in a queue group, so one replica answers each
+// clock move, and that replica fires every slot's due timers one due
+// instant at a time, waiting for each batch to be
 // applied before the next, so that a timer set by another (a renewal's
 // completion) fires in its place in time. The simulated time is kept in
 // Redis, so a restarted processor fires what became due before it died.
 type Scheduler struct {
-	Store      *state.Store
-	JS         jetstream.JetStream
-	NATS       *nats.Conn
+	Store *state.Store
+	JS    jetstream.JetStream
+	NATS  *nats.Conn
+	// Partitions is the partition count (bus.StreamsConfig.Partitions).
 	Partitions int
-	Clock      ClockMode
+	// Owned returns the partitions whose timers this replica fires on the
+	// wall clock: those it consumes. Nil means all of them.
+	Owned func() []int
+	Clock ClockMode
 	// Poll is the wall-clock polling interval (BrokerClock); default 1s.
 	Poll time.Duration
 	// Publish bounds the wait for the timer commands' PubAcks (bus.Store;
@@ -58,8 +65,40 @@ type Scheduler struct {
 // not fail and get asked again; far inside the duplicate window.
 const timerPublishBudget = 30 * time.Second
 
-// batchPerPartition bounds one round's reads of a partition's index.
-const batchPerPartition = 512
+// batchPerSlot bounds one round's reads of a slot's index.
+const batchPerSlot = 512
+
+// simClockQueue is the queue group of the schedulers' clock subscription:
+// one replica answers each clock move.
+const simClockQueue = "csp-scheduler"
+
+// allSlots lists every slot.
+var allSlots = func() []int {
+	out := make([]int, bus.Slots)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}()
+
+// ownedSlots lists the slots of the partitions this replica owns.
+func (s *Scheduler) ownedSlots() []int {
+	if s.Owned == nil {
+		return allSlots
+	}
+	n := s.Partitions
+	if n <= 0 {
+		n = bus.DefaultPartitions
+	}
+	var out []int
+	for _, p := range s.Owned() {
+		first, end := bus.PartitionSlots(p, n)
+		for slot := first; slot < end; slot++ {
+			out = append(out, slot)
+		}
+	}
+	return out
+}
 
 // Start begins firing timers.
 func (s *Scheduler) Start() error {
@@ -69,7 +108,7 @@ func (s *Scheduler) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
 	if s.Clock == SimulatedClock {
-		sub, err := s.NATS.Subscribe(messages.SimClockSubject, func(m *nats.Msg) { s.answerClock(ctx, m) })
+		sub, err := s.NATS.QueueSubscribe(messages.SimClockSubject, simClockQueue, func(m *nats.Msg) { s.answerClock(ctx, m) })
 		if err != nil {
 			cancel()
 			return fmt.Errorf("scheduler: subscribe %s: %w", messages.SimClockSubject, err)
@@ -93,7 +132,7 @@ func (s *Scheduler) Start() error {
 		t := time.NewTicker(s.Poll)
 		defer t.Stop()
 		for {
-			if _, err := s.fireDue(ctx, time.Now(), false); err != nil && ctx.Err() == nil {
+			if _, err := s.fireDue(ctx, s.ownedSlots(), time.Now(), false); err != nil && ctx.Err() == nil {
 				s.Logger.Error("Firing timers failed; retrying at the next tick", err, nil)
 			}
 			select {
@@ -151,11 +190,11 @@ func (s *Scheduler) answerClock(ctx context.Context, m *nats.Msg) {
 func (s *Scheduler) advance(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
-		earliest, ok, err := s.earliestDue(ctx, now)
-		if err != nil || !ok {
+		earliest, slots, err := s.earliestDue(ctx, now)
+		if err != nil || len(slots) == 0 {
 			return total, err
 		}
-		fired, err := s.fireDue(ctx, earliest, true)
+		fired, err := s.fireDue(ctx, slots, earliest, true)
 		total += len(fired)
 		if err != nil {
 			return total, err
@@ -166,33 +205,41 @@ func (s *Scheduler) advance(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
-func (s *Scheduler) earliestDue(ctx context.Context, upTo time.Time) (time.Time, bool, error) {
+// earliestDue returns the earliest due time of any timer due up to upTo
+// and the slots holding a timer due then (none: nothing is due), from one
+// read of every slot's earliest entry.
+func (s *Scheduler) earliestDue(ctx context.Context, upTo time.Time) (time.Time, []int, error) {
+	due, err := s.Store.DueTimersOf(ctx, allSlots, upTo, 1)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
 	var earliest time.Time
-	found := false
-	for p := range s.Partitions {
-		due, err := s.Store.DueTimers(ctx, p, upTo, 1)
-		if err != nil {
-			return time.Time{}, false, err
-		}
-		if len(due) > 0 && (!found || due[0].DueAt.Before(earliest)) {
-			earliest, found = due[0].DueAt, true
+	var slots []int
+	for slot, d := range due {
+		switch {
+		case len(d) == 0:
+		case len(slots) == 0 || d[0].DueAt.Before(earliest):
+			earliest, slots = d[0].DueAt, []int{slot}
+		case d[0].DueAt.Equal(earliest):
+			slots = append(slots, slot)
 		}
 	}
-	return earliest, found, nil
+	return earliest, slots, nil
 }
 
-// fireDue publishes a timer.fired command for every indexed timer due up
-// to upTo, waits for JetStream to store them, and unindexes them.
-func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool) ([]state.TimerEntry, error) {
+// fireDue publishes a timer.fired command for every indexed timer of slots
+// due up to upTo, waits for JetStream to store them, and unindexes them.
+// The slots' indexes are read in one round trip.
+func (s *Scheduler) fireDue(ctx context.Context, slots []int, upTo time.Time, simulated bool) ([]state.TimerEntry, error) {
+	if len(slots) == 0 {
+		return nil, nil
+	}
+	bySlot, err := s.Store.DueTimersOf(ctx, slots, upTo, batchPerSlot)
+	if err != nil {
+		return nil, err
+	}
 	var fired []state.TimerEntry
-	for p := range s.Partitions {
-		due, err := s.Store.DueTimers(ctx, p, upTo, batchPerPartition)
-		if err != nil || len(due) == 0 {
-			if err != nil {
-				return fired, err
-			}
-			continue
-		}
+	for i, due := range bySlot {
 		// The index scores in milliseconds: drop what is due later within
 		// the millisecond, or its command would arrive before its time and
 		// be ignored (a timer fires only when due, rules.Decide).
@@ -221,7 +268,7 @@ func (s *Scheduler) fireDue(ctx context.Context, upTo time.Time, simulated bool)
 		if _, err := bus.Store(ctx, s.JS, msgs, s.publishOptions()); err != nil {
 			return fired, fmt.Errorf("scheduler: timers not stored: %w", err)
 		}
-		if err := s.Store.UnindexTimers(ctx, p, due); err != nil {
+		if err := s.Store.UnindexTimers(ctx, slots[i], due); err != nil {
 			return fired, err
 		}
 		fired = append(fired, due...)

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-var route = Route{Partition: 3, PartnerID: "P-1", CustomerID: "C-1", Type: CmdSubscriptionCancel}
+var route = Route{Slot: 3, PartnerID: "P-1", CustomerID: "C-1", Type: CmdSubscriptionCancel}
 
 const validCancel = `{"id":"cmd-1","type":"subscription.cancel","schema_version":1,"customer_id":"C-1","data":{"subscription_id":"sub-1"}}`
 
@@ -102,7 +102,7 @@ func TestEventIDIsDerivedFromCustomerCommandAndPosition(t *testing.T) {
 
 func TestParseStoredCommandSubject(t *testing.T) {
 	r, err := ParseStoredCommandSubject("csp.cmdp.7.P-1.sales_agent.C-1.subscription.autorenew.set")
-	if err != nil || r.Partition != 7 || r.PartnerID != "P-1" || r.Role != RoleSalesAgent || r.CustomerID != "C-1" || r.Type != CmdAutoRenewSet {
+	if err != nil || r.Slot != 7 || r.PartnerID != "P-1" || r.Role != RoleSalesAgent || r.CustomerID != "C-1" || r.Type != CmdAutoRenewSet {
 		t.Fatalf("%+v %v", r, err)
 	}
 	for _, bad := range []string{"csp.cmd.P.admin_agent.C.x", "csp.cmdp.x.P.admin_agent.C.t", "csp.cmdp.1.P.admin_agent.C",

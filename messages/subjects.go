@@ -13,10 +13,10 @@ import (
 // sender fills in (PTN-1, ROL-1, guarantee G6, README).
 //
 //	csp.cmd.<partner>.<role>.<customer>.<command type>   published by upstream systems
-//	csp.cmdp.<partition>.<partner>.<role>.<customer>.<command type>
+//	csp.cmdp.<slot>.<partner>.<role>.<customer>.<command type>
 //	                                              the same command as stored: the
-//	                                              command stream maps it to a
-//	                                              partition of the customer token
+//	                                              command stream maps it to the
+//	                                              slot of the customer token (0..1023)
 //	csp.evt.<partner>.<customer>.<event type>     published by the processor
 //	csp.dlq.<code>                                commands that could not be decoded
 const (
@@ -42,7 +42,7 @@ func DeadLetterSubject(code string) string { return DeadLetterPrefix + "." + cod
 
 // Route is what a stored command subject says about the command.
 type Route struct {
-	Partition  int
+	Slot       int // the customer's slot, bus.SlotOf(CustomerID)
 	PartnerID  string
 	Role       Role
 	CustomerID string
@@ -50,7 +50,7 @@ type Route struct {
 }
 
 // ParseStoredCommandSubject reads a subject of the form
-// csp.cmdp.<partition>.<partner>.<role>.<customer>.<type...>.
+// csp.cmdp.<slot>.<partner>.<role>.<customer>.<type...>.
 func ParseStoredCommandSubject(subject string) (Route, error) {
 	rest, ok := strings.CutPrefix(subject, PartitionSubjectPrefix+".")
 	if !ok {
@@ -58,11 +58,11 @@ func ParseStoredCommandSubject(subject string) (Route, error) {
 	}
 	parts := strings.SplitN(rest, ".", 5)
 	if len(parts) != 5 {
-		return Route{}, fmt.Errorf("subject %q lacks partition, partner, role, customer or type", subject)
+		return Route{}, fmt.Errorf("subject %q lacks slot, partner, role, customer or type", subject)
 	}
 	var p int
 	if _, err := fmt.Sscanf(parts[0], "%d", &p); err != nil {
-		return Route{}, fmt.Errorf("subject %q: bad partition %q", subject, parts[0])
+		return Route{}, fmt.Errorf("subject %q: bad slot %q", subject, parts[0])
 	}
 	if !ValidToken(parts[1]) || !ValidToken(parts[3]) {
 		return Route{}, fmt.Errorf("subject %q: partner or customer is not a valid identifier", subject)
@@ -70,7 +70,7 @@ func ParseStoredCommandSubject(subject string) (Route, error) {
 	if !Role(parts[2]).Known() {
 		return Route{}, fmt.Errorf("subject %q: %q is not a role", subject, parts[2])
 	}
-	return Route{Partition: p, PartnerID: parts[1], Role: Role(parts[2]), CustomerID: parts[3], Type: CommandType(parts[4])}, nil
+	return Route{Slot: p, PartnerID: parts[1], Role: Role(parts[2]), CustomerID: parts[3], Type: CommandType(parts[4])}, nil
 }
 
 // HeaderSimulatedTime carries a command's effective time (RFC 3339) from

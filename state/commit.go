@@ -32,11 +32,11 @@ type Commit struct {
 	// from At when At is a simulated time: a simulated January must not
 	// make an event written a millisecond ago look months old to the relay.
 	WrittenAt time.Time
-	// Timers are added to the timer index of Partition before the commit
-	// runs, whatever its outcome (see timer_index.go: the index is a
-	// superset of the live timers).
-	Timers    []TimerEntry
-	Partition int
+	// Timers are added to the timer index of Slot (the customer's slot,
+	// bus.SlotOf) before the commit runs, whatever its outcome (see
+	// timer_index.go: the index is a superset of the live timers).
+	Timers []TimerEntry
+	Slot   int
 }
 
 // MaxFence is the highest Fence a commit may carry: the script compares
@@ -305,13 +305,13 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 // Redis Cluster the index key and the customer's keys hash to different
 // slots, possibly on different nodes, so they take two round trips in that
 // order. A round trip saved shortens the wait of every command behind this
-// one in its partition.
+// one of its customer.
 func (s *Store) indexAndCommit(ctx context.Context, c Commit, keys []string, args []interface{}) (interface{}, error) {
 	if len(c.Timers) == 0 {
 		return commitCmd.Run(ctx, s.rdb, keys, args...).Result()
 	}
 	if _, cluster := s.rdb.(*redis.ClusterClient); cluster {
-		if err := s.IndexTimers(ctx, c.Partition, c.Timers); err != nil {
+		if err := s.IndexTimers(ctx, c.Slot, c.Timers); err != nil {
 			return nil, err
 		}
 		return commitCmd.Run(ctx, s.rdb, keys, args...).Result()
@@ -323,12 +323,12 @@ func (s *Store) indexAndCommit(ctx context.Context, c Commit, keys []string, arg
 	var index *redis.IntCmd
 	var commit *redis.Cmd
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		index = p.ZAdd(ctx, s.timerIndexKey(c.Partition), zs...)
+		index = p.ZAdd(ctx, s.timerIndexKey(c.Slot), zs...)
 		commit = commitCmd.EvalSha(ctx, p, keys, args...)
 		return nil
 	})
 	if err := index.Err(); err != nil {
-		return nil, fmt.Errorf("index %d timers of partition %d: %w", len(zs), c.Partition, err)
+		return nil, fmt.Errorf("index %d timers of slot %d: %w", len(zs), c.Slot, err)
 	}
 	if redis.HasErrorPrefix(commit.Err(), "NOSCRIPT") {
 		// The server lost its script cache (restart, SCRIPT FLUSH); the
@@ -403,6 +403,9 @@ func (c *Commit) check() error {
 	}
 	if c.Fence > MaxFence {
 		return fail("fence %d above %d", c.Fence, uint64(MaxFence))
+	}
+	if len(c.Timers) > 0 && (c.Slot < 0 || c.Slot >= TimerSlots) {
+		return fail("slot %d out of range 0..%d", c.Slot, TimerSlots-1)
 	}
 	for f := range c.Set {
 		if f == "" || f == versionField || f == fenceField {

@@ -170,7 +170,7 @@ func (s *Store) awaitReplicas(ctx context.Context, customerID, key, field string
 // the client's slot map is then reloaded and the commit fails with
 // ErrSlotMoved, which the caller retries.
 func (s *Store) commitAndWaitOnMaster(ctx context.Context, c Commit, keys []string, args []interface{}) (interface{}, int64, error) {
-	if err := s.IndexTimers(ctx, c.Partition, c.Timers); err != nil {
+	if err := s.IndexTimers(ctx, c.Slot, c.Timers); err != nil {
 		return nil, 0, err
 	}
 	node, err := s.masterOf(ctx, c.CustomerID)

@@ -19,12 +19,15 @@ import (
 // therefore never be missed, only announced once too often, and the inbox
 // makes that harmless (guarantee G7, README).
 //
-//	key                             type  contents
-//	<prefix>:timers:{p<partition>}  zset  member = JSON TimerEntry, score = due (unix millis)
+//	key                        type  contents
+//	<prefix>:timers:{s<slot>}  zset  member = JSON TimerEntry, score = due (unix millis)
 //
-// One key per command partition: the processor that owns a partition owns
-// its timers, and on Redis Cluster the index spreads over as many slots as
-// there are partitions.
+// One key per customer slot (bus.SlotOf, 0..1023, fixed for ever): the
+// processor that owns a partition, a range of slots, fires its slots'
+// timers, and on Redis Cluster the index spreads over 1,024 hash slots
+// whatever the partition count. Versions before slots kept one key per
+// partition, <prefix>:timers:{p<partition>}; MigrateTimerIndex moves
+// what is left in those.
 
 // TimerEntry is one indexed timer.
 type TimerEntry struct {
@@ -35,8 +38,8 @@ type TimerEntry struct {
 	DueAt          time.Time `json:"d"`
 }
 
-func (s *Store) timerIndexKey(partition int) string {
-	return s.prefix + ":timers:{p" + strconv.Itoa(partition) + "}"
+func (s *Store) timerIndexKey(slot int) string {
+	return s.prefix + ":timers:{s" + strconv.Itoa(slot) + "}"
 }
 
 func timerMember(e TimerEntry) (string, error) {
@@ -45,9 +48,9 @@ func timerMember(e TimerEntry) (string, error) {
 	return string(b), err
 }
 
-// IndexTimers adds timers of a partition to the index (idempotent). Commit
+// IndexTimers adds timers of a slot to the index (idempotent). Commit
 // does it itself for Commit.Timers, in the same round trip where it can.
-func (s *Store) IndexTimers(ctx context.Context, partition int, entries []TimerEntry) error {
+func (s *Store) IndexTimers(ctx context.Context, slot int, entries []TimerEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -55,8 +58,8 @@ func (s *Store) IndexTimers(ctx context.Context, partition int, entries []TimerE
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.ZAdd(ctx, s.timerIndexKey(partition), zs...).Err(); err != nil {
-		return fmt.Errorf("state: index %d timers of partition %d: %w", len(entries), partition, err)
+	if err := s.rdb.ZAdd(ctx, s.timerIndexKey(slot), zs...).Err(); err != nil {
+		return fmt.Errorf("state: index %d timers of slot %d: %w", len(entries), slot, err)
 	}
 	return nil
 }
@@ -73,15 +76,43 @@ func timerZs(entries []TimerEntry) ([]redis.Z, error) {
 	return zs, nil
 }
 
-// DueTimers returns up to limit timers of a partition due at or before
-// upTo, earliest first.
-func (s *Store) DueTimers(ctx context.Context, partition int, upTo time.Time, limit int) ([]TimerEntry, error) {
-	members, err := s.rdb.ZRangeByScore(ctx, s.timerIndexKey(partition), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(upTo.UnixMilli(), 10), Count: int64(limit),
-	}).Result()
+// DueTimers returns up to limit timers of a slot due at or before upTo,
+// earliest first.
+func (s *Store) DueTimers(ctx context.Context, slot int, upTo time.Time, limit int) ([]TimerEntry, error) {
+	due, err := s.DueTimersOf(ctx, []int{slot}, upTo, limit)
 	if err != nil {
-		return nil, fmt.Errorf("state: due timers of partition %d: %w", partition, err)
+		return nil, err
 	}
+	return due[0], nil
+}
+
+// DueTimersOf returns, for each of slots, up to limit timers due at or
+// before upTo, earliest first; one round trip for all of them (a pipeline,
+// which a cluster client splits per node).
+func (s *Store) DueTimersOf(ctx context.Context, slots []int, upTo time.Time, limit int) ([][]TimerEntry, error) {
+	by := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(upTo.UnixMilli(), 10), Count: int64(limit)}
+	cmds := make([]*redis.StringSliceCmd, len(slots))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, slot := range slots {
+			cmds[i] = p.ZRangeByScore(ctx, s.timerIndexKey(slot), by)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: due timers of %d slots: %w", len(slots), err)
+	}
+	out := make([][]TimerEntry, len(slots))
+	for i, c := range cmds {
+		entries, err := decodeTimerMembers(c.Val())
+		if err != nil {
+			return nil, err
+		}
+		out[i] = entries
+	}
+	return out, nil
+}
+
+func decodeTimerMembers(members []string) ([]TimerEntry, error) {
 	out := make([]TimerEntry, 0, len(members))
 	for _, m := range members {
 		var e TimerEntry
@@ -93,8 +124,8 @@ func (s *Store) DueTimers(ctx context.Context, partition int, upTo time.Time, li
 	return out, nil
 }
 
-// UnindexTimers removes fired timers from the index.
-func (s *Store) UnindexTimers(ctx context.Context, partition int, entries []TimerEntry) error {
+// UnindexTimers removes fired timers of a slot from the index.
+func (s *Store) UnindexTimers(ctx context.Context, slot int, entries []TimerEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -106,7 +137,7 @@ func (s *Store) UnindexTimers(ctx context.Context, partition int, entries []Time
 		}
 		members[i] = m
 	}
-	return s.rdb.ZRem(ctx, s.timerIndexKey(partition), members...).Err()
+	return s.rdb.ZRem(ctx, s.timerIndexKey(slot), members...).Err()
 }
 
 // Applied reports whether a command was applied: it is in the customer's

@@ -95,7 +95,7 @@ func TestCommitIndexesItsTimersInTheSameRoundTrip(t *testing.T) {
 	due := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 	timer := TimerEntry{CustomerID: "C-1", TimerID: "T.a", Kind: "term_end", SubscriptionID: "s1", DueAt: due}
 	c := Commit{CustomerID: "C-1", CommandID: "cmd-1", Set: map[string][]byte{"sub:s1": []byte("x")},
-		Result: []byte("ok"), At: t0, Timers: []TimerEntry{timer}, Partition: 5}
+		Result: []byte("ok"), At: t0, Timers: []TimerEntry{timer}, Slot: 5}
 	mustCommit(t, s, c) // loads the script into the server's cache
 
 	trips := &roundTrips{}

@@ -38,7 +38,11 @@
 //	DATA_DIR       where embedded servers keep data (default ./data); the embedded NATS passwords are in DATA_DIR/nats-auth/credentials.env
 //	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
 //	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
-//	PARTITIONS     command partitions when creating the stream (default 32)
+//	PARTITIONS     command partitions: a power of two 1..1024, each a range of the 1,024 customer slots
+//	               with its own consumer; changing it makes new consumers that start where the old ones
+//	               left off (stop every processor first) (default 32)
+//	MAX_IN_FLIGHT  commands of one partition in flight at once, at most one per customer: the consumers'
+//	               MaxAckPending, 1..64 (default 16: measured, messages/bus/README.md)
 //	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
 //	COMMAND_STREAM_MAX_BYTES, EVENT_STREAM_MAX_BYTES, DEADLETTER_STREAM_MAX_BYTES
 //	               size limit of each stream in bytes (defaults 2 GiB, 4 GiB, 1 GiB; unset or 0 takes the
@@ -194,6 +198,9 @@ func run(demo bool) error {
 	}
 	if cfg.MaxAttempts < 0 {
 		return fmt.Errorf("MAX_ATTEMPTS=%d is negative", cfg.MaxAttempts)
+	}
+	if cfg.Bus.Subscriber.MaxInFlight, err = envInt("MAX_IN_FLIGHT"); err != nil {
+		return err
 	}
 	if a := os.Getenv("ACK_WAIT"); a != "" {
 		d, err := time.ParseDuration(a)

@@ -15,13 +15,20 @@ const (
 	DefaultEventStream      = "CSP_EVENTS"
 	DefaultDeadLetterStream = "CSP_DEADLETTER"
 
-	// DefaultPartitions is the number of command partitions. It cannot be
-	// changed on an existing command stream (EnsureStreams refuses), because
-	// moving a customer to another partition could let a later command of
-	// that customer overtake an earlier one.
+	// DefaultPartitions is the number of command partitions, each a range
+	// of Slots/DefaultPartitions slots with its own consumer. Changing it
+	// regroups slots into new consumers and leaves the stream alone (see
+	// README.md next to this file for the procedure).
 	DefaultPartitions = 32
-	// MaxPartitions bounds the partition count.
-	MaxPartitions = 1024
+	// MaxPartitions bounds the partition count: one slot per partition.
+	MaxPartitions = Slots
+
+	// DefaultMaxInFlight is how many commands of one partition may be in
+	// flight at once (at most one per customer): the consumer's
+	// MaxAckPending. Measured with BenchmarkSubscriberThroughput (README.md
+	// next to this file). MaxMaxInFlight bounds it.
+	DefaultMaxInFlight = 16
+	MaxMaxInFlight     = 64
 
 	// DefaultMaxAge is every stream's default MaxAge. For the command
 	// stream it is also how long the processor must remember an applied
@@ -44,7 +51,6 @@ const (
 	DefaultShutdownTimeout      = 30 * time.Second
 	DefaultRetryInitialInterval = 50 * time.Millisecond
 	DefaultRetryMaxInterval     = 5 * time.Second
-	DefaultPullMaxMessages      = 2
 
 	DefaultPublishTimeout = 10 * time.Second
 )
@@ -73,7 +79,8 @@ type StreamsConfig struct {
 	EventStream      string
 	DeadLetterStream string
 
-	// Partitions is the number of command partitions (1..MaxPartitions).
+	// Partitions is the number of command partitions: a power of two,
+	// 1..MaxPartitions. Partition p covers the slots PartitionSlots(p, n).
 	Partitions int
 
 	// Replicas is the replica count of every stream (and of the consumers,
@@ -150,8 +157,9 @@ func (c StreamsConfig) Validate() error {
 	if c.CommandStream == c.EventStream || c.CommandStream == c.DeadLetterStream || c.EventStream == c.DeadLetterStream {
 		errs = append(errs, errors.New("the command, event and dead-letter streams need three different names"))
 	}
-	if c.Partitions < 1 || c.Partitions > MaxPartitions {
-		errs = append(errs, fmt.Errorf("partitions %d out of range 1..%d", c.Partitions, MaxPartitions))
+	if !validPartitions(c.Partitions) {
+		errs = append(errs, fmt.Errorf("partitions %d: want a power of two from 1 to %d (each partition is an equal range of the %d slots)",
+			c.Partitions, MaxPartitions, Slots))
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas %d out of range 1..5", c.Replicas))
@@ -177,14 +185,25 @@ func (c StreamsConfig) Validate() error {
 
 // SubscriberConfig configures a CommandSubscriber. Zero fields take defaults.
 type SubscriberConfig struct {
-	// ConsumerPrefix names the durable consumers: "<prefix>-p<NN>".
-	// Every replica of the processor uses the same prefix.
+	// ConsumerPrefix names the durable consumers: "<prefix>-<count>p<NN>"
+	// (ConsumerName). Every replica of the processor uses the same prefix.
 	ConsumerPrefix string
 
-	// Partitions lists the partitions this subscriber consumes. Nil or empty
-	// means all of them. Replicas may consume overlapping sets; each
-	// partition still has at most one command in flight.
+	// Partitions lists the partitions this subscriber consumes from
+	// Subscribe on (static ownership). Nil or empty means all of them.
+	// Ignored when Dynamic. Replicas may consume overlapping sets only
+	// with MaxInFlight 1: with more, two replicas could each hold a
+	// command of one customer.
 	Partitions []int
+
+	// Dynamic: Subscribe starts no partition; StartPartition and
+	// StopPartition start and stop them (a lease keeper decides which).
+	Dynamic bool
+
+	// MaxInFlight is how many commands of one partition may be in flight
+	// at once, at most one per customer (the consumer's MaxAckPending),
+	// 1..MaxMaxInFlight; DefaultMaxInFlight when zero.
+	MaxInFlight int
 
 	// AckWait is how long the server waits for an ack before redelivering.
 	// The subscriber sends "in progress" every AckWait/3 while a command is
@@ -200,9 +219,9 @@ type SubscriberConfig struct {
 	RetryInitialInterval time.Duration
 	RetryMaxInterval     time.Duration
 
-	// PullMaxMessages is the client-side pull batch (1..4). With
-	// MaxAckPending=1 the server never has more than one message out per
-	// partition anyway.
+	// PullMaxMessages is the client-side pull batch (1..MaxMaxInFlight);
+	// MaxInFlight when zero. The server never has more than MaxInFlight
+	// messages of a partition out anyway.
 	PullMaxMessages int
 
 	Logger watermill.LoggerAdapter
@@ -225,8 +244,11 @@ func (c SubscriberConfig) WithDefaults() SubscriberConfig {
 	if c.RetryMaxInterval == 0 {
 		c.RetryMaxInterval = DefaultRetryMaxInterval
 	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
 	if c.PullMaxMessages == 0 {
-		c.PullMaxMessages = DefaultPullMaxMessages
+		c.PullMaxMessages = c.MaxInFlight
 	}
 	if c.Logger == nil {
 		c.Logger = watermill.NopLogger{}
@@ -249,8 +271,11 @@ func (c SubscriberConfig) Validate() error {
 	if c.RetryInitialInterval <= 0 || c.RetryMaxInterval < c.RetryInitialInterval {
 		errs = append(errs, fmt.Errorf("retry intervals %v..%v are not increasing", c.RetryInitialInterval, c.RetryMaxInterval))
 	}
-	if c.PullMaxMessages < 1 || c.PullMaxMessages > 4 {
-		errs = append(errs, fmt.Errorf("pull max messages %d out of range 1..4", c.PullMaxMessages))
+	if c.MaxInFlight < 1 || c.MaxInFlight > MaxMaxInFlight {
+		errs = append(errs, fmt.Errorf("max in flight %d out of range 1..%d", c.MaxInFlight, MaxMaxInFlight))
+	}
+	if c.PullMaxMessages < 1 || c.PullMaxMessages > MaxMaxInFlight {
+		errs = append(errs, fmt.Errorf("pull max messages %d out of range 1..%d", c.PullMaxMessages, MaxMaxInFlight))
 	}
 	return errors.Join(errs...)
 }

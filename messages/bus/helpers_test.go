@@ -47,7 +47,7 @@ type env struct {
 	streams bus.StreamsConfig
 }
 
-func newEnv(t *testing.T, partitions int) *env {
+func newEnv(t testing.TB, partitions int) *env {
 	t.Helper()
 	s := natstest.RunServer(t)
 	nc, js := natstest.Connect(t, s)
@@ -87,7 +87,7 @@ func (e *env) subscriber(t testing.TB, js jetstream.JetStream, cfg bus.Subscribe
 
 func (e *env) consumerInfo(t testing.TB, prefix string, p int) *jetstream.ConsumerInfo {
 	t.Helper()
-	c, err := e.js.Consumer(ctxT(t), e.streams.CommandStream, bus.ConsumerName(prefix, p))
+	c, err := e.js.Consumer(ctxT(t), e.streams.CommandStream, bus.ConsumerName(prefix, p, e.streams.Partitions))
 	if err != nil {
 		t.Fatalf("consumer: %v", err)
 	}

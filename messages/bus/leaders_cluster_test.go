@@ -33,7 +33,7 @@ func TestSpreadConsumerLeaders_NoNodeLeadsMoreThanItsShareAfterRestarts(t *testi
 	}
 	names := make([]string, streams.Partitions)
 	for p := range names {
-		names[p] = bus.ConsumerName(bus.DefaultConsumerPrefix, p)
+		names[p] = bus.ConsumerName(bus.DefaultConsumerPrefix, p, streams.Partitions)
 	}
 	// leaders waits until every consumer has a leader among the running
 	// nodes, and counts them per node.

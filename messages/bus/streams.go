@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"regexp"
 	"strconv"
 
 	"github.com/nats-io/nats.go"
@@ -28,9 +26,10 @@ const (
 	DeadLetterStreamSubjects = messages.DeadLetterPrefix + ".>"
 )
 
-// ErrPartitionsChanged is returned (wrapped) by EnsureStreams when the
-// command stream exists with another partition count.
-var ErrPartitionsChanged = errors.New("the partition count of an existing command stream cannot be changed")
+// ErrTransformChanged is returned (wrapped) by EnsureStreams when the
+// command stream exists with another subject transform, such as the
+// per-partition transform {{partition(<P>,3)}} of older versions.
+var ErrTransformChanged = errors.New("the command stream's subject transform is not the one this version needs")
 
 // TransformUnsupportedError is returned by EnsureStreams when the server
 // ignores stream subject transforms (nats-server before 2.10, such as the
@@ -45,48 +44,24 @@ func (e *TransformUnsupportedError) Error() string {
 		"version 2.10 or later is required", e.Stream, e.ServerVersion)
 }
 
-// PartitionOf returns the partition of a customer among n partitions:
-// FNV-1a 32 of the customer token, modulo n. It must equal the server's
-// {{partition(n,3)}} mapping of the command stream's subject transform (the
-// transform hashes the customer token alone); a test checks this against a
-// real server.
-func PartitionOf(customerID string, n int) int {
-	if n <= 0 {
-		return 0
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(customerID))
-	return int(h.Sum32() % uint32(n))
-}
-
-// CommandTransform is the command stream's subject transform for n
-// partitions: csp.cmd.<partner>.<role>.<customer>.<type...> is stored as
-// csp.cmdp.<partition>.<partner>.<role>.<customer>.<type...>.
-func CommandTransform(n int) jetstream.SubjectTransformConfig {
+// CommandTransform is the command stream's subject transform:
+// csp.cmd.<partner>.<role>.<customer>.<type...> is stored as
+// csp.cmdp.<slot>.<partner>.<role>.<customer>.<type...>, slot = SlotOf(customer).
+func CommandTransform() jetstream.SubjectTransformConfig {
 	return jetstream.SubjectTransformConfig{
 		Source: CommandStreamSubjects,
-		Destination: messages.PartitionSubjectPrefix + ".{{partition(" + strconv.Itoa(n) +
+		Destination: messages.PartitionSubjectPrefix + ".{{partition(" + strconv.Itoa(Slots) +
 			",3)}}.{{wildcard(1)}}.{{wildcard(2)}}.{{wildcard(3)}}.>",
 	}
-}
-
-// PartitionFilter is the filter subject of partition p's consumer.
-func PartitionFilter(p int) string {
-	return messages.PartitionSubjectPrefix + "." + strconv.Itoa(p) + ".>"
-}
-
-// ConsumerName is the durable name of partition p's consumer.
-func ConsumerName(prefix string, p int) string {
-	return fmt.Sprintf("%s-p%02d", prefix, p)
 }
 
 // CommandStreamConfig is the command stream's configuration.
 func CommandStreamConfig(c StreamsConfig) jetstream.StreamConfig {
 	c = c.WithDefaults()
-	tr := CommandTransform(c.Partitions)
+	tr := CommandTransform()
 	return jetstream.StreamConfig{
 		Name:             c.CommandStream,
-		Description:      "CSP commands, stored per customer partition",
+		Description:      "CSP commands, stored per customer slot",
 		Subjects:         []string{CommandStreamSubjects},
 		SubjectTransform: &tr,
 		Storage:          jetstream.FileStorage,
@@ -139,8 +114,9 @@ func DeadLetterStreamConfig(c StreamsConfig) jetstream.StreamConfig {
 // EnsureStreams creates the command, event and dead-letter streams, or
 // updates them to cfg (limits and discard policies included, so a changed
 // limit reaches streams created by an earlier version). It is idempotent and safe to run from every replica
-// at start-up. It refuses to change the partition count of an existing
-// command stream, and fails when the server ignores subject transforms
+// at start-up. The partition count does not touch the streams. It refuses
+// an existing command stream with another subject transform
+// (ErrTransformChanged), and fails when the server ignores subject transforms
 // (nats-server 2.9.x): nc is used to name the server's version. On a
 // cluster it returns once every stream has a leader; give ctx a deadline.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, cfg StreamsConfig) error {
@@ -218,12 +194,12 @@ func ensureCommandStream(ctx context.Context, js jetstream.JetStream, version st
 
 func updateCommandStream(ctx context.Context, js jetstream.JetStream, version string, cfg StreamsConfig,
 	info *jetstream.StreamInfo, want jetstream.StreamConfig) error {
-	if have, ok := partitionsOf(info.Config.SubjectTransform); ok {
-		if have != cfg.Partitions {
-			return fmt.Errorf("bus: stream %s has %d partitions, config asks for %d: %w "+
-				"(it would move customers between partitions and could reorder their commands; "+
-				"drain the stream and create a new one instead)",
-				want.Name, have, cfg.Partitions, ErrPartitionsChanged)
+	if have := info.Config.SubjectTransform; have != nil {
+		if have.Source != want.SubjectTransform.Source || have.Destination != want.SubjectTransform.Destination {
+			return fmt.Errorf("bus: stream %s stores commands as %q, this version needs %q (one subject per slot of %d): %w; "+
+				"stop every processor, let them drain the stream (every consumer has nothing pending), "+
+				"delete the stream (nats stream rm %s) and its consumers, and start the processor: it creates the new one",
+				want.Name, have.Destination, want.SubjectTransform.Destination, Slots, ErrTransformChanged, want.Name)
 		}
 	} else if info.State.Msgs > 0 {
 		return fmt.Errorf("bus: stream %s exists without the partitioning subject transform and holds %d messages; "+
@@ -259,34 +235,17 @@ func transformUnsupported(version, stream string) error {
 	return &TransformUnsupportedError{Stream: stream, ServerVersion: version}
 }
 
-var partitionPattern = regexp.MustCompile(`\{\{\s*partition\(\s*(\d+)\s*,`)
-
-// partitionsOf reads the partition count from a command stream transform.
-func partitionsOf(tr *jetstream.SubjectTransformConfig) (int, bool) {
-	if tr == nil {
-		return 0, false
-	}
-	m := partitionPattern.FindStringSubmatch(tr.Destination)
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil {
-		return 0, false
-	}
-	return n, true
-}
-
-// commandPartitions reads the partition count of the existing command
-// stream.
-func commandPartitions(ctx context.Context, js jetstream.JetStream, stream string) (int, error) {
+// checkCommandStream fails unless the command stream exists with this
+// version's subject transform.
+func checkCommandStream(ctx context.Context, js jetstream.JetStream, stream string) error {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		return 0, fmt.Errorf("bus: look up stream %s: %w", stream, err)
+		return fmt.Errorf("bus: look up stream %s: %w", stream, err)
 	}
-	n, ok := partitionsOf(s.CachedInfo().Config.SubjectTransform)
-	if !ok {
-		return 0, fmt.Errorf("bus: stream %s has no partitioning subject transform (run EnsureStreams first)", stream)
+	want := CommandTransform()
+	have := s.CachedInfo().Config.SubjectTransform
+	if have == nil || have.Destination != want.Destination {
+		return fmt.Errorf("bus: stream %s does not store commands per slot (run EnsureStreams first): %w", stream, ErrTransformChanged)
 	}
-	return n, nil
+	return nil
 }

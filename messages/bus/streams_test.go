@@ -16,7 +16,7 @@ import (
 )
 
 // fnv1a32 is FNV-1a 32, written out here so the test does not trust the
-// package's PartitionOf to check the server's partitioning.
+// package's SlotOf to check the server's mapping.
 func fnv1a32(s string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(s); i++ {
@@ -26,7 +26,9 @@ func fnv1a32(s string) uint32 {
 	return h
 }
 
-func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
+// The server stores every command under its customer's slot, which is
+// bus.SlotOf, and each partition's consumer sees exactly its slots.
+func TestTransformStoresCommandsUnderCustomerSlot(t *testing.T) {
 	const n = 32
 	e := newEnv(t, n)
 	ctx := ctxT(t)
@@ -48,24 +50,24 @@ func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := fmt.Sprintf("csp.cmdp.%d.%s", fnv1a32(c.customer)%n, c.subjectTail)
+		want := fmt.Sprintf("csp.cmdp.%d.%s", fnv1a32(c.customer)%bus.Slots, c.subjectTail)
 		if m.Subject != want {
 			t.Errorf("seq %d stored as %q, want %q", c.seq, m.Subject, want)
 		}
-		if p := bus.PartitionOf(c.customer, n); uint32(p) != fnv1a32(c.customer)%n {
-			t.Errorf("PartitionOf(%s) = %d, want %d", c.customer, p, fnv1a32(c.customer)%n)
+		if slot := bus.SlotOf(c.customer); uint32(slot) != fnv1a32(c.customer)%bus.Slots {
+			t.Errorf("SlotOf(%s) = %d, want %d", c.customer, slot, fnv1a32(c.customer)%bus.Slots)
 		}
 		route, err := messages.ParseStoredCommandSubject(m.Subject)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if route.CustomerID != c.customer || route.PartnerID != "P1" {
+		if route.CustomerID != c.customer || route.PartnerID != "P1" || route.Slot != bus.SlotOf(c.customer) {
 			t.Errorf("route %+v", route)
 		}
 	}
 
-	// Many customers and partners: the server's partition is always
-	// PartitionOf(customer), whatever the partner and the type.
+	// Many customers and partners: the server's slot is always
+	// SlotOf(customer), whatever the partner and the type.
 	const customers = 300
 	var seqs []uint64
 	for i := 0; i < customers; i++ {
@@ -79,9 +81,8 @@ func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
 			t.Fatal(err)
 		}
 		customer := fmt.Sprintf("cust-%d_x", i)
-		p := bus.PartitionOf(customer, n)
-		perPartition[p]++
-		want := fmt.Sprintf("csp.cmdp.%d.P%d.admin_agent.%s.subscription.autorenew.set", p, i%7, customer)
+		perPartition[bus.PartitionOf(customer, n)]++
+		want := fmt.Sprintf("csp.cmdp.%d.P%d.admin_agent.%s.subscription.autorenew.set", bus.SlotOf(customer), i%7, customer)
 		if m.Subject != want {
 			t.Fatalf("stored as %q, want %q", m.Subject, want)
 		}
@@ -90,8 +91,8 @@ func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
 		t.Errorf("300 customers fell into only %d of %d partitions", len(perPartition), n)
 	}
 
-	// A consumer filtered on csp.cmdp.<p>.> sees exactly that partition,
-	// although its filter is not inside the stream's subjects.
+	// A consumer filtered on its slots' subjects sees exactly that
+	// partition, although its filters are not inside the stream's subjects.
 	consumers, err := bus.EnsureConsumers(ctx, e.js, e.streams, bus.SubscriberConfig{})
 	if err != nil {
 		t.Fatalf("EnsureConsumers: %v", err)
@@ -104,10 +105,13 @@ func TestTransformStoresCommandsUnderCustomerPartition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Name != bus.ConsumerName("processor", p) || info.Config.FilterSubject != fmt.Sprintf("csp.cmdp.%d.>", p) {
-			t.Errorf("consumer %d: name %s filter %s", p, info.Name, info.Config.FilterSubject)
+		first, end := bus.PartitionSlots(p, n)
+		if info.Name != fmt.Sprintf("processor-p%02dof%d", p, n) || len(info.Config.FilterSubjects) != end-first ||
+			info.Config.FilterSubjects[0] != fmt.Sprintf("csp.cmdp.%d.>", first) ||
+			info.Config.FilterSubjects[end-first-1] != fmt.Sprintf("csp.cmdp.%d.>", end-1) {
+			t.Errorf("consumer %d: name %s filters %v", p, info.Name, info.Config.FilterSubjects)
 		}
-		if info.Config.MaxAckPending != 1 || info.Config.AckPolicy != jetstream.AckExplicitPolicy ||
+		if info.Config.MaxAckPending != bus.DefaultMaxInFlight || info.Config.AckPolicy != jetstream.AckExplicitPolicy ||
 			info.Config.MaxDeliver != -1 || info.Config.DeliverPolicy != jetstream.DeliverAllPolicy ||
 			info.Config.AckWait != bus.DefaultAckWait {
 			t.Errorf("consumer %d config %+v", p, info.Config)
@@ -186,28 +190,57 @@ func TestEnsureStreamsIsIdempotentAndRefusesNewPartitionCount(t *testing.T) {
 		t.Errorf("after update: max age %v, %d messages", info.Config.MaxAge, info.State.Msgs)
 	}
 
-	// Another partition count is refused and changes nothing.
+	// Another partition count changes nothing in the stream.
 	cfg.Partitions = 16
-	err := bus.EnsureStreams(ctx, js, nc, cfg)
-	if !errors.Is(err, bus.ErrPartitionsChanged) || !strings.Contains(err.Error(), "8 partitions") {
+	if err := bus.EnsureStreams(ctx, js, nc, cfg); err != nil {
 		t.Fatalf("EnsureStreams with 16 partitions: %v", err)
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Config.SubjectTransform == nil || info.Config.SubjectTransform.Destination != bus.CommandTransform(8).Destination {
-		t.Errorf("transform changed to %+v", info.Config.SubjectTransform)
+	if info.Config.SubjectTransform == nil || info.Config.SubjectTransform.Destination != bus.CommandTransform().Destination ||
+		info.State.Msgs != 1 {
+		t.Errorf("transform %+v, %d messages", info.Config.SubjectTransform, info.State.Msgs)
 	}
+}
 
-	// A subscriber configured with another partition count refuses to start.
-	sub, err := bus.NewCommandSubscriber(js, bus.StreamsConfig{Partitions: 16}, bus.SubscriberConfig{})
+// A command stream of an older version, stored per partition with
+// {{partition(<P>,3)}}, is refused with what to do, and left as it is.
+func TestEnsureStreamsRefusesTheOldPerPartitionTransform(t *testing.T) {
+	s := natstest.RunServer(t)
+	nc, js := natstest.Connect(t, s)
+	ctx := ctxT(t)
+	old := bus.CommandStreamConfig(bus.StreamsConfig{})
+	tr := *old.SubjectTransform
+	tr.Destination = strings.Replace(tr.Destination, "partition(1024,", "partition(32,", 1)
+	old.SubjectTransform = &tr
+	if _, err := js.CreateStream(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "csp.cmd.P1.admin_agent.C1.order.placed", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := bus.EnsureStreams(ctx, js, nc, bus.StreamsConfig{})
+	if !errors.Is(err, bus.ErrTransformChanged) || !strings.Contains(err.Error(), "partition(32,3)") ||
+		!strings.Contains(err.Error(), "drain") || !strings.Contains(err.Error(), "nats stream rm CSP_COMMANDS") {
+		t.Fatalf("EnsureStreams on a per-partition stream: %v", err)
+	}
+	st, err := js.Stream(ctx, "CSP_COMMANDS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := st.CachedInfo(); info.Config.SubjectTransform.Destination != tr.Destination || info.State.Msgs != 1 {
+		t.Errorf("the old stream changed: %+v, %d messages", info.Config.SubjectTransform, info.State.Msgs)
+	}
+	// A subscriber refuses it as well.
+	sub, err := bus.NewCommandSubscriber(js, bus.StreamsConfig{}, bus.SubscriberConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	if _, err := sub.Subscribe(ctx, "commands"); err == nil || !strings.Contains(err.Error(), "8 partitions") {
-		t.Errorf("Subscribe with 16 partitions configured on an 8-partition stream: %v", err)
+	if _, err := sub.Subscribe(ctx, "commands"); !errors.Is(err, bus.ErrTransformChanged) {
+		t.Errorf("Subscribe on a per-partition stream: %v", err)
 	}
 }
 
@@ -234,6 +267,7 @@ func TestEnsureStreamsValidatesConfig(t *testing.T) {
 		{CommandStream: "csp.commands"},
 		{Partitions: -1},
 		{Partitions: bus.MaxPartitions + 1},
+		{Partitions: 12},
 		{EventStream: "CSP_COMMANDS"},
 	} {
 		if err := bus.EnsureStreams(ctxT(t), js, nc, cfg); err == nil {
@@ -267,5 +301,37 @@ func TestEnsureStreamsNamesTheLimitsWhenTheStoreIsTooSmall(t *testing.T) {
 	small := bus.StreamsConfig{CommandMaxBytes: 256 << 20, EventMaxBytes: 256 << 20, DeadLetterMaxBytes: 64 << 20}
 	if err := bus.EnsureStreams(ctxT(t), js, nc, small); err != nil {
 		t.Fatalf("limits that fit the store: %v", err)
+	}
+}
+
+// The extreme partition counts work on a real server: one consumer
+// filtering on everything, and two consumers of 512 slot filters each.
+func TestConsumersOfOneAndTwoPartitionsSeeTheirSlots(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d partitions", n), func(t *testing.T) {
+			e := newEnv(t, n)
+			per := map[int]uint64{}
+			for i := range 50 {
+				c := fmt.Sprintf("cust-%d", i)
+				e.publishCommand(t, "P1", c, "order.placed", `{}`)
+				per[bus.PartitionOf(c, n)]++
+			}
+			consumers, err := bus.EnsureConsumers(ctxT(t), e.js, e.streams, bus.SubscriberConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(consumers) != n {
+				t.Fatalf("%d consumers", len(consumers))
+			}
+			for p, c := range consumers {
+				info, err := c.Info(ctxT(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.NumPending != per[p] {
+					t.Errorf("partition %d of %d: %d pending, %d published to it", p, n, info.NumPending, per[p])
+				}
+			}
+		})
 	}
 }

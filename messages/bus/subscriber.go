@@ -7,11 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -20,7 +18,7 @@ import (
 // name). The Publisher reads MetaSubject as the subject to publish to.
 const (
 	// MetaSubject is the subject the command is stored under:
-	// csp.cmdp.<partition>.<partner>.<customer>.<type...>.
+	// csp.cmdp.<slot>.<partner>.<role>.<customer>.<type...>.
 	MetaSubject = "Csp-Subject"
 	// MetaStream is the name of the stream the command is stored in.
 	MetaStream = "Csp-Stream"
@@ -36,6 +34,10 @@ const (
 	MetaNumDelivered = "Csp-Num-Delivered"
 	// MetaPartition is the partition the command was consumed from.
 	MetaPartition = "Csp-Partition"
+	// MetaFence is the fence token (decimal) of the lease under which the
+	// partition was started (StartPartition with a non-zero fence); absent
+	// when the partition is owned statically.
+	MetaFence = "Csp-Fence"
 	// MetaAttempt is how many times this process has handed the command to
 	// the handler in the current delivery (decimal, 1 the first time; the
 	// in-process retries after a Nack count up). See Attempts.
@@ -61,15 +63,18 @@ func Attempts(msg *message.Message) int {
 	return attempt
 }
 
-// CommandSubscriber is a watermill message.Subscriber over the partitioned
-// command stream. It consumes one durable pull consumer per partition
-// (MaxAckPending 1) and hands one command of a partition at a time to the
-// router, waiting for its Ack or Nack before taking the next one.
+// CommandSubscriber is a watermill message.Subscriber over the command
+// stream. It consumes one durable pull consumer per partition and hands
+// up to MaxInFlight commands of a partition to the router at once, at most
+// one per customer: a customer's next command is handed over only after
+// the previous one was acked to the server (partition.go). Which
+// partitions it consumes is either fixed (SubscriberConfig.Partitions) or
+// decided at run time by StartPartition and StopPartition (Dynamic).
 //
-// Nothing is acknowledged to the server unless the handler acked it. A Nack
-// is never passed to the server: the same command is handed to the handler
-// again after an exponential backoff, with "in progress" sent meanwhile, so
-// no later command of the partition can overtake it.
+// Nothing is acknowledged to the server unless the handler acked it. A
+// Nack is never passed to the server: the same command is handed to the
+// handler again after an exponential backoff, with "in progress" sent
+// meanwhile, so no later command of its customer can overtake it.
 type CommandSubscriber struct {
 	js      jetstream.JetStream
 	streams StreamsConfig
@@ -80,12 +85,13 @@ type CommandSubscriber struct {
 	closed  bool
 	closing chan struct{}
 	wg      sync.WaitGroup
+	sub     *subscription // the one Subscribe; nil before
 }
 
 var _ message.Subscriber = (*CommandSubscriber)(nil)
 
 // NewCommandSubscriber returns a subscriber for the command stream named in
-// streams, consuming the partitions in cfg.Partitions.
+// streams.
 func NewCommandSubscriber(js jetstream.JetStream, streams StreamsConfig, cfg SubscriberConfig) (*CommandSubscriber, error) {
 	if js == nil {
 		return nil, errors.New("bus: command subscriber needs a JetStream context")
@@ -105,56 +111,23 @@ func NewCommandSubscriber(js jetstream.JetStream, streams StreamsConfig, cfg Sub
 	}, nil
 }
 
-// ConsumerConfig is the configuration of partition p's durable consumer.
-func ConsumerConfig(cfg SubscriberConfig, p int) jetstream.ConsumerConfig {
-	cfg = cfg.WithDefaults()
-	return jetstream.ConsumerConfig{
-		Durable:       ConsumerName(cfg.ConsumerPrefix, p),
-		Description:   "CSP commands of partition " + strconv.Itoa(p),
-		FilterSubject: PartitionFilter(p),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: 1,
-	}
+// subscription is what one Subscribe started.
+type subscription struct {
+	topic     string
+	out       chan *message.Message
+	msgCtx    context.Context
+	stop      context.Context // done: the whole subscription stops
+	cancel    context.CancelFunc
+	consumers []jetstream.Consumer // by partition
+
+	mu      sync.Mutex
+	running map[int]*partitionConsumer
+	ended   bool           // no partition may start any more
+	wg      sync.WaitGroup // partition goroutines; Add only under mu while !ended
 }
 
-// EnsureConsumers creates or updates the durable consumers of the given
-// partitions (all of them when partitions is empty) on the command stream.
-// Subscribe calls it; it is exported for operator tools.
-func EnsureConsumers(ctx context.Context, js jetstream.JetStream, streams StreamsConfig, cfg SubscriberConfig) ([]jetstream.Consumer, error) {
-	_, consumers, err := ensureConsumers(ctx, js, streams.WithDefaults(), cfg.WithDefaults())
-	return consumers, err
-}
-
-func ensureConsumers(ctx context.Context, js jetstream.JetStream, streams StreamsConfig, cfg SubscriberConfig) ([]int, []jetstream.Consumer, error) {
-	parts, err := resolvePartitions(ctx, js, streams, cfg.Partitions)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]jetstream.Consumer, 0, len(parts))
-	for _, p := range parts {
-		cc := ConsumerConfig(cfg, p)
-		c, err := js.CreateOrUpdateConsumer(ctx, streams.CommandStream, cc)
-		if err != nil {
-			return nil, nil, fmt.Errorf("bus: ensure consumer %s on %s: %w", cc.Durable, streams.CommandStream, err)
-		}
-		out = append(out, c)
-	}
-	return parts, out, nil
-}
-
-// resolvePartitions checks the stream's partition count against the config
-// and returns the partitions to consume.
-func resolvePartitions(ctx context.Context, js jetstream.JetStream, streams StreamsConfig, want []int) ([]int, error) {
-	n, err := commandPartitions(ctx, js, streams.CommandStream)
-	if err != nil {
-		return nil, err
-	}
-	if n != streams.Partitions {
-		return nil, fmt.Errorf("bus: stream %s has %d partitions but the config says %d", streams.CommandStream, n, streams.Partitions)
-	}
+// checkPartitions checks a static partition list against the count.
+func checkPartitions(want []int, n int) ([]int, error) {
 	if len(want) == 0 {
 		all := make([]int, n)
 		for i := range all {
@@ -175,12 +148,15 @@ func resolvePartitions(ctx context.Context, js jetstream.JetStream, streams Stre
 	return slices.Clone(want), nil
 }
 
-// Subscribe starts consuming the configured partitions and returns the
-// channel the router reads. topic is only a label (logs); the partitions
-// come from the config. The channel is closed after ctx is cancelled or
-// Close is called and every partition goroutine has ended: each waits for
-// the handler of its in-flight command, at most ShutdownTimeout, and never
-// acks what the handler did not ack.
+// Subscribe creates or updates the consumers of every partition and
+// starts consuming the configured partitions (none when Dynamic), and
+// returns the channel the router reads. topic is only a label (logs). A
+// subscriber serves one Subscribe. The channel is closed after ctx is
+// cancelled or Close is called and every partition has ended: each waits
+// for the handlers of the commands it handed out, at most
+// ShutdownTimeout, never acks what the handler did not ack, and NAKs the
+// commands it held but had not handed out, in stream order, so the next
+// owner gets them first.
 //
 // A partition that cannot be consumed any more (its consumer was deleted,
 // the connection closed) ends the whole subscription, so the process fails
@@ -195,39 +171,35 @@ func (s *CommandSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 	if s.closed {
 		return nil, errors.New("bus: command subscriber is closed")
 	}
-	parts, consumers, err := ensureConsumers(ctx, s.js, s.streams, s.cfg)
+	if s.sub != nil {
+		return nil, errors.New("bus: command subscriber serves one Subscribe")
+	}
+	var parts []int
+	if !s.cfg.Dynamic {
+		var err error
+		if parts, err = checkPartitions(s.cfg.Partitions, s.streams.Partitions); err != nil {
+			return nil, err
+		}
+	}
+	consumers, err := ensureConsumers(ctx, s.js, s.streams, s.cfg)
 	if err != nil {
 		return nil, err
 	}
 
 	// stop ends fetching: ctx cancelled, Close, or a partition that failed.
-	// It is a child of ctx so that cancelling ctx stops fetching at once
-	// (synchronously), not after a goroutine noticed: otherwise a handler's
-	// ack right after the cancel could let the next command through.
+	// It is a child of ctx so that cancelling ctx stops handing out
+	// commands at once (synchronously), not after a goroutine noticed.
 	stop, cancel := context.WithCancel(ctx)
-	iters := make([]jetstream.MessagesContext, 0, len(consumers))
-	for _, c := range consumers {
-		it, err := c.Messages(
-			jetstream.PullMaxMessages(s.cfg.PullMaxMessages),
-			// Heartbeats every 5s; a pull request answered by nobody (the
-			// consumer vanished before it was registered) shows as missing
-			// heartbeats after 10s.
-			jetstream.PullExpiry(pullExpiry),
-			jetstream.WithMessagesErrOnMissingHeartbeat(true),
-		)
-		if err != nil {
-			for _, started := range iters {
-				started.Stop()
-			}
-			cancel()
-			return nil, fmt.Errorf("bus: consume %s: %w", c.CachedInfo().Name, err)
-		}
-		iters = append(iters, it)
+	sub := &subscription{
+		topic:     topic,
+		out:       make(chan *message.Message),
+		msgCtx:    context.WithoutCancel(ctx),
+		stop:      stop,
+		cancel:    cancel,
+		consumers: consumers,
+		running:   map[int]*partitionConsumer{},
 	}
-
-	out := make(chan *message.Message)
-	msgCtx := context.WithoutCancel(ctx)
-	var partitions sync.WaitGroup
+	s.sub = sub
 	s.wg.Add(1)
 	go func() {
 		select {
@@ -237,40 +209,152 @@ func (s *CommandSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 		}
 		cancel()
 	}()
-	for i, it := range iters {
-		pc := &partitionConsumer{
-			sub:       s,
-			consumer:  consumers[i],
-			partition: parts[i],
-			topic:     topic,
-			iter:      it,
-			out:       out,
-			msgCtx:    msgCtx,
-		}
-		partitions.Add(1)
-		go func() {
-			defer partitions.Done()
-			if err := pc.run(stop); err != nil {
-				s.logger.Error("Command partition stopped; stopping the subscription", err,
-					watermill.LogFields{"partition": pc.partition, "topic": topic})
-				cancel()
-			}
-		}()
+	for _, p := range parts {
+		_ = s.startLocked(sub, p, 0) // cannot fail: nothing stopped the subscription yet
 	}
 	go func() {
 		defer s.wg.Done()
-		partitions.Wait()
-		cancel()
-		close(out)
+		<-stop.Done()
+		sub.mu.Lock()
+		sub.ended = true
+		sub.mu.Unlock()
+		sub.wg.Wait()
+		close(sub.out)
 	}()
 	s.logger.Info("Consuming command partitions", watermill.LogFields{
-		"topic": topic, "stream": s.streams.CommandStream, "partitions": len(parts),
+		"topic": topic, "stream": s.streams.CommandStream, "partitions": len(parts), "dynamic": s.cfg.Dynamic,
 	})
-	return out, nil
+	return sub.out, nil
 }
 
-// Close stops every subscription and returns once their output channels are
-// closed (in-flight commands got their Ack or Nack, or ShutdownTimeout
+// startLocked starts partition p's goroutine. s.mu is held.
+func (s *CommandSubscriber) startLocked(sub *subscription, p int, fence uint64) error {
+	stop, cancel := context.WithCancel(sub.stop)
+	pc := &partitionConsumer{
+		sub:       s,
+		subn:      sub,
+		consumer:  sub.consumers[p],
+		partition: p,
+		fence:     fence,
+		stop:      stop,
+		cancel:    cancel,
+		done:      make(chan struct{}),
+	}
+	sub.mu.Lock()
+	if sub.ended {
+		sub.mu.Unlock()
+		cancel()
+		return errors.New("bus: the subscription has ended")
+	}
+	sub.running[p] = pc
+	sub.wg.Add(1)
+	sub.mu.Unlock()
+	go func() {
+		defer sub.wg.Done()
+		defer close(pc.done)
+		defer func() {
+			sub.mu.Lock()
+			if sub.running[p] == pc {
+				delete(sub.running, p)
+			}
+			sub.mu.Unlock()
+		}()
+		if err := pc.run(); err != nil {
+			s.logger.Error("Command partition stopped; stopping the subscription", err,
+				watermill.LogFields{"partition": p, "topic": sub.topic})
+			sub.cancel()
+		}
+	}()
+	return nil
+}
+
+// StartPartition starts consuming partition p (Dynamic only) and returns
+// once it is started. fence, when not zero, is set as MetaFence on every
+// message of the partition. Before pulling, the partition waits while its
+// consumer has unacked commands, at most AckWait (waitPreviousOwner), so
+// commands a previous owner died with come before any later one.
+func (s *CommandSubscriber) StartPartition(ctx context.Context, p int, fence uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, err := s.dynamicLocked(p)
+	if err != nil {
+		return err
+	}
+	sub.mu.Lock()
+	_, running := sub.running[p]
+	sub.mu.Unlock()
+	if running {
+		return fmt.Errorf("bus: partition %d is already started", p)
+	}
+	return s.startLocked(sub, p, fence)
+}
+
+// StopPartition stops consuming partition p (Dynamic only) and returns
+// once the partition holds nothing any more: no more pulls, the handlers
+// of the commands it handed out answered (at most ShutdownTimeout), the
+// commands it held back NAKed in stream order. Stopping a partition that
+// is not started does nothing.
+func (s *CommandSubscriber) StopPartition(ctx context.Context, p int) error {
+	s.mu.Lock()
+	sub, err := s.dynamicLocked(p)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	sub.mu.Lock()
+	pc := sub.running[p]
+	sub.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
+	pc.cancel()
+	select {
+	case <-pc.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("bus: stop partition %d: %w", p, ctx.Err())
+	}
+}
+
+// Partitions returns the partitions being consumed, in order.
+func (s *CommandSubscriber) Partitions() []int {
+	s.mu.Lock()
+	sub := s.sub
+	s.mu.Unlock()
+	if sub == nil {
+		return nil
+	}
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	out := make([]int, 0, len(sub.running))
+	for p := range sub.running {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *CommandSubscriber) dynamicLocked(p int) (*subscription, error) {
+	switch {
+	case !s.cfg.Dynamic:
+		return nil, errors.New("bus: StartPartition and StopPartition need SubscriberConfig.Dynamic")
+	case s.closed:
+		return nil, errors.New("bus: command subscriber is closed")
+	case s.sub == nil:
+		return nil, errors.New("bus: StartPartition and StopPartition need Subscribe first")
+	case s.sub.stop.Err() != nil:
+		return nil, errors.New("bus: the subscription has ended")
+	case p < 0 || p >= s.streams.Partitions:
+		return nil, fmt.Errorf("bus: partition %d out of range 0..%d", p, s.streams.Partitions-1)
+	}
+	return s.sub, nil
+}
+
+// Close stops every partition and returns once the output channel is
+// closed (handed-out commands got their Ack or Nack, or ShutdownTimeout
 // passed). It does not close the NATS connection.
 func (s *CommandSubscriber) Close() error {
 	s.mu.Lock()
@@ -281,193 +365,4 @@ func (s *CommandSubscriber) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	return nil
-}
-
-// pullExpiry is how long one pull request waits at the server.
-const pullExpiry = 10 * time.Second
-
-// partitionConsumer moves the commands of one partition to the router, one
-// at a time.
-type partitionConsumer struct {
-	sub       *CommandSubscriber
-	consumer  jetstream.Consumer
-	partition int
-	topic     string
-	iter      jetstream.MessagesContext
-	out       chan<- *message.Message
-	msgCtx    context.Context
-}
-
-// run returns nil when stop is done, an error when the partition cannot be
-// consumed any more.
-func (pc *partitionConsumer) run(stop context.Context) error {
-	defer pc.iter.Stop()
-	for {
-		jm, err := pc.iter.Next(jetstream.NextContext(stop))
-		if stop.Err() != nil {
-			// Not handed to anyone: the server redelivers it after AckWait.
-			return nil
-		}
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) ||
-				errors.Is(err, jetstream.ErrConsumerDeleted) ||
-				errors.Is(err, jetstream.ErrBadRequest) {
-				return err
-			}
-			if errors.Is(err, jetstream.ErrNoHeartbeat) {
-				if _, ierr := pc.consumer.Info(stop); errors.Is(ierr, jetstream.ErrConsumerNotFound) {
-					return fmt.Errorf("consumer of partition %d: %w", pc.partition, ierr)
-				}
-			}
-			pc.sub.logger.Error("Fetching a command failed; retrying", err, watermill.LogFields{"partition": pc.partition})
-			pause := time.NewTimer(100 * time.Millisecond)
-			select {
-			case <-pause.C:
-			case <-stop.Done():
-				pause.Stop()
-			}
-			continue
-		}
-		if !pc.deliver(stop, jm) {
-			return nil
-		}
-	}
-}
-
-// deliver hands jm to the router until the handler acks it, then acks it to
-// the server. It returns false when the subscription is stopping.
-func (pc *partitionConsumer) deliver(stop context.Context, jm jetstream.Msg) bool {
-	cfg := pc.sub.cfg
-	log := pc.sub.logger
-	template, err := pc.toWatermill(jm)
-	if err != nil {
-		// Cannot happen for a message from a pull consumer. Not acked: the
-		// server redelivers it after AckWait.
-		log.Error("Command without JetStream metadata; not acked", err, watermill.LogFields{"partition": pc.partition, "subject": jm.Subject()})
-		return true
-	}
-	fields := watermill.LogFields{"message_uuid": template.UUID, "partition": pc.partition, "topic": pc.topic}
-
-	progress := time.NewTicker(cfg.AckWait / 3)
-	defer progress.Stop()
-	inProgress := func() {
-		if err := jm.InProgress(); err != nil {
-			log.Error("Sending in-progress failed", err, fields)
-		}
-	}
-
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = cfg.RetryInitialInterval
-	bo.MaxInterval = cfg.RetryMaxInterval
-	bo.MaxElapsedTime = 0
-	bo.Reset()
-
-	stopping := stop.Done()
-	for attempt := 1; ; attempt++ {
-		wm := freshCopy(template)
-		wm.Metadata.Set(MetaAttempt, strconv.Itoa(attempt))
-		wm.SetContext(pc.msgCtx)
-
-		// Hand it over.
-	send:
-		for {
-			select {
-			case pc.out <- wm:
-				break send
-			case <-progress.C:
-				inProgress()
-			case <-stopping:
-				return false
-			}
-		}
-
-		// Wait for the handler's verdict.
-		var shutdownTimer <-chan time.Time
-		var shuttingDown bool
-	wait:
-		for {
-			select {
-			case <-wm.Acked():
-				if err := jm.Ack(); err != nil {
-					// A lost ack means a redelivery; the handler deduplicates.
-					log.Error("Acking a command failed", err, fields)
-				}
-				return !shuttingDown
-			case <-wm.Nacked():
-				if shuttingDown {
-					return false
-				}
-				break wait
-			case <-progress.C:
-				inProgress()
-			case <-stopping:
-				// Stop fetching now, before the handler's ack frees the
-				// partition: the server then has no pull request of ours to
-				// hand the next command to, and another replica gets it at
-				// once instead of after AckWait.
-				pc.iter.Stop()
-				shuttingDown = true
-				stopping = nil
-				t := time.NewTimer(cfg.ShutdownTimeout)
-				defer t.Stop()
-				shutdownTimer = t.C
-			case <-shutdownTimer:
-				log.Error("Handler did not ack or nack before the shutdown timeout; leaving the command unacked",
-					nil, fields)
-				return false
-			}
-		}
-
-		// Nacked: hand the same command over again after a backoff, keeping
-		// it ours on the server meanwhile.
-		delay := bo.NextBackOff()
-		log.Debug("Command nacked; retrying in process", fields.Add(watermill.LogFields{
-			"attempt": attempt, "retry_in": delay.String(),
-		}))
-		retry := time.NewTimer(delay)
-	backoffWait:
-		for {
-			select {
-			case <-retry.C:
-				break backoffWait
-			case <-progress.C:
-				inProgress()
-			case <-stopping:
-				retry.Stop()
-				return false
-			}
-		}
-	}
-}
-
-// toWatermill builds the watermill message for a stored command.
-func (pc *partitionConsumer) toWatermill(jm jetstream.Msg) (*message.Message, error) {
-	md, err := jm.Metadata()
-	if err != nil {
-		return nil, err
-	}
-	wm := message.NewMessage(md.Stream+":"+strconv.FormatUint(md.Sequence.Stream, 10), jm.Data())
-	for k, v := range jm.Headers() {
-		if len(v) > 0 {
-			wm.Metadata.Set(k, v[0])
-		}
-	}
-	wm.Metadata.Set(MetaSubject, jm.Subject())
-	wm.Metadata.Set(MetaStream, md.Stream)
-	wm.Metadata.Set(MetaStreamSeq, strconv.FormatUint(md.Sequence.Stream, 10))
-	wm.Metadata.Set(MetaTimestamp, md.Timestamp.UTC().Format(time.RFC3339Nano))
-	wm.Metadata.Set(MetaNumDelivered, strconv.FormatUint(md.NumDelivered, 10))
-	wm.Metadata.Set(MetaPartition, strconv.Itoa(pc.partition))
-	return wm, nil
-}
-
-// freshCopy is a new message with m's UUID, metadata and a copy of its
-// payload, so a handler that changed the payload it was given does not
-// change what the next attempt sees.
-func freshCopy(m *message.Message) *message.Message {
-	c := message.NewMessage(m.UUID, slices.Clone(m.Payload))
-	for k, v := range m.Metadata {
-		c.Metadata.Set(k, v)
-	}
-	return c
 }

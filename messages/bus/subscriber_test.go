@@ -62,7 +62,7 @@ func TestSubscriberMessageMetadata(t *testing.T) {
 	m := receive(t, ch, 10*time.Second)
 	p := bus.PartitionOf("C1", 8)
 	want := map[string]string{
-		bus.MetaSubject:      fmt.Sprintf("csp.cmdp.%d.P1.admin_agent.C1.order.placed", p),
+		bus.MetaSubject:      fmt.Sprintf("csp.cmdp.%d.P1.admin_agent.C1.order.placed", bus.SlotOf("C1")),
 		bus.MetaStream:       "CSP_COMMANDS",
 		bus.MetaStreamSeq:    strconv.FormatUint(ack.Sequence, 10),
 		bus.MetaTimestamp:    stored.Time.UTC().Format(time.RFC3339Nano),
@@ -88,7 +88,7 @@ func TestSubscriberMessageMetadata(t *testing.T) {
 		t.Errorf("timestamp %v (%v), stored %v", ts, err, stored.Time)
 	}
 	route, err := messages.ParseStoredCommandSubject(m.Metadata.Get(bus.MetaSubject))
-	if err != nil || route.Partition != p || route.Type != "order.placed" {
+	if err != nil || route.Slot != bus.SlotOf("C1") || route.Type != "order.placed" {
 		t.Errorf("route %+v, %v", route, err)
 	}
 	m.Ack()
@@ -187,7 +187,8 @@ func runtimeYield() {
 }
 
 // Two processor replicas on their own connections consume the same
-// consumers: each customer's commands are still handled in publish order.
+// consumers with MaxInFlight 1 (the only way static replicas may overlap):
+// each customer's commands are still handled in publish order.
 func TestTwoReplicasKeepCustomerOrder(t *testing.T) {
 	const partitions, customers, commands = 4, 10, 300
 	e := newEnv(t, partitions)
@@ -201,7 +202,7 @@ func TestTwoReplicasKeepCustomerOrder(t *testing.T) {
 	var perReplica [2]atomic.Int32
 	for r := 0; r < 2; r++ {
 		_, js := natstest.Connect(t, e.srv)
-		sub := e.subscriber(t, js, bus.SubscriberConfig{})
+		sub := e.subscriber(t, js, bus.SubscriberConfig{MaxInFlight: 1})
 		runRouter(t, sub, func(m *message.Message) error {
 			perReplica[r].Add(1)
 			customer, n := parsePayload(t, m)
@@ -227,8 +228,8 @@ func TestTwoReplicasKeepCustomerOrder(t *testing.T) {
 }
 
 // A handler error makes the router Nack: the subscriber hands the same
-// command over again in process, and the next command of the partition
-// waits until it is acked.
+// command over again in process, and the customer's next command waits
+// until it is acked; another customer of the partition does not wait.
 func TestNackRetriesInProcessAndKeepsOrder(t *testing.T) {
 	const partitions = 4
 	e := newEnv(t, partitions)
@@ -267,19 +268,34 @@ func TestNackRetriesInProcessAndKeepsOrder(t *testing.T) {
 	})
 	mu.Lock()
 	defer mu.Unlock()
-	want := []uint64{seqs[0], seqs[0], seqs[0], seqs[0], seqs[1], seqs[2]}
-	if len(attempts) != len(want) {
+	if len(attempts) != 6 {
 		t.Fatalf("attempts %+v", attempts)
 	}
+	// cs[0]: four attempts of its first command, then its second.
+	var first []attempt
+	other := -1
 	for i, a := range attempts {
-		if a.uuid != fmt.Sprintf("CSP_COMMANDS:%d", want[i]) || a.delivered != "1" {
-			t.Errorf("attempt %d: %+v, want command %d delivered once by the server", i+1, a, want[i])
+		if a.delivered != "1" {
+			t.Errorf("attempt %d: %+v, want every command delivered once by the server", i+1, a)
+		}
+		if a.uuid == fmt.Sprintf("CSP_COMMANDS:%d", seqs[1]) {
+			other = i
+			continue
+		}
+		first = append(first, a)
+	}
+	want := []uint64{seqs[0], seqs[0], seqs[0], seqs[0], seqs[2]}
+	for i, a := range first {
+		if a.uuid != fmt.Sprintf("CSP_COMMANDS:%d", want[i]) {
+			t.Errorf("%s's attempt %d: %s, want command %d", cs[0], i+1, a.uuid, want[i])
+		}
+		if i < 4 && a.payload != cmdPayload(cs[0], 1) {
+			t.Errorf("attempt %d payload %q", i+1, a.payload)
 		}
 	}
-	for i := 0; i < 4; i++ {
-		if attempts[i].payload != cmdPayload(cs[0], 1) {
-			t.Errorf("attempt %d payload %q", i+1, attempts[i].payload)
-		}
+	// The other customer's command did not wait for the retries.
+	if other < 0 || other > 3 {
+		t.Errorf("%s's command was attempt %d of %+v; it should not wait behind %s's retries", cs[1], other+1, attempts, cs[0])
 	}
 	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		info := e.consumerInfo(t, "processor", 2)
@@ -294,7 +310,8 @@ func TestNackRetriesInProcessAndKeepsOrder(t *testing.T) {
 }
 
 // While a command is with the handler, or waiting for an in-process retry,
-// longer than AckWait, "in progress" keeps the server from redelivering it.
+// longer than AckWait, "in progress" keeps the server from redelivering it,
+// and the customer's next command, held back meanwhile, too.
 func TestInProgressPreventsRedelivery(t *testing.T) {
 	const partitions = 2
 	const ackWait = 600 * time.Millisecond
@@ -334,7 +351,7 @@ func TestInProgressPreventsRedelivery(t *testing.T) {
 	if got := bus.Attempts(m); m.Metadata.Get(bus.MetaAttempt) != "2" || got != 2 {
 		t.Fatalf("retry: attempt %q, Attempts %d, want 2", m.Metadata.Get(bus.MetaAttempt), got)
 	}
-	if info := e.consumerInfo(t, "processor", 0); info.NumRedelivered != 0 || info.NumAckPending != 1 {
+	if info := e.consumerInfo(t, "processor", 0); info.NumRedelivered != 0 || info.NumAckPending != 2 {
 		t.Fatalf("server redelivered %d, %d pending", info.NumRedelivered, info.NumAckPending)
 	}
 	m.Ack()
@@ -345,8 +362,9 @@ func TestInProgressPreventsRedelivery(t *testing.T) {
 	m.Ack()
 }
 
-// A processor dies with a command in flight: another processor gets that
-// command (same stream sequence) before any later command of its partition.
+// A processor dies with commands in flight: the next processor waits for
+// them (AckWait) and gets them again (same stream sequences) before any
+// later command of their customers (G3).
 func TestCrashedProcessorsCommandIsRedeliveredFirst(t *testing.T) {
 	const partitions = 4
 	e := newEnv(t, partitions)
@@ -364,9 +382,13 @@ func TestCrashedProcessorsCommandIsRedeliveredFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := receive(t, chA, 10*time.Second)
-	if m.UUID != fmt.Sprintf("CSP_COMMANDS:%d", seqs[0]) {
-		t.Fatalf("A got %s first", m.UUID)
+	// A holds both customers' first commands; cs[0]'s second waits.
+	got := map[string]bool{}
+	for range 2 {
+		got[receive(t, chA, 10*time.Second).UUID] = true
+	}
+	if !got[fmt.Sprintf("CSP_COMMANDS:%d", seqs[0])] || !got[fmt.Sprintf("CSP_COMMANDS:%d", seqs[1])] {
+		t.Fatalf("A got %v first", got)
 	}
 	// A dies: connection gone, never acks.
 	ncA.Close()
@@ -381,20 +403,35 @@ func TestCrashedProcessorsCommandIsRedeliveredFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, seq := range seqs {
+	// Both redeliveries first (handed at once: two customers), then the
+	// later command of cs[0].
+	redelivered := map[string]string{}
+	var ms []*message.Message
+	for range 2 {
 		m := receive(t, chB, 10*time.Second)
-		if m.UUID != fmt.Sprintf("CSP_COMMANDS:%d", seq) || m.Metadata.Get(bus.MetaStreamSeq) != strconv.FormatUint(seq, 10) {
-			t.Fatalf("B's message %d is %s, want stream sequence %d", i+1, m.UUID, seq)
+		redelivered[m.UUID] = m.Metadata.Get(bus.MetaNumDelivered)
+		ms = append(ms, m)
+	}
+	for _, seq := range seqs[:2] {
+		if d := redelivered[fmt.Sprintf("CSP_COMMANDS:%d", seq)]; d != "2" {
+			t.Errorf("B's first messages %v: want stream sequence %d delivered twice", redelivered, seq)
 		}
-		wantDelivered := "1"
-		if i == 0 {
-			wantDelivered = "2"
-		}
-		if got := m.Metadata.Get(bus.MetaNumDelivered); got != wantDelivered {
-			t.Errorf("message %d delivered %s times, want %s", i+1, got, wantDelivered)
-		}
+	}
+	select {
+	case m := <-chB:
+		t.Fatalf("B got %s before acking the redeliveries", m.UUID)
+	case <-time.After(300 * time.Millisecond):
+	}
+	for _, m := range ms {
 		m.Ack()
 	}
+	// A may have held it too, behind cs[0]'s first (then this is its
+	// second delivery).
+	m := receive(t, chB, 10*time.Second)
+	if d := m.Metadata.Get(bus.MetaNumDelivered); m.UUID != fmt.Sprintf("CSP_COMMANDS:%d", seqs[2]) || (d != "1" && d != "2") {
+		t.Fatalf("B's third message %s delivered %s times, want %d once or twice", m.UUID, d, seqs[2])
+	}
+	m.Ack()
 }
 
 // Cancelling the Subscribe context waits for the in-flight command's ack;
@@ -500,7 +537,7 @@ func TestLostConsumerEndsTheSubscription(t *testing.T) {
 		}
 		return nil
 	})
-	if err := e.js.DeleteConsumer(ctxT(t), e.streams.CommandStream, bus.ConsumerName("processor", 3)); err != nil {
+	if err := e.js.DeleteConsumer(ctxT(t), e.streams.CommandStream, bus.ConsumerName("processor", 3, 4)); err != nil {
 		t.Fatal(err)
 	}
 	waitClosed(t, ch, 20*time.Second)

@@ -5,7 +5,7 @@
 // MeasureJetStream drives the same JetStream traffic per command as the
 // processor (one command publish with Nats-Msg-Id into the partitioned
 // command stream, one durable pull consumer per partition with MaxAckPending
-// 1 through bus.CommandSubscriber and a Watermill router, K event publishes
+// bus.DefaultMaxInFlight through bus.CommandSubscriber and a Watermill router, K event publishes
 // through bus.Publisher awaited before the ack, an ordered consumer reading
 // the events). MeasureRedis runs the real commit script (state.Store.Commit)
 // from as many concurrent lanes as the processor has partitions.

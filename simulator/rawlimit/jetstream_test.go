@@ -37,7 +37,7 @@ func TestMeasureJetStreamDeliversEveryEventOnceAndAcksEveryCommand(t *testing.T)
 	streams, subCfg := StreamsConfig(bus.DefaultPartitions), SubscriberConfig()
 	var delivered uint64
 	for p := range streams.Partitions {
-		c, err := js.Consumer(ctx, CommandStream, bus.ConsumerName(subCfg.ConsumerPrefix, p))
+		c, err := js.Consumer(ctx, CommandStream, bus.ConsumerName(subCfg.ConsumerPrefix, p, streams.Partitions))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,8 +45,8 @@ func TestMeasureJetStreamDeliversEveryEventOnceAndAcksEveryCommand(t *testing.T)
 		if info.NumPending != 0 || info.NumAckPending != 0 {
 			t.Errorf("consumer %s: %d pending, %d unacked; want 0, 0", info.Name, info.NumPending, info.NumAckPending)
 		}
-		if info.Config.MaxAckPending != 1 || info.Config.AckPolicy != jetstream.AckExplicitPolicy {
-			t.Errorf("consumer %s: MaxAckPending %d, ack policy %v; want the processor's 1, explicit",
+		if info.Config.MaxAckPending != bus.DefaultMaxInFlight || info.Config.AckPolicy != jetstream.AckExplicitPolicy {
+			t.Errorf("consumer %s: MaxAckPending %d, ack policy %v; want the processor's DefaultMaxInFlight, explicit",
 				info.Name, info.Config.MaxAckPending, info.Config.AckPolicy)
 		}
 		delivered += info.Delivered.Consumer

@@ -101,7 +101,7 @@ func waitSettled(ctx context.Context, js jetstream.JetStream, cfg bus.StreamsCon
 // commands, "" when there is none.
 func unsettled(ctx context.Context, js jetstream.JetStream, cfg bus.StreamsConfig, sub bus.SubscriberConfig) (string, error) {
 	for p := range cfg.Partitions {
-		name := bus.ConsumerName(sub.ConsumerPrefix, p)
+		name := bus.ConsumerName(sub.ConsumerPrefix, p, cfg.Partitions)
 		c, err := js.Consumer(ctx, cfg.CommandStream, name)
 		if err != nil {
 			return "", fmt.Errorf("rawlimit: consumer %s: %w", name, err)
