@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -79,8 +80,15 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 		return err
 	}
 
+	// The lease this replica consumes the partition under (0 without
+	// leases): a replica that lost it cannot commit over its successor.
+	fence, _ := strconv.ParseUint(msg.Metadata.Get(bus.MetaFence), 10, 64)
 	res, err := h.Customers.Apply(ctx, cmd.CustomerID, cmd.ID, func(snap state.Snapshot) (*state.Commit, error) {
-		return h.decide(route, cmd, now, snap)
+		commit, err := h.decide(route, cmd, now, snap)
+		if commit != nil {
+			commit.Fence = fence
+		}
+		return commit, err
 	})
 	if err != nil {
 		return err

@@ -85,12 +85,19 @@ func testBus() bus.Config {
 // the returned stop is called).
 func (e *env) startProcessor(mutate ...func(*Config)) (stop func()) {
 	e.t.Helper()
+	_, stop = e.runProcessor(mutate...)
+	return stop
+}
+
+// runProcessor is startProcessor that also returns the processor.
+func (e *env) runProcessor(mutate ...func(*Config)) (p *Processor, stop func()) {
+	e.t.Helper()
 	cfg := Config{NATS: e.nc, Redis: e.rdb, Catalog: e.cat, Bus: e.bus, Logger: watermill.NopLogger{}}
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	p, err := NewProcessor(context.Background(), cfg)
-	if err != nil {
+	var err error
+	if p, err = NewProcessor(context.Background(), cfg); err != nil {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -113,7 +120,7 @@ func (e *env) startProcessor(mutate ...func(*Config)) (stop func()) {
 		})
 	}
 	e.t.Cleanup(stop)
-	return stop
+	return p, stop
 }
 
 var cmdSeq int

@@ -17,6 +17,7 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/messages/bus/lease"
 	"github.com/cspreseller/csp-processor/state"
 )
 
@@ -35,6 +36,14 @@ type Config struct {
 	// TimerPoll is how often the scheduler looks for due timers on the
 	// wall clock (BrokerClock); default 1s.
 	TimerPoll time.Duration
+	// Leases, when set, makes this processor one of several replicas: it
+	// works only the partitions it holds a lease on (messages/bus/lease),
+	// consuming their commands under the lease's fence, firing their
+	// timers and relaying their customers' outboxes; Partitions and
+	// Replicas come from Bus.Streams. Nil: it works every partition
+	// (Bus.Subscriber.Partitions), the single-replica setup.
+	Leases *lease.Config
+
 	// OwnedPartitions returns the partitions whose timers this replica
 	// fires on the wall clock (Scheduler.Owned); nil: all of them, or with
 	// Bus.Subscriber.Dynamic the partitions the subscriber consumes.
@@ -77,7 +86,12 @@ type Processor struct {
 	relay   *state.OutboxRelay
 	timers  *Scheduler
 	queries *QueryService
+	keeper  *lease.Keeper // nil without Config.Leases
 	logger  watermill.LoggerAdapter
+	// shutdownTimeout bounds Run's drain: handing the partitions back
+	// waits for their in-flight commands (the subscriber's
+	// ShutdownTimeout), then the components stop.
+	shutdownTimeout time.Duration
 }
 
 // NewProcessor creates the streams and consumers if needed and wires the
@@ -103,9 +117,26 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	}
 	spreadConsumerLeaders(ctx, js, bc, cfg.Logger)
 	bc.Subscriber.Logger = cfg.Logger
+	if cfg.Leases != nil {
+		bc.Subscriber.Dynamic = true // the keeper starts and stops partitions
+	}
 	sub, err := bus.NewCommandSubscriber(js, bc.Streams, bc.Subscriber)
 	if err != nil {
 		return nil, err
+	}
+	var keeper *lease.Keeper
+	var relayOwns func(customerID string) bool
+	if cfg.Leases != nil {
+		owner := partitionOwner{sub: sub}
+		lc := *cfg.Leases
+		lc.Partitions, lc.Replicas = bc.Streams.Partitions, bc.Streams.Replicas
+		if lc.Logger == nil {
+			lc.Logger = leaseLog(cfg.Logger)
+		}
+		if keeper, err = lease.NewKeeper(js, lc, owner); err != nil {
+			return nil, err
+		}
+		relayOwns = owner.ownsCustomer(bc.Streams.Partitions)
 	}
 	pub, err := bus.NewPublisher(js, bc.Publisher)
 	if err != nil {
@@ -130,7 +161,7 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	cleaner := state.NewOutboxCleaner(store, state.CleanerOptions{Logger: logFunc(cfg.Logger)})
 	relay := state.NewOutboxRelay(store, func(_ context.Context, _ string, entries []state.OutboxEntry) error {
 		return PublishOutbox(events, entries)
-	}, state.RelayOptions{Interval: cfg.RelayInterval, MinAge: cfg.RelayMinAge})
+	}, state.RelayOptions{Interval: cfg.RelayInterval, MinAge: cfg.RelayMinAge, Owns: relayOwns})
 
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: bc.Subscriber.ShutdownTimeout}, cfg.Logger)
 	if err != nil {
@@ -151,31 +182,78 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 		Clock: cfg.Clock, Poll: cfg.TimerPoll, Publish: bus.StoreOptions{Budget: timerPublishBudget}, Logger: cfg.Logger}
 	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
 	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
-		logger: cfg.Logger}, nil
+		keeper: keeper, logger: cfg.Logger, shutdownTimeout: bc.Subscriber.ShutdownTimeout + 10*time.Second}, nil
 }
 
-// Run processes commands until ctx is cancelled, then drains: in-flight
-// commands finish (or stay unacked for redelivery), the scheduler and the
-// relay stop, and the outbox cleaner flushes.
+// Run processes commands until ctx is cancelled, then drains: with leases
+// the partitions are handed back first (each stopped, its in-flight
+// commands finished, before its lease is let go, so another replica takes
+// it over at once), then in-flight commands finish (or stay unacked for
+// redelivery), the query service, scheduler and relay stop, and the
+// outbox cleaner flushes.
 func (p *Processor) Run(ctx context.Context) error {
-	p.cleaner.Start()
-	p.relay.Start()
-	if err := p.timers.Start(); err != nil {
+	shutdownCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), p.shutdownTimeout)
+	}
+	components := []component{p.cleaner, p.relay, p.timers, p.queries}
+	if err := func() error {
+		sctx, cancel := shutdownCtx()
+		defer cancel()
+		return startAll(sctx, components...)
+	}(); err != nil {
 		return err
 	}
-	if err := p.queries.Start(); err != nil {
-		return err
+	// The router gets its own context: on ctx's end the keeper must stop
+	// the partitions (StopPartition) while the subscription still runs.
+	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRouter()
+	routed := make(chan error, 1)
+	go func() { routed <- p.router.Run(routerCtx) }()
+
+	var runErr error
+	ended := false // the router returned on its own (a partition failed)
+	if p.keeper != nil {
+		select {
+		case <-p.router.Running(): // the subscription exists: partitions can start
+			runErr = p.keeper.Start()
+		case runErr = <-routed:
+			ended = true
+		case <-ctx.Done():
+		}
 	}
-	runErr := p.router.Run(ctx)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if runErr == nil && !ended {
+		select {
+		case <-ctx.Done():
+		case runErr = <-routed:
+			ended = true
+		}
+	}
+
+	sctx, cancel := shutdownCtx()
 	defer cancel()
 	errs := []error{runErr}
-	errs = append(errs, p.queries.Shutdown(shutdownCtx))
-	errs = append(errs, p.timers.Shutdown(shutdownCtx))
-	errs = append(errs, p.relay.Shutdown(shutdownCtx))
-	errs = append(errs, p.cleaner.Shutdown(shutdownCtx))
+	if p.keeper != nil {
+		errs = append(errs, p.keeper.Shutdown(sctx))
+	}
+	stopRouter()
+	if !ended {
+		errs = append(errs, <-routed)
+	}
+	errs = append(errs, shutdownAll(sctx, components...))
 	errs = append(errs, p.pub.Close())
 	return errors.Join(errs...)
+}
+
+// leaseLog routes the lease keeper's log lines: failures as errors, lease
+// changes (err nil) as information.
+func leaseLog(l watermill.LoggerAdapter) func(string, error) {
+	return func(msg string, err error) {
+		if err != nil {
+			l.Error(msg, err, nil)
+			return
+		}
+		l.Info(msg, nil)
+	}
 }
 
 // stateOptions ties the store's memory of applied commands to the command
@@ -216,6 +294,10 @@ func autoPipelined(rdb redis.UniversalClient) (redis.UniversalClient, error) {
 // Subscriber is the command subscriber: with Bus.Subscriber.Dynamic, its
 // StartPartition and StopPartition decide what this replica consumes.
 func (p *Processor) Subscriber() *bus.CommandSubscriber { return p.sub }
+
+// Partitions lists the partitions this processor is consuming now: every
+// configured one without leases, those it holds a lease on with them.
+func (p *Processor) Partitions() []int { return p.sub.Partitions() }
 
 // Running is closed once the router is consuming.
 func (p *Processor) Running() chan struct{} { return p.router.Running() }

@@ -111,9 +111,12 @@ func (c *OutboxCleaner) Enqueue(customerID string, eventIDs ...string) {
 	c.queue <- cleanGroup{customerID: customerID, ids: slices.Clone(eventIDs)}
 }
 
-// Start starts the background loop. Calling it again does nothing.
-func (c *OutboxCleaner) Start() {
+// Start starts the background loop. Calling it again does nothing. It
+// cannot fail; the error is there for the shape every background
+// component shares (Start, Shutdown).
+func (c *OutboxCleaner) Start() error {
 	c.startOnce.Do(func() { go c.run() })
+	return nil
 }
 
 // Shutdown stops accepting deletions, flushes everything queued (retrying

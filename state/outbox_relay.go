@@ -173,9 +173,11 @@ func (r *OutboxRelay) relayCustomer(ctx context.Context, customerID string, cuto
 }
 
 // Start runs a sweep now and then one every Interval until Shutdown.
-// Calling it again does nothing.
-func (r *OutboxRelay) Start() {
+// Calling it again does nothing. It cannot fail; the error is there for
+// the shape every background component shares (Start, Shutdown).
+func (r *OutboxRelay) Start() error {
 	r.startOnce.Do(func() { go r.run() })
+	return nil
 }
 
 // Shutdown stops the relay, letting a sweep in progress finish unless ctx

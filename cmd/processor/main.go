@@ -49,6 +49,10 @@
 //	               default, -1 means none but the server's store; applied to existing streams at start). A full
 //	               command stream refuses publishes, a full event stream stalls publishing (events wait in
 //	               Redis), a full dead-letter stream drops its oldest dead letters
+//	PARTITION_OWNERSHIP "leases" (default): the partitions are shared among the running replicas through
+//	               leases in NATS KV, each worked by one replica at a time (any number of replicas may run);
+//	               "all": this process works every partition without leases (one replica only, e.g. a NATS
+//	               account without the lease bucket's permissions)
 //	REPLICA_ID     this replica's name in the partition leases (default: host name + random suffix per process;
 //	               letters, digits, '-', '_'); a stable one gets a restarted replica its partitions back after LEASE_TTL
 //	LEASE_TTL      how long a partition lease outlives its last renewal, renewed every third of it (default 3s:
@@ -90,6 +94,7 @@ import (
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 	"github.com/cspreseller/csp-processor/handlers/partners"
 	"github.com/cspreseller/csp-processor/messages/bus"
+	"github.com/cspreseller/csp-processor/messages/bus/lease"
 	"github.com/cspreseller/csp-processor/messages/bus/natsauth"
 	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
 	"github.com/cspreseller/csp-processor/simulator"
@@ -208,6 +213,9 @@ func run(demo bool) error {
 			return fmt.Errorf("ACK_WAIT=%q: %w", a, err)
 		}
 		cfg.Bus.Subscriber.AckWait = d
+	}
+	if cfg.Leases, err = partitionLeases(os.Getenv); err != nil {
+		return err
 	}
 	proc, err := handlers.NewProcessor(ctx, cfg)
 	if err != nil {
@@ -456,5 +464,22 @@ const defaultMemoryLimit = 100 << 20
 func setMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+}
+
+// partitionLeases reads PARTITION_OWNERSHIP and the lease settings: nil
+// for "all", the lease configuration for "leases" (the default).
+func partitionLeases(getenv func(string) string) (*lease.Config, error) {
+	switch v := getenv("PARTITION_OWNERSHIP"); v {
+	case "", "leases":
+		lc, err := lease.Config{}.FromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		return &lc, nil
+	case "all":
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("PARTITION_OWNERSHIP=%q: want leases (the default) or all", v)
 	}
 }
