@@ -77,7 +77,7 @@ type pulled struct {
 // run returns nil when the partition was stopped, an error when it cannot
 // be consumed any more.
 func (pc *partitionConsumer) run() error {
-	unacked, err := pc.waitPreviousOwner()
+	unacked, err := pc.previousOwnerUnacked()
 	if err != nil {
 		if pc.stop.Err() != nil {
 			return nil
@@ -104,51 +104,46 @@ func (pc *partitionConsumer) run() error {
 	return pc.loop(iter, incoming, unacked)
 }
 
-// waitPreviousOwner keeps G3 when the partition's previous owner (another
-// replica, or this process before a crash) vanished with commands
-// delivered and unacked: pulling at once would get later commands while
-// those still count as delivered, and a customer's later command could
-// be handled before its earlier one comes back. It waits until the
-// consumer has nothing unacked, or until AckWait (plus a quarter) has
-// passed, and returns how many commands are still unacked then. By then
-// every delivery of the previous owner, which stopped sending in-progress
-// when it stopped owning the partition, has expired, and the server hands
-// expired deliveries out before any new message: nats-server v2.15.2
-// consumer.go, checkPending moves the pending messages past their AckWait
-// to the redelivery queue (sorted by stream sequence within each run) when
-// its timer fires at the earliest deadline, and getNextMsg serves that
-// queue before it reads the next new message. Expiries found by different
-// runs of checkPending are queued run after run, so the queue is not
-// sorted as a whole (a previous owner killed in the middle of sending its
-// in-progress leaves later sequences with older timestamps): loop
-// therefore collects the redeliveries before handing any out (recovery).
-// A graceful previous owner (StopPartition) NAKed what it held in stream
-// order, which puts it on the same queue at once; those still count as
-// unacked until delivered again, so the wait then lasts AckWait as well.
-func (pc *partitionConsumer) waitPreviousOwner() (int, error) {
-	ackWait := pc.sub.cfg.AckWait
-	deadline := time.Now().Add(ackWait + max(ackWait/4, 250*time.Millisecond))
+// previousOwnerUnacked keeps G3 when the partition's previous owner
+// (another replica, or this process before a crash) left commands
+// delivered and unacked: it returns how many the consumer counts, and
+// loop collects that many redeliveries before it hands anything out,
+// holding (and ordering per customer) what else it pulls meanwhile.
+//
+// Pulling at once is safe because the server hands expired and NAKed
+// deliveries out before any new message: nats-server v2.15.2 consumer.go,
+// checkPending moves the pending messages past their AckWait to the
+// redelivery queue (sorted by stream sequence within each run) when its
+// timer fires at the earliest deadline, a NAK puts its message on that
+// queue at once, and getNextMsg serves the queue before it reads the next
+// new message. Expiries found by different runs of checkPending are
+// queued run after run, so the queue is not sorted as a whole (a previous
+// owner killed in the middle of sending its in-progress leaves later
+// sequences with older timestamps): hence collecting before handing out.
+//
+// A graceful previous owner (StopPartition) NAKed what it held, in stream
+// order, so its commands come back at once and the handover costs no wait.
+// A crashed one's come back once their AckWait has run out, at most
+// AckWait after it stopped sending in-progress, which was before this
+// start; loop gives up collecting after twice that (one of them acked
+// late by a previous owner that was still finishing counts for nothing).
+func (pc *partitionConsumer) previousOwnerUnacked() (int, error) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	unacked := 0
 	for {
 		ctx, cancel := context.WithTimeout(pc.stop, 5*time.Second)
 		info, err := pc.consumer.Info(ctx)
 		cancel()
-		if err != nil {
-			if pc.stop.Err() != nil {
-				return 0, nil
-			}
-			if errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return 0, fmt.Errorf("consumer of partition %d: %w", pc.partition, err)
-			}
-			pc.sub.logger.Error("Reading the consumer failed; retrying", err, watermill.LogFields{"partition": pc.partition})
-		} else if unacked = info.NumAckPending; unacked == 0 {
+		if err == nil {
+			return info.NumAckPending, nil
+		}
+		if pc.stop.Err() != nil {
 			return 0, nil
 		}
-		if time.Now().After(deadline) {
-			return unacked, nil
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return 0, fmt.Errorf("consumer of partition %d: %w", pc.partition, err)
 		}
+		pc.sub.logger.Error("Reading the consumer failed; retrying", err, watermill.LogFields{"partition": pc.partition})
 		select {
 		case <-tick.C:
 		case <-pc.stop.Done():
@@ -187,9 +182,9 @@ func (pc *partitionConsumer) read(iter jetstream.MessagesContext, incoming chan<
 //
 // While recovering (unacked > 0: commands of a previous owner come back
 // first), nothing is handed out until unacked redeliveries arrived, or
-// AckWait passed (one expired later than expected still comes back in
-// time): then every customer's commands are in stream order before its
-// first one goes to the router, whatever order the server sent them in.
+// twice AckWait passed (previousOwnerUnacked): then every customer's
+// commands are in stream order before its first one goes to the router,
+// whatever order the server sent them in.
 func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan pulled, unacked int) error {
 	cfg := pc.sub.cfg
 	log := pc.sub.logger
@@ -210,7 +205,7 @@ func (pc *partitionConsumer) loop(iter jetstream.MessagesContext, incoming chan 
 	recovering := unacked > 0
 	var recoveryEnd <-chan time.Time
 	if recovering {
-		t := time.NewTimer(cfg.AckWait)
+		t := time.NewTimer(2 * cfg.AckWait)
 		defer t.Stop()
 		recoveryEnd = t.C
 	}
