@@ -34,12 +34,7 @@ func TestG3_CommandsOfOneCustomerApplyInPublishOrder(t *testing.T) {
 	for r := range rounds {
 		for c := range customers {
 			id := fmt.Sprintf("C-G3-%d", c)
-			var cmd messages.Command
-			if r%2 == 0 {
-				cmd = e.send(partnerA, id, messages.CmdSubscriptionSuspend, &messages.SuspendData{SubscriptionID: subs[id], Reason: "non_payment"})
-			} else {
-				cmd = e.send(partnerA, id, messages.CmdSubscriptionReactivate, &messages.ReactivateData{SubscriptionID: subs[id]})
-			}
+			cmd := e.suspendOrReactivate(r, id, subs[id])
 			sent[id] = append(sent[id], cmd.ID)
 			if r == rounds-1 {
 				last = append(last, cmd)
@@ -50,10 +45,30 @@ func TestG3_CommandsOfOneCustomerApplyInPublishOrder(t *testing.T) {
 		e.await(cmd)
 	}
 
+	e.checkAppliedInPublishOrder(sent)
+}
+
+// suspendOrReactivate publishes round r's command for a customer's
+// subscription: suspend in even rounds, reactivate in odd ones, so that one
+// applied out of order, or twice, is rejected (already suspended / not
+// suspended).
+func (e *env) suspendOrReactivate(r int, customer, subscription string) messages.Command {
+	e.t.Helper()
+	if r%2 == 0 {
+		return e.send(partnerA, customer, messages.CmdSubscriptionSuspend, &messages.SuspendData{SubscriptionID: subscription, Reason: "non_payment"})
+	}
+	return e.send(partnerA, customer, messages.CmdSubscriptionReactivate, &messages.ReactivateData{SubscriptionID: subscription})
+}
+
+// checkAppliedInPublishOrder fails the test on any rejection, and when a
+// customer's suspend and reactivate commands were applied in another order
+// than sent (customer -> command IDs in publish order).
+func (e *env) checkAppliedInPublishOrder(sent map[string][]string) {
+	e.t.Helper()
 	got := map[string][]string{}
 	for _, ev := range e.events.Events() {
 		if ev.Type == messages.EvtCommandRejected {
-			t.Fatalf("command %s of %s was rejected: %+v (applied out of order)", ev.CommandID, ev.CustomerID, ev.Data)
+			e.t.Fatalf("command %s of %s was rejected: %+v (applied out of order or twice)", ev.CommandID, ev.CustomerID, ev.Data)
 		}
 		if ev.CommandType == messages.CmdSubscriptionSuspend || ev.CommandType == messages.CmdSubscriptionReactivate {
 			got[ev.CustomerID] = append(got[ev.CustomerID], ev.CommandID)
@@ -61,7 +76,7 @@ func TestG3_CommandsOfOneCustomerApplyInPublishOrder(t *testing.T) {
 	}
 	for id, want := range sent {
 		if fmt.Sprint(got[id]) != fmt.Sprint(want) {
-			t.Fatalf("customer %s: applied %v, published %v", id, got[id], want)
+			e.t.Fatalf("customer %s: applied %v, published %v", id, got[id], want)
 		}
 	}
 }
