@@ -44,6 +44,13 @@ func runCluster(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Stop()
+	// The load starts once every replica holds its share: partitions
+	// handed over under load stall their commands (see make test-cluster).
+	held, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if _, err := c.WaitPartitionsHeld(held, *replicas); err != nil {
+		return err
+	}
 	st, err := stack.Start(ctx, stack.Options{NATS: c.SimulatorNATS(), Redis: c.RedisConfig(), Processor: stack.External, Partitions: *partitions})
 	if err != nil {
 		return err
