@@ -84,9 +84,9 @@ func runCluster(ctx context.Context, args []string) error {
 }
 
 // startCluster starts the cluster with n replicas and the simulator's
-// stack against it, once every replica holds its share of the partitions
-// (partitions handed over under load stall their commands, which a
-// measurement should not count).
+// stack against it. cluster.Start returns once every replica holds its
+// share of the partitions: partitions handed over under load stall their
+// commands, which a measurement should not count.
 func startCluster(ctx context.Context, dir string, n, partitions int, bin string) (*cluster.Cluster, *stack.Stack, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
@@ -94,12 +94,6 @@ func startCluster(ctx context.Context, dir string, n, partitions int, bin string
 	fmt.Fprintf(os.Stderr, "starting 3 NATS nodes, 9 Redis nodes and %d processor replicas in %s\n", n, dir)
 	c, err := cluster.Start(ctx, cluster.Options{Dir: dir, Replicas: n, Partitions: partitions, ProcessorBin: bin, Log: os.Stderr})
 	if err != nil {
-		return nil, nil, err
-	}
-	held, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if _, err := c.WaitPartitionsHeld(held, n); err != nil {
-		c.Stop()
 		return nil, nil, err
 	}
 	st, err := stack.Start(ctx, stack.Options{NATS: c.SimulatorNATS(), Redis: c.RedisConfig(), Processor: stack.External, Partitions: partitions})
@@ -127,6 +121,7 @@ func runSizing(ctx context.Context, counts, rates string, up func(int) (*cluster
 	for _, n := range ns {
 		c, st, err := up(n)
 		if err != nil {
+			printSizing(rows, labels)
 			return err
 		}
 		for k, rate := range rs {
@@ -138,6 +133,7 @@ func runSizing(ctx context.Context, counts, rates string, up func(int) (*cluster
 			if err != nil {
 				_ = st.Close()
 				c.Stop()
+				printSizing(rows, labels)
 				return err
 			}
 			rows = append(rows, s)
@@ -146,6 +142,12 @@ func runSizing(ctx context.Context, counts, rates string, up func(int) (*cluster
 		_ = st.Close()
 		c.Stop()
 	}
+	return printSizing(rows, labels)
+}
+
+// printSizing prints the table of the runs measured; a lost command or a
+// mismatch fails it.
+func printSizing(rows []report.Summary, labels []string) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "replicas\toffered/s\tsent\tcompleted\tachieved/s\tp50\tp99\tlost\tmismatches\t")
 	var failed int64

@@ -67,9 +67,8 @@ type Cluster struct {
 }
 
 // Start starts the NATS and Redis clusters and opts.Replicas processors,
-// and returns once every server answers and the first processor holds
-// every partition; the others may still be taking theirs over
-// (WaitPartitionsHeld).
+// and returns once every server answers and every processor holds a
+// share of the partitions (JoinProcessor, one after another).
 func Start(ctx context.Context, opt Options) (_ *Cluster, err error) {
 	if opt.Dir == "" {
 		return nil, errors.New("cluster: no directory")
@@ -111,17 +110,11 @@ func Start(ctx context.Context, opt Options) (_ *Cluster, err error) {
 	if err := c.Redis.WaitHealthy(ctx); err != nil {
 		return nil, err
 	}
-	// The first replica alone creates the streams and the lease bucket:
-	// replicas started together on a fresh cluster all time out in
-	// creating the R3 streams at once (measured: none up within 60 s).
-	if err := c.StartProcessor(0); err != nil {
-		return nil, err
-	}
-	if _, err := c.WaitPartitionsHeld(ctx, 1); err != nil {
-		return nil, fmt.Errorf("%w; its output:\n%s", err, c.ProcessorOutput(0))
-	}
-	for i := 1; i < opt.Replicas; i++ {
-		if err := c.StartProcessor(i); err != nil {
+	// One after another: the first alone creates the streams and the
+	// lease bucket (replicas started together on a fresh cluster all
+	// timed out creating the R3 streams at once: none up within 60 s).
+	for i := range opt.Replicas {
+		if err := c.JoinProcessor(ctx, i); err != nil {
 			return nil, err
 		}
 	}

@@ -88,7 +88,7 @@ func TestCluster_KillsAndGrowthUnderLoadLoseNothingDuplicateNothingKeepOrder(t *
 		t.Fatal(err)
 	}
 	g.recovered(f, f.killed, "")
-	if err := c.StartProcessor(0); err != nil {
+	if err := c.JoinProcessor(withDeadline(t, 2*time.Minute), 0); err != nil {
 		t.Fatal(err)
 	}
 	g.held(2)
@@ -125,7 +125,7 @@ func TestCluster_KillsAndGrowthUnderLoadLoseNothingDuplicateNothingKeepOrder(t *
 	// Growth: a third replica joins; partitions move to it by lease.
 	g.pause()
 	f = g.begin("grow-2-to-3")
-	if err := c.StartProcessor(2); err != nil {
+	if err := c.JoinProcessor(withDeadline(t, 2*time.Minute), 2); err != nil {
 		t.Fatal(err)
 	}
 	g.held(3)
