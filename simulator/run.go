@@ -290,37 +290,22 @@ func (r *Runner) consumersIdle(ctx context.Context) (bool, error) {
 }
 
 // lastEventSeq is the stream sequence of the last stored event of the
-// partners the ledger follows. It reads it through an ordered consumer
-// that starts at the last match (the simulator user may create those, not
-// get stored messages directly).
+// partners the ledger follows.
 func (r *Runner) lastEventSeq(ctx context.Context) (uint64, error) {
+	events, err := r.JS.Stream(ctx, r.Streams.EventStream)
+	if err != nil {
+		return 0, err
+	}
 	var lastSeq uint64
 	for _, p := range r.Ledger.partners {
-		cons, err := r.JS.OrderedConsumer(ctx, r.Streams.EventStream, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{messages.EventSubjectPrefix + "." + p + ".>"}, DeliverPolicy: jetstream.DeliverLastPolicy})
+		last, err := events.GetLastMsgForSubject(ctx, messages.EventSubjectPrefix+"."+p+".>")
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
 		if err != nil {
 			return 0, err
 		}
-		info, err := cons.Info(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if info.NumPending == 0 && info.Delivered.Stream == 0 {
-			continue // no event of p yet
-		}
-		wait := 2 * time.Second
-		if d, ok := ctx.Deadline(); ok {
-			wait = max(time.Until(d), time.Millisecond)
-		}
-		msg, err := cons.Next(jetstream.FetchMaxWait(wait))
-		if err != nil {
-			return 0, err
-		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return 0, err
-		}
-		lastSeq = max(lastSeq, meta.Sequence.Stream)
+		lastSeq = max(lastSeq, last.Sequence)
 	}
 	return lastSeq, nil
 }
