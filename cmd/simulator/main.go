@@ -8,6 +8,7 @@
 //	simulator year  [-customers 1000] [-days 365] ...  a time-travelled year
 //	simulator scenario FILE...                          scripted stories
 //	simulator bench                                     make bench
+//	simulator cluster [-replicas 3] [-rate 300] ...      the whole system on a local cluster (make cluster)
 //
 // Without -nats/-redis it starts an embedded NATS server and a private
 // redis-server, and it builds and spawns the processor (SIMULATION=1) as
@@ -51,6 +52,8 @@ func main() {
 		err = runScenarios(ctx, os.Args[2:])
 	case "bench":
 		err = runBench(ctx, os.Args[2:])
+	case "cluster":
+		err = runCluster(ctx, os.Args[2:])
 	default:
 		usage()
 		os.Exit(2)
@@ -70,11 +73,12 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprint(os.Stderr, `usage: simulator load|year|scenario|bench [flags]   (simulator <cmd> -h lists the flags)
+	fmt.Fprint(os.Stderr, `usage: simulator load|year|scenario|bench|cluster [flags]   (simulator <cmd> -h lists the flags)
   load      open-loop load at a target rate for a wall-clock duration (a soak)
   year      a time-travelled year of customers, as fast as it goes
   scenario  scripted stories from JSON files (simulator/scenarios)
   bench     the raw limit of NATS and Redis and the processor end to end (make bench)
+  cluster   load against 3 NATS nodes, a Redis Cluster and several processor replicas (make cluster)
 `)
 }
 

@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
 	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/simulator/cluster"
 	"github.com/cspreseller/csp-processor/simulator/report"
 	"github.com/cspreseller/csp-processor/simulator/stack"
 	"github.com/cspreseller/csp-processor/state/redisconn"
@@ -33,7 +33,7 @@ type rig struct {
 	proc  *process
 	st    *stack.Stack
 	r     *simulator.Runner
-	out   *outcomes
+	out   *cluster.Outcomes
 	rng   *rand.Rand
 }
 
@@ -53,7 +53,7 @@ func newRig(t *testing.T) *rig {
 		}
 	}
 	t.Logf("fault instants drawn with FAULT_SEED=%d", seed)
-	g := &rig{t: t, dir: dataDir(t), rng: rand.New(rand.NewPCG(seed, 1)), out: &outcomes{changed: make(chan struct{}), byID: map[string]time.Time{}}}
+	g := &rig{t: t, dir: dataDir(t), rng: rand.New(rand.NewPCG(seed, 1)), out: cluster.NewOutcomes()}
 	g.nats = startNATS(t, g.dir)
 	ctx := withDeadline(t, time.Minute)
 	var err error
@@ -73,7 +73,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(g.r.Ledger.Stop)
-	g.r.Ledger.OnOutcome = g.out.add
+	g.r.Ledger.OnOutcome = g.out.Add
 	return g
 }
 
@@ -176,11 +176,11 @@ func (g *rig) begin(name, detail string) *fault {
 func (g *rig) recovered(f *fault) time.Duration {
 	g.t.Helper()
 	ctx := withDeadline(g.t, 60*time.Second)
-	arrived, err := g.out.firstStoredAfter(ctx, f.back)
+	arrived, err := g.out.FirstStoredAfter(ctx, f.back)
 	if err != nil {
 		g.t.Fatalf("fault=%s: no command was answered within 60 s: %v", f.name, err)
 	}
-	last, err := g.out.allAnswered(ctx, f.inFlight)
+	last, err := g.out.AllAnswered(ctx, f.inFlight)
 	if err != nil {
 		g.t.Fatalf("fault=%s: the %d commands in flight at the kill were not all answered within 60 s: %v", f.name, len(f.inFlight), err)
 	}
@@ -207,81 +207,5 @@ func (g *rig) check(fault string, runErr error, worst time.Duration) {
 	}
 	if s.Sent == 0 || s.Completed != s.Sent || g.r.Checked == 0 {
 		g.t.Fatalf("fault=%s: %d commands sent, %d answered, %d billing events checked", fault, s.Sent, s.Completed, g.r.Checked)
-	}
-}
-
-// outcomes are the commands' first events as the ledger receives them:
-// when the broker stored each and when it arrived.
-type outcomes struct {
-	mu      sync.Mutex
-	stored  []time.Time
-	arrived []time.Time
-	byID    map[string]time.Time // arrival by command
-	changed chan struct{}
-}
-
-// add is the ledger's OnOutcome.
-func (o *outcomes) add(commandID string, stored, arrived time.Time) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.stored = append(o.stored, stored)
-	o.arrived = append(o.arrived, arrived)
-	o.byID[commandID] = arrived
-	close(o.changed)
-	o.changed = make(chan struct{})
-}
-
-// firstStoredAfter waits for the first outcome whose event the broker
-// stored after t (an event stored before, arriving late, says nothing about
-// recovery) and returns when it arrived.
-func (o *outcomes) firstStoredAfter(ctx context.Context, t time.Time) (time.Time, error) {
-	var at time.Time
-	err := o.waitFor(ctx, func() bool {
-		for i, s := range o.stored {
-			if s.After(t) {
-				at = o.arrived[i]
-				return true
-			}
-		}
-		return false
-	})
-	return at, err
-}
-
-// allAnswered waits until every command of ids got its outcome and
-// returns when the last one arrived.
-func (o *outcomes) allAnswered(ctx context.Context, ids []string) (time.Time, error) {
-	var last time.Time
-	err := o.waitFor(ctx, func() bool {
-		last = time.Time{}
-		for _, id := range ids {
-			at, ok := o.byID[id]
-			if !ok {
-				return false
-			}
-			if at.After(last) {
-				last = at
-			}
-		}
-		return true
-	})
-	return last, err
-}
-
-// waitFor waits until cond (run under the lock) holds or ctx ends.
-func (o *outcomes) waitFor(ctx context.Context, cond func() bool) error {
-	for {
-		o.mu.Lock()
-		ok := cond()
-		ch := o.changed
-		o.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
 	}
 }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cspreseller/csp-processor/simulator"
+	"github.com/cspreseller/csp-processor/simulator/cluster"
+	"github.com/cspreseller/csp-processor/simulator/report"
+	"github.com/cspreseller/csp-processor/simulator/scratch"
+	"github.com/cspreseller/csp-processor/simulator/stack"
+)
+
+// runCluster plays the load against the whole system on loopback: a
+// 3-node JetStream cluster, a Redis Cluster of 3 masters with 2 replicas
+// each, and -replicas processor replicas sharing the partitions (make
+// cluster). -sizing measures several replica counts at several rates
+// instead (make cluster-sizing).
+func runCluster(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	var of outputFlags
+	of.register(fs, "sim-cluster")
+	replicas := fs.Int("replicas", 3, "processor replicas")
+	partitions := fs.Int("partitions", 8, "command stream partitions (a power of two)")
+	rate := fs.Float64("rate", 300, "open-loop target, commands per second")
+	duration := fs.Duration("duration", 60*time.Second, "wall-clock length of the run (of each run with -sizing)")
+	customers := fs.Int("customers", 2000, "customers the load is spread over")
+	stepReal := fs.Duration("step-real", 5*time.Second, "wall time of one step's commands")
+	stepSim := fs.Duration("step-sim", 6*time.Hour, "simulated time between steps")
+	seed := fs.Uint64("seed", 1, "random seed")
+	bin := fs.String("processor-bin", "", "processor binary (empty: go build ./cmd/processor)")
+	sizing := fs.String("sizing", "", "replica counts to measure, e.g. 1,2,3, each at every -sizing-rates (a fresh cluster each run); prints a table")
+	sizingRates := fs.String("sizing-rates", "150,400", "offered rates of -sizing, commands per second")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := scratch.Dir("csp-cluster-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if *bin == "" {
+		// Built once: -sizing starts several clusters.
+		*bin = filepath.Join(dir, "processor")
+		build := exec.CommandContext(ctx, "go", "build", "-o", *bin, "./cmd/processor")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build the processor (run from the repository's root, or pass -processor-bin): %w", err)
+		}
+	}
+	cfg := func(rate float64, runID string) simulator.LoadConfig {
+		return simulator.LoadConfig{Rate: rate, Customers: *customers, StepReal: *stepReal, StepSim: *stepSim,
+			Start: time.Date(2026, 1, 1, 0, 17, 0, 0, time.UTC), Duration: *duration, RunID: runID, Seed: *seed, Progress: os.Stderr}
+	}
+	up := func(n, run int) (*cluster.Cluster, *stack.Stack, error) {
+		return startCluster(ctx, filepath.Join(dir, fmt.Sprintf("r%d-%d", n, run)), n, *partitions, *bin)
+	}
+	if *sizing != "" {
+		return runSizing(ctx, *sizing, *sizingRates, up, cfg)
+	}
+	c, st, err := up(*replicas, 0)
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	defer st.Close()
+	load := cfg(*rate, fmt.Sprintf("c%d", time.Now().Unix()))
+	label := fmt.Sprintf("cluster: %d processor replicas, 3 NATS nodes (R3), Redis 3 masters x 2 replicas (WAIT 1); %.0f commands/s for %s over %d customers",
+		*replicas, load.Rate, load.Duration, load.Customers)
+	s, err := playLoad(ctx, st, load, simulator.DefaultMix, "P-SIM", label)
+	if err != nil {
+		return err
+	}
+	s.Notes = append(s.Notes, "mix: "+describeMix(simulator.DefaultMix))
+	return finish(s, of)
+}
+
+// startCluster starts the cluster with n replicas and the simulator's
+// stack against it. cluster.Start returns once every replica holds its
+// share of the partitions: partitions handed over under load stall their
+// commands, which a measurement should not count.
+func startCluster(ctx context.Context, dir string, n, partitions int, bin string) (*cluster.Cluster, *stack.Stack, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(os.Stderr, "starting 3 NATS nodes, 9 Redis nodes and %d processor replicas in %s\n", n, dir)
+	c, err := cluster.Start(ctx, cluster.Options{Dir: dir, Replicas: n, Partitions: partitions, ProcessorBin: bin, Log: os.Stderr})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := stack.Start(ctx, stack.Options{NATS: c.SimulatorNATS(), Redis: c.RedisConfig(), Processor: stack.External, Partitions: partitions})
+	if err != nil {
+		c.Stop()
+		return nil, nil, err
+	}
+	return c, st, nil
+}
+
+// runSizing measures every replica count of counts at every rate of
+// rates, each run on a fresh cluster, and prints one table.
+func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*cluster.Cluster, *stack.Stack, error),
+	cfg func(float64, string) simulator.LoadConfig) error {
+	ns, err := parseList(counts, strconv.Atoi)
+	if err != nil {
+		return fmt.Errorf("-sizing: %w", err)
+	}
+	rs, err := parseList(rates, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+	if err != nil {
+		return fmt.Errorf("-sizing-rates: %w", err)
+	}
+	var rows []report.Summary
+	var labels []string
+	for _, n := range ns {
+		for k, rate := range rs {
+			// A fresh cluster for every run: a second run on the same
+			// processors met the first run's customers' timers (528
+			// mismatches at the second rate, whatever the replicas).
+			c, st, err := up(n, k)
+			if err != nil {
+				printSizing(rows, labels)
+				return err
+			}
+			load := cfg(rate, fmt.Sprintf("s%d-%d-%.0f", time.Now().Unix(), n, rate))
+			s, err := playLoad(ctx, st, load, simulator.DefaultMix, "P-SIM", fmt.Sprintf("%d replicas at %.0f/s", n, rate))
+			_ = st.Close()
+			c.Stop()
+			if err != nil {
+				printSizing(rows, labels)
+				return err
+			}
+			rows = append(rows, s)
+			labels = append(labels, fmt.Sprintf("%d\t%.0f", n, rate))
+		}
+	}
+	return printSizing(rows, labels)
+}
+
+// printSizing prints the table of the runs measured; a lost command or a
+// mismatch fails it.
+func printSizing(rows []report.Summary, labels []string) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "replicas\toffered/s\tsent\tcompleted\tachieved/s\tp50\tp99\tlost\tmismatches\t")
+	var failed int64
+	for i, s := range rows {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t\n", labels[i], s.Sent, s.Completed, s.Throughput,
+			s.LatencyP50.Round(100*time.Microsecond), s.LatencyP99.Round(100*time.Microsecond), s.Lost, s.Mismatches)
+		failed += s.Mismatches + s.Lost
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return &failedRun{mismatches: failed}
+	}
+	return nil
+}
+
+func parseList[T any](list string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, f := range strings.Split(list, ",") {
+		v, err := parse(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

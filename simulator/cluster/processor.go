@@ -1,0 +1,103 @@
+package cluster
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// replica is one processor process; a killed replica is started again
+// under the same REPLICA_ID and DATA_DIR.
+type replica struct {
+	id     string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	out    *tail
+}
+
+// startReplica runs bin with env added to this process's environment.
+func startReplica(id, bin string, env []string, log io.Writer) (*replica, error) {
+	r := &replica{id: id, cmd: exec.Command(bin), exited: make(chan struct{}), out: &tail{}}
+	r.cmd.Env = append(os.Environ(), env...)
+	r.cmd.SysProcAttr = childAttr()
+	pr, pw := io.Pipe()
+	r.cmd.Stdout, r.cmd.Stderr = pw, pw
+	if err := r.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cluster: start processor %s: %w", id, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			r.out.add(sc.Text())
+			if log != nil {
+				fmt.Fprintf(log, "[%s] %s\n", id, sc.Text())
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr) // never block the process on its output
+	}()
+	go func() {
+		_ = r.cmd.Wait()
+		_ = pw.Close()
+		close(r.exited)
+	}()
+	return r, nil
+}
+
+func (r *replica) running() bool {
+	select {
+	case <-r.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill ends the process with SIGKILL, as a crash would, and waits until
+// it exited.
+func (r *replica) kill() error {
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("cluster: kill processor %s: %w", r.id, err)
+	}
+	<-r.exited
+	return nil
+}
+
+// stop asks the process to hand its partitions back and end (SIGTERM),
+// and kills it after grace.
+func (r *replica) stop(grace time.Duration) {
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-time.After(grace):
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+	}
+}
+
+// tail keeps the last lines of a process's output.
+type tail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *tail) add(line string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines = append(b.lines, line)
+	if len(b.lines) > 60 {
+		b.lines = b.lines[len(b.lines)-60:]
+	}
+}
+
+func (b *tail) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Join(b.lines, "\n")
+}
