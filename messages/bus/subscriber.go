@@ -181,7 +181,15 @@ func (s *CommandSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 			return nil, err
 		}
 	}
-	consumers, err := ensureConsumers(ctx, s.js, s.streams, s.cfg)
+	// Like the streams (handlers.NewProcessor), the consumers are asked
+	// for again while a cluster does not answer in time: a replica joining
+	// while another moves the consumers' leaders, or a node recovering, is
+	// slow to answer, not wrong, and must not end the process.
+	var consumers []jetstream.Consumer
+	err := RetryStartup(ctx, 0, "ensure consumers", func(ctx context.Context) (err error) {
+		consumers, err = ensureConsumers(ctx, s.js, s.streams, s.cfg)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
