@@ -71,6 +71,9 @@ func TestG3_ProcessorsDyingWithCommandsInFlightLoseAndReorderNothing(t *testing.
 				handled.Add(1)
 				go func() {
 					defer handled.Done()
+					// A millisecond of work per command, so that a replica
+					// dies with commands still with its handlers (not a wait
+					// for anything).
 					time.Sleep(time.Millisecond)
 					box.handle(t, m)
 					m.Ack()
