@@ -19,12 +19,12 @@ type replica struct {
 	id     string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *tail
+	out    *OutputTail
 }
 
 // startReplica runs bin with env added to this process's environment.
 func startReplica(id, bin string, env []string, log io.Writer) (*replica, error) {
-	r := &replica{id: id, cmd: exec.Command(bin), exited: make(chan struct{}), out: &tail{}}
+	r := &replica{id: id, cmd: exec.Command(bin), exited: make(chan struct{}), out: &OutputTail{}}
 	r.cmd.Env = append(os.Environ(), env...)
 	r.cmd.SysProcAttr = childAttr()
 	pr, pw := io.Pipe()
@@ -35,7 +35,7 @@ func startReplica(id, bin string, env []string, log io.Writer) (*replica, error)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			r.out.add(sc.Text())
+			r.out.Add(sc.Text())
 			if log != nil {
 				fmt.Fprintf(log, "[%s] %s\n", id, sc.Text())
 			}
@@ -81,13 +81,16 @@ func (r *replica) stop(grace time.Duration) {
 	}
 }
 
-// tail keeps the last lines of a process's output.
-type tail struct {
+// OutputTail keeps the last 60 lines of a child process's output, to
+// explain a failure without growing for the life of a run (the fault
+// tests' processes use it too).
+type OutputTail struct {
 	mu    sync.Mutex
 	lines []string
 }
 
-func (b *tail) add(line string) {
+// Add appends one line of output.
+func (b *OutputTail) Add(line string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lines = append(b.lines, line)
@@ -96,7 +99,7 @@ func (b *tail) add(line string) {
 	}
 }
 
-func (b *tail) String() string {
+func (b *OutputTail) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return strings.Join(b.lines, "\n")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspreseller/csp-processor/simulator/cluster"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
 )
 
@@ -63,7 +64,7 @@ type process struct {
 	name   string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *tail
+	out    *cluster.OutputTail
 }
 
 // start runs bin with env added to the test's environment. ready, when
@@ -71,7 +72,7 @@ type process struct {
 // returns once it was printed.
 func start(t *testing.T, name, bin string, args, env []string, ready string) *process {
 	t.Helper()
-	p := &process{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{}), out: &tail{}}
+	p := &process{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{}), out: &cluster.OutputTail{}}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	pr, pw := io.Pipe()
@@ -83,7 +84,7 @@ func start(t *testing.T, name, bin string, args, env []string, ready string) *pr
 	go func(want string) {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			p.out.add(sc.Text())
+			p.out.Add(sc.Text())
 			if want != "" && strings.Contains(sc.Text(), want) {
 				want = ""
 				close(seen)
@@ -192,27 +193,6 @@ func dataDir(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir
-}
-
-// tail keeps the last lines of a process's output.
-type tail struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (b *tail) add(line string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lines = append(b.lines, line)
-	if len(b.lines) > 60 {
-		b.lines = b.lines[len(b.lines)-60:]
-	}
-}
-
-func (b *tail) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Join(b.lines, "\n")
 }
 
 // withDeadline is a context for one wait of a test.
