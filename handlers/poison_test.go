@@ -213,8 +213,17 @@ func TestPoisonCommandIsDeadLetteredAndThePartitionGoesOn(t *testing.T) {
 	if after := e.stateOf(bad); !equalMaps(before, after) {
 		t.Fatalf("state changed:\nbefore %v\nafter  %v", before, after)
 	}
-	if dead, err := e.store.DeadLettered(context.Background(), bad, poison.ID); err != nil || !dead {
-		t.Fatalf("dead letter not recorded: %v %v", dead, err)
+	// Recorded last, after the dead letter and the answer are published
+	// (setAside): wait for it.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		dead, err := e.store.DeadLettered(context.Background(), bad, poison.ID)
+		if err == nil && dead {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letter not recorded within 20s: %v %v", dead, err)
+		}
+		<-time.After(10 * time.Millisecond)
 	}
 	if n := dl.count(); n != 1 {
 		t.Fatalf("%d dead letters, want 1", n)
