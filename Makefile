@@ -71,7 +71,7 @@ cluster:
 # processor replica, the command stream's NATS leader and a Redis master SIGKILLed and restarted, growth
 # from 2 to 3 replicas; nothing lost, duplicated or out of order, each fault's recovery in one table.
 # About 4 minutes.
-CLUSTER_TESTS = TestClusterFromShippedConfig|TestStore_|TestSpreadConsumerLeaders_|TestG1_G7_NothingLost|TestCluster_
+CLUSTER_TESTS = TestClusterFromShippedConfig|TestStartup_|TestStore_|TestSpreadConsumerLeaders_|TestG1_G7_NothingLost|TestCluster_
 test-cluster:
 	$(GO) test -tags cluster -race -count=1 -p 1 -timeout 20m -v -run '$(CLUSTER_TESTS)' ./messages/bus/... ./handlers/ ./simulator/cluster/
 

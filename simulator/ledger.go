@@ -36,9 +36,10 @@ type Ledger struct {
 	// partners are the ones whose events the ledger follows.
 	partners []string
 	// OnOutcome, when set, is called (under the ledger's lock) with the
-	// command, the broker's store time and the arrival time of each
-	// command's first event: the fault tests measure recovery with it.
-	OnOutcome func(commandID string, stored, arrived time.Time)
+	// command, its customer, the broker's store time and the arrival time
+	// of each command's first event: the fault tests measure recovery
+	// with it.
+	OnOutcome func(commandID, customerID string, stored, arrived time.Time)
 	results   map[string]*CommandResult
 	// timerBills are billing events of timer.fired commands not yet
 	// reconciled.
@@ -158,7 +159,7 @@ func (l *Ledger) receive(m jetstream.Msg) {
 		l.rec.Completed(now, now.Sub(at))
 		delete(l.inFlight, ev.CommandID)
 		if l.OnOutcome != nil && meta != nil {
-			l.OnOutcome(ev.CommandID, meta.Timestamp, now)
+			l.OnOutcome(ev.CommandID, ev.CustomerID, meta.Timestamp, now)
 		}
 	}
 	res := l.results[ev.CommandID]

@@ -58,7 +58,7 @@
 //	LEASE_TTL      how long a partition lease outlives its last renewal, renewed every third of it (default 3s:
 //	               a killed replica's partitions move within 4s, and one lost renewal costs nothing)
 //	LEASE_BUCKET   NATS KV bucket of the leases (default CSP_LEASES, the name the shipped permissions grant)
-//	ACK_WAIT       how long JetStream waits for an ack before redelivering: a crash stalls a partition this long (default 5s)
+//	ACK_WAIT       how long JetStream waits for an ack before redelivering: a crash stalls a partition this long (default 3s)
 //	MAX_ATTEMPTS   attempts at a command failing for a non-transient reason before it is dead-lettered (default 5)
 //	STATE_CACHE_MB megabytes of recently decided customers' state kept in memory (default 32)
 //	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)

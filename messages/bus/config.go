@@ -46,8 +46,11 @@ const (
 	// DefaultAckWait bounds how long a crashed processor stalls the
 	// partitions it had in flight: the server redelivers their commands
 	// this long after the last ack or in-progress. Long work does not hit
-	// it: the subscriber sends in-progress every AckWait/3.
-	DefaultAckWait              = 5 * time.Second
+	// it: the subscriber sends in-progress every AckWait/3. It equals the
+	// default lease TTL (lease.DefaultTTL), so a killed replica's
+	// partitions resume when their leases expire, the unacked commands
+	// being back by then, rather than an ack wait later.
+	DefaultAckWait              = 3 * time.Second
 	DefaultShutdownTimeout      = 30 * time.Second
 	DefaultRetryInitialInterval = 50 * time.Millisecond
 	DefaultRetryMaxInterval     = 5 * time.Second

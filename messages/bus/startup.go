@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,10 +18,15 @@ import (
 // processor pointed at the wrong place says so.
 const DefaultStartupTimeout = 2 * time.Minute
 
-// startupAttempt bounds one attempt of RetryStartup (one attempt may make
-// several JetStream API requests, each bounded by the JetStream context's
-// own default timeout).
-const startupAttempt = 30 * time.Second
+// startupAttempt bounds one attempt of RetryStartup, as nats.go bounds one
+// API request by default. An answer can be lost: replicas started together
+// on a fresh cluster all create the same streams at once, and nats-server
+// 2.15 then answered none of the equal creates of a stream, nor created
+// it, until one was sent again (bus TestStartup_ReplicasStartedTogether).
+// A short attempt makes such a loss cost seconds instead of the whole
+// start-up timeout; a slow but working cluster loses nothing, since every
+// attempt keeps what the ones before it created.
+const startupAttempt = 5 * time.Second
 
 // RetryStartup calls f until it succeeds, fails for a reason that asking
 // again cannot cure, or timeout (DefaultStartupTimeout when zero) passes or
@@ -51,7 +57,8 @@ func RetryStartup(ctx context.Context, timeout time.Duration, what string, f fun
 		case time.Until(deadline) < backoff:
 			return fmt.Errorf("%s: JetStream did not answer within %v (%d attempts): %w", what, timeout, attempt, err)
 		}
-		if !sleep(ctx, backoff) {
+		// Jittered: replicas started together do not ask again together.
+		if !sleep(ctx, backoff/2+rand.N(backoff)) {
 			return fmt.Errorf("%s: %w", what, errors.Join(ctx.Err(), err))
 		}
 		backoff = min(2*backoff, 2*time.Second)

@@ -68,7 +68,8 @@ type Cluster struct {
 
 // Start starts the NATS and Redis clusters and opts.Replicas processors,
 // and returns once every server answers and every processor holds a
-// share of the partitions (JoinProcessor, one after another).
+// share of the partitions. The processors are started together, as an
+// orchestrator starts them.
 func Start(ctx context.Context, opt Options) (_ *Cluster, err error) {
 	if opt.Dir == "" {
 		return nil, errors.New("cluster: no directory")
@@ -110,13 +111,21 @@ func Start(ctx context.Context, opt Options) (_ *Cluster, err error) {
 	if err := c.Redis.WaitHealthy(ctx); err != nil {
 		return nil, err
 	}
-	// One after another: the first alone creates the streams and the
-	// lease bucket (replicas started together on a fresh cluster all
-	// timed out creating the R3 streams at once: none up within 60 s).
+	// All together, as an orchestrator starts them: every replica creates
+	// the streams, the consumers and the lease bucket at once.
 	for i := range opt.Replicas {
-		if err := c.JoinProcessor(ctx, i); err != nil {
+		if err := c.StartProcessor(i); err != nil {
 			return nil, err
 		}
+	}
+	errs := make([]error, opt.Replicas)
+	var wg sync.WaitGroup
+	for i := range opt.Replicas {
+		wg.Go(func() { errs[i] = c.awaitJoined(ctx, i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/simulator/cluster"
 	"github.com/cspreseller/csp-processor/simulator/report"
@@ -52,7 +54,7 @@ func TestCluster_KillsAndGrowthUnderLoadLoseNothingDuplicateNothingKeepOrder(t *
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	c, err := cluster.Start(ctx, cluster.Options{Dir: dir, Replicas: 2, Partitions: partitions, ProcessorEnv: []string{"ACK_WAIT=5s"}})
+	c, err := cluster.Start(ctx, cluster.Options{Dir: dir, Replicas: 2, Partitions: partitions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +85,15 @@ func TestCluster_KillsAndGrowthUnderLoadLoseNothingDuplicateNothingKeepOrder(t *
 	// other takes its partitions, and what it was deciding comes back
 	// after the ack wait.
 	g.pause()
+	holders, err := c.PartitionHolders(withDeadline(t, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := g.begin("processor-kill")
 	if err := c.KillProcessor(0); err != nil {
 		t.Fatal(err)
 	}
-	g.recovered(f, f.killed, "")
+	g.recovered(f, f.killed, g.takeover(f, holders, cluster.ReplicaID(0)))
 	if err := c.JoinProcessor(withDeadline(t, 2*time.Minute), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -192,16 +198,40 @@ func (g *rig) recovered(f *fault, from time.Time, detail string) {
 	ctx := withDeadline(g.t, 2*time.Minute)
 	first, err := g.out.FirstStoredAfter(ctx, from)
 	if err != nil {
-		g.t.Fatalf("fault=%s: no command answered within 2 minutes: %v", f.name, err)
+		g.t.Fatalf("fault=%s: no command answered within 2 minutes: %v\n%d in flight\n%s", f.name, err,
+			g.r.Ledger.InFlight(), g.c.Diagnose(withDeadline(g.t, 30*time.Second)))
 	}
 	last, err := g.out.AllAnswered(ctx, f.inFlight)
 	if err != nil {
-		g.t.Fatalf("fault=%s: the %d commands in flight were not all answered within 2 minutes: %v", f.name, len(f.inFlight), err)
+		g.t.Fatalf("fault=%s: the %d commands in flight were not all answered within 2 minutes: %v\n%s", f.name, len(f.inFlight), err,
+			g.c.Diagnose(withDeadline(g.t, 30*time.Second)))
 	}
 	row := fmt.Sprintf("%-24s %9.2fs %9.2fs %9d  %s", f.name, first.Sub(f.killed).Seconds(),
 		max(last.Sub(f.killed), 0).Seconds(), len(f.inFlight), detail)
 	g.t.Log(row)
 	g.rows = append(g.rows, row)
+}
+
+// takeover waits for the first command answered in a partition that the
+// killed replica held, stored after the kill, and says how long after
+// the kill it came: the failover of the replica's partitions (lease
+// expiry, then its unacked commands back after the ack wait).
+func (g *rig) takeover(f *fault, holders map[int]string, killed string) string {
+	g.t.Helper()
+	var its []int
+	for p, r := range holders {
+		if r == killed {
+			its = append(its, p)
+		}
+	}
+	at, err := g.out.FirstOfStoredAfter(withDeadline(g.t, 2*time.Minute), f.killed, func(customer string) bool {
+		return slices.Contains(its, bus.PartitionOf(customer, partitions))
+	})
+	if err != nil {
+		g.t.Fatalf("fault=%s: nothing answered in partitions %v within 2 minutes: %v\n%s", f.name, its, err,
+			g.c.Diagnose(withDeadline(g.t, 30*time.Second)))
+	}
+	return fmt.Sprintf("its partitions %v answer again after %.2fs", its, at.Sub(f.killed).Seconds())
 }
 
 // check requires the run to have ended as a run without faults does and

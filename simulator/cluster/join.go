@@ -15,18 +15,24 @@ const joinTimeout = 3 * time.Minute
 
 // JoinProcessor starts processor i (again, or a new one when i is
 // Processors()) and returns once it holds a partition and every partition
-// is held (within 3 minutes). A replica that exits while starting is started again, as a
-// supervisor would, up to 3 times, each time written to Log: on a loaded
-// machine one of its start-up JetStream calls may time out, and the
-// processor then exits (it does not retry them itself).
+// is held (within 3 minutes); see awaitJoined.
 func (c *Cluster) JoinProcessor(ctx context.Context, i int) error {
+	if err := c.StartProcessor(i); err != nil {
+		return err
+	}
+	return c.awaitJoined(ctx, i)
+}
+
+// awaitJoined waits until the started processor i holds a partition and
+// every partition is held. A replica that exits while starting is started
+// again, as a supervisor would, up to 3 times, each time written to Log:
+// on a loaded machine its start-up may give up, and the processor then
+// exits.
+func (c *Cluster) awaitJoined(ctx context.Context, i int) error {
 	id := ReplicaID(i)
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		if err := c.StartProcessor(i); err != nil {
-			return err
-		}
 		r, err := c.replica(i)
 		if err != nil {
 			return err
@@ -56,6 +62,9 @@ func (c *Cluster) JoinProcessor(ctx context.Context, i int) error {
 		}
 		if c.opt.Log != nil {
 			fmt.Fprintf(c.opt.Log, "cluster: %s exited while starting; starting it again (attempt %d of %d)\n", id, attempt+1, joinAttempts)
+		}
+		if err := c.StartProcessor(i); err != nil {
+			return err
 		}
 	}
 }

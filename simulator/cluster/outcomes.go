@@ -10,11 +10,12 @@ import (
 // receives them (set Add as Ledger.OnOutcome): when the broker stored each
 // and when it arrived. A fault's recovery is read from them.
 type Outcomes struct {
-	mu      sync.Mutex
-	stored  []time.Time
-	arrived []time.Time
-	byID    map[string]time.Time // arrival by command
-	changed chan struct{}
+	mu        sync.Mutex
+	stored    []time.Time
+	arrived   []time.Time
+	customers []string
+	byID      map[string]time.Time // arrival by command
+	changed   chan struct{}
 }
 
 // NewOutcomes returns an empty record.
@@ -23,11 +24,12 @@ func NewOutcomes() *Outcomes {
 }
 
 // Add is the ledger's OnOutcome.
-func (o *Outcomes) Add(commandID string, stored, arrived time.Time) {
+func (o *Outcomes) Add(commandID, customerID string, stored, arrived time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.stored = append(o.stored, stored)
 	o.arrived = append(o.arrived, arrived)
+	o.customers = append(o.customers, customerID)
 	o.byID[commandID] = arrived
 	close(o.changed)
 	o.changed = make(chan struct{})
@@ -37,10 +39,17 @@ func (o *Outcomes) Add(commandID string, stored, arrived time.Time) {
 // stored after t (an event stored before, arriving late, says nothing
 // about recovery) and returns when it arrived.
 func (o *Outcomes) FirstStoredAfter(ctx context.Context, t time.Time) (time.Time, error) {
+	return o.FirstOfStoredAfter(ctx, t, func(string) bool { return true })
+}
+
+// FirstOfStoredAfter is FirstStoredAfter among the commands of the
+// customers of: those of the partitions a killed replica held, to time
+// their takeover.
+func (o *Outcomes) FirstOfStoredAfter(ctx context.Context, t time.Time, of func(customerID string) bool) (time.Time, error) {
 	var at time.Time
 	err := o.waitFor(ctx, func() bool {
 		for i, s := range o.stored {
-			if s.After(t) {
+			if s.After(t) && of(o.customers[i]) {
 				at = o.arrived[i]
 				return true
 			}

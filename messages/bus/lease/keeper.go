@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cspreseller/csp-processor/messages/bus"
 )
 
 // Lease is a partition this replica holds, with its fence token.
@@ -36,8 +38,8 @@ type Owner interface {
 	Release(ctx context.Context, partition int) error
 }
 
-// startTimeout bounds Start: the bucket set-up and the watcher's first
-// look at the bucket.
+// startTimeout bounds Start's watcher's first look at the bucket (the
+// bucket's set-up is retried up to bus.DefaultStartupTimeout).
 const startTimeout = 30 * time.Second
 
 // maxFence mirrors state.MaxFence: the commit script compares fences
@@ -146,13 +148,18 @@ func (k *Keeper) Start() error {
 }
 
 func (k *Keeper) start() error {
-	ctx, cancel := context.WithTimeout(k.runCtx, startTimeout)
-	defer cancel()
-	kv, err := ensureBucket(ctx, k.js, k.cfg)
-	if err != nil {
+	// Asked again while JetStream does not answer: replicas started
+	// together on a fresh cluster create the bucket at once.
+	var kv jetstream.KeyValue
+	if err := bus.RetryStartup(k.runCtx, 0, "lease bucket", func(ctx context.Context) (err error) {
+		kv, err = ensureBucket(ctx, k.js, k.cfg)
+		return err
+	}); err != nil {
 		return err
 	}
 	k.kv = kv
+	ctx, cancel := context.WithTimeout(k.runCtx, startTimeout)
+	defer cancel()
 	w, err := kv.WatchAll(k.runCtx)
 	if err != nil {
 		return fmt.Errorf("lease: watch bucket %s: %w", k.cfg.Bucket, err)
