@@ -50,6 +50,9 @@ type CommandHandler struct {
 	// decide, and with every failed attempt.
 	onDecide  func(messages.Command)
 	onFailure func(msg *message.Message, err error, transient bool)
+
+	// counters count the timer commands applied (nil: not counted).
+	counters *timerCounters
 }
 
 // Handle is a watermill NoPublishHandlerFunc.
@@ -93,6 +96,7 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
+	h.counters.commandApplied(cmd.Type, res.Status)
 	return h.publish(ctx, cmd.CustomerID, res.Events)
 }
 

@@ -69,6 +69,11 @@ type Config struct {
 	// Transient failures are retried however long they last.
 	MaxAttempts int
 
+	// OpsAddr is where the processor serves /metrics (Prometheus text
+	// format; OPS_ADDR); empty: no ops server. Port 0 lets the system
+	// choose (Processor.OpsAddr says which).
+	OpsAddr string
+
 	// wrapPublisher lets tests inject failures around the real publisher.
 	wrapPublisher func(message.Publisher) message.Publisher
 	// onDecide and onFailure are CommandHandler's test hooks.
@@ -88,6 +93,11 @@ type Processor struct {
 	queries *QueryService
 	keeper  *lease.Keeper // nil without Config.Leases
 	logger  watermill.LoggerAdapter
+	// customers and counters are what Stats reads; ops serves them (nil
+	// without Config.OpsAddr).
+	customers *state.Customers
+	counters  *timerCounters
+	ops       *opsServer
 	// shutdownTimeout bounds Run's drain: handing the partitions back
 	// waits for their in-flight commands (the subscriber's
 	// ShutdownTimeout), then the components stop.
@@ -171,18 +181,24 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	// failure (poison.go); the recoverer is the last guard for one outside
 	// it, turning it into a nack instead of killing the process.
 	router.AddMiddleware(recoverer)
-	h := &CommandHandler{Store: store, Customers: state.NewCustomers(store, cfg.StateCacheBytes), Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
-		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure}
+	customers, counters := state.NewCustomers(store, cfg.StateCacheBytes), &timerCounters{}
+	h := &CommandHandler{Store: store, Customers: customers, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
+		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure, counters: counters}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	owned := cfg.OwnedPartitions
 	if owned == nil && bc.Subscriber.Dynamic {
 		owned = sub.Partitions // the timers of the partitions this replica consumes
 	}
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Owned: owned,
-		Clock: cfg.Clock, Poll: cfg.TimerPoll, Publish: bus.StoreOptions{Budget: timerPublishBudget}, Logger: cfg.Logger}
+		Clock: cfg.Clock, Poll: cfg.TimerPoll, Publish: bus.StoreOptions{Budget: timerPublishBudget}, Logger: cfg.Logger, counters: counters}
 	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
-	return &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
-		keeper: keeper, logger: cfg.Logger, shutdownTimeout: bc.Subscriber.ShutdownTimeout + 10*time.Second}, nil
+	p := &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
+		keeper: keeper, logger: cfg.Logger, shutdownTimeout: bc.Subscriber.ShutdownTimeout + 10*time.Second,
+		customers: customers, counters: counters}
+	if cfg.OpsAddr != "" {
+		p.ops = newOpsServer(cfg.OpsAddr, p.Stats)
+	}
+	return p, nil
 }
 
 // Run processes commands until ctx is cancelled, then drains: with leases
@@ -196,6 +212,11 @@ func (p *Processor) Run(ctx context.Context) error {
 		return context.WithTimeout(context.Background(), p.shutdownTimeout)
 	}
 	components := []component{p.cleaner, p.relay, p.timers, p.queries}
+	if p.ops != nil {
+		// First: a taken address stops the start before anything runs,
+		// and the counters stay readable until the others have stopped.
+		components = append([]component{p.ops}, components...)
+	}
 	if err := func() error {
 		sctx, cancel := shutdownCtx()
 		defer cancel()
@@ -298,6 +319,10 @@ func (p *Processor) Subscriber() *bus.CommandSubscriber { return p.sub }
 // Partitions lists the partitions this processor is consuming now: every
 // configured one without leases, those it holds a lease on with them.
 func (p *Processor) Partitions() []int { return p.sub.Partitions() }
+
+// OpsAddr is the address the ops server listens on once Run started it;
+// empty without Config.OpsAddr.
+func (p *Processor) OpsAddr() string { return p.ops.listenAddr() }
 
 // Running is closed once the router is consuming.
 func (p *Processor) Running() chan struct{} { return p.router.Running() }

@@ -57,6 +57,8 @@ type Scheduler struct {
 	done   chan struct{}
 	sub    *nats.Subscription
 	mu     sync.Mutex // one clock move at a time
+	// counters count the timer commands stored (nil: not counted).
+	counters *timerCounters
 }
 
 // timerPublishBudget bounds the storing of one round's timer commands:
@@ -268,6 +270,7 @@ func (s *Scheduler) fireDue(ctx context.Context, slots []int, upTo time.Time, si
 		if _, err := bus.Store(ctx, s.JS, msgs, s.publishOptions()); err != nil {
 			return fired, fmt.Errorf("scheduler: timers not stored: %w", err)
 		}
+		s.counters.timerFired(len(msgs))
 		if err := s.Store.UnindexTimers(ctx, slots[i], due); err != nil {
 			return fired, err
 		}

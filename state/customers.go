@@ -20,6 +20,7 @@ import (
 type Customers struct {
 	store *Store
 	cache *stateCache
+	stats customerCounters
 }
 
 // NewCustomers returns the repository on store, caching up to cacheBytes
@@ -66,12 +67,14 @@ var ErrFenced = errors.New("a later owner of the partition committed first (leas
 // trip), runs update on it and commits the result, retrying on a version
 // conflict. A command found in the inbox is not decided again.
 func (c *Customers) Apply(ctx context.Context, customerID, commandID string, update Update) (Applied, error) {
+	c.stats.applies.Add(1)
 	for attempt := 0; attempt <= MaxConflictRetries; attempt++ {
 		snap, err := c.load(ctx, customerID, commandID)
 		if err != nil {
 			return Applied{}, fmt.Errorf("load customer %s: %w", customerID, err)
 		}
 		if snap.Seen != nil {
+			c.stats.commit(Duplicate)
 			return Applied{Status: Duplicate, Events: snap.Seen.Pending}, nil
 		}
 		commit, err := update(snap)
@@ -83,6 +86,7 @@ func (c *Customers) Apply(ctx context.Context, customerID, commandID string, upd
 		if err != nil {
 			return Applied{}, fmt.Errorf("commit command %s: %w", commandID, err)
 		}
+		c.stats.commit(res.Status)
 		switch res.Status {
 		case Committed:
 			c.cache.put(customerID, res.Version, applied(snap.Fields, commit.Set, commit.Delete))
@@ -110,7 +114,9 @@ func (c *Customers) Apply(ctx context.Context, customerID, commandID string, upd
 // was applied elsewhere) comes back as a VersionConflict or a Duplicate.
 func (c *Customers) load(ctx context.Context, customerID, commandID string) (Snapshot, error) {
 	if e, ok := c.cache.get(customerID); ok {
+		c.stats.cacheHits.Add(1)
 		return Snapshot{Version: e.version, Fields: e.fields}, nil
 	}
+	c.stats.loads.Add(1)
 	return c.store.Load(ctx, customerID, commandID)
 }

@@ -65,6 +65,8 @@
 //	LOG_LEVEL      debug, info (default; warn with -demo), warn or error
 //	GOMEMLIMIT     Go's soft memory limit (default here 100MiB; "off" lifts it)
 //	PPROF_ADDR     serve net/http/pprof on this address (e.g. 127.0.0.1:6060) to profile under load
+//	OPS_ADDR       serve the processor's counters on http://OPS_ADDR/metrics (Prometheus text format), e.g.
+//	               127.0.0.1:9464 (default: none; a fixed port would collide between replicas on one host)
 package main
 
 import (
@@ -159,7 +161,7 @@ func run(demo bool) error {
 		fmt.Fprintf(os.Stderr, "warning: %s=1: running on a Redis that can lose acknowledged writes: %v\n", state.EnvAllowVolatile, err)
 	}
 
-	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Partners: reg, Logger: logger}
+	cfg := handlers.Config{NATS: nc, Redis: rdb, Catalog: cat, Partners: reg, Logger: logger, OpsAddr: os.Getenv("OPS_ADDR")}
 	if cfg.State.WaitReplicas, cfg.State.WaitTimeout, err = replicaWait(rdb); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +119,7 @@ func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*
 	}
 	var rows []report.Summary
 	var labels []string
+	var counters []cluster.Counters
 	for _, n := range ns {
 		for k, rate := range rs {
 			// A fresh cluster for every run: a second run on the same
@@ -125,33 +127,41 @@ func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*
 			// mismatches at the second rate, whatever the replicas).
 			c, st, err := up(n, k)
 			if err != nil {
-				printSizing(rows, labels)
+				printSizing(rows, labels, counters)
 				return err
 			}
 			load := cfg(rate, fmt.Sprintf("s%d-%d-%.0f", time.Now().Unix(), n, rate))
 			s, err := playLoad(ctx, st, load, simulator.DefaultMix, "P-SIM", fmt.Sprintf("%d replicas at %.0f/s", n, rate))
+			var cs cluster.Counters
+			if err == nil {
+				// Before the stop: a stopped replica's counters are gone.
+				cs, err = c.Counters(ctx)
+			}
 			_ = st.Close()
 			c.Stop()
 			if err != nil {
-				printSizing(rows, labels)
+				printSizing(rows, labels, counters)
 				return err
 			}
 			rows = append(rows, s)
 			labels = append(labels, fmt.Sprintf("%d\t%.0f", n, rate))
+			counters = append(counters, cs)
 		}
 	}
-	return printSizing(rows, labels)
+	return printSizing(rows, labels, counters)
 }
 
-// printSizing prints the table of the runs measured; a lost command or a
-// mismatch fails it.
-func printSizing(rows []report.Summary, labels []string) error {
+// printSizing prints the table of the runs measured, with the replicas'
+// counters summed over each run; a lost command or a mismatch fails it.
+func printSizing(rows []report.Summary, labels []string, counters []cluster.Counters) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "replicas\toffered/s\tsent\tcompleted\tachieved/s\tp50\tp99\tlost\tmismatches\t")
+	fmt.Fprintln(w, "replicas\toffered/s\tsent\tcompleted\tachieved/s\tp50\tp99\tlost\tmismatches\tloads/cmd\tconflicts/cmd\tfired/timer\t")
 	var failed int64
 	for i, s := range rows {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t\n", labels[i], s.Sent, s.Completed, s.Throughput,
-			s.LatencyP50.Round(100*time.Microsecond), s.LatencyP99.Round(100*time.Microsecond), s.Lost, s.Mismatches)
+		c := counters[i]
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", labels[i], s.Sent, s.Completed, s.Throughput,
+			s.LatencyP50.Round(100*time.Microsecond), s.LatencyP99.Round(100*time.Microsecond), s.Lost, s.Mismatches,
+			twoDecimals(c.LoadsPerCommand()), twoDecimals(c.ConflictsPerCommand()), twoDecimals(c.FiredPerTimer()))
 		failed += s.Mismatches + s.Lost
 	}
 	if err := w.Flush(); err != nil {
@@ -161,6 +171,15 @@ func printSizing(rows []report.Summary, labels []string) error {
 		return &failedRun{mismatches: failed}
 	}
 	return nil
+}
+
+// twoDecimals formats a ratio, "-" when it had nothing to divide by (no
+// timer applied in the run).
+func twoDecimals(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
 func parseList[T any](list string, parse func(string) (T, error)) ([]T, error) {

@@ -173,14 +173,19 @@ func (c *Cluster) StartProcessor(i int) error {
 	case i > len(c.replicas):
 		return fmt.Errorf("cluster: processor %d: the next new one is %d", i, len(c.replicas))
 	}
+	opsAddr, err := freeAddr() // Counters reads the replica's counters there
+	if err != nil {
+		return err
+	}
 	env := append(c.natsConfig("processor").Env(), redisconn.Config{URL: c.Redis.URL()}.Env()...)
 	env = append(env, "STREAM_REPLICAS=3", "REDIS_WAIT_REPLICAS=1", "SIMULATION=1", "LOG_LEVEL=warn",
 		"PARTITION_OWNERSHIP=leases", "REPLICA_ID="+ReplicaID(i), "PARTITIONS="+strconv.Itoa(c.opt.Partitions),
-		"DATA_DIR="+filepath.Join(c.opt.Dir, ReplicaID(i)))
+		"DATA_DIR="+filepath.Join(c.opt.Dir, ReplicaID(i)), "OPS_ADDR="+opsAddr)
 	r, err := startReplica(ReplicaID(i), c.opt.ProcessorBin, append(env, c.opt.ProcessorEnv...), c.opt.Log)
 	if err != nil {
 		return err
 	}
+	r.opsAddr = opsAddr
 	if i == len(c.replicas) {
 		c.replicas = append(c.replicas, r)
 	} else {

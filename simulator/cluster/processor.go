@@ -20,6 +20,8 @@ type replica struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	out    *OutputTail
+	// opsAddr is where the process serves /metrics (its OPS_ADDR).
+	opsAddr string
 }
 
 // startReplica runs bin with env added to this process's environment.

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cspreseller/csp-processor/state/redisserver"
+)
+
+// OPS_ADDR reaches the processor's ops server: on a taken address the
+// processor does not start, and says which address it could not bind.
+func TestTakenOpsAddrStopsTheProcessorNamingIt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv, err := redisserver.Start(ctx, redisserver.Options{Appendonly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	out, err := runBin(t, build(t), "REDIS_URL="+srv.URL(), "PARTITION_OWNERSHIP=all", "OPS_ADDR="+addr)
+	if err == nil {
+		t.Fatalf("processor ran although OPS_ADDR %s is taken:\n%s", addr, out)
+	}
+	if !strings.Contains(out, "ops server") || !strings.Contains(out, addr) {
+		t.Fatalf("output does not name the ops address %s:\n%s", addr, out)
+	}
+}
