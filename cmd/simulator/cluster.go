@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -120,6 +121,7 @@ func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*
 	var rows []report.Summary
 	var labels []string
 	var counters []cluster.Counters
+	var cores []coresUsed
 	for _, n := range ns {
 		for k, rate := range rs {
 			// A fresh cluster for every run: a second run on the same
@@ -127,11 +129,13 @@ func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*
 			// mismatches at the second rate, whatever the replicas).
 			c, st, err := up(n, k)
 			if err != nil {
-				printSizing(rows, labels, counters)
+				printSizing(rows, labels, counters, cores)
 				return err
 			}
 			load := cfg(rate, fmt.Sprintf("s%d-%d-%.0f", time.Now().Unix(), n, rate))
+			before := readCores(c)
 			s, err := playLoad(ctx, st, load, simulator.DefaultMix, "P-SIM", fmt.Sprintf("%d replicas at %.0f/s", n, rate))
+			used := readCores(c).since(before)
 			var cs cluster.Counters
 			if err == nil {
 				// Before the stop: a stopped replica's counters are gone.
@@ -140,28 +144,29 @@ func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*
 			_ = st.Close()
 			c.Stop()
 			if err != nil {
-				printSizing(rows, labels, counters)
+				printSizing(rows, labels, counters, cores)
 				return err
 			}
 			rows = append(rows, s)
 			labels = append(labels, fmt.Sprintf("%d\t%.0f", n, rate))
 			counters = append(counters, cs)
+			cores = append(cores, used)
 		}
 	}
-	return printSizing(rows, labels, counters)
+	return printSizing(rows, labels, counters, cores)
 }
 
 // printSizing prints the table of the runs measured, with the replicas'
 // counters summed over each run; a lost command or a mismatch fails it.
-func printSizing(rows []report.Summary, labels []string, counters []cluster.Counters) error {
+func printSizing(rows []report.Summary, labels []string, counters []cluster.Counters, cores []coresUsed) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "replicas\toffered/s\tsent\tcompleted\tachieved/s\tp50\tp99\tlost\tmismatches\tloads/cmd\tconflicts/cmd\tfired/timer\t")
+	fmt.Fprintln(w, "replicas\toffered/s\tsent\tcompleted\tachieved/s\tp50\tp99\tlost\tmismatches\tloads/cmd\tconflicts/cmd\tfired/timer\tcores nats\tredis\tprocessors\tsimulator\t")
 	var failed int64
 	for i, s := range rows {
 		c := counters[i]
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", labels[i], s.Sent, s.Completed, s.Throughput,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", labels[i], s.Sent, s.Completed, s.Throughput,
 			s.LatencyP50.Round(100*time.Microsecond), s.LatencyP99.Round(100*time.Microsecond), s.Lost, s.Mismatches,
-			twoDecimals(c.LoadsPerCommand()), twoDecimals(c.ConflictsPerCommand()), twoDecimals(c.FiredPerTimer()))
+			twoDecimals(c.LoadsPerCommand()), twoDecimals(c.ConflictsPerCommand()), twoDecimals(c.FiredPerTimer()), cores[i])
 		failed += s.Mismatches + s.Lost
 	}
 	if err := w.Flush(); err != nil {
@@ -171,6 +176,39 @@ func printSizing(rows []report.Summary, labels []string, counters []cluster.Coun
 		return &failedRun{mismatches: failed}
 	}
 	return nil
+}
+
+// coresUsed is how many cores each kind of process used during a run:
+// their CPU time over the run's wall time.
+type coresUsed struct {
+	cpu       cluster.CPU
+	simulator time.Duration
+	at        time.Time     // of a reading
+	wall      time.Duration // of a difference
+	err       error
+}
+
+// readCores reads the cluster's and this process's CPU time so far.
+func readCores(c *cluster.Cluster) coresUsed {
+	cpu, err := c.CPU()
+	sim, serr := cluster.ProcessCPU(os.Getpid())
+	return coresUsed{cpu: cpu, simulator: sim, at: time.Now(), err: errors.Join(err, serr)}
+}
+
+// since is the use between an earlier reading and this one.
+func (u coresUsed) since(earlier coresUsed) coresUsed {
+	return coresUsed{cpu: u.cpu.Sub(earlier.cpu), simulator: u.simulator - earlier.simulator, wall: u.at.Sub(earlier.at),
+		err: errors.Join(earlier.err, u.err)}
+}
+
+// String is the four columns of the table, "-" where /proc could not be
+// read (not Linux).
+func (u coresUsed) String() string {
+	if u.err != nil || u.wall <= 0 {
+		return "-\t-\t-\t-"
+	}
+	c := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds()/u.wall.Seconds(), 'f', 2, 64) }
+	return c(u.cpu.NATS) + "\t" + c(u.cpu.Redis) + "\t" + c(u.cpu.Processors) + "\t" + c(u.simulator)
 }
 
 // twoDecimals formats a ratio, "-" when it had nothing to divide by (no

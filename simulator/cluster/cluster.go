@@ -46,7 +46,7 @@ type Options struct {
 	// later (default 3s).
 	RedisNodeTimeout time.Duration
 	// ProcessorEnv is added to every replica's environment (e.g.
-	// ACK_WAIT=5s).
+	// LOG_LEVEL=info).
 	ProcessorEnv []string
 	// Log receives the processors' output, each line prefixed with its
 	// replica ID (nil: kept only for Output).

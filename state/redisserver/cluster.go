@@ -77,6 +77,16 @@ func (n *ClusterNode) Running() bool {
 	return n.srv != nil
 }
 
+// PID is the node's process ID, 0 while it is killed.
+func (n *ClusterNode) PID() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.srv == nil {
+		return 0
+	}
+	return n.srv.cmd.Process.Pid
+}
+
 func (n *ClusterNode) control() control {
 	return control{addr: n.Addr(), user: n.opt.User, password: n.opt.Password}
 }

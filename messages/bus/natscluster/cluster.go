@@ -214,6 +214,16 @@ func (c *Cluster) Restart(i int) error {
 // Running reports whether node i's process runs.
 func (c *Cluster) Running(i int) bool { return c.proc(i).running() }
 
+// PID is node i's process ID, 0 while it is not running (the cluster
+// rig reads its CPU time).
+func (c *Cluster) PID(i int) int {
+	p := c.proc(i)
+	if p == nil || !p.running() {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Output is the last lines node i printed (for a failed test's log).
 func (c *Cluster) Output(i int) string { return c.proc(i).out.String() }
 
