@@ -173,13 +173,7 @@ func TestVolatileRedisStopsTheProcessorNamingTheSetting(t *testing.T) {
 // made: the processor refuses to start and names the setting, and it
 // refuses a wait longer than the client's read timeout.
 func TestMissingRedisReplicasStopTheProcessor(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	srv, err := redisserver.Start(ctx, redisserver.Options{Appendonly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := durableRedis(t)
 	bin := build(t)
 	for _, c := range []struct {
 		env  []string
@@ -199,4 +193,18 @@ func TestMissingRedisReplicasStopTheProcessor(t *testing.T) {
 			}
 		}
 	}
+}
+
+// durableRedis starts a private redis-server with the durability the
+// processor asks for by default (AOF), closed when the test ends.
+func durableRedis(t *testing.T) *redisserver.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv, err := redisserver.Start(ctx, redisserver.Options{Appendonly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
 }

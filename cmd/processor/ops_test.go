@@ -1,25 +1,15 @@
 package main
 
 import (
-	"context"
 	"net"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
 // OPS_ADDR reaches the processor's ops server: on a taken address the
 // processor does not start, and says which address it could not bind.
 func TestTakenOpsAddrStopsTheProcessorNamingIt(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	srv, err := redisserver.Start(ctx, redisserver.Options{Appendonly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := durableRedis(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

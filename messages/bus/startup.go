@@ -32,15 +32,22 @@ const startupAttempt = 5 * time.Second
 // again cannot cure, or timeout (DefaultStartupTimeout when zero) passes or
 // ctx ends. Each call gets a context with a deadline, so no request of f
 // waits unbounded even when ctx has none. f must be safe to call again
-// (EnsureStreams is).
+// (EnsureStreams is). An attempt lasts at most 5 s (startupAttempt).
 func RetryStartup(ctx context.Context, timeout time.Duration, what string, f func(ctx context.Context) error) error {
+	return retryStartup(ctx, timeout, startupAttempt, what, f)
+}
+
+// retryStartup is RetryStartup with attempts of at most perAttempt, for a
+// step that waits inside one attempt (the consumers' handover waits for
+// old consumers to fall quiet).
+func retryStartup(ctx context.Context, timeout, perAttempt time.Duration, what string, f func(ctx context.Context) error) error {
 	if timeout <= 0 {
 		timeout = DefaultStartupTimeout
 	}
 	deadline := time.Now().Add(timeout)
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		end := time.Now().Add(startupAttempt)
+		end := time.Now().Add(perAttempt)
 		if deadline.Before(end) {
 			end = deadline
 		}

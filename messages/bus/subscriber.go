@@ -184,9 +184,11 @@ func (s *CommandSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 	// Like the streams (handlers.NewProcessor), the consumers are asked
 	// for again while a cluster does not answer in time: a replica joining
 	// while another moves the consumers' leaders, or a node recovering, is
-	// slow to answer, not wrong, and must not end the process.
+	// slow to answer, not wrong, and must not end the process. An
+	// attempt may wait for consumers of an earlier partition count to
+	// fall quiet (handoverStart), so it is given that long on top.
 	var consumers []jetstream.Consumer
-	err := RetryStartup(ctx, 0, "ensure consumers", func(ctx context.Context) (err error) {
+	err := retryStartup(ctx, 0, startupAttempt+oldConsumerQuiet, "ensure consumers", func(ctx context.Context) (err error) {
 		consumers, err = ensureConsumers(ctx, s.js, s.streams, s.cfg)
 		return err
 	})
