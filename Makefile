@@ -78,4 +78,4 @@ test-cluster:
 # cluster-sizing: commands/s achieved, p99, the replicas' counters and the cores each kind of server used, with 1, 2
 # and 3 processor replicas at three offered rates (the last above what this 2-core machine carries). About 7 minutes.
 cluster-sizing:
-	$(GO) run ./cmd/simulator cluster -sizing 1,2,3 -sizing-rates 150,400,1000 -step-sim 168h -duration 20s
+	$(GO) run ./cmd/simulator cluster -sizing 1,2,3 -sizing-rates 150,400,1000 -step-sim 336h -duration 20s
