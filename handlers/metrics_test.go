@@ -64,6 +64,18 @@ func TestOpsServerServesTheProcessorsCounters(t *testing.T) {
 	e.await(e.send(partnerA, cust, messages.CmdOrderPlaced, &messages.OrderPlacedData{OrderID: "O-M", Lines: []messages.OrderLine{
 		{LineID: "L1", OfferID: offerBasic, Quantity: &qty, Term: "P1Y", BillingFrequency: "monthly"}}}))
 
+	// The running processor is live and ready on the same address.
+	for _, path := range []string{"/livez", "/readyz"} {
+		resp, err := http.Get("http://" + p.OpsAddr() + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: HTTP %d, want 200", path, resp.StatusCode)
+		}
+	}
+
 	m := scrape(t, p.OpsAddr())
 	// Two commands of one customer: the first loaded from Redis, the
 	// second decided on what the first committed.

@@ -10,8 +10,9 @@ import (
 )
 
 // opsServer is the processor's operations endpoint (Config.OpsAddr):
-// /metrics, on a mux of its own so that nothing else is served there. It
-// is a component: it starts and stops with the processor.
+// /metrics, /livez and /readyz, on a mux of its own so that nothing else
+// is served there. It is a component: it starts and stops with the
+// processor.
 type opsServer struct {
 	addr    string
 	handler http.Handler
@@ -21,9 +22,11 @@ type opsServer struct {
 	bound  net.Addr
 }
 
-func newOpsServer(addr string, stats func() Stats) *opsServer {
+func newOpsServer(addr string, stats func() Stats, ready readiness) *opsServer {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(stats))
+	mux.Handle("GET /livez", livezHandler())
+	mux.Handle("GET /readyz", readyzHandler(ready))
 	return &opsServer{addr: addr, handler: mux}
 }
 

@@ -196,7 +196,8 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 		keeper: keeper, logger: cfg.Logger, shutdownTimeout: bc.Subscriber.ShutdownTimeout + 10*time.Second,
 		customers: customers, counters: counters}
 	if cfg.OpsAddr != "" {
-		p.ops = newOpsServer(cfg.OpsAddr, p.Stats)
+		p.ops = newOpsServer(cfg.OpsAddr, p.Stats,
+			readiness{nc: cfg.NATS, js: js, stream: bc.Streams.CommandStream, rdb: cfg.Redis, router: router})
 	}
 	return p, nil
 }

@@ -65,8 +65,9 @@
 //	LOG_LEVEL      debug, info (default; warn with -demo), warn or error
 //	GOMEMLIMIT     Go's soft memory limit (default here 100MiB; "off" lifts it)
 //	PPROF_ADDR     serve net/http/pprof on this address (e.g. 127.0.0.1:6060) to profile under load
-//	OPS_ADDR       serve the processor's counters on http://OPS_ADDR/metrics (Prometheus text format), e.g.
-//	               127.0.0.1:9464 (default: none; a fixed port would collide between replicas on one host)
+//	OPS_ADDR       serve the processor's counters on http://OPS_ADDR/metrics (Prometheus text format) and its
+//	               probes on /livez and /readyz, e.g. 127.0.0.1:9464 (default: none; a fixed port would collide
+//	               between replicas on one host)
 package main
 
 import (
