@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run demo serve test check soak year scenarios bench fuzz faults cluster test-cluster cluster-sizing
+.PHONY: run demo serve test check soak year scenarios bench fuzz faults cluster test-cluster cluster-sizing clean
 
 run:
 	$(GO) run ./cmd/simulator load -rate 1000 -duration 60s -customers 5000 -report sim-report.html
@@ -79,3 +79,8 @@ test-cluster:
 # and 3 processor replicas at three offered rates (the last above what this 2-core machine carries). About 7 minutes.
 cluster-sizing:
 	$(GO) run ./cmd/simulator cluster -sizing 1,2,3 -sizing-rates 150,400,1000 -step-sim 336h -duration 20s
+
+# clean: what the targets above leave in the working copy (reports, the embedded servers' ./data, built
+# binaries, profiles). Their scratch clusters live in temporary directories removed at their end.
+clean:
+	rm -rf ./data ./bin ./tmp ./processor sim-*.html sim-*.json bench-*.html *.out *.test

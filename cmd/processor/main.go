@@ -6,72 +6,14 @@
 // prints the events and exits; otherwise it runs until SIGINT or SIGTERM,
 // then drains in-flight commands, flushes the outbox and exits.
 //
-// Environment:
-//
-//	NATS_URL       external NATS server (JetStream enabled, 2.10 or later): nats://host:4222, or
-//	               nats://user:password@host:4222 for a user with a password; a comma-separated list for a cluster
-//	NATS_CREDS     with NATS_URL: a .creds file (user JWT and seed) for a server in JWT operator mode
-//	NATS_NKEY      with NATS_URL: a file holding an nkey user's seed (SU...); not with NATS_CREDS
-//	NATS_TLS_CA    with NATS_URL: PEM file of the CA that signed the server's certificate (default: system
-//	               roots); any NATS_TLS_* makes TLS required
-//	NATS_TLS_CERT, NATS_TLS_KEY  client certificate and key, for a server with tls { verify: true }
-//	NATS_INBOX_PREFIX with NATS_URL: reply subjects' prefix (default _INBOX.processor, which a server may
-//	               permit alone: subscribe "_INBOX.processor.>"; _INBOX is the library's default)
-//	NATS_PORT      port of the embedded NATS server (default 4333; -1 picks one)
-//	REDIS_URL      external Redis (redis://host:port/db); it must run with appendonly yes and appendfsync always.
-//	               redis://user:password@host:port/db for an ACL user; rediss://... for TLS.
-//	               A Redis Cluster: list several nodes, redis://user:password@host1:port?addr=host2:port&addr=host3:port
-//	               or redis://user:password@host1:port,host2:port,host3:port (database 0 only); every master is
-//	               checked at start-up, and the client reloads its slot map on any failure to follow a failover
-//	               within seconds. One address that is a cluster node is refused.
-//	               Without it a private redis-server on 127.0.0.1 admits only the ACL user "processor", whose
-//	               password is made on first start and kept in $DATA_DIR/redis/password (0600)
-//	REDIS_TLS_CA   with rediss://: PEM file of the CA that signed the server's certificate (default: system roots)
-//	REDIS_TLS_CERT, REDIS_TLS_KEY  client certificate and key, for a server with tls-auth-clients yes
-//	REDIS_ALLOW_VOLATILE "1" runs on a Redis that can lose acknowledged writes (throwaway runs only)
-//	REDIS_WAIT_REPLICAS replicas that must acknowledge a commit (Redis WAIT) before its events are published
-//	               and the command acked (default 0: do not wait); fewer within REDIS_WAIT_TIMEOUT is retried.
-//	               The processor refuses to start when the master has fewer connected replicas
-//	               (REDIS_ALLOW_VOLATILE=1 starts anyway). On a cluster every master is checked and WAIT runs
-//	               on the customer's master; 1, with two replicas per master, lets a failover lose nothing
-//	REDIS_WAIT_TIMEOUT how long a commit waits for them (default 1s; below the client's 3s read timeout)
-//	DATA_DIR       where embedded servers keep data (default ./data); the embedded NATS passwords are in DATA_DIR/nats-auth/credentials.env
-//	CATALOG_FILE   catalog JSON (default: the one in deployments/catalog)
-//	PARTNERS_FILE  partner registry JSON (PTN-2..PTN-4; default: none, every partner acts as direct-bill)
-//	PARTITIONS     command partitions: a power of two 1..1024, each a range of the 1,024 customer slots
-//	               with its own consumer; changing it makes new consumers that start where the old ones
-//	               left off (stop every processor first) (default 32)
-//	MAX_IN_FLIGHT  commands of one partition in flight at once, at most one per customer: the consumers'
-//	               MaxAckPending, 1..64 (default 16: measured, messages/bus/README.md)
-//	STREAM_REPLICAS replicas of every stream when creating them (default 1; 3 on a cluster)
-//	COMMAND_STREAM_MAX_BYTES, EVENT_STREAM_MAX_BYTES, DEADLETTER_STREAM_MAX_BYTES
-//	               size limit of each stream in bytes (defaults 2 GiB, 4 GiB, 1 GiB; unset or 0 takes the
-//	               default, -1 means none but the server's store; applied to existing streams at start). A full
-//	               command stream refuses publishes, a full event stream stalls publishing (events wait in
-//	               Redis), a full dead-letter stream drops its oldest dead letters
-//	PARTITION_OWNERSHIP "leases" (default): the partitions are shared among the running replicas through
-//	               leases in NATS KV, each worked by one replica at a time (any number of replicas may run);
-//	               "all": this process works every partition without leases (one replica only, e.g. a NATS
-//	               account without the lease bucket's permissions)
-//	REPLICA_ID     this replica's name in the partition leases (default: host name + random suffix per process;
-//	               letters, digits, '-', '_'); a stable one gets a restarted replica its partitions back after LEASE_TTL
-//	LEASE_TTL      how long a partition lease outlives its last renewal, renewed every third of it (default 3s:
-//	               a killed replica's partitions move within 4s, and one lost renewal costs nothing)
-//	LEASE_BUCKET   NATS KV bucket of the leases (default CSP_LEASES, the name the shipped permissions grant)
-//	ACK_WAIT       how long JetStream waits for an ack before redelivering: a crash stalls a partition this long (default 3s)
-//	MAX_ATTEMPTS   attempts at a command failing for a non-transient reason before it is dead-lettered (default 5)
-//	STATE_CACHE_MB megabytes of recently decided customers' state kept in memory (default 32)
-//	SIMULATION     "1" accepts the simulator's clock header (tests, load runs)
-//	LOG_LEVEL      debug, info (default; warn with -demo), warn or error
-//	GOMEMLIMIT     Go's soft memory limit (default here 100MiB; "off" lifts it)
-//	PPROF_ADDR     serve net/http/pprof on this address (e.g. 127.0.0.1:6060) to profile under load
-//	OPS_ADDR       serve the processor's counters on http://OPS_ADDR/metrics (Prometheus text format) and its
-//	               probes on /livez and /readyz, e.g. 127.0.0.1:9464 (default: none; a fixed port would collide
-//	               between replicas on one host)
+// The settings are environment variables: `processor -h` lists them
+// (settings.txt beside this file), and so does the README's Configuration
+// section.
 package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -106,8 +48,20 @@ import (
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
+// settings is what -h prints after the flags: every environment variable
+// the processor reads.
+//
+//go:embed settings.txt
+var settings string
+
 func main() {
 	demo := flag.Bool("demo", false, "run the demo story against the processor, print its events and exit")
+	flag.Usage = func() {
+		out := flag.CommandLine.Output()
+		fmt.Fprintf(out, "Usage: processor [-demo]\n\nRuns the subscription-lifecycle event processor until SIGINT or SIGTERM.\n\nFlags:\n")
+		flag.PrintDefaults()
+		fmt.Fprintf(out, "\n%s", settings)
+	}
 	flag.Parse()
 	if err := run(*demo); err != nil {
 		fmt.Fprintln(os.Stderr, "processor:", err)
@@ -285,7 +239,10 @@ func connectNATS(dataDir string) (*nats.Conn, func(), error) {
 	// first start and kept in DATA_DIR/nats-auth.
 	emb, err := natsauth.Start(natsauth.Options{DataDir: dataDir, Port: port, ServerName: "csp-embedded"})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (if port %d is taken, set NATS_PORT)", err, port)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, fmt.Errorf("%w: port %d is taken; set NATS_PORT to a free one (-1 picks one)", err, port)
+		}
+		return nil, nil, err
 	}
 	srv := emb.Server
 	fmt.Printf("embedded NATS with JetStream on %s (data in %s)\n", srv.ClientURL(), emb.StoreDir)

@@ -3,6 +3,8 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -52,6 +54,16 @@ func StartEmbedded(opt EmbeddedOptions) (*server.Server, error) {
 	opts.JetStream, opts.StoreDir, opts.SyncAlways = true, opt.StoreDir, !opt.NoSync
 	// No HTTP monitoring, no cluster: a single in-process server.
 	opts.NoSigs, opts.HTTPPort, opts.Cluster.Port = true, 0, 0
+	if opt.Port != server.RANDOM_PORT {
+		// The server logs a failed bind and never becomes ready, so the
+		// caller would wait out ReadyForConnections and learn nothing:
+		// try the address first and say why it cannot be had.
+		ln, err := net.Listen("tcp", net.JoinHostPort(opt.Host, strconv.Itoa(opt.Port)))
+		if err != nil {
+			return nil, fmt.Errorf("bus: embedded NATS server: %w", err)
+		}
+		_ = ln.Close()
+	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded NATS server: %w", err)

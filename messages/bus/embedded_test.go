@@ -1,6 +1,13 @@
 package bus
 
-import "testing"
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
 
 // The embedded server fsyncs every JetStream write before acknowledging it,
 // as the shipped nats-server configs do (sync_interval: always): a command
@@ -23,5 +30,25 @@ func TestEmbeddedServerSyncsBeforeAcknowledging(t *testing.T) {
 		if cfg == nil || cfg.SyncAlways != c.want {
 			t.Fatalf("NoSync %v: JetStream config %+v, want SyncAlways %v", c.opt.NoSync, cfg, c.want)
 		}
+	}
+}
+
+// A taken port is reported at once with the bind error itself, not after
+// waiting out the server's start (it logs the failed bind and never
+// becomes ready).
+func TestEmbeddedServerOnATakenPortSaysItIsTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	s, err := StartEmbedded(EmbeddedOptions{StoreDir: t.TempDir(), Port: port})
+	if err == nil {
+		s.Shutdown()
+		t.Fatalf("started on port %d, which is taken", port)
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), strconv.Itoa(port)) {
+		t.Fatalf("error %q is not the bind error naming port %d", err, port)
 	}
 }

@@ -21,7 +21,7 @@ import (
 // failure knows what to do without looking anything up.
 var ErrNotInstalled = errors.New("redis-server was not found in PATH. Install it: " +
 	"Debian/Ubuntu `sudo apt-get install -y redis-server`, Fedora `sudo dnf install redis`, " +
-	"macOS `brew install redis`; or set REDIS_URL to an existing Redis 6.2+ server.")
+	"macOS `brew install redis`; or use an existing Redis 6.2+ server: REDIS_URL for the processor, -redis for the simulator.")
 
 // startTimeout bounds how long Start waits for the first PONG.
 const startTimeout = 10 * time.Second
