@@ -1,11 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
@@ -164,7 +168,7 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 	}
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("billing events checked against the model: %d; duplicate deliveries dropped by event ID: %d", r.Checked, r.Ledger.Duplicates),
-		fmt.Sprintf("commands by kind: %v", r.Kinds),
+		"commands by kind: "+describeCounts(r.Kinds),
 		fmt.Sprintf("commands parked during a renewal (REN-4): %d deferred, %d settled and checked", r.Deferred, r.Settled))
 }
 
@@ -201,4 +205,23 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-func describeMix(m simulator.Mix) string { return fmt.Sprint(map[string]int(m)) }
+// describeMix lists the mix's kinds by weight, heaviest first, as
+// "kind weight" pairs a reader can scan (not a Go map's print form).
+func describeMix(m simulator.Mix) string { return describeCounts(m) }
+
+// describeCounts lists counts by kind, largest first (ties by name):
+// "order 412, quantity 230, ...".
+func describeCounts[N int | int64](m map[string]N) string {
+	kinds := slices.Collect(maps.Keys(m))
+	slices.SortFunc(kinds, func(a, b string) int {
+		if c := cmp.Compare(m[b], m[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}

@@ -36,20 +36,39 @@ func (s Summary) pauseBands() []band {
 	return bands
 }
 
+// throughputLines are the plot's two lines. Points sit in the middle of
+// their second. The last second, which the run's end cuts short, is a
+// rate over the part the run covered, or left out when that part is too
+// short to say anything: its raw count would plunge and look like a crash.
+func (s Summary) throughputLines() (sent, done line, peak float64) {
+	sent = line{name: "sent/s", color: colorSent}
+	done = line{name: "completed/s", color: colorCompleted}
+	for _, smp := range s.Series {
+		covered := smp.Covered
+		if covered == 0 {
+			covered = time.Second // a summary written before Covered existed
+		}
+		if covered < minCovered {
+			continue
+		}
+		x := smp.At.Seconds() + 0.5
+		perSecond := func(count int64) float64 { return float64(count) / covered.Seconds() }
+		sent.xs, sent.ys = append(sent.xs, x), append(sent.ys, perSecond(smp.Sent))
+		done.xs, done.ys = append(done.xs, x), append(done.ys, perSecond(smp.Completed))
+		peak = math.Max(peak, math.Max(perSecond(smp.Sent), perSecond(smp.Completed)))
+	}
+	return sent, done, peak
+}
+
+// minCovered is the least part of a second whose counts are plotted as a
+// rate: a shorter last second would say little but noise.
+const minCovered = 200 * time.Millisecond
+
 // throughputPlot: sent/s and completed/s per second, pauses shaded.
-// Points sit in the middle of their second.
 func (s Summary) throughputPlot() template.HTML {
 	total := s.runSeconds()
 	n := len(s.Series)
-	sent := line{name: "sent/s", color: colorSent, xs: make([]float64, n), ys: make([]float64, n)}
-	done := line{name: "completed/s", color: colorCompleted, xs: make([]float64, n), ys: make([]float64, n)}
-	peak := 0.0
-	for i, smp := range s.Series {
-		x := smp.At.Seconds() + 0.5
-		sent.xs[i], sent.ys[i] = x, float64(smp.Sent)
-		done.xs[i], done.ys[i] = x, float64(smp.Completed)
-		peak = math.Max(peak, math.Max(float64(smp.Sent), float64(smp.Completed)))
-	}
+	sent, done, peak := s.throughputLines()
 	top, yt := linearTicks(peak, 6)
 	c := chart{
 		title:     "Throughput per second",

@@ -116,3 +116,27 @@ func TestSummaryDoesNotStopRecording(t *testing.T) {
 		t.Errorf("p99 after more recording = %v, want 3ms", second.Series[0].P99)
 	}
 }
+
+// The last second is as long as the run lasted into it, so a reader (and
+// the throughput plot) takes its counts as a fraction of a second, not a
+// drop: 100 commands in the last 0.5 s plot as 200/s, and a last second of
+// 0.1 s is left out of the plot.
+func TestLastSecondIsCoveredOnlyAsFarAsTheRunLasted(t *testing.T) {
+	sec := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	r := NewRecorder(t0)
+	for i := range 100 {
+		r.Sent(sec(0.001 * float64(i+1)))
+		r.Sent(sec(1 + 0.004*float64(i+1)))
+	}
+	s := r.Summary("covered", sec(1.5))
+	if len(s.Series) != 2 || s.Series[0].Covered != time.Second || s.Series[1].Covered != 500*time.Millisecond {
+		t.Fatalf("series %+v, want a whole first second and 0.5 s of the second", s.Series)
+	}
+	sent, _, peak := s.throughputLines()
+	if len(sent.ys) != 2 || sent.ys[0] != 100 || sent.ys[1] != 200 || peak != 200 {
+		t.Errorf("sent/s plotted %v (peak %v), want [100 200]: the last 0.5 s's 100 as 200/s", sent.ys, peak)
+	}
+	if short, _, _ := r.Summary("short", sec(1.1)).throughputLines(); len(short.ys) != 1 {
+		t.Errorf("a last second of 0.1 s is plotted: %v", short.ys)
+	}
+}

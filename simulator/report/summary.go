@@ -71,6 +71,10 @@ type SecondSample struct {
 	P99       time.Duration `json:"p99_ns"`
 	Max       time.Duration `json:"max_ns"`
 	Paused    bool          `json:"paused"`
+	// Covered is how much of the second the run lasted: a whole second
+	// but for the last, which the run's end usually cuts short (its
+	// counts are that fraction's, not a drop in throughput).
+	Covered time.Duration `json:"covered_ns"`
 }
 
 // PercentilePoint is one point of the latency distribution curve.
@@ -150,6 +154,10 @@ func (r *Recorder) series(end time.Time) []SecondSample {
 			out[i].P50, out[i].P99, out[i].Max = sec.p50, sec.p99, sec.max
 		}
 		out[i].Paused = r.paused(out[i].At, out[i].At+time.Second)
+		out[i].Covered = time.Second
+		if left := end.Sub(r.start) - out[i].At; left < time.Second {
+			out[i].Covered = max(left, 0)
+		}
 	}
 	// Seconds still in the ring have no frozen percentiles yet: read them
 	// without closing, so recording can go on.
