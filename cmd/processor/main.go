@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,7 +73,7 @@ func main() {
 func run(demo bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger, err := newLogger(os.Getenv("LOG_LEVEL"), demo)
+	logger, err := newLogger(os.Stderr, os.Getenv("LOG_LEVEL"), os.Getenv("LOG_FORMAT"), demo)
 	if err != nil {
 		return err
 	}
@@ -379,9 +380,10 @@ func envInt(k string) (int, error) {
 	return n, nil
 }
 
-// newLogger logs to stderr at the level asked for. The demo defaults to
-// warnings only, so its output is the story.
-func newLogger(level string, demo bool) (watermill.LoggerAdapter, error) {
+// newLogger logs to w at the level asked for, as text lines or, for a log
+// pipeline, one JSON object per line. The demo defaults to warnings only,
+// so its output is the story.
+func newLogger(w io.Writer, level, format string, demo bool) (watermill.LoggerAdapter, error) {
 	if level == "" {
 		level = "info"
 		if demo {
@@ -392,7 +394,14 @@ func newLogger(level string, demo bool) (watermill.LoggerAdapter, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
 	}
-	return watermill.NewSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "", "text":
+		return watermill.NewSlogLogger(slog.New(slog.NewTextHandler(w, opts))), nil
+	case "json":
+		return watermill.NewSlogLogger(slog.New(slog.NewJSONHandler(w, opts))), nil
+	}
+	return nil, fmt.Errorf("LOG_FORMAT=%q: want text or json", format)
 }
 
 // servePprof serves the Go profiler on its own mux (never on a port that
