@@ -123,22 +123,48 @@ func EncodeEvent(e Event) ([]byte, error) {
 	return json.Marshal(e, deterministic)
 }
 
-// DecodeEvent decodes an event strictly; Data becomes a pointer to the
-// event type's struct.
-func DecodeEvent(body []byte) (Event, error) {
+// ErrUnknownEventType is DecodeEvent's error (wrapped) for an event type
+// this version does not know: a newer processor added it (additive, the
+// schema version stays). A tolerant consumer skips such an event.
+var ErrUnknownEventType = errors.New("event type not known to this version")
+
+// tolerant reads what a newer processor may add to an event: unknown
+// fields are ignored. Everything else stays as strict as for commands.
+var tolerant = json.JoinOptions(
+	json.RejectUnknownMembers(false),
+	json.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
+// DecodeEvent decodes an event as a consumer should: fields this version
+// does not know are ignored (a newer processor may have added them), and
+// an unknown type is ErrUnknownEventType (wrapped), which a consumer can
+// skip. Data becomes a pointer to the event type's struct.
+func DecodeEvent(body []byte) (Event, error) { return decodeEvent(body, tolerant) }
+
+// DecodeEventStrict decodes an event and refuses any field this version
+// does not know: for tests and for the simulator, which must notice when
+// the processor writes something its model does not expect.
+func DecodeEventStrict(body []byte) (Event, error) { return decodeEvent(body, strict) }
+
+func decodeEvent(body []byte, opts json.Options) (Event, error) {
 	var raw struct {
 		Event
 		Data jsontext.Value `json:"data"`
 	}
-	if err := json.Unmarshal(body, &raw, strict); err != nil {
+	if err := json.Unmarshal(body, &raw, opts); err != nil {
 		return Event{}, err
 	}
 	ev := raw.Event
+	if ev.SchemaVersion != SchemaVersion {
+		return Event{}, fmt.Errorf("event %s has schema_version %d, this version reads %d", ev.ID, ev.SchemaVersion, SchemaVersion)
+	}
 	data := newEventData(ev.Type)
 	if data == nil {
-		return Event{}, fmt.Errorf("event type %q is not known", ev.Type)
+		return Event{}, fmt.Errorf("event %s: type %q: %w", ev.ID, ev.Type, ErrUnknownEventType)
 	}
-	if err := json.Unmarshal(raw.Data, data, strict); err != nil {
+	if err := json.Unmarshal(raw.Data, data, opts); err != nil {
 		return Event{}, fmt.Errorf("event %s data: %w", ev.ID, err)
 	}
 	ev.Data = data

@@ -129,7 +129,7 @@ func (l *Ledger) Published(commandID string, at time.Time) {
 
 func (l *Ledger) receive(m jetstream.Msg) {
 	now := time.Now()
-	ev, err := messages.DecodeEvent(m.Data())
+	ev, err := messages.DecodeEventStrict(m.Data())
 	meta, _ := m.Metadata()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -44,7 +44,7 @@ func WatchEvents(ctx context.Context, js jetstream.JetStream, stream string, sub
 }
 
 func (w *Watcher) receive(m jetstream.Msg) {
-	ev, err := messages.DecodeEvent(m.Data())
+	ev, err := messages.DecodeEventStrict(m.Data())
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
