@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run demo serve test check soak year scenarios bench fuzz faults cluster test-cluster cluster-sizing clean
+.PHONY: run demo serve test check soak year scenarios bench fuzz faults cluster test-cluster cluster-sizing clean schemas
 
 run:
 	$(GO) run ./cmd/simulator load -rate 1000 -duration 60s -customers 5000 -report sim-report.html
@@ -84,3 +84,8 @@ cluster-sizing:
 # binaries, profiles). Their scratch clusters live in temporary directories removed at their end.
 clean:
 	rm -rf ./data ./bin ./tmp ./processor sim-*.html sim-*.json bench-*.html *.out *.test
+
+# schemas: write messages/schemas/ (JSON Schema of every command and event) anew from the Go types; make test
+# fails while they differ.
+schemas:
+	$(GO) test ./messages -run TestSchemasAreCurrent -count=1 -update

@@ -44,7 +44,7 @@ func TestReadmeExamplesDecode(t *testing.T) {
 			}
 			commands[CommandType(ex.name)] = true
 		case "event":
-			e, err := DecodeEvent(ex.body)
+			e, err := DecodeEventStrict(ex.body)
 			if err != nil || string(e.Type) != ex.name {
 				t.Errorf("event example %s: %v", ex.name, err)
 			}
