@@ -88,4 +88,4 @@ clean:
 # schemas: write messages/schemas/ (JSON Schema of every command and event) anew from the Go types; make test
 # fails while they differ.
 schemas:
-	$(GO) test ./messages -run TestSchemasAreCurrent -count=1 -update
+	$(GO) test ./messages -run 'TestSchemasAreCurrent|TestAsyncAPIDocumentIsCurrent' -count=1 -update
