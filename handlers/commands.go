@@ -167,7 +167,8 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out 
 		if err != nil {
 			return state.Commit{}, fmt.Errorf("encode event %s: %w", d.Type, err)
 		}
-		events = append(events, state.OutboxEntry{ID: ev.ID, Subject: messages.EventSubject(d.PartnerID, cmd.CustomerID, d.Type), Data: body})
+		events = append(events, state.OutboxEntry{ID: ev.ID, Subject: messages.EventSubject(d.PartnerID, cmd.CustomerID, d.Type),
+			Data: body, OccurredAt: ev.OccurredAt})
 	}
 	res := inboxResult{Outcome: "accepted", Events: len(events)}
 	if own == 1 && out.Events[len(out.Events)-1].Type == messages.EvtCommandDeferred {
@@ -212,12 +213,24 @@ func (h *CommandHandler) publish(ctx context.Context, customerID string, entries
 }
 
 // PublishOutbox publishes outbox entries with Nats-Msg-Id = event ID and
-// waits for JetStream to store them all. The outbox relay uses it too.
+// the CloudEvents headers (messages.CloudEventsHeaders), and waits for
+// JetStream to store them all. The outbox relay uses it too.
 func PublishOutbox(pub message.Publisher, entries []state.OutboxEntry) error {
 	msgs := make([]*message.Message, len(entries))
 	for i, e := range entries {
 		m := message.NewMessage(e.ID, e.Data)
 		m.Metadata.Set(bus.MetaSubject, e.Subject)
+		at := e.OccurredAt
+		if at.IsZero() {
+			at = occurredAt(e) // read back from the outbox by the relay
+		}
+		ce, err := messages.CloudEventsHeaders(e.ID, e.Subject, at)
+		if err != nil {
+			return fmt.Errorf("event %s: %w", e.ID, err)
+		}
+		for k, v := range ce {
+			m.Metadata.Set(k, v)
+		}
 		msgs[i] = m
 	}
 	if err := pub.Publish("", msgs...); err != nil {
@@ -240,4 +253,17 @@ func (h *CommandHandler) deadLetter(msg *message.Message, de *messages.DecodeErr
 	}
 	h.Logger.Info("Command dead-lettered", watermill.LogFields{"message": msg.UUID, "code": de.Code, "detail": de.Detail})
 	return nil
+}
+
+// occurredAt reads an outbox entry's occurred_at from its body, for an
+// entry read back from the outbox (rare: the relay after a crash); the
+// commit's time when the body does not say.
+func occurredAt(e state.OutboxEntry) time.Time {
+	var ev struct {
+		OccurredAt time.Time `json:"occurred_at"`
+	}
+	if err := json.Unmarshal(e.Data, &ev); err != nil || ev.OccurredAt.IsZero() {
+		return e.WrittenAt
+	}
+	return ev.OccurredAt
 }

@@ -14,6 +14,10 @@ type OutboxEntry struct {
 	Subject   string    // NATS subject to publish to
 	Data      []byte    // event body
 	WrittenAt time.Time // filled by the store on read (Commit.At of the writing commit); ignored on write
+	// OccurredAt is the event's occurred_at, for its CloudEvents ce-time
+	// header. Not stored: an entry read back from the outbox has it zero,
+	// and the publisher reads it from Data.
+	OccurredAt time.Time
 }
 
 // MarkPublished removes confirmed-published events from the customer's
