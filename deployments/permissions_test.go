@@ -398,6 +398,7 @@ func TestG6_UsersCanDoTheirOwnJobs(t *testing.T) {
 	}
 	accept := command(messages.CustomerActor, string(messages.RoleCustomerAdmin), "customer.relationship.accept")
 	send(portal, accept)
+	send(portal, command(messages.CustomerActor, string(messages.RoleCustomerAdmin), "customer.relationship.decline"))
 	send(s.clients[upstreamUser], command("P-2002", "sales_agent", "order.placed"))
 	sim := s.clients[simulatorUser]
 	send(sim, accept)

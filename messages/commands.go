@@ -225,6 +225,8 @@ var commandTypes = typeTable[CommandType]{
 	{CmdTransferRequest, func() any { return &TransferRequestData{} }},
 	{CmdTransferReject, func() any { return &TransferRejectData{} }},
 	{CmdTransferSubmit, func() any { return &TransferSubmitData{} }},
+	{CmdRelationshipDecline, func() any { return &RelationshipDeclineData{} }},
+	{CmdTransferWithdraw, func() any { return &TransferWithdrawData{} }},
 }
 
 // newCommandData returns a pointer to the zero data value of a command type,

@@ -465,6 +465,9 @@ var eventTypes = typeTable[EventType]{
 	{EvtTransferSubmitted, func() any { return &TransferEvent{} }},
 	{EvtTransferCompleted, func() any { return &TransferEvent{} }},
 	{EvtTransferFailed, func() any { return &TransferEvent{} }},
+	{EvtRelationshipDeclined, func() any { return &RelationshipClosedEvent{} }},
+	{EvtRelationshipExpired, func() any { return &RelationshipClosedEvent{} }},
+	{EvtTransferWithdrawn, func() any { return &TransferEvent{} }},
 }
 
 // newEventData returns a pointer to the zero data value of an event type,

@@ -20,7 +20,13 @@ import "time"
 //     subscriptions move (TRF-2). Both partners get transfer.submitted and
 //     then transfer.completed (some moved) or transfer.failed (none did);
 //     a request nobody answers is transfer.expired after the catalog
-//     policy's transfer_request_expiry_days.
+//     policy's transfer_request_expiry_days. Until P answers, Q may take
+//     its request back with transfer.withdraw (transfer.withdrawn).
+//
+// The customer may instead decline a relationship request
+// (customer.relationship.decline: customer.relationship.declined), and a
+// request it leaves unanswered is customer.relationship.expired after the
+// catalog policy's relationship_request_expiry_days.
 //
 // Each partner's events carry only its own side: Q never sees P's
 // subscription IDs, P never sees Q's new ones.
@@ -37,6 +43,12 @@ const (
 	// partner.
 	CmdTransferReject CommandType = "transfer.reject"
 	CmdTransferSubmit CommandType = "transfer.submit"
+	// CmdRelationshipDecline is sent by the customer (CustomerActor in
+	// RoleCustomerAdmin) only, like CmdRelationshipAccept.
+	CmdRelationshipDecline CommandType = "customer.relationship.decline"
+	// CmdTransferWithdraw is sent by the target partner, while the
+	// transfer is requested.
+	CmdTransferWithdraw CommandType = "transfer.withdraw"
 )
 
 const (
@@ -48,19 +60,23 @@ const (
 	EvtTransferSubmitted     EventType = "transfer.submitted"
 	EvtTransferCompleted     EventType = "transfer.completed"
 	EvtTransferFailed        EventType = "transfer.failed"
+	EvtRelationshipDeclined  EventType = "customer.relationship.declined"
+	EvtRelationshipExpired   EventType = "customer.relationship.expired"
+	EvtTransferWithdrawn     EventType = "transfer.withdrawn"
 )
 
 // CustomerActor is the partner token of commands the customer itself sends
 // through the customer portal (csp.cmd._customer.customer_admin.<customer>.
 // customer.relationship.accept). It may send customer.relationship.accept
-// only, and that command comes from it only; its events (the acceptance,
-// the requests to accept) are published on csp.evt._customer.<customer>.>.
+// and customer.relationship.decline only, and those commands come from it
+// only; its events (the answers, the requests to answer, the expiries)
+// are published on csp.evt._customer.<customer>.>.
 const CustomerActor = "_customer"
 
 // Transfer statuses (TRF-3): requested → submitted → completed | failed,
-// plus rejected and expired. submitted is announced (transfer.submitted)
-// but never kept: the submission is decided, completed or failed, in the
-// same command.
+// plus rejected (by the source), withdrawn (by the target) and expired.
+// submitted is announced (transfer.submitted) but never kept: the
+// submission is decided, completed or failed, in the same command.
 const (
 	TransferRequested = "requested"
 	TransferSubmitted = "submitted"
@@ -68,6 +84,7 @@ const (
 	TransferFailed    = "failed"
 	TransferRejected  = "rejected"
 	TransferExpired   = "expired"
+	TransferWithdrawn = "withdrawn"
 )
 
 // Transfer sides: which partner a transfer event is for.
@@ -76,8 +93,14 @@ const (
 	TransferSideSource = "source"
 )
 
-// RelationshipPending is the status of a requested relationship.
-const RelationshipPending = "pending"
+// Relationship request statuses (TRF-1, TRF-3): a request is pending until
+// the customer accepts (the partner then has a relationship) or declines
+// it, or it expires.
+const (
+	RelationshipPending  = "pending"
+	RelationshipDeclined = "declined"
+	RelationshipExpired  = "expired"
+)
 
 // BillingReasonTransfer is the reason of the target partner's charge for
 // a transferred subscription (TRF-3): the rest of the current billing
@@ -93,6 +116,17 @@ type RelationshipAcceptData struct {
 	PartnerID string `json:"partner_id"`
 }
 
+// RelationshipDeclineData declines a partner's pending relationship
+// request.
+type RelationshipDeclineData struct {
+	PartnerID string `json:"partner_id"`
+}
+
+// TransferWithdrawData takes back a requested transfer.
+type TransferWithdrawData struct {
+	TransferID string `json:"transfer_id"`
+}
+
 // TransferRequestData requests a transfer from the source partner.
 type TransferRequestData struct {
 	// TransferID names the transfer; unique per customer.
@@ -105,7 +139,8 @@ type TransferRequestData struct {
 // TransferRejectData declines a requested transfer.
 type TransferRejectData struct {
 	TransferID string `json:"transfer_id"`
-	// Reason is optional, at most 500 characters, shown to both partners.
+	// Reason is optional, shown to both partners: at most 500 characters
+	// of text, no control characters but line breaks.
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -123,6 +158,21 @@ type RelationshipRequestedEvent struct {
 	PartnerID string `json:"partner_id"`
 	// Status is always pending.
 	Status string `json:"status"`
+	// ExpiresAt is when the request expires unanswered (absent when the
+	// catalog policy sets no expiry).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// RelationshipClosedEvent: a pending request ended without a
+// relationship, declined by the customer or expired; sent to the partner
+// that asked and to the customer portal.
+type RelationshipClosedEvent struct {
+	PartnerID string `json:"partner_id"`
+	// Status is declined or expired.
+	Status      string    `json:"status"`
+	RequestedAt time.Time `json:"requested_at,omitzero"`
+	// Reason says why an expired request expired.
+	Reason string `json:"reason,omitempty"`
 }
 
 // RelationshipAcceptedEvent: the customer accepted; sent to the partner

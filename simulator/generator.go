@@ -89,6 +89,14 @@ var kinds = []kind{
 	{"reservation_cancel_early", 2, (*Generator).tryReservationCancel},
 	{"reservation_exchange", 2, (*Generator).tryReservationExchange},
 	{"reservation_unavailable", 1, (*Generator).tryReservationUnavailable},
+	// Transfers that end otherwise than completed (transfer.go): declined
+	// or expired relationship requests, withdrawn, rejected or expired
+	// transfer requests, each then tried once more and refused.
+	{"relationship_declined", 1, (*Generator).tryTransfer},
+	{"relationship_expired", 1, (*Generator).tryTransfer},
+	{"transfer_withdrawn", 1, (*Generator).tryTransfer},
+	{"transfer_rejected", 1, (*Generator).tryTransfer},
+	{"transfer_expired", 1, (*Generator).tryTransfer},
 }
 
 // DefaultMix is every kind at its default weight.

@@ -32,6 +32,11 @@ func (r *Runner) reconcile(actions []Action, timerBills []model.Bill) {
 			r.diverged[c.ID] = true
 			continue
 		}
+		if res.Rejected != "" && len(res.TransferredSubs) > 0 {
+			r.mismatch(c, "command %s (%s %s) was refused with %s yet created subscriptions %v for the target", a.Command.ID, a.Kind,
+				a.Command.Type, res.Rejected, res.TransferredSubs)
+			continue
+		}
 		if res.Rejected != a.Expected.Rejected {
 			r.mismatch(c, "command %s (%s %s) %s, the model expected %s", a.Command.ID, a.Kind, a.Command.Type,
 				outcome(res.Rejected), outcome(a.Expected.Rejected))

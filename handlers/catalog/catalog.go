@@ -72,6 +72,11 @@ type Policy struct {
 	// (TRF-3; Partner Center: 30 days), each day 24 hours (GEN-1). 0
 	// (absent): requests do not expire.
 	TransferRequestExpiryDays int `json:"transfer_request_expiry_days,omitzero"`
+	// RelationshipRequestExpiryDays is how long a partner's relationship
+	// request waits for the customer's answer before it expires (TRF-3:
+	// 30 days), each day 24 hours (GEN-1). 0 (absent): requests do not
+	// expire.
+	RelationshipRequestExpiryDays int `json:"relationship_request_expiry_days,omitzero"`
 }
 
 // CommerceTypeLegacy is the commerce type of legacy license offers

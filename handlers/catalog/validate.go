@@ -120,6 +120,9 @@ func (p *Policy) validate(ps *problemList) {
 	if p.TransferRequestExpiryDays < 0 || p.TransferRequestExpiryDays > 365 {
 		ps.Add("policy.transfer_request_expiry_days", "must be 0..365 (TRF-3: 30; 0: requests do not expire), not %d", p.TransferRequestExpiryDays)
 	}
+	if p.RelationshipRequestExpiryDays < 0 || p.RelationshipRequestExpiryDays > 365 {
+		ps.Add("policy.relationship_request_expiry_days", "must be 0..365 (TRF-3: 30; 0: requests do not expire), not %d", p.RelationshipRequestExpiryDays)
+	}
 	if p.RenewalProcessingMinutes < 0 || p.RenewalProcessingMinutes > 24*60 {
 		ps.Add("policy.renewal_processing_minutes", "must be 0..1440 (REN-2: a renewal takes up to 24 hours), not %d", p.RenewalProcessingMinutes)
 	}

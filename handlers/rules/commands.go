@@ -59,6 +59,8 @@ func init() {
 		messages.CmdTransferRequest:     rule(subscriptionRoles, renewalNotAffected, nil, (*decision).transferRequest),
 		messages.CmdTransferReject:      rule(subscriptionRoles, renewalNotAffected, nil, (*decision).transferReject),
 		messages.CmdTransferSubmit:      rule(subscriptionRoles, renewalNotAffected, nil, (*decision).transferSubmit),
+		messages.CmdRelationshipDecline: rule(customerRoles, renewalNotAffected, nil, (*decision).relationshipDecline),
+		messages.CmdTransferWithdraw:    rule(subscriptionRoles, renewalNotAffected, nil, (*decision).transferWithdraw),
 	}
 }
 

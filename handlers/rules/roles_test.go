@@ -38,6 +38,8 @@ func sampleCommands(sub string) map[messages.CommandType]any {
 		messages.CmdTransferRequest:             &messages.TransferRequestData{TransferID: "TR-R", SourcePartnerID: "P-Q", NoticeEmail: "n@x.example"},
 		messages.CmdTransferReject:              &messages.TransferRejectData{TransferID: "TR-R"},
 		messages.CmdTransferSubmit:              &messages.TransferSubmitData{TransferID: "TR-R", SubscriptionIDs: []string{sub}},
+		messages.CmdRelationshipDecline:         &messages.RelationshipDeclineData{PartnerID: "P-Q"},
+		messages.CmdTransferWithdraw:            &messages.TransferWithdrawData{TransferID: "TR-R"},
 	}
 }
 

@@ -35,6 +35,10 @@ type Customer struct {
 	// PendingPartners asked for a relationship that the customer has not
 	// accepted yet (TRF-1, transfer.go); they have no relationship.
 	PendingPartners []string `json:"pending_partners,omitempty"`
+	// PendingRequests are when each pending partner asked and when its
+	// request expires (TRF-3, relationship.go), by partner. A request
+	// stored before requests expired has no entry and does not expire.
+	PendingRequests map[string]RelationshipRequest `json:"pending_requests,omitempty"`
 	// FirstBillingDate is the date of the customer's first billing, when
 	// known (SUS-2: the days from account opening to it lengthen a
 	// suspended legacy subscription's data retention).

@@ -71,6 +71,10 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 		d.transferExpiryDue(t)
 		return
 	}
+	if t.Kind == TimerRelationshipExpiry { // TRF-3 (relationship.go)
+		d.relationshipExpiryDue(t)
+		return
+	}
 	s, ok := d.state.Subscriptions[t.SubscriptionID]
 	if !ok || s.Status == StatusCancelled || s.Status == StatusExpired {
 		return

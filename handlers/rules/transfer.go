@@ -22,16 +22,17 @@ import (
 //     request at all, so the requester knows the customer exists. A
 //     partner that already has a relationship (relationship_exists) or a
 //     pending request (relationship_already_requested) cannot ask again.
-//     A pending request does not expire and gives no access: the partner
-//     has a relationship (PTN-1) only once the customer accepted. The
-//     request and the acceptance go to the partner and to the customer
-//     portal (messages.CustomerActor); the customer's details (company,
-//     segment, country, currency) reach the partner only with the
-//     acceptance. The partner that created the customer is not notified.
+//     A pending request gives no access: the partner has a relationship
+//     (PTN-1) only once the customer accepted. It may instead be declined
+//     or expire (relationship.go). The request and the answer go to the
+//     partner and to the customer portal (messages.CustomerActor); the
+//     customer's details (company, segment, country, currency) reach the
+//     partner only with the acceptance. The partner that created the
+//     customer is not notified.
 //   - The customer boundary (customerBoundary): CustomerActor may send
-//     customer.relationship.accept only, and that command is accepted from
-//     CustomerActor only (forbidden, PTN-1, like the system boundary); its
-//     role is ROL-1's (customer_admin only).
+//     customer.relationship.accept and .decline only, and those commands
+//     are accepted from CustomerActor only (forbidden, PTN-1, like the
+//     system boundary); their role is ROL-1's (customer_admin only).
 //   - transfer.request needs the target's relationship (PTN-1), a new
 //     transfer ID (duplicate_transfer_id, whatever the old one's status),
 //     a source partner other than the target that has a relationship and
@@ -46,7 +47,12 @@ import (
 //     anyone else, so a partner cannot probe other partners' transfers),
 //     while the transfer is requested (transfer_not_open) and not past
 //     its expiry (transfer_expired: the expiry timer may not have fired
-//     yet when the command is decided).
+//     yet when the command is decided). transfer.withdraw is the same
+//     from the target's side (not_target_partner for the source): the
+//     target takes its request back before the source answered; nothing
+//     moves and nothing is billed. A rejection's reason is optional text
+//     of at most 500 characters without control characters but line
+//     breaks (it is shown to the target as written).
 //   - transfer.submit is decided subscription by subscription, like an
 //     order's lines (ORD-1): the eligible ones move, the others are listed
 //     with why, on the source's side only; the transfer is completed when
@@ -89,8 +95,9 @@ import (
 //     (its side lists the cancelled subscriptions), not from
 //     subscription.cancelled, whose body names a credit.
 //   - Events (TRF-3: each step reaches both partners, each with its side):
-//     transfer.requested, transfer.rejected, transfer.expired,
-//     transfer.submitted, then transfer.completed or transfer.failed, each
+//     transfer.requested, transfer.rejected, transfer.withdrawn,
+//     transfer.expired, transfer.submitted, then transfer.completed or
+//     transfer.failed, each
 //     once to the target and once to the source. Between submitted and
 //     completed: the source's subscription.schedule.changed, then for each
 //     new subscription the target's subscription.created and
@@ -112,6 +119,7 @@ const (
 	CodeSourceNotPartnerOfRecord = "source_not_partner_of_record"   // TRF-1
 	CodeTransferNotFound         = "transfer_not_found"             // TRF-1
 	CodeNotSourcePartner         = "not_source_partner"             // TRF-1
+	CodeNotTargetPartner         = "not_target_partner"             // TRF-3
 	CodeTransferNotOpen          = "transfer_not_open"              // TRF-3
 	CodeTransferExpired          = "transfer_expired"               // TRF-3
 	CodeNotTransferable          = "not_transferable"               // TRF-2
@@ -137,6 +145,7 @@ type Transfer struct {
 	RejectedAt   *time.Time `json:"rejected_at,omitempty"`
 	ExpiredAt    *time.Time `json:"expired_at,omitempty"`
 	RejectReason string     `json:"reject_reason,omitempty"`
+	WithdrawnAt  *time.Time `json:"withdrawn_at,omitempty"`
 	// Items are the submitted subscriptions and what became of them.
 	Items []TransferItem `json:"items,omitempty"`
 }
@@ -150,19 +159,19 @@ type TransferItem struct {
 	Code string `json:"code,omitempty"`
 }
 
-// customerBoundary keeps the customer's command the customer's (TRF-1: the
-// customer accepts a relationship): CustomerActor may send
-// customer.relationship.accept only, and nobody else may send it. A role
-// that may not send the command at all is left to roleAllowed (ROL-1).
-// Called from systemBoundary.
+// customerBoundary keeps the customer's commands the customer's (TRF-1: the
+// customer answers a relationship request): CustomerActor may send
+// customerCommands only, and nobody else may send them. A role that may
+// not send the command at all is left to roleAllowed (ROL-1). Called from
+// systemBoundary.
 func (d *decision) customerBoundary() bool {
 	fromCustomer := d.in.PartnerID == messages.CustomerActor
-	isAccept := d.in.Command.Type == messages.CmdRelationshipAccept
-	if fromCustomer == isAccept || d.in.Role != "" && !slices.Contains(RolesFor(d.in.Command.Type), d.in.Role) {
+	isCustomers := slices.Contains(customerCommands, d.in.Command.Type)
+	if fromCustomer == isCustomers || d.in.Role != "" && !slices.Contains(RolesFor(d.in.Command.Type), d.in.Role) {
 		return true
 	}
 	d.reject(reject(CodeForbidden, "PTN-1",
-		fmt.Sprintf("%s may not be sent by partner %s; the customer accepts relationships, through the customer portal only", d.in.Command.Type, d.in.PartnerID),
+		fmt.Sprintf("%s may not be sent by partner %s; the customer answers relationship requests, through the customer portal only", d.in.Command.Type, d.in.PartnerID),
 		map[string]string{"partner_id": d.in.PartnerID, "command_type": string(d.in.Command.Type)}))
 	return false
 }
@@ -203,39 +212,25 @@ func (d *decision) relationshipRequest(*messages.RelationshipRequestData) {
 			map[string]string{"partner_id": q, "customer_id": c.ID}))
 		return
 	}
-	next := *c
-	next.PendingPartners = append(slices.Clone(c.PendingPartners), q)
-	d.putCustomer(&next)
+	next, r := d.withPendingRequest(c, q)
+	d.putCustomer(next)
 	ev := &messages.RelationshipRequestedEvent{PartnerID: q, Status: messages.RelationshipPending}
+	if r.ExpiresAt != nil {
+		ev.ExpiresAt = *r.ExpiresAt
+	}
 	d.emit(messages.EvtRelationshipRequested, ev)
 	d.emitTo(messages.CustomerActor, messages.EvtRelationshipRequested, ev)
 }
 
 // relationshipAccept is the customer accepting a pending request (TRF-1).
 func (d *decision) relationshipAccept(a *messages.RelationshipAcceptData) {
-	c := d.state.Customer
-	if c == nil {
-		d.reject(reject(CodeCustomerNotFound, "TRF-1", fmt.Sprintf("customer %s does not exist", d.in.Command.CustomerID),
-			map[string]string{"customer_id": d.in.Command.CustomerID}))
+	c, ok := d.pendingRequestOf(a.PartnerID)
+	if !ok {
 		return
 	}
-	if !messages.ValidToken(a.PartnerID) {
-		d.reject(invalidField("data.partner_id", "must be 1-64 letters, digits, '-' or '_'"))
-		return
-	}
-	i := slices.Index(c.PendingPartners, a.PartnerID)
-	if i < 0 {
-		d.reject(reject(CodeNoRelationshipRequest, "TRF-1", fmt.Sprintf("partner %s has no pending relationship request with customer %s", a.PartnerID, c.ID),
-			map[string]string{"partner_id": a.PartnerID, "customer_id": c.ID}))
-		return
-	}
-	next := *c
-	next.PendingPartners = slices.Delete(slices.Clone(c.PendingPartners), i, i+1)
-	if len(next.PendingPartners) == 0 {
-		next.PendingPartners = nil
-	}
+	next := d.withoutPendingRequest(c, a.PartnerID)
 	next.Partners = append(slices.Clone(c.Partners), a.PartnerID)
-	d.putCustomer(&next)
+	d.putCustomer(next)
 	ev := &messages.RelationshipAcceptedEvent{PartnerID: a.PartnerID, CompanyName: c.CompanyName, Segment: c.Segment,
 		Country: c.Country, Currency: c.Currency}
 	d.emitTo(a.PartnerID, messages.EvtRelationshipAccepted, ev)
@@ -355,6 +350,13 @@ func (d *decision) emitTransfer(typ messages.EventType, t *Transfer, fillTarget,
 // openTransferOfSource finds the requested transfer the acting partner is
 // the source of (TRF-1: only the source answers).
 func (d *decision) openTransferOfSource(id string) (*Transfer, bool) {
+	return d.openTransferOf(id, messages.TransferSideSource)
+}
+
+// openTransferOf finds the requested transfer the acting partner is side
+// of: another party to it gets not_source_partner or not_target_partner,
+// anyone else transfer_not_found.
+func (d *decision) openTransferOf(id, side string) (*Transfer, bool) {
 	if _, ok := d.customerOfPartner(); !ok {
 		return nil, false
 	}
@@ -368,9 +370,13 @@ func (d *decision) openTransferOfSource(id string) (*Transfer, bool) {
 		d.reject(reject(CodeTransferNotFound, "TRF-1", fmt.Sprintf("customer %s has no transfer %s of partner %s", d.in.Command.CustomerID, id, d.in.PartnerID),
 			map[string]string{"transfer_id": id}))
 		return nil, false
-	case t.SourcePartnerID != d.in.PartnerID:
+	case side == messages.TransferSideSource && t.SourcePartnerID != d.in.PartnerID:
 		d.reject(reject(CodeNotSourcePartner, "TRF-1", fmt.Sprintf("only the source partner %s answers transfer %s", t.SourcePartnerID, id),
 			map[string]string{"transfer_id": id, "source_partner_id": t.SourcePartnerID}))
+		return nil, false
+	case side == messages.TransferSideTarget && t.TargetPartnerID != d.in.PartnerID:
+		d.reject(reject(CodeNotTargetPartner, "TRF-3", fmt.Sprintf("only the target partner %s withdraws transfer %s", t.TargetPartnerID, id),
+			map[string]string{"transfer_id": id, "target_partner_id": t.TargetPartnerID}))
 		return nil, false
 	case t.Status != messages.TransferRequested:
 		d.reject(reject(CodeTransferNotOpen, "TRF-3", fmt.Sprintf("transfer %s is %s, not requested", id, t.Status),
@@ -390,8 +396,8 @@ func (d *decision) transferReject(r *messages.TransferRejectData) {
 	if !ok {
 		return
 	}
-	if len(r.Reason) > 500 {
-		d.reject(invalidField("data.reason", "must be at most 500 characters"))
+	if !validReason(r.Reason) {
+		d.reject(invalidField("data.reason", "must be text of at most 500 characters, without control characters but line breaks"))
 		return
 	}
 	next := *t

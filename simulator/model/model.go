@@ -103,6 +103,10 @@ type Customer struct {
 	// billing comes (customer.created's first_billing_date; 0: not
 	// stated). It lengthens a legacy suspension's data retention (SUS-2).
 	FirstBillingGap int
+	// Asks and Requests are the relationship requests (by partner) and
+	// transfers (by ID) of the customer (transfers.go).
+	Asks     map[string]*Ask
+	Requests map[string]*TransferReq
 }
 
 // Sub is one subscription in the model.
