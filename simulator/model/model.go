@@ -103,6 +103,10 @@ type Customer struct {
 	// billing comes (customer.created's first_billing_date; 0: not
 	// stated). It lengthens a legacy suspension's data retention (SUS-2).
 	FirstBillingGap int
+	// TestClock is the test clock the customer lives on (customer.created's
+	// test_clock_id; empty: the global simulated clock). The model keeps
+	// no clock: the runner hands it the customer's own time.
+	TestClock string
 }
 
 // Sub is one subscription in the model.
