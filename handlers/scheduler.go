@@ -35,6 +35,8 @@ import (
 // applied before the next, so that a timer set by another (a renewal's
 // completion) fires in its place in time. The simulated time is kept in
 // Redis, so a restarted processor fires what became due before it died.
+// Test clocks (testclocks.go) keep their customers' timers out of the
+// slots' indexes: only their own advances fire them.
 type Scheduler struct {
 	Store *state.Store
 	JS    jetstream.JetStream

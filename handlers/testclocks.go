@@ -121,7 +121,12 @@ func (s *Scheduler) answerTestClock(ctx context.Context, body []byte) messages.T
 // The clock's index is one key whatever the customers' slots, so the
 // replica answering reaches every timer of the clock; the commands it
 // stores go to their customers' partitions and are applied by whichever
-// replica owns them, and the wait reads their inboxes in Redis.
+// replica owns them, and the wait reads their inboxes in Redis. One
+// replica runs one clock move at a time (s.mu); two replicas may run two
+// advances of one clock at once only when a caller asks again while the
+// first still runs: a timer both store is applied once (Nats-Msg-Id, the
+// inbox), and the clock keeps the later of their times, so a timer may
+// then be decided at a later instant of its clock than its own.
 func (s *Scheduler) advanceTestClock(ctx context.Context, id string, to time.Time) (int, error) {
 	total := 0
 	for {
