@@ -87,7 +87,7 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 	// leases): a replica that lost it cannot commit over its successor.
 	fence, _ := strconv.ParseUint(msg.Metadata.Get(bus.MetaFence), 10, 64)
 	res, err := h.Customers.Apply(ctx, cmd.CustomerID, cmd.ID, func(snap state.Snapshot) (*state.Commit, error) {
-		commit, err := h.decide(route, cmd, now, snap)
+		commit, err := h.decide(ctx, route, cmd, now, snap)
 		if commit != nil {
 			commit.Fence = fence
 		}
@@ -104,7 +104,7 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 // current state, as the commit that records it (nil for a timer.fired that
 // is not due: no trace, not even in the inbox). It may run more than once
 // for one command (after a version conflict) and has no side effects.
-func (h *CommandHandler) decide(route messages.Route, cmd messages.Command, now time.Time, snap state.Snapshot) (*state.Commit, error) {
+func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time, snap state.Snapshot) (*state.Commit, error) {
 	st, err := rules.DecodeState(snap.Fields)
 	if err != nil {
 		// Corrupt stored state is a bug to fix, not input to skip; but
@@ -115,7 +115,11 @@ func (h *CommandHandler) decide(route messages.Route, cmd messages.Command, now 
 	if h.onDecide != nil {
 		h.onDecide(cmd)
 	}
-	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners})
+	now, clock, err := h.testClock(ctx, cmd, st, now)
+	if err != nil {
+		return nil, transient(err)
+	}
+	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners, TestClock: clock})
 	if out.Ignored {
 		h.Logger.Info("Timer command ignored: not due or stale", watermill.LogFields{"customer": cmd.CustomerID, "command": cmd.ID})
 		return nil, nil
@@ -126,6 +130,9 @@ func (h *CommandHandler) decide(route messages.Route, cmd messages.Command, now 
 	commit, err := buildCommit(cmd, route, now, out)
 	if err != nil {
 		return nil, permanent(err)
+	}
+	if c := out.State.Customer; c != nil {
+		commit.TestClock = c.TestClockID
 	}
 	return &commit, nil
 }

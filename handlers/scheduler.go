@@ -35,6 +35,8 @@ import (
 // applied before the next, so that a timer set by another (a renewal's
 // completion) fires in its place in time. The simulated time is kept in
 // Redis, so a restarted processor fires what became due before it died.
+// Test clocks (testclocks.go) keep their customers' timers out of the
+// slots' indexes: only their own advances fire them.
 type Scheduler struct {
 	Store *state.Store
 	JS    jetstream.JetStream
@@ -57,6 +59,8 @@ type Scheduler struct {
 	done   chan struct{}
 	sub    *nats.Subscription
 	mu     sync.Mutex // one clock move at a time
+	// testClockSub answers test clock requests (testclocks.go).
+	testClockSub *nats.Subscription
 	// counters count the timer commands stored (nil: not counted).
 	counters *timerCounters
 }
@@ -109,6 +113,14 @@ func (s *Scheduler) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
+	if s.NATS != nil {
+		tc, err := s.subscribeTestClocks(ctx)
+		if err != nil {
+			cancel()
+			return err
+		}
+		s.testClockSub = tc
+	}
 	if s.Clock == SimulatedClock {
 		sub, err := s.NATS.QueueSubscribe(messages.SimClockSubject, simClockQueue, func(m *nats.Msg) { s.answerClock(ctx, m) })
 		if err != nil {
@@ -154,6 +166,9 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}
 	if s.sub != nil {
 		_ = s.sub.Unsubscribe()
+	}
+	if s.testClockSub != nil {
+		_ = s.testClockSub.Unsubscribe()
 	}
 	s.cancel()
 	select {
@@ -249,34 +264,43 @@ func (s *Scheduler) fireDue(ctx context.Context, slots []int, upTo time.Time, si
 		if len(due) == 0 {
 			continue
 		}
-		msgs := make([]*nats.Msg, 0, len(due))
-		for _, t := range due {
-			msg, err := messages.NewCommandMsg(messages.SystemPartner, messages.RoleSystem, messages.Command{
-				ID: t.TimerID, Type: messages.CmdTimerFired, CustomerID: t.CustomerID,
-				Data: &messages.TimerFiredData{TimerID: t.TimerID, Kind: t.Kind, SubscriptionID: t.SubscriptionID, DueAt: t.DueAt},
-			})
-			if err != nil {
-				return fired, err
-			}
-			if simulated {
-				msg.Header.Set(messages.HeaderSimulatedTime, t.DueAt.UTC().Format(time.RFC3339Nano))
-			}
-			msgs = append(msgs, msg)
+		if err := s.storeTimerCommands(ctx, due, simulated); err != nil {
+			return fired, err
 		}
-		// Bounded (a PubAck lost with a stream leader is waited for at most
-		// Publish.AckTimeout, then the timer command is published again with
-		// its Nats-Msg-Id); a timer not stored within the budget stays
-		// indexed and is published again at the next round or clock move.
-		if _, err := bus.Store(ctx, s.JS, msgs, s.publishOptions()); err != nil {
-			return fired, fmt.Errorf("scheduler: timers not stored: %w", err)
-		}
-		s.counters.timerFired(len(msgs))
 		if err := s.Store.UnindexTimers(ctx, slots[i], due); err != nil {
 			return fired, err
 		}
 		fired = append(fired, due...)
 	}
 	return fired, nil
+}
+
+// storeTimerCommands publishes a timer.fired command for each entry and
+// waits for JetStream to store them all.
+func (s *Scheduler) storeTimerCommands(ctx context.Context, due []state.TimerEntry, simulated bool) error {
+	msgs := make([]*nats.Msg, 0, len(due))
+	for _, t := range due {
+		msg, err := messages.NewCommandMsg(messages.SystemPartner, messages.RoleSystem, messages.Command{
+			ID: t.TimerID, Type: messages.CmdTimerFired, CustomerID: t.CustomerID,
+			Data: &messages.TimerFiredData{TimerID: t.TimerID, Kind: t.Kind, SubscriptionID: t.SubscriptionID, DueAt: t.DueAt},
+		})
+		if err != nil {
+			return err
+		}
+		if simulated {
+			msg.Header.Set(messages.HeaderSimulatedTime, t.DueAt.UTC().Format(time.RFC3339Nano))
+		}
+		msgs = append(msgs, msg)
+	}
+	// Bounded (a PubAck lost with a stream leader is waited for at most
+	// Publish.AckTimeout, then the timer command is published again with
+	// its Nats-Msg-Id); a timer not stored within the budget stays
+	// indexed and is published again at the next round or clock move.
+	if _, err := bus.Store(ctx, s.JS, msgs, s.publishOptions()); err != nil {
+		return fmt.Errorf("scheduler: timers not stored: %w", err)
+	}
+	s.counters.timerFired(len(msgs))
+	return nil
 }
 
 // waitApplied waits until every fired timer's command is in its customer's

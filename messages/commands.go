@@ -61,6 +61,10 @@ type CustomerCreatedData struct {
 	// The days between the two lengthen the data retention of a suspended
 	// legacy subscription (SUS-2: 90 days plus those days, at most 120).
 	FirstBillingDate string `json:"first_billing_date,omitempty"`
+	// TestClockID is optional, simulation mode only: the test clock the
+	// customer lives on (TCK-2); its commands are decided at that clock's
+	// time and only that clock's advances fire its timers.
+	TestClockID string `json:"test_clock_id,omitempty"`
 }
 
 // OrderPlacedData is a cart of one or more lines (ORD-1).

@@ -49,6 +49,8 @@ type CustomerCreatedEvent struct {
 	Segment     string `json:"segment"`
 	Country     string `json:"country"`
 	Currency    string `json:"currency"`
+	// TestClockID is the test clock the customer lives on (TCK-2).
+	TestClockID string `json:"test_clock_id,omitempty"`
 }
 
 // SubscriptionCreatedEvent is the notification for a fulfilled order line

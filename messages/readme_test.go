@@ -9,7 +9,7 @@ import (
 // readmeExample is one JSON example of README.md.
 type readmeExample struct {
 	name string // the command or event type
-	kind string // "command" or "event"
+	kind string // "command", "event" or "request"
 	body []byte
 }
 
@@ -23,7 +23,7 @@ func readmeExamples(t testing.TB) []readmeExample {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?s)#### `([a-z._]+)` \\((command|event)\\).*?```json\n(.*?)\n```")
+	re := regexp.MustCompile("(?s)#### `([a-z._]+)` \\((command|event|request)\\).*?```json\n(.*?)\n```")
 	var out []readmeExample
 	for _, m := range re.FindAllSubmatch(b, -1) {
 		out = append(out, readmeExample{name: string(m[1]), kind: string(m[2]), body: m[3]})
@@ -35,6 +35,7 @@ func readmeExamples(t testing.TB) []readmeExample {
 // strictly, and every command and event type must have one.
 func TestReadmeExamplesDecode(t *testing.T) {
 	commands, events := map[CommandType]bool{}, map[EventType]bool{}
+	requests := 0
 	for _, ex := range readmeExamples(t) {
 		switch ex.kind {
 		case "command":
@@ -43,6 +44,14 @@ func TestReadmeExamplesDecode(t *testing.T) {
 				t.Errorf("command example %s: %v", ex.name, err)
 			}
 			commands[CommandType(ex.name)] = true
+		case "request":
+			if ex.name != TestClockSubject {
+				t.Errorf("request example %s: not a request subject", ex.name)
+			}
+			if _, _, err := DecodeTestClockRequest(ex.body); err != nil {
+				t.Errorf("request example %s: %v", ex.name, err)
+			}
+			requests++
 		case "event":
 			e, err := DecodeEventStrict(ex.body)
 			if err != nil || string(e.Type) != ex.name {
@@ -50,6 +59,9 @@ func TestReadmeExamplesDecode(t *testing.T) {
 			}
 			events[EventType(ex.name)] = true
 		}
+	}
+	if requests != 2 {
+		t.Errorf("README has %d test clock request examples, want 2 (create, advance)", requests)
 	}
 	for _, c := range CommandTypes() {
 		if !commands[c] {

@@ -154,6 +154,9 @@ func TestReadmeExamplesValidateAgainstTheSchemas(t *testing.T) {
 		}
 	}
 	for _, ex := range readmeExamples(t) {
+		if ex.kind != "command" && ex.kind != "event" {
+			continue // the simulation-mode requests are not part of the schemas
+		}
 		s := compiled[filepath.Join(ex.kind+"s", ex.name+".json")]
 		if s == nil {
 			t.Errorf("no schema for %s %s", ex.kind, ex.name)

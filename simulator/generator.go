@@ -200,7 +200,8 @@ func (g *Generator) command(c *model.Customer, typ messages.CommandType, data an
 // Next returns the customer's next action at now.
 func (g *Generator) Next(c *model.Customer, now time.Time) (Action, error) {
 	if !c.Created {
-		data := &messages.CustomerCreatedData{CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency}
+		data := &messages.CustomerCreatedData{CompanyName: "Simulated " + c.ID, Segment: "commercial", Country: c.Country, Currency: c.Currency,
+			TestClockID: c.TestClock}
 		if c.FirstBillingGap > 0 {
 			data.FirstBillingDate = now.UTC().AddDate(0, 0, c.FirstBillingGap).Format(time.DateOnly)
 		}

@@ -54,6 +54,10 @@ type LoadConfig struct {
 	OutcomeTimeout time.Duration
 	// Progress receives a live progress line every second (nil: none).
 	Progress io.Writer
+	// TestClockEvery puts every n-th customer of a load run on a test
+	// clock one step behind the global clock (testclock_load.go; 0: the
+	// default, 20; negative: none).
+	TestClockEvery int
 }
 
 // Runner drives one run: it generates commands, publishes them at the
@@ -92,6 +96,11 @@ type Runner struct {
 	cfg       LoadConfig
 	// commands is the command stream, polled by drain.
 	commands jetstream.Stream
+	// testClocks are the run's test clocks (testclock_load.go);
+	// TestClockAdvances counts their advances and TestClockFired the
+	// timers those fired.
+	testClocks                        []string
+	TestClockAdvances, TestClockFired int64
 }
 
 // Run plays random customers' lives following the generator's mix.
@@ -108,6 +117,9 @@ func (r *Runner) Run(ctx context.Context, cfg LoadConfig) error {
 	for i := range customers {
 		customers[i] = r.Gen.NewCustomer(fmt.Sprintf("%s-C%06d", cfg.RunID, i))
 	}
+	if err := r.setUpTestClocks(ctx, cfg, customers); err != nil {
+		return err
+	}
 	return r.steps(ctx, cfg, customers, func(now time.Time) ([]Action, error) {
 		picked := rng.Perm(len(customers))
 		actions := make([]Action, 0, cfg.CommandsPerStep)
@@ -119,7 +131,7 @@ func (r *Runner) Run(ctx context.Context, cfg LoadConfig) error {
 			if r.diverged[c.ID] {
 				continue
 			}
-			a, err := r.Gen.Next(c, now)
+			a, err := r.Gen.Next(c, r.timeOf(c, now))
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +170,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 		var settled []*model.Parked
 		for _, c := range customers {
 			if c.Created && !r.diverged[c.ID] {
-				timerBills = append(timerBills, r.Model.AdvanceTo(c, now)...)
+				timerBills = append(timerBills, r.Model.AdvanceTo(c, r.timeOf(c, now))...)
 				settled = append(settled, r.Model.Settled(c)...)
 			}
 		}
@@ -177,6 +189,9 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 		r.reconcileSettled(settled)
 		next := now.Add(cfg.StepSim)
 		if _, err := r.Clock.Advance(ctx, next); err != nil {
+			return err
+		}
+		if err := r.advanceTestClocks(ctx, next); err != nil {
 			return err
 		}
 		r.Rec.Pause(pause, time.Now())

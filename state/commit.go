@@ -37,6 +37,10 @@ type Commit struct {
 	// timer_index.go: the index is a superset of the live timers).
 	Timers []TimerEntry
 	Slot   int
+	// TestClock, when set, is the test clock the customer lives on: its
+	// timers go to that clock's index instead of the slot's, so only the
+	// clock's advances fire them (testclocks.go).
+	TestClock string
 }
 
 // MaxFence is the highest Fence a commit may carry: the script compares
@@ -311,7 +315,7 @@ func (s *Store) indexAndCommit(ctx context.Context, c Commit, keys []string, arg
 		return commitCmd.Run(ctx, s.rdb, keys, args...).Result()
 	}
 	if _, cluster := s.rdb.(*redis.ClusterClient); cluster {
-		if err := s.IndexTimers(ctx, c.Slot, c.Timers); err != nil {
+		if err := s.indexTimersAt(ctx, s.commitIndexKey(c), c.Timers); err != nil {
 			return nil, err
 		}
 		return commitCmd.Run(ctx, s.rdb, keys, args...).Result()
@@ -323,12 +327,12 @@ func (s *Store) indexAndCommit(ctx context.Context, c Commit, keys []string, arg
 	var index *redis.IntCmd
 	var commit *redis.Cmd
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		index = p.ZAdd(ctx, s.timerIndexKey(c.Slot), zs...)
+		index = p.ZAdd(ctx, s.commitIndexKey(c), zs...)
 		commit = commitCmd.EvalSha(ctx, p, keys, args...)
 		return nil
 	})
 	if err := index.Err(); err != nil {
-		return nil, fmt.Errorf("index %d timers of slot %d: %w", len(zs), c.Slot, err)
+		return nil, fmt.Errorf("index %d timers in %s: %w", len(zs), s.commitIndexKey(c), err)
 	}
 	if redis.HasErrorPrefix(commit.Err(), "NOSCRIPT") {
 		// The server lost its script cache (restart, SCRIPT FLUSH); the

@@ -51,6 +51,10 @@ func timerMember(e TimerEntry) (string, error) {
 // IndexTimers adds timers of a slot to the index (idempotent). Commit
 // does it itself for Commit.Timers, in the same round trip where it can.
 func (s *Store) IndexTimers(ctx context.Context, slot int, entries []TimerEntry) error {
+	return s.indexTimersAt(ctx, s.timerIndexKey(slot), entries)
+}
+
+func (s *Store) indexTimersAt(ctx context.Context, key string, entries []TimerEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -58,8 +62,8 @@ func (s *Store) IndexTimers(ctx context.Context, slot int, entries []TimerEntry)
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.ZAdd(ctx, s.timerIndexKey(slot), zs...).Err(); err != nil {
-		return fmt.Errorf("state: index %d timers of slot %d: %w", len(entries), slot, err)
+	if err := s.rdb.ZAdd(ctx, key, zs...).Err(); err != nil {
+		return fmt.Errorf("state: index %d timers in %s: %w", len(entries), key, err)
 	}
 	return nil
 }
@@ -126,6 +130,10 @@ func decodeTimerMembers(members []string) ([]TimerEntry, error) {
 
 // UnindexTimers removes fired timers of a slot from the index.
 func (s *Store) UnindexTimers(ctx context.Context, slot int, entries []TimerEntry) error {
+	return s.unindexAt(ctx, s.timerIndexKey(slot), entries)
+}
+
+func (s *Store) unindexAt(ctx context.Context, key string, entries []TimerEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -137,7 +145,7 @@ func (s *Store) UnindexTimers(ctx context.Context, slot int, entries []TimerEntr
 		}
 		members[i] = m
 	}
-	return s.rdb.ZRem(ctx, s.timerIndexKey(slot), members...).Err()
+	return s.rdb.ZRem(ctx, key, members...).Err()
 }
 
 // Applied reports whether a command was applied: it is in the customer's

@@ -169,7 +169,8 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("billing events checked against the model: %d; duplicate deliveries dropped by event ID: %d", r.Checked, r.Ledger.Duplicates),
 		"commands by kind: "+describeCounts(r.Kinds),
-		fmt.Sprintf("commands parked during a renewal (REN-4): %d deferred, %d settled and checked", r.Deferred, r.Settled))
+		fmt.Sprintf("commands parked during a renewal (REN-4): %d deferred, %d settled and checked", r.Deferred, r.Settled),
+		fmt.Sprintf("test clocks one step behind (TCK-1..TCK-4): %d advances fired %d timers", r.TestClockAdvances, r.TestClockFired))
 }
 
 func finish(s report.Summary, of outputFlags) error {

@@ -39,13 +39,18 @@ func (d *decision) customerCreated(c *messages.CustomerCreatedData) {
 	if !ok {
 		return
 	}
+	if r := testClockAttachment(c.TestClockID, d.in.TestClock); r != nil { // TCK-1, TCK-2
+		d.reject(r)
+		return
+	}
 	d.state.Customer = &Customer{
 		ID: d.in.Command.CustomerID, PartnerID: d.in.PartnerID, CompanyName: c.CompanyName,
 		Segment: c.Segment, Country: c.Country, Currency: c.Currency, CreatedAt: d.in.Now,
-		FirstBillingDate: firstBilling,
+		FirstBillingDate: firstBilling, TestClockID: c.TestClockID,
 	}
 	d.changed = append(d.changed, fieldCustomer)
 	d.emit(messages.EvtCustomerCreated, &messages.CustomerCreatedEvent{
 		CompanyName: c.CompanyName, Segment: c.Segment, Country: c.Country, Currency: c.Currency,
+		TestClockID: c.TestClockID,
 	})
 }

@@ -28,6 +28,9 @@ type Input struct {
 	// means no registry: every partner acts as a direct-bill partner (it
 	// may sell and manage, and may name no reseller).
 	Partners *partners.Registry
+	// TestClock is what the handler found of the test clock a
+	// customer.created names (TCK-1, TCK-2); nil when it names none.
+	TestClock *TestClockFact
 	// TimerSkew is how far ahead of the broker's clock the scheduler's
 	// may run (0: DefaultTimerSkew); see ignoredTimerFired.
 	TimerSkew time.Duration

@@ -43,6 +43,9 @@ type Customer struct {
 	// known (SUS-2: the days from account opening to it lengthen a
 	// suspended legacy subscription's data retention).
 	FirstBillingDate *time.Time `json:"first_billing_date,omitempty"`
+	// TestClockID is the test clock the customer lives on (TCK-2): its
+	// commands are decided at that clock's time.
+	TestClockID string `json:"test_clock_id,omitempty"`
 }
 
 // HasRelationship is PTN-1: whether the partner has an accepted

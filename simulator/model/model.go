@@ -107,6 +107,10 @@ type Customer struct {
 	// transfers (by ID) of the customer (transfers.go).
 	Asks     map[string]*Ask
 	Requests map[string]*TransferReq
+	// TestClock is the test clock the customer lives on (customer.created's
+	// test_clock_id; empty: the global simulated clock). The model keeps
+	// no clock: the runner hands it the customer's own time.
+	TestClock string
 }
 
 // Sub is one subscription in the model.

@@ -1,0 +1,62 @@
+package simulator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
+
+	"github.com/cspreseller/csp-processor/messages"
+)
+
+// TestClocks creates and advances test clocks on a processor in
+// simulation mode: one customer's time moves without moving the others'.
+// A refused request (Rejection in the reply) is returned as it is, with no
+// error; a request the processor failed or left unanswered is asked again
+// within clockBudget, which is harmless (a clock is created once and only
+// moves forward).
+type TestClocks struct {
+	NC *nats.Conn
+}
+
+// Create creates test clock id (empty: the processor chooses it) at start.
+func (c *TestClocks) Create(ctx context.Context, id string, start time.Time) (messages.TestClockReply, error) {
+	return c.request(ctx, messages.TestClockRequest{Action: messages.TestClockCreate, TestClockID: id, FrozenTime: start.UTC().Format(time.RFC3339Nano)})
+}
+
+// Advance moves test clock id to `to`; it returns once every timer of the
+// clock's customers due by then has fired and been applied.
+func (c *TestClocks) Advance(ctx context.Context, id string, to time.Time) (messages.TestClockReply, error) {
+	return c.request(ctx, messages.TestClockRequest{Action: messages.TestClockAdvance, TestClockID: id, FrozenTime: to.UTC().Format(time.RFC3339Nano)})
+}
+
+func (c *TestClocks) request(ctx context.Context, req messages.TestClockRequest) (messages.TestClockReply, error) {
+	body, _ := json.Marshal(req)
+	attempt := func() (messages.TestClockReply, error) {
+		actx, cancel := context.WithTimeout(ctx, clockAttempt)
+		defer cancel()
+		var reply messages.TestClockReply
+		msg, err := c.NC.RequestWithContext(actx, messages.TestClockSubject, body)
+		switch {
+		case ctx.Err() != nil:
+			return reply, backoff.Permanent(ctx.Err())
+		case err != nil:
+			return reply, err
+		}
+		if err := json.Unmarshal(msg.Data, &reply); err != nil {
+			return reply, backoff.Permanent(fmt.Errorf("test clock reply %q: %w", msg.Data, err))
+		}
+		if reply.Error != "" {
+			return reply, fmt.Errorf("%w: %s", errClockReply, reply.Error)
+		}
+		return reply, nil
+	}
+	reply, err := backoff.RetryWithData(attempt, retryPolicy(ctx, clockBudget))
+	if err != nil {
+		return reply, fmt.Errorf("test clock %s %s to %s: %w", req.Action, req.TestClockID, req.FrozenTime, err)
+	}
+	return reply, nil
+}
