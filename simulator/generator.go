@@ -89,6 +89,10 @@ var kinds = []kind{
 	{"reservation_cancel_early", 2, (*Generator).tryReservationCancel},
 	{"reservation_exchange", 2, (*Generator).tryReservationExchange},
 	{"reservation_unavailable", 1, (*Generator).tryReservationUnavailable},
+	// Bases under their add-ons (gen_addon_bases.go): ORD-7/ORD-8
+	// rejections of base decreases and cancellations, co-terminous
+	// add-ons cancelled with their base (ORD-9).
+	{"addon_base", 2, (*Generator).tryAddonBase},
 }
 
 // DefaultMix is every kind at its default weight.
