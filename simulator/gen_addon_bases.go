@@ -16,7 +16,9 @@ import (
 //     base licences, Copilot up to the maximum, so that a later decrease
 //     binds;
 //   - otherwise a cancellation, in its window, of a base carrying
-//     co-terminous add-ons, which cancels them with it (ORD-9).
+//     co-terminous add-ons, which cancels them with it (ORD-9);
+//   - otherwise a co-terminous add-on on a base still in its window, for
+//     a later cancellation to take along.
 //
 // The model predicts each (a rejection, a purchase, the base's credit and
 // every add-on's own credit).
@@ -55,6 +57,36 @@ func (g *Generator) tryAddonBase(k string, c *model.Customer, now time.Time) (Ac
 	for _, s := range c.Subs {
 		if own(s) && s.InWindow(now) && hasCoterminous(s) {
 			return g.act(k, c, s, messages.CmdSubscriptionCancel, &messages.CancelData{SubscriptionID: s.ID}, g.Model.CancelTyped(s, now))
+		}
+	}
+	return g.coterminousInWindow(k, c, now)
+}
+
+// coterminousInWindow buys a co-terminous add-on on a base still in its
+// cancellation window, so that a later cancellation of the base takes it
+// along (ORD-9).
+func (g *Generator) coterminousInWindow(k string, c *model.Customer, now time.Time) (Action, bool, error) {
+	if g.full(c) {
+		return Action{}, false, nil
+	}
+	for _, o := range g.addonOffers(c) {
+		if o.Addon.Kind != model.AddonCoterminous {
+			continue
+		}
+		for _, base := range g.bases(c, o, now) {
+			if !base.InWindow(now) || hasCoterminous(base) {
+				continue
+			}
+			if _, ok := g.Model.Price(o.ID, base.Term, base.Freq, c.Currency); !ok {
+				continue
+			}
+			q := 1 + g.rng.IntN(10)
+			cmd, order := g.order(c, messages.OrderLine{OfferID: o.ID, Quantity: &q, BaseSubscriptionID: base.ID})
+			s, out, err := g.Model.BuyCoterminous(c, now, order, "L1", o.ID, q, base)
+			if err != nil {
+				return Action{}, false, err
+			}
+			return Action{Customer: c, Kind: k, Sub: s, Expected: out, Command: cmd}, true, nil
 		}
 	}
 	return Action{}, false, nil
