@@ -141,6 +141,9 @@ type SubscriptionCancelledEvent struct {
 	CreditEventID string `json:"credit_event_id"`
 	CreditMinor   int64  `json:"credit_minor"`
 	Currency      string `json:"currency"`
+	// BaseSubscriptionID is set on a co-terminous add-on cancelled with
+	// its base (ORD-9): the base whose cancellation ended it.
+	BaseSubscriptionID string `json:"base_subscription_id,omitempty"`
 }
 
 // AutoRenewChangedEvent confirms the auto-renew switch (REN-1).

@@ -97,6 +97,10 @@ var kinds = []kind{
 	{"transfer_withdrawn", 1, (*Generator).tryTransfer},
 	{"transfer_rejected", 1, (*Generator).tryTransfer},
 	{"transfer_expired", 1, (*Generator).tryTransfer},
+	// Bases under their add-ons (gen_addon_bases.go): ORD-7/ORD-8
+	// rejections of base decreases and cancellations, co-terminous
+	// add-ons cancelled with their base (ORD-9).
+	{"addon_base", 2, (*Generator).tryAddonBase},
 }
 
 // DefaultMix is every kind at its default weight.

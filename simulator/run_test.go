@@ -56,7 +56,7 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 		"reservation_buy", "reservation_cancel", "reservation_cancel_early", "reservation_exchange", "reservation_cap",
 		"reservation_forbidden", "reservation_unavailable",
 		"addon_buy", "addon_limit", "addon_change", "legacy_buy", "legacy_change", "marketplace_buy", "marketplace_unavailable",
-		"marketplace_change", "software_buy", "software_cancel",
+		"marketplace_change", "software_buy", "software_cancel", "addon_base",
 		"relationship_declined", "relationship_expired", "transfer_withdrawn", "transfer_rejected", "transfer_expired"} {
 		if r.Kinds[k] == 0 {
 			t.Errorf("no %s command was sent: %v", k, r.Kinds)
@@ -64,7 +64,7 @@ func TestLoad_FourMonthsOfCustomersAgreeWithTheIndependentModel(t *testing.T) {
 	}
 	for _, code := range []string{"cancellation_window_closed", "quantity_not_reducible", "schedule_not_allowed",
 		"refund_cap_exceeded", "forbidden", "reservation_unavailable_in_market", "autorenew_locked", "offer_not_transactable",
-		"offer_exclusive_to_other_partners", "addon_above_maximum",
+		"offer_exclusive_to_other_partners", "addon_above_maximum", "base_needed_by_addon",
 		"no_relationship", "no_relationship_request", "transfer_not_open"} { // TRF-3: late, declined, withdrawn, rejected, expired
 		if s.Rejections[code] == 0 {
 			t.Errorf("no %s rejection: %v", code, s.Rejections)

@@ -73,8 +73,9 @@ const (
 //     cancellation in that first period prorate by the whole period's days
 //     too, counting the days before the add-on existed as used (see
 //     fullPeriod in quantity.go): a license costs the same per day as the
-//     base's. Its own term_end timer fires with the base's, and it renews
-//     with the same term.
+//     base's. Its own term_end timer fires with the base's; the base decides
+//     what happens then, and a base cancellation cancels it too
+//     (addon_follow.go).
 //   - Multi-geo and Copilot add-ons are linked to a base too, for SUS-5:
 //     the base the line names (checked like ORD-9's), else a base line of
 //     the same order, else the partner's first active compatible base by

@@ -40,6 +40,9 @@ func (d *decision) cancel(c *messages.CancelData) {
 				"window_end": s.CancellableUntil.Format(time.RFC3339Nano)}))
 		return
 	}
+	if !d.cancelKeepsAddons(s) { // ORD-7, ORD-8 (addon_limits.go)
+		return
+	}
 	credit := cancellationCredit(s, d.in.Now)
 	creditID := d.nextEventID()
 	d.emit(messages.EvtBillingCredit, credit)
@@ -49,6 +52,7 @@ func (d *decision) cancel(c *messages.CancelData) {
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
 		SubscriptionID: s.ID, CreditEventID: creditID, CreditMinor: credit.AmountMinor, Currency: s.Currency,
 	})
+	d.cancelAddonsWithBase(s) // ORD-9 (addon_follow.go)
 }
 
 // cancellationCredit gives back, lot by lot, what the current billing

@@ -34,7 +34,10 @@ const (
 // the quantity is required and within the offer's bounds (ORD-6; 1..∞ when
 // the offer left the catalog); the same quantity is rejected no_change
 // (GEN-6); the update limit (QTY-4, policy max_subscription_updates) counts
-// accepted quantity changes, and the limit-th accepted change is the last.
+// accepted quantity changes and immediate upgrades (upgrade.go), and the
+// limit-th accepted update is the last; a decrease of a base subscription
+// must leave its customer's add-ons within ORD-7 and ORD-8
+// (addon_limits.go).
 //
 // An accepted change increments UpdateCount, deletes the scheduled changes
 // (SCH-3, QTY-5) and emits, in this order: subscription.quantity.changed,
@@ -110,12 +113,11 @@ func (d *decision) quantityChange(c *messages.QuantityChangeData) {
 			map[string]string{"subscription_id": s.ID, "quantity": strconv.Itoa(q)}))
 		return
 	}
-	if limit := d.in.Catalog.Policy.MaxSubscriptionUpdates; s.UpdateCount >= limit {
-		d.reject(reject(CodeQuantityUpdateLimit, "QTY-4",
-			fmt.Sprintf("subscription %s was updated %d times, the limit is %d; buy a second subscription of the same SKU (%s) for the extra licenses and align its term end with this one (%s)",
-				s.ID, s.UpdateCount, limit, s.OfferID, formatDate(s.TermEnd)),
-			map[string]string{"subscription_id": s.ID, "update_count": strconv.Itoa(s.UpdateCount),
-				"max_updates": strconv.Itoa(limit), "offer_id": s.OfferID, "term_end": formatDate(s.TermEnd)}))
+	if !d.belowUpdateLimit(s) {
+		return
+	}
+	if rej := d.addonLimitsAfter(map[string]int{s.OfferID: q - s.Quantity}, s.ID); rej != nil { // ORD-7, ORD-8 (addon_limits.go)
+		d.reject(rej)
 		return
 	}
 
@@ -456,4 +458,21 @@ func lotViews(lots []Lot) []messages.LotView {
 		out = append(out, lotView(l))
 	}
 	return out
+}
+
+// belowUpdateLimit is QTY-4: a subscription that reached the policy's
+// max_subscription_updates accepts no further update (a quantity change or
+// an upgrade that moves its licenses), and the rejection suggests a second
+// subscription of the same SKU with the same term end.
+func (d *decision) belowUpdateLimit(s *Subscription) bool {
+	limit := d.in.Catalog.Policy.MaxSubscriptionUpdates
+	if s.UpdateCount < limit {
+		return true
+	}
+	d.reject(reject(CodeQuantityUpdateLimit, "QTY-4",
+		fmt.Sprintf("subscription %s was updated %d times, the limit is %d; buy a second subscription of the same SKU (%s) for the extra licenses and align its term end with this one (%s)",
+			s.ID, s.UpdateCount, limit, s.OfferID, formatDate(s.TermEnd)),
+		map[string]string{"subscription_id": s.ID, "update_count": strconv.Itoa(s.UpdateCount),
+			"max_updates": strconv.Itoa(limit), "offer_id": s.OfferID, "term_end": formatDate(s.TermEnd)}))
+	return false
 }

@@ -633,6 +633,7 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 		return
 	}
 	sub.PartnerID = s.PartnerID
+	carryResellers(sub, s) // PTN-3, PTN-4 (derived_resellers.go)
 	sub.Reservation.ExchangedFrom = s.ID
 	// CAN-5's days keep counting from the chain's first purchase, with its
 	// full-refund days: an exchange opens no new window.

@@ -107,6 +107,10 @@ func (d *decision) termEnded(s *Subscription) {
 		d.trialEnded(s) // TRI-1
 		return
 	}
+	if d.followsBase(s) { // ORD-9: the base's term end decides (addon_follow.go)
+		return
+	}
+	defer d.addonsFollowTermEnd(s)
 	switch {
 	case s.Status == StatusSuspended && !isLegacy(s):
 		d.expire(s, messages.ExpiredSuspendedAtTermEnd, true)
@@ -185,7 +189,8 @@ func (d *decision) completeRenewal(s *Subscription) {
 	if !unbilled {
 		d.emitPeriodCharge(&next, messages.BillingReasonRenewal, "REN-2")
 	}
-	d.drainParked(s.ID) // REN-4: what waited for the renewal applies now
+	d.addonsFollowRenewal(s, &next) // ORD-9 (addon_follow.go)
+	d.drainParked(s.ID)             // REN-4: what waited for the renewal applies now
 }
 
 // currentPrice is the catalog's price of the subscription's plan, or its

@@ -610,6 +610,7 @@ func (d *decision) moveSubscription(t *Transfer, s *Subscription, idx int) (*Sub
 		CancelWindowHours: s.CancelWindowHours,
 		Lots:              []Lot{{Quantity: s.Quantity, AddedAt: now, ReducibleUntil: now, Increase: true}},
 	}
+	d.carryResellersToPartner(n, s, t.TargetPartnerID) // PTN-3, PTN-4 (derived_resellers.go)
 	d.putSubscription(n)
 	d.scheduleTermTimers(n)
 

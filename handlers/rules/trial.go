@@ -414,6 +414,7 @@ func (d *decision) convert(c *conversion, rule, note string) {
 		sub.ID = messages.DerivedID("sub", d.in.Command.CustomerID, d.in.Command.ID, 0)
 		sub.PartnerID = s.PartnerID
 		sub.OrderID, sub.LineID = s.OrderID, s.LineID
+		carryResellers(sub, s) // PTN-3, PTN-4 (derived_resellers.go)
 		d.putSubscription(sub)
 		d.scheduleTermTimers(sub)
 		d.emit(messages.EvtSubscriptionCreated, &messages.SubscriptionCreatedEvent{

@@ -344,11 +344,20 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 		price = p
 	}
 
+	if !d.belowUpdateLimit(s) || target != nil && !d.belowUpdateLimit(target) { // QTY-4
+		return
+	}
+	if rej := d.addonLimitsAfter(map[string]int{s.OfferID: -q, offer.ID: q}, s.ID); rej != nil { // ORD-7, ORD-8 (addon_limits.go)
+		d.reject(rej)
+		return
+	}
+
 	rule := "UPG-3"
 	if !full {
 		rule = "UPG-4"
 	}
 	src := s.clone()
+	src.UpdateCount++                                   // QTY-4
 	d.clearScheduled(&src, string(messages.CmdUpgrade)) // UPG-7, SCH-3
 	parts := upgradeParts(s, q, now)
 	credit := upgradeEvent(s, s.OfferID, s.UnitPrice, parts, rule)
@@ -360,6 +369,7 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 		t := target.clone()
 		d.clearScheduled(&t, string(messages.CmdUpgrade)) // SCH-3: a mid-term quantity change
 		t.Quantity += q
+		t.UpdateCount++                                                                                              // QTY-4: its license count changed
 		t.Lots = append(normalizedLots(target), Lot{Quantity: q, AddedAt: now, ReducibleUntil: now, Increase: true}) // UPG-6
 		dst = &t
 		if full {
@@ -404,6 +414,7 @@ func (d *decision) upgradeNow(s *Subscription, offer *catalog.Offer, q int, targ
 			CancelWindowHours: offer.CancelWindowHours,
 			Lots:              movedLots(parts, now), // UPG-6
 		}
+		carryResellers(dst, s) // PTN-3, PTN-4 (derived_resellers.go)
 	}
 	var charge *messages.BillingEvent
 	if target != nil {

@@ -117,7 +117,7 @@ func (m *Model) BuyCoterminous(c *Customer, now time.Time, orderID, lineID, offe
 	s.book.from = min(max(s.book.dayIndex(now), 0), s.book.days-1)
 	charge := s.book.withPeriod(q, unit, now, now.Add(window))
 	link(s, base, AddonCoterminous)
-	c.Subs = append(c.Subs, s)
+	c.hold(s)
 	return s, Outcome{Bills: []Bill{prorated(bill(Charge, ReasonPurchase, RuleAddonCoterminous, s, roundHalfUp(charge),
 		fmt.Sprintf("order %s: %d × %s co-terminous with %s, %s..%s", orderID, q, offer, base, now.Format(time.RFC3339), s.PeriodEnd.Format(time.DateOnly))))}}, nil
 }

@@ -24,7 +24,7 @@ func (m *Model) Buy(c *Customer, now time.Time, orderID, lineID, offer, term, fr
 		return nil, Outcome{}, fmt.Errorf("model: no price for %s %s %s %s", offer, term, freq, c.Currency)
 	}
 	s, charge := m.newSub(c, now, orderID, lineID, offer, term, freq, qty, unit)
-	c.Subs = append(c.Subs, s)
+	c.hold(s)
 	return s, Outcome{Bills: []Bill{bill(Charge, ReasonPurchase, RulePurchase, s, roundHalfUp(charge),
 		fmt.Sprintf("order %s: %d × %s %s/%s at %d", orderID, qty, offer, term, freq, unit))}}, nil
 }
@@ -52,7 +52,7 @@ func (m *Model) BuyTrial(c *Customer, now time.Time, orderID, lineID, offer stri
 	}
 	s, _ := m.newSub(c, now, orderID, lineID, offer, o.Trial.Term, "monthly", o.Trial.Licenses, 0)
 	s.Trial = true
-	c.Subs = append(c.Subs, s)
+	c.hold(s)
 	c.TrialsTaken[offer] = true
 	return s, Outcome{Free: RuleTrialFree}, nil
 }
@@ -73,6 +73,9 @@ func (m *Model) ChangeQuantity(s *Sub, now time.Time, q int) Outcome {
 		s.Qty = q
 		s.dropSchedule() // SCH-3
 		return Outcome{Bills: []Bill{prorated(bill(Charge, ReasonIncrease, RuleIncrease, s, roundHalfUp(charge), cause))}}
+	}
+	if code := m.removalRefused(s, s.Qty-q); code != "" { // ORD-7, ORD-8 (addon_follow.go)
+		return Outcome{Rejected: code}
 	}
 	credits, ok := s.book.remove(s.Qty-q, now)
 	if !ok {
@@ -129,10 +132,18 @@ func (m *Model) Cancel(s *Sub, now time.Time) Outcome {
 	if !s.InWindow(now) {
 		return Outcome{Rejected: RejectCancelWindowClosed}
 	}
+	if code := m.removalRefused(s, s.Qty); code != "" { // ORD-7, ORD-8 (addon_follow.go)
+		return Outcome{Rejected: code}
+	}
 	credit := s.book.refundAll(now)
+	followers := s.followers()
 	s.Status, s.AutoRenew = Cancelled, false
-	return Outcome{Bills: []Bill{prorated(bill(Credit, ReasonCancellation, RuleCancel, s, roundHalfUp(credit),
-		fmt.Sprintf("cancel at %s, window until %s", now.Format(time.RFC3339), s.CancelUntil.Format(time.RFC3339))))}}
+	bills := []Bill{prorated(bill(Credit, ReasonCancellation, RuleCancel, s, roundHalfUp(credit),
+		fmt.Sprintf("cancel at %s, window until %s", now.Format(time.RFC3339), s.CancelUntil.Format(time.RFC3339))))}
+	if len(followers) > 0 {
+		bills = append(bills, m.cancelFollowers(s, now)...) // ORD-9 (addon_follow.go)
+	}
+	return Outcome{Bills: bills}
 }
 
 // UpgradeAll is UPG-3 in place: every lot gives back at the old price the
@@ -187,7 +198,7 @@ func (m *Model) Transfer(c *Customer, s *Sub, now time.Time, target string) (*Su
 	var charge *big.Rat
 	n.book, charge = s.book.moveAll(unit, now)
 	s.Status, s.AutoRenew = Cancelled, false
-	c.Subs = append(c.Subs, n)
+	c.hold(n)
 	return n, Outcome{Bills: []Bill{prorated(bill(Charge, ReasonTransfer, RuleTransfer, n, roundHalfUp(charge),
 		fmt.Sprintf("transfer of %s from %s to %s at %s", s, s.Partner, target, now.Format(time.RFC3339))))}}, nil
 }

@@ -18,8 +18,9 @@
 // that land inside a renewal's processing window, parked until it
 // completes or refused (REN-4, renewal.go); and the other commerce types
 // (types.go and a file each): add-ons bought on a base (ORD-7, ORD-8
-// limits; ORD-9's co-terminous first period) and suspended with it
-// (SUS-5), legacy subscriptions not billed while suspended and charged the
+// limits, also when base licences go; ORD-9's co-terminous first period,
+// and the co-terminous add-on renewing, expiring and cancelled with its
+// base, addon_follow.go) and suspended with it (SUS-5), legacy subscriptions not billed while suspended and charged the
 // rest of the period when reactivated (SUS-2, REN-1), marketplace SaaS
 // with CAN-3's full refund and ORD-4's refusals, software cancelled per
 // order (CAN-4). The model predicts each

@@ -160,6 +160,15 @@ type Sub struct {
 	// commerce, an add-on or a base carrying add-ons holds besides
 	// (types.go); nil for a plain new-commerce subscription.
 	Ext *Ext
+	// cust is the customer holding it, whose licences ORD-7 and ORD-8
+	// count when base licences are removed (addon_follow.go).
+	cust *Customer
+}
+
+// hold adds a new subscription to the customer's.
+func (c *Customer) hold(s *Sub) {
+	s.cust = c
+	c.Subs = append(c.Subs, s)
 }
 
 // Model holds the catalog's data the money rules read.

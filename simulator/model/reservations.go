@@ -107,7 +107,7 @@ func (m *Model) BuyReservation(c *Customer, now time.Time, orderID, lineID, offe
 	s, charge := m.newReservation(c, now, orderID, lineID, offer, term, freq, qty, unit)
 	s.Res = &Reservation{ResourceType: o.Reservation.ResourceType, First: now,
 		FullRefundDays: o.CancelWindowHours / 24}
-	c.Subs = append(c.Subs, s)
+	c.hold(s)
 	return s, Outcome{Bills: []Bill{bill(Charge, ReasonPurchase, RulePurchase, s, roundHalfUp(charge),
 		fmt.Sprintf("order %s: reservation %d × %s %s/%s at %d", orderID, qty, offer, term, freq, unit))}}, nil
 }
@@ -317,7 +317,7 @@ func (m *Model) ExchangeReservation(c *Customer, s *Sub, now time.Time, target, 
 	}
 	s.Status, s.AutoRenew = Cancelled, false
 	s.book.lots = nil
-	c.Subs = append(c.Subs, n)
+	c.hold(n)
 	return n, Outcome{Bills: []Bill{prorated(b)}}, nil
 }
 

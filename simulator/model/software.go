@@ -35,7 +35,7 @@ func (m *Model) BuySoftware(c *Customer, now time.Time, orderID, lineID, offer, 
 			CancelUntil: now}
 		s.book = openBook(today, today, now)
 		charge := s.book.withPeriod(q, unit, now, now)
-		c.Subs = append(c.Subs, s)
+		c.hold(s)
 		out = Outcome{Bills: []Bill{bill(Charge, ReasonPurchase, RulePurchase, s, roundHalfUp(charge),
 			fmt.Sprintf("order %s: %d × perpetual %s at %d", orderID, q, offer, unit))}}
 	} else if s, out, err = m.Buy(c, now, orderID, lineID, offer, term, freq, q); err != nil {

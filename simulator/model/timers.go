@@ -54,6 +54,16 @@ func (s *Sub) calendarDue() (time.Time, due) {
 }
 
 func (m *Model) fire(c *Customer, s *Sub, at time.Time, what due) []Bill {
+	if (what == dueTermEnd || what == dueRenewalComplete) && !s.Is(TypeLegacy) {
+		if fs := s.followers(); len(fs) > 0 {
+			return m.fireWithFollowers(c, s, fs, at, what) // ORD-9 (addon_follow.go)
+		}
+	}
+	return m.fireOwn(c, s, at, what)
+}
+
+// fireOwn is what the calendar does to s alone.
+func (m *Model) fireOwn(c *Customer, s *Sub, at time.Time, what due) []Bill {
 	if bills, done := m.fireTyped(s, at, what); done { // types.go: legacy while suspended
 		return bills
 	}
@@ -153,7 +163,7 @@ func (m *Model) convertTrial(c *Customer, trial *Sub, now time.Time) []Bill {
 		return nil
 	}
 	paid, charge := m.newSub(c, now, trial.OrderID, trial.LineID, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency, trial.Qty, unit)
-	c.Subs = append(c.Subs, paid)
+	c.hold(paid)
 	b := bill(Charge, ReasonConversion, RuleConversion, paid, roundHalfUp(charge),
 		fmt.Sprintf("trial %s converted to %d × %s %s/%s", trial, paid.Qty, spec.PaidOfferID, spec.ConvertTerm, spec.ConvertBillingFrequency))
 	b.Also = []string{RuleTrialFree} // ORD-10: at its end the trial becomes paid

@@ -59,7 +59,7 @@ func (m *Model) ConvertNow(c *Customer, trial *Sub, now time.Time, offer, term, 
 	}
 	paid, charge := m.newSub(c, now, trial.OrderID, trial.LineID, offer, term, freq, q, unit)
 	paid.Partner = trial.Partner
-	c.Subs = append(c.Subs, paid)
+	c.hold(paid)
 	trial.Status, trial.AutoRenew, trial.Conversion = Expired, false, nil
 	b := bill(Charge, ReasonConversion, RuleConvertNow, paid, roundHalfUp(charge),
 		fmt.Sprintf("trial %s converted now to %d × %s %s/%s", trial, q, offer, term, freq))
@@ -145,7 +145,7 @@ func (m *Model) convertScheduled(c *Customer, trial *Sub, now time.Time) []Bill 
 	}
 	paid, charge := m.newSub(c, now, trial.OrderID, trial.LineID, cv.Offer, cv.Term, cv.Freq, cv.Qty, unit)
 	paid.Partner = trial.Partner
-	c.Subs = append(c.Subs, paid)
+	c.hold(paid)
 	b := bill(Charge, ReasonConversion, RuleConvertScheduled, paid, roundHalfUp(charge),
 		fmt.Sprintf("trial %s converted at its end to %d × %s %s/%s", trial, cv.Qty, cv.Offer, cv.Term, cv.Freq))
 	b.Also = also

@@ -135,14 +135,24 @@ func TestRule_ORD_7_ORD_8_AddonLimits(t *testing.T) {
 	if _, lo, hi := m.AddonLimit(c, copilot); lo != 1 || hi != 0 {
 		t.Fatalf("copilot limit %d..%d after 30", lo, hi)
 	}
-	// The base shrinks below the Copilot licences held (cancelled inside
-	// its window): any further Copilot line is over the maximum.
-	m.Cancel(base, now.Add(time.Hour))
-	if _, out, _ := m.BuyAddon(c, now.Add(time.Hour), "O-6", "L1", copilot, "P1M", "monthly", 1, nil); out.Rejected != RejectAddonRequiresBase {
+	// Neither a decrease nor a cancellation of the base may leave fewer
+	// base licences than Copilot licences (ORD-8).
+	wantRejected(t, m.ChangeQuantity(base, now.Add(time.Hour), 29), RejectBaseNeededByAddon)
+	wantRejected(t, m.Cancel(base, now.Add(time.Hour)), RejectBaseNeededByAddon)
+	// The base shrinks below the Copilot licences held (it expires at its
+	// term end, auto-renew off): any further Copilot line is over the
+	// maximum.
+	m.SetAutoRenew(base, false)
+	m.AdvanceTo(c, base.termEndsAt())
+	if base.Status != Expired {
+		t.Fatalf("base %s", base.Status)
+	}
+	later := base.termEndsAt()
+	if _, out, _ := m.BuyAddon(c, later, "O-6", "L1", copilot, "P1M", "monthly", 1, nil); out.Rejected != RejectAddonRequiresBase {
 		t.Fatalf("no base left: %+v", out)
 	}
-	other, _, _ := m.Buy(c, now, "O-7", "L1", m365e3, "P1M", "monthly", 5)
-	if _, out, _ := m.BuyAddon(c, now.Add(time.Hour), "O-8", "L1", copilot, "P1M", "monthly", 1, other); out.Rejected != RejectAddonAboveMaximum {
+	other, _, _ := m.Buy(c, later, "O-7", "L1", m365e3, "P1M", "monthly", 5)
+	if _, out, _ := m.BuyAddon(c, later, "O-8", "L1", copilot, "P1M", "monthly", 1, other); out.Rejected != RejectAddonAboveMaximum {
 		t.Fatalf("30 Copilot licences on 5 base licences: %+v", out)
 	}
 	if _, lo, hi := m.AddonLimit(c, copilot); lo != 1 || hi != -25 {

@@ -85,7 +85,7 @@ func (m *Model) UpgradePartial(c *Customer, s *Sub, now time.Time, target string
 	}
 	s.Qty -= q
 	s.dropSchedule()
-	c.Subs = append(c.Subs, n)
+	c.hold(n)
 	return n, Outcome{Bills: []Bill{
 		prorated(bill(Credit, ReasonUpgrade, RulePartialUpgrade, s, roundHalfUp(back), cause)),
 		prorated(bill(Charge, ReasonUpgrade, RulePartialUpgrade, n, roundHalfUp(pay), cause)),
