@@ -56,6 +56,9 @@ func (d *decision) addonLimitsAfter(delta map[string]int, subID string) *message
 		for _, id := range a.BaseOfferIDs {
 			baseAfter += delta[id]
 		}
+		if rej := d.ownAddonChange(offer, delta[offer.ID], baseAfter, subID); rej != nil {
+			return rej
+		}
 		if baseAfter >= baseBefore {
 			continue
 		}
@@ -78,6 +81,39 @@ func (d *decision) addonLimitsAfter(delta map[string]int, subID string) *message
 			return reject(CodeBaseNeededByAddon, "ORD-7",
 				fmt.Sprintf("the customer holds %d licenses of %s (%s), which need base licenses of %s; this change would leave none: cancel the add-on first",
 					held, offer.Name, data["addon_subscription_ids"], strings.Join(a.BaseOfferIDs, ", ")), data)
+		}
+	}
+	return nil
+}
+
+// ownAddonChange holds a change of an add-on's own licenses (by n; 0: the
+// change is not to this add-on) to the limit its purchase had: Copilot
+// licenses never above the base licenses (ORD-8), multi-geo licenses never
+// under their share of them while any are held (ORD-7). The rejection
+// codes are the purchase's. Our decision: the limits hold for the whole
+// life of the add-on, not only when it is bought; a multi-geo add-on may
+// still be cancelled as a whole.
+func (d *decision) ownAddonChange(offer *catalog.Offer, n, base int, subID string) *messages.Rejection {
+	a := offer.Addon
+	if n == 0 {
+		return nil
+	}
+	held := d.licensesOf([]string{offer.ID})
+	after := held + n
+	data := map[string]string{"subscription_id": subID, "offer_id": offer.ID, "base_licenses": strconv.Itoa(base),
+		"held_addon_licenses": strconv.Itoa(held), "addon_licenses_after": strconv.Itoa(after)}
+	switch {
+	case a.Kind == catalog.AddonCopilot && a.MaxOfBase && n > 0 && after > base:
+		data["maximum"] = strconv.Itoa(base)
+		return reject(CodeAddonAboveMaximum, "ORD-8",
+			fmt.Sprintf("%s is limited to the customer's %d base licenses: %d are held, so at most %d more", offer.Name, base, held, max(base-held, 0)), data)
+	case a.Kind == catalog.AddonMultiGeo && n < 0 && after > 0:
+		minimum := int((int64(a.MinPercentOfBase)*int64(base) + 99) / 100) // rounded up (ORD-7 Decision)
+		if after < minimum {
+			data["minimum"], data["min_percent_of_base"] = strconv.Itoa(minimum), strconv.Itoa(a.MinPercentOfBase)
+			return reject(CodeAddonBelowMinimum, "ORD-7",
+				fmt.Sprintf("%s needs at least %d%% of the customer's %d base licenses: %d in all, so at most %d fewer (holds %d)",
+					offer.Name, a.MinPercentOfBase, base, minimum, held-minimum, held), data)
 		}
 	}
 	return nil

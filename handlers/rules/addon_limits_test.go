@@ -108,3 +108,43 @@ func TestRule_ORD_7_CancellingTheLastBaseOfAMultiGeoAddonIsRejected(t *testing.T
 	wantAccepted(t, w.do(partnerA, at.Add(2*time.Minute), messages.CmdSubscriptionCancel, cancelOf(geo)))
 	wantAccepted(t, w.do(partnerA, at.Add(3*time.Minute), messages.CmdSubscriptionCancel, cancelOf(premium)))
 }
+
+// ORD-8 holds for the add-on's whole life: a Copilot increase above the
+// base licenses is rejected with the purchase's code and changes nothing;
+// up to the base it is accepted.
+func TestRule_ORD_8_CopilotIncreaseAboveTheBaseIsRejected(t *testing.T) {
+	w := taWorld(t)
+	w.buy(t0, taBasic, "P1Y", "annual", 10)
+	_, res := taLineResult(w, t0.Add(time.Hour), taLine("C1", taCopilot, 6, "P1Y", "annual"))
+	copilot := res.SubscriptionID
+	at := t0.Add(2 * time.Hour)
+	r := wantRejected(t, w.do(partnerA, at, messages.CmdQuantityChange, qtyOf(copilot, 11)), CodeAddonAboveMaximum, "ORD-8")
+	if r.Data["maximum"] != "10" || r.Data["held_addon_licenses"] != "6" || r.Data["addon_licenses_after"] != "11" {
+		t.Fatalf("rejection data %v", r.Data)
+	}
+	if w.state.Subscriptions[copilot].Quantity != 6 {
+		t.Fatal("the rejected increase changed the add-on")
+	}
+	wantAccepted(t, w.do(partnerA, at.Add(time.Minute), messages.CmdQuantityChange, qtyOf(copilot, 10)))
+}
+
+// ORD-7 holds for the add-on's whole life: a multi-geo decrease under its
+// share of the base licenses (5 % of 200, 10) is rejected with the
+// purchase's code; down to the share it is accepted.
+func TestRule_ORD_7_MultiGeoDecreaseUnderItsShareIsRejected(t *testing.T) {
+	w := taWorld(t)
+	w.buy(t0, taPremium, "P1Y", "annual", 200)
+	_, res := taLineResult(w, t0.Add(time.Hour), taLine("G1", taGeo, 12, "P1Y", "annual"))
+	geo := res.SubscriptionID
+	at := t0.Add(2 * time.Hour)
+	r := wantRejected(t, w.do(partnerA, at, messages.CmdQuantityChange, qtyOf(geo, 9)), CodeAddonBelowMinimum, "ORD-7")
+	if r.Data["minimum"] != "10" || r.Data["addon_licenses_after"] != "9" {
+		t.Fatalf("rejection data %v", r.Data)
+	}
+	if w.state.Subscriptions[geo].Quantity != 12 {
+		t.Fatal("the rejected decrease changed the add-on")
+	}
+	wantAccepted(t, w.do(partnerA, at.Add(time.Minute), messages.CmdQuantityChange, qtyOf(geo, 10)))
+	// Cancelling the add-on as a whole stays possible.
+	wantAccepted(t, w.do(partnerA, at.Add(2*time.Minute), messages.CmdSubscriptionCancel, cancelOf(geo)))
+}

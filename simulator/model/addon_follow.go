@@ -49,6 +49,18 @@ func (m *Model) addonsRefuse(c *Customer, delta map[string]int) string {
 		for _, b := range a.BaseOfferIDs {
 			after += delta[b]
 		}
+		// The add-on's own licences change: the purchase's limits hold
+		// for its whole life (Copilot up to the base licences; multi-geo,
+		// while any are held, at least its share of them, rounded up).
+		if n := delta[o.ID]; n != 0 {
+			own := c.Licenses([]string{o.ID}) + n
+			if a.Kind == AddonCopilot && a.MaxOfBase && n > 0 && own > after {
+				return RejectAddonAboveMaximum
+			}
+			if a.Kind == AddonMultiGeo && n < 0 && own > 0 && own*100 < after*a.MinPercentOfBase {
+				return RejectAddonBelowMinimum
+			}
+		}
 		held := c.Licenses([]string{o.ID}) + delta[o.ID]
 		if after >= before || held <= 0 {
 			continue
@@ -61,11 +73,14 @@ func (m *Model) addonsRefuse(c *Customer, delta map[string]int) string {
 }
 
 // removalRefused is addonsRefuse for n licences of s leaving.
-func (m *Model) removalRefused(s *Sub, n int) string {
+func (m *Model) removalRefused(s *Sub, n int) string { return m.changeRefused(s, -n) }
+
+// changeRefused is addonsRefuse for s's licences changing by n.
+func (m *Model) changeRefused(s *Sub, n int) string {
 	if s.Trial || !s.Live() {
 		return ""
 	}
-	return m.addonsRefuse(s.cust, map[string]int{s.Offer: -n})
+	return m.addonsRefuse(s.cust, map[string]int{s.Offer: n})
 }
 
 // followers are the live co-terminous add-ons of s sharing its term end.

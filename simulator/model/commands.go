@@ -68,6 +68,9 @@ func (m *Model) ChangeQuantity(s *Sub, now time.Time, q int) Outcome {
 	}
 	cause := fmt.Sprintf("quantity %d → %d at %s", s.Qty, q, now.Format(time.RFC3339))
 	if q > s.Qty {
+		if code := m.changeRefused(s, q-s.Qty); code != "" { // ORD-8 for a Copilot add-on (addon_follow.go)
+			return Outcome{Rejected: code}
+		}
 		window := time.Duration(s.WindowHours) * time.Hour
 		charge := s.book.buy(q-s.Qty, s.Unit, now, now.Add(window))
 		s.Qty = q
