@@ -465,6 +465,8 @@ var eventTypes = typeTable[EventType]{
 	{EvtTransferSubmitted, func() any { return &TransferEvent{} }},
 	{EvtTransferCompleted, func() any { return &TransferEvent{} }},
 	{EvtTransferFailed, func() any { return &TransferEvent{} }},
+	{EvtRefundWindowClosing, func() any { return &RefundWindowNoticeEvent{} }},
+	{EvtRefundWindowClosed, func() any { return &RefundWindowNoticeEvent{} }},
 }
 
 // newEventData returns a pointer to the zero data value of an event type,
