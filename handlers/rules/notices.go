@@ -7,13 +7,14 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// Window notices (CAN-1, CAN-3, QTY-2): a partner is told, the catalog policy's lead
-// before a refund window closes, that it is closing, and when it closes,
-// that it closed. The windows are a subscription's cancellation window
-// (CAN-1, or CAN-3 for marketplace) and each QTY-2 lot's reduction window.
-// Windows closing at the same instant share one pair of timers, so a
-// purchase or renewal (whose first lot closes with the cancellation window)
-// plans two timers and every mid-term increase two more.
+// Window notices (CAN-1, CAN-3, QTY-2): a partner is told, the catalog
+// policy's lead before a refund window closes, that it is closing, and
+// when it closes, that it closed. The windows are a subscription's
+// cancellation window (CAN-1, or CAN-3 for marketplace) and each QTY-2
+// lot's reduction window. Windows closing at the same instant share one
+// pair of timers, so a purchase or renewal (whose first lot closes with
+// the cancellation window) plans two timers and every mid-term increase or
+// trial conversion into it two more.
 const (
 	TimerWindowClosing = "refund_window_closing"
 	TimerWindowClosed  = "refund_window_closed"
@@ -21,7 +22,7 @@ const (
 
 // planWindowNotices sets the notice timers of every open refund window of
 // s that has none yet. It is called when a window opens (purchase,
-// renewal, an increase adding a lot); a timer already set is kept as is,
+// renewal, an increase or a trial conversion adding a lot); a timer already set is kept as is,
 // so calling it again plans nothing twice. A closing notice whose instant
 // has passed already (a window shorter than the lead) is not planned.
 func (d *decision) planWindowNotices(s *Subscription) {
