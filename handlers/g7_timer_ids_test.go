@@ -129,7 +129,7 @@ func TestG7_OverdueRenewalFiresBeforeTheCommandAndOnceOnly(t *testing.T) {
 	fromTimer := func(evs []messages.Event) []messages.Event {
 		var out []messages.Event
 		for _, ev := range evs {
-			if ev.CustomerID == cust && ev.CommandType == messages.CmdTimerFired {
+			if ev.CustomerID == cust && ev.CommandType == messages.CmdTimerFired && !isWindowNotice(ev) {
 				out = append(out, ev)
 			}
 		}

@@ -141,40 +141,56 @@ func (e *env) send(partner, customer string, typ messages.CommandType, data any)
 }
 
 // await waits (with a deadline) until a command's events arrived and
-// returns them in order. It knows how many to expect from the command's
-// inbox record, which is written before any of them is published.
+// returns them in order. It knows which to expect from the command's
+// inbox record, which is written before any of them is published; the
+// record also lists the events of overdue timers applied before the
+// command (their command_id is the timer's), which are awaited too but
+// not returned.
 func (e *env) await(cmd messages.Command) []messages.Event {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	want := -1
+	var want map[string]bool
 	var got []messages.Event
+	arrived := 0
 	err := e.events.WaitFor(ctx, func(evs []messages.Event) bool {
-		got = got[:0]
+		got, arrived = got[:0], 0
 		for _, ev := range evs {
 			if ev.CommandID == cmd.ID && ev.CustomerID == cmd.CustomerID {
 				got = append(got, ev)
 			}
 		}
-		if want < 0 && len(got) > 0 {
+		if want == nil && len(got) > 0 {
 			want = e.eventsOfCommand(ctx, cmd)
 		}
-		return want >= 0 && len(got) >= want
+		if want == nil {
+			return false
+		}
+		for _, ev := range evs {
+			if want[ev.ID] {
+				arrived++
+			}
+		}
+		return arrived >= len(want)
 	})
 	if err != nil {
-		e.t.Fatalf("command %s (%s): %d events of %d: %v", cmd.ID, cmd.Type, len(got), want, err)
+		e.t.Fatalf("command %s (%s): %d events of %d: %v", cmd.ID, cmd.Type, arrived, len(want), err)
 	}
 	return append([]messages.Event(nil), got...)
 }
 
-// eventsOfCommand reads how many events a command emitted from its inbox
-// record (-1 when it is not applied yet).
-func (e *env) eventsOfCommand(ctx context.Context, cmd messages.Command) int {
+// eventsOfCommand reads the IDs of the events a command's decision
+// emitted from its inbox record (nil when it is not applied yet).
+func (e *env) eventsOfCommand(ctx context.Context, cmd messages.Command) map[string]bool {
 	snap, err := e.store.Load(ctx, cmd.CustomerID, cmd.ID)
 	if err != nil || snap.Seen == nil {
-		return -1
+		return nil
 	}
-	return len(snap.Seen.EventIDs)
+	ids := make(map[string]bool, len(snap.Seen.EventIDs))
+	for _, id := range snap.Seen.EventIDs {
+		ids[id] = true
+	}
+	return ids
 }
 
 func (e *env) createCustomer(partner, customer string) {

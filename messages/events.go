@@ -473,6 +473,8 @@ var eventTypes = typeTable[EventType]{
 	{EvtRelationshipDeclined, func() any { return &RelationshipClosedEvent{} }},
 	{EvtRelationshipExpired, func() any { return &RelationshipClosedEvent{} }},
 	{EvtTransferWithdrawn, func() any { return &TransferEvent{} }},
+	{EvtRefundWindowClosing, func() any { return &RefundWindowNoticeEvent{} }},
+	{EvtRefundWindowClosed, func() any { return &RefundWindowNoticeEvent{} }},
 }
 
 // newEventData returns a pointer to the zero data value of an event type,

@@ -44,6 +44,9 @@ type Ledger struct {
 	// timerBills are billing events of timer.fired commands not yet
 	// reconciled.
 	timerBills []Entry
+	// notices are refund window notices not yet reconciled
+	// (ledger_notices.go).
+	notices []Notice
 	// createdByTimer maps order/line/offer to the subscription a timer
 	// created (a trial conversion).
 	createdByTimer map[string]string
@@ -218,6 +221,8 @@ func (l *Ledger) receive(m jetstream.Msg) {
 			l.rec.Mismatch(fmt.Sprintf("billing event %s of command %s (%s) that the simulator did not send: %s %d %s",
 				ev.ID, ev.CommandID, ev.CommandType, e.Kind, d.AmountMinor, d.Currency))
 		}
+	case *messages.RefundWindowNoticeEvent:
+		l.bookNotice(ev, d)
 	}
 }
 

@@ -94,6 +94,7 @@ type Runner struct {
 	stepStart time.Time
 	stepSent  int64
 	cfg       LoadConfig
+	notices   noticeBook // reconcile_notices.go
 	// commands is the command stream, polled by drain.
 	commands jetstream.Stream
 	// testClocks are the run's test clocks (testclock_load.go);
@@ -166,6 +167,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 			return nil
 		default:
 		}
+		windows := r.noticeWindows(customers, now)
 		var timerBills []model.Bill
 		var settled []*model.Parked
 		for _, c := range customers {
@@ -187,6 +189,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 		}
 		r.reconcile(actions, timerBills)
 		r.reconcileSettled(settled)
+		r.reconcileNotices(windows, now)
 		next := now.Add(cfg.StepSim)
 		if _, err := r.Clock.Advance(ctx, next); err != nil {
 			return err

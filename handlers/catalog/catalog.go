@@ -77,6 +77,25 @@ type Policy struct {
 	// 30 days), each day 24 hours (GEN-1). 0 (absent): requests do not
 	// expire.
 	RelationshipRequestExpiryDays int `json:"relationship_request_expiry_days,omitzero"`
+	// RefundWindowNoticeLeadHours is how long before a refund window
+	// closes (CAN-1, CAN-3, a QTY-2 lot) its partner is told it is
+	// closing; absent: DefaultRefundWindowNoticeLeadHours, 0: only the
+	// notice that it closed.
+	RefundWindowNoticeLeadHours *int `json:"refund_window_notice_lead_hours,omitempty"`
+}
+
+// DefaultRefundWindowNoticeLeadHours is the lead of a closing notice when
+// the policy names none: a day, enough to act before the window ends.
+const DefaultRefundWindowNoticeLeadHours = 24
+
+// RefundWindowNoticeLead is how long before a refund window closes its
+// closing notice is due; 0 sends none.
+func (p Policy) RefundWindowNoticeLead() time.Duration {
+	h := DefaultRefundWindowNoticeLeadHours
+	if p.RefundWindowNoticeLeadHours != nil {
+		h = *p.RefundWindowNoticeLeadHours
+	}
+	return time.Duration(h) * time.Hour
 }
 
 // CommerceTypeLegacy is the commerce type of legacy license offers

@@ -117,6 +117,9 @@ func (p *Policy) validate(ps *problemList) {
 	if p.MaxSubscriptionUpdates < 1 {
 		ps.Add("policy.max_subscription_updates", "must be at least 1 (QTY-4: 1200), not %d", p.MaxSubscriptionUpdates)
 	}
+	if h := p.RefundWindowNoticeLeadHours; h != nil && (*h < 0 || *h > 8760) {
+		ps.Add("policy.refund_window_notice_lead_hours", "must be 0..8760 (0: only the notice that a window closed), not %d", *h)
+	}
 	if p.TransferRequestExpiryDays < 0 || p.TransferRequestExpiryDays > 365 {
 		ps.Add("policy.transfer_request_expiry_days", "must be 0..365 (TRF-3: 30; 0: requests do not expire), not %d", p.TransferRequestExpiryDays)
 	}

@@ -230,7 +230,7 @@ func TestRule_ORD_9_CoterminousAddonEndsWithItsBaseAndIsProrated(t *testing.T) {
 			t.Fatalf("charge %+v %+v", charge, charge.Proration)
 		}
 		var got []int64
-		for _, e := range eventsOf(w.advance(time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC))) {
+		for _, e := range withoutNotices(eventsOf(w.advance(time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)))) {
 			if b, ok := e.Data.(*messages.BillingEvent); ok && b.PeriodStart == "2026-05-10" && b.PeriodEnd == "2026-06-09" {
 				got = append(got, b.AmountMinor)
 			}

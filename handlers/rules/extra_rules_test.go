@@ -42,7 +42,7 @@ func TestRule_ORD_10_ATrialIsAutomaticFreeAndBecomesPaidAtItsEnd(t *testing.T) {
 			t.Fatalf("the trial was charged: %+v", e.Data)
 		}
 	}
-	evs := eventsOf(w.advance(t0.AddDate(0, 1, 1)))
+	evs := withoutNotices(eventsOf(w.advance(t0.AddDate(0, 1, 1))))
 	charged := false
 	for _, e := range evs {
 		if e.Type == messages.EvtBillingCharge && e.Data.(*messages.BillingEvent).AmountMinor > 0 {

@@ -148,10 +148,10 @@ func TestRule_SUS_2_DataDeletionFiresExactlyOnce(t *testing.T) {
 	fire := *w.state.Timers[timerID(TimerDataDeletion, id, deletion)]
 
 	// Three billing periods start before the deletion: none is charged.
-	if evs := eventsOf(w.advance(deletion.Add(-time.Nanosecond))); len(evs) != 0 {
+	if evs := withoutNotices(eventsOf(w.advance(deletion.Add(-time.Nanosecond)))); len(evs) != 0 {
 		t.Fatalf("events before the deletion date: %v", evs)
 	}
-	evs := eventsOf(w.advance(deletion))
+	evs := withoutNotices(eventsOf(w.advance(deletion)))
 	if len(evs) != 1 || evs[0].Type != messages.EvtSubscriptionExpired {
 		t.Fatalf("at the deletion date: %v", evs)
 	}
@@ -166,7 +166,7 @@ func TestRule_SUS_2_DataDeletionFiresExactlyOnce(t *testing.T) {
 	}
 	// Exactly once: nothing more fires, and the fired timer delivered again
 	// (a redelivery) changes nothing.
-	if evs := eventsOf(w.advance(deletion.AddDate(2, 0, 0))); len(evs) != 0 {
+	if evs := withoutNotices(eventsOf(w.advance(deletion.AddDate(2, 0, 0)))); len(evs) != 0 {
 		t.Fatalf("a second advance fired %v", evs)
 	}
 	again := w.do(messages.SystemPartner, deletion, messages.CmdTimerFired,
@@ -222,7 +222,7 @@ func TestRule_SUS_2_ReactivationBeforeTheDateCancelsDeletion(t *testing.T) {
 					t.Fatalf("the deletion timer survived the reactivation: %s", tm.ID)
 				}
 			}
-			evs := eventsOf(w.advance(at.AddDate(0, 6, 0)))
+			evs := withoutNotices(eventsOf(w.advance(at.AddDate(0, 6, 0))))
 			for _, e := range evs {
 				if e.Type == messages.EvtSubscriptionExpired {
 					t.Fatalf("expired after the reactivation: %+v", e.Data)
@@ -247,7 +247,7 @@ func TestRule_GEN_5_SUS_2_SUS_3_NoBillingWhileSuspendedUnlikeNewCommerce(t *test
 	for _, id := range []string{legacy, nc} {
 		wantAccepted(t, w.do(partnerA, suspendedAt, messages.CmdSubscriptionSuspend, suspendOf(id, "non_payment")))
 	}
-	evs := eventsOf(w.advance(time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC))))
 	ncCharges := chargesOfSub(evs, nc)
 	if len(ncCharges) != 2 || ncCharges[0].AmountMinor != 1260 || ncCharges[1].AmountMinor != 1260 ||
 		ncCharges[1].PeriodStart != "2026-05-10" || ncCharges[1].Rule != "GEN-4" {
@@ -272,7 +272,7 @@ func TestRule_GEN_5_SUS_2_SUS_3_NoBillingWhileSuspendedUnlikeNewCommerce(t *test
 		t.Fatalf("reactivation charge %+v %+v", c, c.Proration)
 	}
 	// Billing resumes in full at the next period, on its usual anchor.
-	evs = eventsOf(w.advance(date("2026-06-10")))
+	evs = withoutNotices(eventsOf(w.advance(date("2026-06-10"))))
 	if lc := chargesOfSub(evs, legacy); len(lc) != 1 || lc[0].AmountMinor != 4000 || lc[0].PeriodStart != "2026-06-10" || lc[0].PeriodEnd != "2026-07-09" {
 		t.Fatalf("next legacy period %+v", lc)
 	}
@@ -291,7 +291,7 @@ func TestRule_SUS_2_SUS_3_TermEndWhileSuspendedRenewsUnbilled(t *testing.T) {
 	for _, id := range []string{legacy, nc} {
 		wantAccepted(t, w.do(partnerA, suspendedAt, messages.CmdSubscriptionSuspend, suspendOf(id, "non_payment")))
 	}
-	evs := eventsOf(w.advance(time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC))))
 	var renewed []string
 	for _, e := range evs {
 		switch d := e.Data.(type) {
@@ -321,7 +321,7 @@ func TestRule_SUS_2_SUS_3_TermEndWhileSuspendedRenewsUnbilled(t *testing.T) {
 	if c := findEvent[*messages.BillingEvent](t, out, messages.EvtBillingCharge); c.AmountMinor != 5787 || c.PeriodStart != "2026-05-15" || c.PeriodEnd != "2026-06-09" {
 		t.Fatalf("reactivation charge %+v", c)
 	}
-	evs = eventsOf(w.advance(date("2026-06-10")))
+	evs = withoutNotices(eventsOf(w.advance(date("2026-06-10"))))
 	if c := chargesOfSub(evs, legacy); len(c) != 1 || c[0].AmountMinor != 6900 || c[0].Reason != messages.BillingReasonRenewal {
 		t.Fatalf("renewal after reactivation %+v", c)
 	}
@@ -337,7 +337,7 @@ func TestRule_SUS_2_NoCreditAndNoChargeWithinTheChargedPeriod(t *testing.T) {
 		t.Fatalf("suspension events %v", got)
 	}
 	out = w.do(partnerA, suspendedAt.AddDate(0, 1, 0), messages.CmdSubscriptionReactivate, reactivateOf(id))
-	if got := eventTypes(out); len(got) != 1 || got[0] != messages.EvtSubscriptionReactivated {
+	if got := typesWithoutNotices(out); len(got) != 1 || got[0] != messages.EvtSubscriptionReactivated {
 		t.Fatalf("reactivation events %v", got)
 	}
 	if s := w.state.Subscriptions[id]; s.PeriodCharge != 24000 || formatDate(s.PeriodStart) != "2026-03-10" {

@@ -209,6 +209,7 @@ func (d *decision) fulfilLine(cust *Customer, orderID string, idx int, line mess
 	}
 	d.putSubscription(sub)
 	d.scheduleTermTimers(sub)
+	d.planWindowNotices(sub) // CAN-1, QTY-2 notices (notices.go)
 	d.emit(messages.EvtSubscriptionCreated, &messages.SubscriptionCreatedEvent{
 		SubscriptionID: sub.ID, OrderID: orderID, LineID: line.LineID, OfferID: offer.ID, OfferName: offer.Name,
 		Quantity: sub.Quantity, Term: sub.Term, BillingFrequency: sub.BillingFrequency,

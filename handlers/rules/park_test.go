@@ -42,7 +42,7 @@ func TestRule_REN_4_ConflictingCommandsWaitForTheRenewalInOrder(t *testing.T) {
 		t.Fatalf("second command: %v, %d parked", eventTypes(out), len(w.state.Parked))
 	}
 
-	evs := eventsOf(w.advance(start.Add(31 * time.Minute)))
+	evs := withoutNotices(eventsOf(w.advance(start.Add(31 * time.Minute))))
 	var got []string
 	for _, e := range evs {
 		got = append(got, string(e.Type)+"<"+e.CauseID+">")
@@ -73,7 +73,7 @@ func TestRule_REN_4_ParkedCommandsAreRejectedAfterTheBound(t *testing.T) {
 	w, id, start := renewingWorld(t, 10)
 	w.do(partnerA, start.Add(time.Minute), messages.CmdSubscriptionCancel, cancelOf(id))
 	cancelID := "cmd-" + itoa(w.n)
-	evs := eventsOf(w.advance(start.Add(29 * time.Minute)))
+	evs := withoutNotices(eventsOf(w.advance(start.Add(29 * time.Minute))))
 	if len(evs) != 1 || evs[0].Type != messages.EvtCommandRejected || evs[0].CauseID != cancelID {
 		t.Fatalf("events %v", evs)
 	}
@@ -82,7 +82,7 @@ func TestRule_REN_4_ParkedCommandsAreRejectedAfterTheBound(t *testing.T) {
 	}
 	// Retries backed off 1, 2, 4, 8 minutes after the park: rejected at the
 	// first retry at or past 10 minutes (1+1+2+4+8 = 16 minutes in).
-	evs = eventsOf(w.advance(start.Add(31 * time.Minute)))
+	evs = withoutNotices(eventsOf(w.advance(start.Add(31 * time.Minute))))
 	if len(evs) != 2 || evs[0].Type != messages.EvtSubscriptionRenewed || w.state.Subscriptions[id].Status != StatusActive {
 		t.Fatalf("after the renewal %v", evs)
 	}

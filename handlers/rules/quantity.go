@@ -176,6 +176,7 @@ func (d *decision) quantityChange(c *messages.QuantityChangeData) {
 	}
 	d.clearScheduled(&next, string(messages.CmdQuantityChange)) // SCH-3, QTY-5
 	d.putSubscription(&next)
+	d.planWindowNotices(&next) // QTY-2: an increase opens a lot's window, with its notices
 }
 
 // quantityBounds are the offer's ORD-6 bounds; an offer no longer in the

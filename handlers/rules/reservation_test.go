@@ -182,7 +182,7 @@ func TestRule_RES_1_PurchaseGivesIDsScopeAndExpiryAndTheReservationEnds(t *testi
 		t.Fatalf("timers %v", kinds)
 	}
 	// The reservation ends at its term end: expired, no renewal, no charge.
-	evs := eventsOf(w.advance(time.Date(2027, 3, 11, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2027, 3, 11, 0, 0, 0, 0, time.UTC))))
 	if len(evs) != 1 || evs[0].Type != messages.EvtSubscriptionExpired || evs[0].PartnerID != partnerA {
 		t.Fatalf("at term end: %+v", evs)
 	}
@@ -201,7 +201,7 @@ func TestRule_RES_1_PurchaseGivesIDsScopeAndExpiryAndTheReservationEnds(t *testi
 func TestRule_RES_1_MonthlyReservationIsChargedEachMonthThenEnds(t *testing.T) {
 	w := rsvWorld(t, "US", "USD")
 	s := w.rsvBuy(t0, rsvD2, "P1Y", "monthly", 3)
-	evs := eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC))))
 	var charges []int64
 	for _, e := range evs {
 		if e.Type == messages.EvtBillingCharge {
@@ -655,7 +655,7 @@ func TestRule_CAN_6_Exchange(t *testing.T) {
 			t.Fatalf("prepaid %d", p)
 		}
 		var charges []int64
-		for _, e := range eventsOf(w.advance(time.Date(2027, 4, 8, 0, 0, 0, 0, time.UTC))) {
+		for _, e := range withoutNotices(eventsOf(w.advance(time.Date(2027, 4, 8, 0, 0, 0, 0, time.UTC)))) {
 			if e.Type == messages.EvtBillingCharge {
 				charges = append(charges, e.Data.(*messages.BillingEvent).AmountMinor)
 			}

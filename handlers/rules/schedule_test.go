@@ -31,7 +31,7 @@ func TestRule_SCH_1_ScheduledChangesApplyAtRenewal(t *testing.T) {
 	if sc := w.state.Subscriptions[id].Scheduled; sc.Quantity != 9 || sc.Term != "P1Y" || sc.BillingFrequency != "annual" {
 		t.Fatalf("merged %+v", sc)
 	}
-	evs := eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))))
 	ren := evs[0].Data.(*messages.SubscriptionRenewedEvent)
 	charge := evs[1].Data.(*messages.BillingEvent)
 	if ren.Quantity != 9 || ren.Term != "P1Y" || ren.BillingFrequency != "annual" || ren.TermEnd != "2027-04-09" || ren.AppliedChanges == nil {
@@ -60,7 +60,7 @@ func TestRule_SCH_1_ScheduledUpgradeValidatedAndApplied(t *testing.T) {
 	wantRejected(t, w.do(partnerA, t0, messages.CmdScheduleSet, scheduleOf(id, offerStd, 301, "", "")), CodeQuantityOutOfRange, "ORD-6")
 
 	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdScheduleSet, scheduleOf(id, offerStd, 0, "", "")))
-	evs := eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC))))
 	ren := evs[0].Data.(*messages.SubscriptionRenewedEvent)
 	if ren.OfferID != offerStd || ren.Warning != "" || evs[1].Data.(*messages.BillingEvent).AmountMinor != 5*15000 {
 		t.Fatalf("renewal %+v %+v", ren, evs[1].Data)
@@ -75,7 +75,7 @@ func TestRule_SCH_4_UpgradeWithAnotherQuantityWarnsToReassign(t *testing.T) {
 	w.createCustomer("commercial", "USD")
 	id := w.buy(t0, offerBasic, "P1Y", "annual", 5)
 	wantAccepted(t, w.do(partnerA, t0.Add(time.Hour), messages.CmdScheduleSet, scheduleOf(id, offerStd, 7, "", "")))
-	evs := eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC))))
 	if ren := evs[0].Data.(*messages.SubscriptionRenewedEvent); ren.Warning == "" || ren.Quantity != 7 {
 		t.Fatalf("renewed %+v", ren)
 	}
@@ -170,7 +170,7 @@ func TestRule_SCH_1_ScheduledPlanNoLongerSoldIsDroppedAndRenewsOnTheCurrentPlan(
 	annual, _ := o.Plan("P1Y", "annual")
 	annual.Prices["USD"] = 7500
 
-	evs := eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC))))
 	if len(evs) != 2 || evs[0].Type != messages.EvtSubscriptionRenewed || evs[1].Type != messages.EvtBillingCharge {
 		t.Fatalf("renewal events %+v", evs)
 	}
@@ -208,7 +208,7 @@ func TestRule_SCH_1_CurrentPlanNoLongerSoldRenewsAtTheSubscriptionsPrice(t *test
 	withoutPlan(t, w, offerStd, "P1M", "monthly")
 	withoutPlan(t, w, offerBasic, "P1M", "monthly")
 
-	evs := eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))))
 	renewed := map[string]*messages.SubscriptionRenewedEvent{}
 	charged := map[string]int64{}
 	for _, e := range evs {
@@ -252,7 +252,7 @@ func TestRule_SCH_3_SuspensionDeletesScheduledChanges(t *testing.T) {
 	}
 	wantAccepted(t, w.do(partnerA, t0.Add(96*time.Hour), messages.CmdSubscriptionReactivate, reactivateOf(id)))
 	wantAccepted(t, w.do(partnerA, t0.Add(120*time.Hour), messages.CmdAutoRenewSet, &messages.AutoRenewSetData{SubscriptionID: id, Enabled: boolp(true)}))
-	if got := chargesOf(eventsOf(w.advance(time.Date(2026, 4, 10, 1, 0, 0, 0, time.UTC))))[id]; got != 7200 {
+	if got := chargesOf(withoutNotices(eventsOf(w.advance(time.Date(2026, 4, 10, 1, 0, 0, 0, time.UTC)))))[id]; got != 7200 {
 		t.Errorf("renewal charge %d, want 7200 = 10 × 720", got)
 	}
 }

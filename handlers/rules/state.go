@@ -245,6 +245,9 @@ type Timer struct {
 	DueAt          time.Time `json:"due_at"`
 	// Attempt numbers the retries of parked commands (REN-4).
 	Attempt int `json:"attempt,omitempty"`
+	// ClosesAt is when the refund windows a window notice timer is about
+	// close (notices.go): the policy's lead may change before it fires.
+	ClosesAt *time.Time `json:"closes_at,omitempty"`
 }
 
 // CustomerState is everything stored for one customer: the unit of

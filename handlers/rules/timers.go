@@ -89,6 +89,8 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 		d.startBillingPeriod(s)
 	case TimerDataDeletion:
 		d.dataDeletionDue(s) // SUS-2
+	case TimerWindowClosing, TimerWindowClosed:
+		d.windowNoticeDue(s, t) // CAN-1, QTY-2 notices (notices.go)
 	}
 }
 
@@ -181,6 +183,7 @@ func (d *decision) completeRenewal(s *Subscription) {
 	}
 	d.putSubscription(&next)
 	d.scheduleTermTimers(&next)
+	d.planWindowNotices(&next) // CAN-1, QTY-2 notices (notices.go)
 	d.emit(messages.EvtSubscriptionRenewed, &messages.SubscriptionRenewedEvent{
 		SubscriptionID: s.ID, Renewals: next.Renewals, OfferID: next.OfferID, Quantity: next.Quantity, Term: next.Term,
 		BillingFrequency: next.BillingFrequency, TermStart: formatDate(next.TermStart), TermEnd: formatDate(next.TermEnd),

@@ -417,6 +417,7 @@ func (d *decision) convert(c *conversion, rule, note string) {
 		carryResellers(sub, s) // PTN-3, PTN-4 (derived_resellers.go)
 		d.putSubscription(sub)
 		d.scheduleTermTimers(sub)
+		d.planWindowNotices(sub) // CAN-1, QTY-2 notices (notices.go)
 		d.emit(messages.EvtSubscriptionCreated, &messages.SubscriptionCreatedEvent{
 			SubscriptionID: sub.ID, OrderID: sub.OrderID, LineID: sub.LineID, OfferID: c.offer.ID, OfferName: c.offer.Name,
 			Quantity: sub.Quantity, Term: sub.Term, BillingFrequency: sub.BillingFrequency,
@@ -437,6 +438,7 @@ func (d *decision) convert(c *conversion, rule, note string) {
 		t.UpdateCount++                                        // QTY-4
 		d.clearScheduled(&t, string(messages.CmdTrialConvert)) // SCH-3
 		d.putSubscription(&t)
+		d.planWindowNotices(&t) // QTY-2: the converted licenses are a lot of their own
 		ev.Mode, dst = ConversionIntoExisting, &t
 	}
 	charge.Reason, charge.Rule = messages.BillingReasonConversion, rule

@@ -195,7 +195,7 @@ func TestRule_TRI_1_TrialEndConvertsToThePaidSKUAnnualBilledMonthly(t *testing.T
 	w := taWorld(t)
 	trial := taBuyTrial(w, t0)
 	end := time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
-	if evs := eventsOf(w.advance(end.Add(-time.Nanosecond))); len(evs) != 0 {
+	if evs := withoutNotices(eventsOf(w.advance(end.Add(-time.Nanosecond)))); len(evs) != 0 {
 		t.Fatalf("fired before the trial's end: %v", evs)
 	}
 	outs := w.advance(end)
@@ -237,7 +237,7 @@ func TestRule_TRI_1_TrialEndConvertsToThePaidSKUAnnualBilledMonthly(t *testing.T
 	}
 	// The paid subscription has its own billing: the next month is
 	// charged on 2026-05-10.
-	evs = eventsOf(w.advance(time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)))
+	evs = withoutNotices(eventsOf(w.advance(time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC))))
 	if len(evs) != 1 || evs[0].Data.(*messages.BillingEvent).AmountMinor != 57750 || evs[0].Data.(*messages.BillingEvent).SubscriptionID != paidID {
 		t.Fatalf("second month %v", evs)
 	}
@@ -253,7 +253,7 @@ func TestRule_TRI_1_AutoRenewOffTrialExpiresWithoutCharge(t *testing.T) {
 	trial := taBuyTrial(w, t0)
 	// Turning auto-renew off is allowed during a trial (TRI-1, TRI-3).
 	wantAccepted(t, w.do(partnerA, t0.Add(24*time.Hour), messages.CmdAutoRenewSet, autoRenewOf(trial, false)))
-	evs := eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))))
 	if len(evs) != 1 || evs[0].Type != messages.EvtSubscriptionExpired {
 		t.Fatalf("events %v", evs)
 	}
@@ -351,7 +351,7 @@ func TestRule_TRI_5_ImmediateConversionToANewSubscription(t *testing.T) {
 				}
 			}
 			// The trial's end no longer converts anything.
-			if evs := eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))); countEvents(evs, messages.EvtTrialConverted) != 0 {
+			if evs := withoutNotices(eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)))); countEvents(evs, messages.EvtTrialConverted) != 0 {
 				t.Fatalf("converted again: %v", evs)
 			}
 		})
@@ -456,7 +456,7 @@ func TestRule_TRI_6_ScheduledConversionOfFewerThan25AtTheTrialsEnd(t *testing.T)
 		t.Fatalf("trial %+v", s)
 	}
 
-	evs := eventsOf(w.advance(end))
+	evs := withoutNotices(eventsOf(w.advance(end)))
 	if countEvents(evs, messages.EvtBillingCharge) != 1 {
 		t.Fatalf("events %v", evs)
 	}
@@ -480,7 +480,7 @@ func TestRule_TRI_6_ScheduledConversionNeedsAutoRenew(t *testing.T) {
 	// Auto-renew off after scheduling: the trial expires (TRI-1).
 	wantAccepted(t, w.do(partnerA, t0.Add(2*time.Hour), messages.CmdAutoRenewSet, autoRenewOf(trial, false)))
 	wantRejected(t, taConvert(w, t0.Add(3*time.Hour), sched), CodeConversionNeedsAutoRenew, "TRI-6")
-	evs := eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)))
+	evs := withoutNotices(eventsOf(w.advance(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))))
 	if len(evs) != 1 || evs[0].Type != messages.EvtSubscriptionExpired || evs[0].Data.(*messages.SubscriptionExpiredEvent).Reason != messages.ExpiredAutoRenewOff {
 		t.Fatalf("events %v", evs)
 	}
@@ -496,7 +496,7 @@ func TestRule_TRI_6_ScheduledIntoExisting(t *testing.T) {
 		target := w.buy(t0, taPremium, "P1Y", "monthly", 10)
 		trial := taBuyTrial(w, t0)
 		wantAccepted(t, taConvert(w, t0.Add(time.Hour), &messages.TrialConvertData{SubscriptionID: trial, TargetSubscriptionID: target, When: "trial_end", Quantity: intp(5)}))
-		evs := eventsOf(w.advance(end))
+		evs := withoutNotices(eventsOf(w.advance(end)))
 		var conv *messages.TrialConvertedEvent
 		var charge *messages.BillingEvent
 		for _, e := range evs {
