@@ -34,34 +34,8 @@ func TestTRF_DeclinesWithdrawalsAndExpiriesThroughTheDurableTimer(t *testing.T) 
 	ctx := context.Background()
 
 	const cust = "C-TRF-END"
-	send := func(u *simulator.Upstream, partner string, typ messages.CommandType, data any) []messages.Event {
-		t.Helper()
-		cmd := messages.Command{ID: nextID(string(typ)), Type: typ, CustomerID: cust, Data: data}
-		if _, err := u.Send(ctx, partner, cmd); err != nil {
-			t.Fatal(err)
-		}
-		return e.await(cmd)
-	}
-	sent := func(evs []messages.Event) []string {
-		var s []string
-		for _, ev := range evs {
-			s = append(s, string(ev.Type)+">"+ev.PartnerID)
-		}
-		return s
-	}
-	want := func(evs []messages.Event, w ...string) {
-		t.Helper()
-		if got := sent(evs); !slices.Equal(got, w) {
-			t.Fatalf("events\n got %v\nwant %v", got, w)
-		}
-	}
-	wantRejected := func(evs []messages.Event, partner, code, rule string) {
-		t.Helper()
-		want(evs, "command.rejected>"+partner)
-		if r := evs[0].Data.(*messages.CommandRejectedEvent); r.Code != code || r.Rule != rule {
-			t.Fatalf("rejection %+v, want %s (%s)", r.Rejection, code, rule)
-		}
-	}
+	script := transferScript{t: t, e: e, customer: cust}
+	send, want, wantRejected := script.send, script.want, script.wantRejected
 	request := func(id string) *messages.TransferRequestData {
 		return &messages.TransferRequestData{TransferID: id, SourcePartnerID: partnerA, NoticeEmail: "csp@a.example"}
 	}
@@ -112,15 +86,16 @@ func TestTRF_DeclinesWithdrawalsAndExpiriesThroughTheDurableTimer(t *testing.T) 
 	want(send(asPartner, partnerB, messages.CmdTransferRequest, request("TR-2")), "transfer.requested>P-B", "transfer.requested>P-A")
 	trExpires := now.Add(30 * 24 * time.Hour)
 
-	// One second before the first expiry no timer is due. At TR-2's
-	// expiry five are: C's and TR-2's, and the timers of B's accepted and
-	// D's declined requests and of the withdrawn TR-1, which the scheduler
-	// still sends and which change nothing (G7). The subscription's own
-	// are due in 2027.
+	// One second before the first expiry only the subscription's refund
+	// window notices are due: closing and closed (its CAN-1 window and
+	// its QTY-2 lot close together and share them). At TR-2's expiry five
+	// are: C's and TR-2's, and the timers of B's accepted and D's declined
+	// requests and of the withdrawn TR-1, which the scheduler still sends
+	// and which change nothing (G7). The subscription's own are due in 2027.
 	from := len(e.events.Events())
 	now = t0.Add(time.Hour + 30*24*time.Hour - time.Second)
-	if n := e.advance(clock, now); n != 0 {
-		t.Fatalf("%d timers fired before the expiry", n)
+	if n := e.advance(clock, now); n != 2 {
+		t.Fatalf("%d timers fired before the expiry, want the 2 window notices", n)
 	}
 	now = trExpires
 	if n := e.advance(clock, now); n != 5 {
@@ -139,7 +114,7 @@ func TestTRF_DeclinesWithdrawalsAndExpiriesThroughTheDurableTimer(t *testing.T) 
 		}
 		return len(fired) >= 4
 	}); err != nil {
-		t.Fatalf("expiries %v: %v", sent(fired), err)
+		t.Fatalf("expiries %v: %v", sentAs(fired), err)
 	}
 	want(fired, "customer.relationship.expired>P-C", "customer.relationship.expired>_customer",
 		"transfer.expired>P-B", "transfer.expired>P-A")
@@ -178,7 +153,8 @@ func TestTRF_DeclinesWithdrawalsAndExpiriesThroughTheDurableTimer(t *testing.T) 
 	}
 	fromTimers := 0
 	for _, ev := range e.events.Events() {
-		if ev.CustomerID == cust && ev.CommandType == messages.CmdTimerFired {
+		if ev.CustomerID == cust && ev.CommandType == messages.CmdTimerFired &&
+			ev.Type != messages.EvtRefundWindowClosing && ev.Type != messages.EvtRefundWindowClosed {
 			fromTimers++
 		}
 		if ev.CustomerID == cust && ev.PartnerID == partnerB && (ev.Type == messages.EvtBillingCharge || ev.Type == messages.EvtSubscriptionCreated) {
@@ -186,6 +162,6 @@ func TestTRF_DeclinesWithdrawalsAndExpiriesThroughTheDurableTimer(t *testing.T) 
 		}
 	}
 	if fromTimers != 4 {
-		t.Fatalf("%d events from timers, want the 4 expiry notices: a stale timer acted", fromTimers)
+		t.Fatalf("%d events from timers besides the window notices, want the 4 expiry notices: a stale timer acted", fromTimers)
 	}
 }

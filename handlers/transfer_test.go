@@ -48,34 +48,8 @@ func TestTRF_TransferBetweenPartnersOverNATSAndRedis(t *testing.T) {
 	watchA, watchB, watchCustomer := watch(partnerA), watch(partnerB), watch(messages.CustomerActor)
 
 	const cust = "C-TRF"
-	send := func(u *simulator.Upstream, partner string, typ messages.CommandType, data any) []messages.Event {
-		t.Helper()
-		cmd := messages.Command{ID: nextID(string(typ)), Type: typ, CustomerID: cust, Data: data}
-		if _, err := u.Send(ctx, partner, cmd); err != nil {
-			t.Fatal(err)
-		}
-		return e.await(cmd)
-	}
-	sent := func(evs []messages.Event) []string {
-		var s []string
-		for _, ev := range evs {
-			s = append(s, string(ev.Type)+">"+ev.PartnerID)
-		}
-		return s
-	}
-	want := func(evs []messages.Event, w ...string) {
-		t.Helper()
-		if got := sent(evs); !slices.Equal(got, w) {
-			t.Fatalf("events\n got %v\nwant %v", got, w)
-		}
-	}
-	wantRejected := func(evs []messages.Event, partner, code, rule string) {
-		t.Helper()
-		want(evs, "command.rejected>"+partner)
-		if r := evs[0].Data.(*messages.CommandRejectedEvent); r.Code != code || r.Rule != rule {
-			t.Fatalf("rejection %+v, want %s (%s)", r.Rejection, code, rule)
-		}
-	}
+	script := transferScript{t: t, e: e, customer: cust}
+	send, want, wantRejected := script.send, script.want, script.wantRejected
 
 	e.createCustomer(partnerA, cust)
 	src := e.buy(partnerA, cust, 5) // 5 annual Business Basic: 2026-03-10..2027-03-09
@@ -256,4 +230,46 @@ func (e *env) loadSubscription(customer, id string) rules.Subscription {
 		e.t.Fatalf("subscription %s: %v", id, err)
 	}
 	return s
+}
+
+// transferScript sends one customer's commands as upstream systems do and
+// compares the events each produced as "type>partner" (sentAs): the
+// transfer tests follow one customer through several partners' hands.
+type transferScript struct {
+	t        *testing.T
+	e        *env
+	customer string
+}
+
+func (s transferScript) send(u *simulator.Upstream, partner string, typ messages.CommandType, data any) []messages.Event {
+	s.t.Helper()
+	cmd := messages.Command{ID: nextID(string(typ)), Type: typ, CustomerID: s.customer, Data: data}
+	if _, err := u.Send(context.Background(), partner, cmd); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.e.await(cmd)
+}
+
+// sentAs lists events as "type>partner".
+func sentAs(evs []messages.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		out = append(out, string(ev.Type)+">"+ev.PartnerID)
+	}
+	return out
+}
+
+func (s transferScript) want(evs []messages.Event, w ...string) {
+	s.t.Helper()
+	if got := sentAs(evs); !slices.Equal(got, w) {
+		s.t.Fatalf("events\n got %v\nwant %v", got, w)
+	}
+}
+
+func (s transferScript) wantRejected(evs []messages.Event, partner, code, rule string) {
+	s.t.Helper()
+	s.want(evs, "command.rejected>"+partner)
+	if r := evs[0].Data.(*messages.CommandRejectedEvent); r.Code != code || r.Rule != rule {
+		s.t.Fatalf("rejection %+v, want %s (%s)", r.Rejection, code, rule)
+	}
 }

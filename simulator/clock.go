@@ -43,14 +43,16 @@ const (
 // errClockReply is a move the processor answered with an error.
 var errClockReply = errors.New("the processor could not move its clock")
 
-// Advance moves the processor's clock to t.
-func (c *Clock) Advance(ctx context.Context, t time.Time) (messages.SimClockReply, error) {
-	body, _ := json.Marshal(messages.SimClockRequest{To: t.UTC().Format(time.RFC3339Nano)})
-	attempt := func() (messages.SimClockReply, error) {
+// clockRequest asks the processor to move a clock (subject, body) and
+// retries, each attempt bounded by clockAttempt and all within
+// clockBudget, until a reply without an error comes; replyErr reads a
+// reply's error.
+func clockRequest[R any](ctx context.Context, nc *nats.Conn, subject string, body []byte, replyErr func(*R) string) (R, error) {
+	attempt := func() (R, error) {
 		actx, cancel := context.WithTimeout(ctx, clockAttempt)
 		defer cancel()
-		var reply messages.SimClockReply
-		msg, err := c.NC.RequestWithContext(actx, messages.SimClockSubject, body)
+		var reply R
+		msg, err := nc.RequestWithContext(actx, subject, body)
 		switch {
 		case ctx.Err() != nil:
 			return reply, backoff.Permanent(ctx.Err())
@@ -60,12 +62,18 @@ func (c *Clock) Advance(ctx context.Context, t time.Time) (messages.SimClockRepl
 		if err := json.Unmarshal(msg.Data, &reply); err != nil {
 			return reply, backoff.Permanent(fmt.Errorf("clock reply %q: %w", msg.Data, err))
 		}
-		if reply.Error != "" {
-			return reply, fmt.Errorf("%w: %s", errClockReply, reply.Error)
+		if e := replyErr(&reply); e != "" {
+			return reply, fmt.Errorf("%w: %s", errClockReply, e)
 		}
 		return reply, nil
 	}
-	reply, err := backoff.RetryWithData(attempt, retryPolicy(ctx, clockBudget))
+	return backoff.RetryWithData(attempt, retryPolicy(ctx, clockBudget))
+}
+
+// Advance moves the processor's clock to t.
+func (c *Clock) Advance(ctx context.Context, t time.Time) (messages.SimClockReply, error) {
+	body, _ := json.Marshal(messages.SimClockRequest{To: t.UTC().Format(time.RFC3339Nano)})
+	reply, err := clockRequest(ctx, c.NC, messages.SimClockSubject, body, func(r *messages.SimClockReply) string { return r.Error })
 	if err != nil {
 		return reply, fmt.Errorf("advance the simulated clock to %v: %w", t, err)
 	}

@@ -27,17 +27,19 @@ type noticeBook struct {
 func (r *Runner) noticeWindows(customers []*model.Customer, now time.Time) map[string][]model.RefundWindow {
 	from := r.notices.last
 	r.notices.last = now
-	to := now.Add(r.Model.NoticeLead())
 	out := map[string][]model.RefundWindow{}
 	for _, c := range customers {
 		if !c.Created || r.diverged[c.ID] {
 			continue
 		}
+		// A customer on a test clock lives a step behind (timeOf): its
+		// notices of this step came when its clock last moved, on its time.
+		cfrom, cto := r.timeOf(c, from), r.timeOf(c, now).Add(r.Model.NoticeLead())
 		for _, s := range c.Subs {
 			if s.ID == "" {
 				continue
 			}
-			if ws := s.RefundWindows(from, to); len(ws) > 0 {
+			if ws := s.RefundWindows(cfrom, cto); len(ws) > 0 {
 				out[s.ID] = ws
 			}
 		}

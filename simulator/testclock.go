@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 
 	"github.com/cspreseller/csp-processor/messages"
@@ -35,26 +34,7 @@ func (c *TestClocks) Advance(ctx context.Context, id string, to time.Time) (mess
 
 func (c *TestClocks) request(ctx context.Context, req messages.TestClockRequest) (messages.TestClockReply, error) {
 	body, _ := json.Marshal(req)
-	attempt := func() (messages.TestClockReply, error) {
-		actx, cancel := context.WithTimeout(ctx, clockAttempt)
-		defer cancel()
-		var reply messages.TestClockReply
-		msg, err := c.NC.RequestWithContext(actx, messages.TestClockSubject, body)
-		switch {
-		case ctx.Err() != nil:
-			return reply, backoff.Permanent(ctx.Err())
-		case err != nil:
-			return reply, err
-		}
-		if err := json.Unmarshal(msg.Data, &reply); err != nil {
-			return reply, backoff.Permanent(fmt.Errorf("test clock reply %q: %w", msg.Data, err))
-		}
-		if reply.Error != "" {
-			return reply, fmt.Errorf("%w: %s", errClockReply, reply.Error)
-		}
-		return reply, nil
-	}
-	reply, err := backoff.RetryWithData(attempt, retryPolicy(ctx, clockBudget))
+	reply, err := clockRequest(ctx, c.NC, messages.TestClockSubject, body, func(r *messages.TestClockReply) string { return r.Error })
 	if err != nil {
 		return reply, fmt.Errorf("test clock %s %s to %s: %w", req.Action, req.TestClockID, req.FrozenTime, err)
 	}
