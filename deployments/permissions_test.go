@@ -220,7 +220,8 @@ func refusedFor(s *site, user string) []attempt {
 		}
 	}
 	if user != simulatorUser {
-		out = append(out, pub("move the simulated clock", messages.SimClockSubject))
+		out = append(out, pub("move the simulated clock", messages.SimClockSubject),
+			pub("move a test clock", messages.TestClockSubject))
 	}
 	if user != processorUser {
 		out = append(out, leaseAttacks()...)
@@ -236,6 +237,7 @@ func refusedFor(s *site, user string) []attempt {
 		pub("forge an event", messages.EventSubjectPrefix+".P-1001.C-1.billing.charged"),
 		pub("forge a dead letter", messages.DeadLetterPrefix+".P-1001.C-1.x"),
 		sub("answer the simulated clock", messages.SimClockSubject),
+		sub("answer the test clocks", messages.TestClockSubject),
 		sub("answer every query", messages.QuerySubjectPrefix+".>"),
 	)
 	own, isPartner := s.partners[user]
@@ -353,7 +355,7 @@ func TestG6_UsersCanDoTheirOwnJobs(t *testing.T) {
 	proc := s.clients[processorUser]
 
 	// The processor answers queries and the clock (allow_responses).
-	for _, subject := range []string{messages.QuerySubjectPrefix + ".>", messages.SimClockSubject} {
+	for _, subject := range []string{messages.QuerySubjectPrefix + ".>", messages.SimClockSubject, messages.TestClockSubject} {
 		if _, err := proc.nc.Subscribe(subject, func(m *nats.Msg) { _ = m.Respond([]byte("answer to " + m.Subject)) }); err != nil {
 			t.Fatal(err)
 		}
@@ -404,6 +406,7 @@ func TestG6_UsersCanDoTheirOwnJobs(t *testing.T) {
 	send(sim, accept)
 	send(sim, command("P-1001", "global_admin", "order.placed"))
 	ask(sim, messages.SimClockSubject)
+	ask(sim, messages.TestClockSubject)
 	ask(sim, messages.QuerySubject("P-2002", messages.RoleAdminAgent, "C-1", "reducible_quantity"))
 
 	// Pull and ack through its own consumer; DoubleAck waits for the
