@@ -257,11 +257,7 @@ func (s *Scheduler) fireDue(ctx context.Context, slots []int, upTo time.Time, si
 	}
 	var fired []state.TimerEntry
 	for i, due := range bySlot {
-		// The index scores in milliseconds: drop what is due later within
-		// the millisecond, or its command would arrive before its time and
-		// be ignored (a timer fires only when due, rules.Decide).
-		due = dueBy(due, upTo)
-		if len(due) == 0 {
+		if len(due) == 0 { // the index returns only what is due by upTo, to the nanosecond
 			continue
 		}
 		if err := s.storeTimerCommands(ctx, due, simulated); err != nil {
@@ -353,17 +349,6 @@ func (s *Scheduler) publishOptions() bus.StoreOptions {
 		}
 	}
 	return o
-}
-
-// dueBy keeps the entries due at or before upTo.
-func dueBy(entries []state.TimerEntry, upTo time.Time) []state.TimerEntry {
-	out := entries[:0]
-	for _, e := range entries {
-		if !e.DueAt.After(upTo) {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // staleEntry reports whether the customer's state holds the entry's timer

@@ -15,7 +15,7 @@ import (
 // which reads the slot indexes, never does.
 //
 //	key                               type  contents
-//	<prefix>:testclock:{<id>}         hash  "t" = RFC 3339 time, "ns" = unix nanoseconds
+//	<prefix>:testclock:{<id>}         hash  "t" = RFC 3339 time, "ns" = unix nanoseconds (clockNanos)
 //	<prefix>:testclock:{<id>}:timers  zset  as <prefix>:timers:{s<slot>} (timer_index.go)
 //
 // Both keys share a hash tag, so on Redis Cluster one node holds a clock.
@@ -48,7 +48,7 @@ func (s *Store) TestClock(ctx context.Context, id string) (time.Time, bool, erro
 // CreateTestClock creates a test clock at t unless it exists; it returns
 // the clock's time after the call, and whether this call created it.
 func (s *Store) CreateTestClock(ctx context.Context, id string, t time.Time) (time.Time, bool, error) {
-	v, err := createTestClock.Run(ctx, s.rdb, []string{s.testClockKey(id)}, t.UTC().Format(time.RFC3339Nano), t.UnixNano()).Slice()
+	v, err := createTestClock.Run(ctx, s.rdb, []string{s.testClockKey(id)}, t.UTC().Format(time.RFC3339Nano), clockNanos(t)).Slice()
 	if err != nil || len(v) != 2 {
 		return time.Time{}, false, fmt.Errorf("state: create test clock %s: %v %w", id, v, err)
 	}
@@ -72,7 +72,7 @@ return {1, ARGV[1]}
 // SetTestClock moves an existing test clock forward to t (never back: the
 // same script as the global clock) and returns its time after the call.
 func (s *Store) SetTestClock(ctx context.Context, id string, t time.Time) (time.Time, error) {
-	v, err := setSimClock.Run(ctx, s.rdb, []string{s.testClockKey(id)}, t.UTC().Format(time.RFC3339Nano), t.UnixNano()).Result()
+	v, err := setSimClock.Run(ctx, s.rdb, []string{s.testClockKey(id)}, t.UTC().Format(time.RFC3339Nano), clockNanos(t)).Result()
 	if err != nil {
 		return time.Time{}, fmt.Errorf("state: move test clock %s: %w", id, err)
 	}
@@ -82,12 +82,16 @@ func (s *Store) SetTestClock(ctx context.Context, id string, t time.Time) (time.
 // DueTestClockTimers returns up to limit timers of a test clock's
 // customers due at or before upTo, earliest first.
 func (s *Store) DueTestClockTimers(ctx context.Context, id string, upTo time.Time, limit int) ([]TimerEntry, error) {
-	by := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(upTo.UnixMilli(), 10), Count: int64(limit)}
+	by := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatFloat(dueScore(upTo), 'f', -1, 64), Count: int64(limit)}
 	members, err := s.rdb.ZRangeByScore(ctx, s.testClockTimersKey(id), by).Result()
 	if err != nil {
 		return nil, fmt.Errorf("state: due timers of test clock %s: %w", id, err)
 	}
-	return decodeTimerMembers(members)
+	entries, err := decodeTimerMembers(members)
+	if err != nil {
+		return nil, err
+	}
+	return dueBy(entries, upTo), nil
 }
 
 // UnindexTestClockTimers removes fired timers from a test clock's index.

@@ -48,3 +48,37 @@ func TestTestClockCreatedOnceMovesForwardAndHoldsItsCustomersTimers(t *testing.T
 		t.Fatalf("after unindexing: %+v", due)
 	}
 }
+
+// The simulated clock and a test clock move by a single nanosecond (a CAN-5
+// window closes a nanosecond after its last day): the scripts compare
+// instants exactly, not as Lua doubles. A clock stored unpadded by an
+// earlier version still never moves back.
+func TestClocksMoveByOneNanosecond(t *testing.T) {
+	s, rdb := newTestStore(t, Options{})
+	ctx := context.Background()
+	base := time.Date(2026, 1, 6, 6, 17, 0, 0, time.UTC)
+	next := base.Add(time.Nanosecond)
+	if _, err := s.SetSimClock(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SetSimClock(ctx, next); err != nil || !got.Equal(next) {
+		t.Fatalf("simulated clock moved to %v (%v), want %v", got, err, next)
+	}
+	if _, _, err := s.CreateTestClock(ctx, "TC-ns", base); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SetTestClock(ctx, "TC-ns", next); err != nil || !got.Equal(next) {
+		t.Fatalf("test clock moved to %v (%v), want %v", got, err, next)
+	}
+
+	later := base.Add(time.Hour)
+	if err := rdb.HSet(ctx, s.prefix+":simclock", "t", later.Format(time.RFC3339Nano), "ns", later.UnixNano()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SetSimClock(ctx, next); err != nil || !got.Equal(later) {
+		t.Fatalf("a clock stored unpadded moved back to %v (%v)", got, err)
+	}
+	if got, err := s.SetSimClock(ctx, later.Add(time.Nanosecond)); err != nil || !got.Equal(later.Add(time.Nanosecond)) {
+		t.Fatalf("from an unpadded clock: %v (%v)", got, err)
+	}
+}

@@ -75,9 +75,36 @@ func timerZs(entries []TimerEntry) ([]redis.Z, error) {
 		if err != nil {
 			return nil, err
 		}
-		zs[i] = redis.Z{Score: float64(e.DueAt.UnixMilli()), Member: m}
+		zs[i] = redis.Z{Score: dueScore(e.DueAt), Member: m}
 	}
 	return zs, nil
+}
+
+// dueScore is a timer's score in an index: its due time in milliseconds,
+// rounded up. Rounded down, a timer due inside a millisecond (a window
+// that includes its last instant closes a nanosecond after it) would be
+// found due at the millisecond's start, before it is; rounded up it is
+// found by a query up to the same rounding of its instant, and dueBy
+// drops what such a query returns that is due after the instant (also
+// entries an older version scored by rounding down).
+func dueScore(due time.Time) float64 {
+	ms := due.UnixMilli()
+	if due.Sub(time.UnixMilli(ms)) > 0 {
+		ms++
+	}
+	return float64(ms)
+}
+
+// dueBy keeps the entries due at or before upTo: the scores are in
+// milliseconds, the due times in nanoseconds.
+func dueBy(entries []TimerEntry, upTo time.Time) []TimerEntry {
+	kept := entries[:0]
+	for _, e := range entries {
+		if !e.DueAt.After(upTo) {
+			kept = append(kept, e)
+		}
+	}
+	return kept
 }
 
 // DueTimers returns up to limit timers of a slot due at or before upTo,
@@ -94,7 +121,7 @@ func (s *Store) DueTimers(ctx context.Context, slot int, upTo time.Time, limit i
 // before upTo, earliest first; one round trip for all of them (a pipeline,
 // which a cluster client splits per node).
 func (s *Store) DueTimersOf(ctx context.Context, slots []int, upTo time.Time, limit int) ([][]TimerEntry, error) {
-	by := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(upTo.UnixMilli(), 10), Count: int64(limit)}
+	by := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatFloat(dueScore(upTo), 'f', -1, 64), Count: int64(limit)}
 	cmds := make([]*redis.StringSliceCmd, len(slots))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, slot := range slots {
@@ -111,7 +138,7 @@ func (s *Store) DueTimersOf(ctx context.Context, slots []int, upTo time.Time, li
 		if err != nil {
 			return nil, err
 		}
-		out[i] = entries
+		out[i] = dueBy(entries, upTo)
 	}
 	return out, nil
 }
@@ -194,24 +221,32 @@ func (s *Store) SimClock(ctx context.Context) (time.Time, error) {
 // SetSimClock persists the simulated time so a restarted processor resumes
 // from it. The clock never moves backwards.
 func (s *Store) SetSimClock(ctx context.Context, t time.Time) (time.Time, error) {
-	v, err := setSimClock.Run(ctx, s.rdb, []string{s.prefix + ":simclock"}, t.UTC().Format(time.RFC3339Nano), t.UnixNano()).Result()
+	v, err := setSimClock.Run(ctx, s.rdb, []string{s.prefix + ":simclock"}, t.UTC().Format(time.RFC3339Nano), clockNanos(t)).Result()
 	if err != nil {
 		return time.Time{}, err
 	}
 	return time.Parse(time.RFC3339Nano, v.(string))
 }
 
-// setSimClock moves the simulated clock forward only. Both fields live in
-// one hash so a single key (one slot) holds the clock.
+// clockNanos is a clock instant as the clock scripts compare it: unix
+// nanoseconds in 20 digits, zero-padded, so that comparing the strings
+// compares the instants exactly. As Lua numbers (doubles) they would be
+// exact only to a few hundred nanoseconds, and a clock asked to move a
+// nanosecond (to a window that closes just after its last instant) would
+// stay where it is. Simulated instants are after 1970.
+func clockNanos(t time.Time) string { return fmt.Sprintf("%020d", max(t.UnixNano(), 0)) }
+
+// setSimClock moves the simulated clock (or a test clock) forward only.
+// Both fields live in one hash so a single key (one slot) holds the clock.
 //
-// KEYS[1] -> <prefix>:simclock   hash: "t" = RFC 3339 time, "ns" = unix nanoseconds
+// KEYS[1] -> <prefix>:simclock   hash: "t" = RFC 3339 time, "ns" = unix nanoseconds (clockNanos)
 // ARGV[1] -> new time, RFC 3339
-// ARGV[2] -> new time, unix nanoseconds (compared as a Lua number: exact to
-// about a microsecond, which is finer than any simulated step)
+// ARGV[2] -> new time, clockNanos; a stored "ns" of fewer digits (written
+// unpadded by an earlier version) is padded before the comparison
 // Returns the clock after the call, RFC 3339.
 var setSimClock = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'ns')
-if cur and tonumber(cur) >= tonumber(ARGV[2]) then
+if cur and (string.rep('0', 20 - #cur) .. cur) >= ARGV[2] then
   return redis.call('HGET', KEYS[1], 't')
 end
 redis.call('HSET', KEYS[1], 't', ARGV[1], 'ns', ARGV[2])

@@ -143,3 +143,50 @@ func TestCommitIndexesItsTimersInTheSameRoundTrip(t *testing.T) {
 		t.Fatalf("index after SCRIPT FLUSH %+v", got)
 	}
 }
+
+// A timer due inside a millisecond (a CAN-5 full-refund window closes a
+// nanosecond after its last day) is not due at that millisecond's start,
+// in the slot index or a test clock's: the scores are milliseconds, the
+// due times nanoseconds. An entry indexed with a rounded-down score (as
+// before scores were rounded up) is not returned early either.
+func TestTimerIndexFindsATimerDueInsideAMillisecondOnlyWhenDue(t *testing.T) {
+	s, rdb := newTestStore(t, Options{})
+	ctx := context.Background()
+	base := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	due := base.Add(time.Nanosecond)
+	entry := TimerEntry{CustomerID: "C-1", TimerID: "T.n", Kind: "refund_window_closed", SubscriptionID: "s1", DueAt: due}
+	if err := s.IndexTimers(ctx, 2, []TimerEntry{entry}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, Commit{CustomerID: "C-2", CommandID: "a", At: base.Add(-time.Hour), Set: map[string][]byte{"customer": []byte("x")},
+		Timers: []TimerEntry{{CustomerID: "C-2", TimerID: "T.m", Kind: "refund_window_closed", SubscriptionID: "s2", DueAt: due}},
+		Slot:   9, TestClock: "TC-ns"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		find func(upTo time.Time) ([]TimerEntry, error)
+	}{
+		{"slot index", func(upTo time.Time) ([]TimerEntry, error) { return s.DueTimers(ctx, 2, upTo, 10) }},
+		{"test clock index", func(upTo time.Time) ([]TimerEntry, error) { return s.DueTestClockTimers(ctx, "TC-ns", upTo, 10) }},
+	} {
+		if got, err := tc.find(base); err != nil || len(got) != 0 {
+			t.Fatalf("%s: at %v, a nanosecond before it is due: %+v %v", tc.name, base, got, err)
+		}
+		if got, err := tc.find(due); err != nil || len(got) != 1 || !got[0].DueAt.Equal(due) {
+			t.Fatalf("%s: at its due time: %+v %v", tc.name, got, err)
+		}
+	}
+
+	// An entry scored by rounding down is still not early.
+	m, err := timerMember(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ZAdd(ctx, s.timerIndexKey(2), redis.Z{Score: float64(base.UnixMilli()), Member: m}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.DueTimers(ctx, 2, base, 10); err != nil || len(got) != 0 {
+		t.Fatalf("a rounded-down score found early: %+v %v", got, err)
+	}
+}

@@ -162,8 +162,8 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 		s.RedisUsedMemoryBytes = m
 	}
 	s.Subscriptions = r.Subscriptions()
-	if all, closing, closed := r.NoticesChecked(); all > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("refund window notices checked against the model's lots: %d (%d closing, %d closed)", all, closing, closed))
+	if n := r.NoticesChecked(); n.Checked+n.Missing > 0 {
+		s.Notes = append(s.Notes, n.String())
 	}
 	s.CurrencyExponents = map[string]int{}
 	for code, c := range st.Catalog.Currencies {

@@ -78,7 +78,7 @@ type Policy struct {
 	// expire.
 	RelationshipRequestExpiryDays int `json:"relationship_request_expiry_days,omitzero"`
 	// RefundWindowNoticeLeadHours is how long before a refund window
-	// closes (CAN-1, CAN-3, a QTY-2 lot) its partner is told it is
+	// closes (CAN-1, CAN-3, CAN-4, CAN-5, a QTY-2 lot) its partner is told it is
 	// closing; absent: DefaultRefundWindowNoticeLeadHours, 0: only the
 	// notice that it closed.
 	RefundWindowNoticeLeadHours *int `json:"refund_window_notice_lead_hours,omitempty"`

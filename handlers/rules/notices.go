@@ -7,14 +7,16 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 )
 
-// Window notices (CAN-1, CAN-3, QTY-2): a partner is told, the catalog
-// policy's lead before a refund window closes, that it is closing, and
-// when it closes, that it closed. The windows are a subscription's
-// cancellation window (CAN-1, or CAN-3 for marketplace) and each QTY-2
-// lot's reduction window. Windows closing at the same instant share one
-// pair of timers, so a purchase or renewal (whose first lot closes with
-// the cancellation window) plans two timers and every mid-term increase or
-// trial conversion into it two more.
+// Window notices (CAN-1, CAN-3, CAN-4, CAN-5, QTY-2): a partner is told,
+// the catalog policy's lead before a refund window closes, that it is
+// closing, and when it closes, that it closed. The windows are a
+// subscription's cancellation window (CAN-1; CAN-3 for marketplace; CAN-4
+// for software, counted from the purchase only; CAN-5's full-refund days
+// for an Azure reservation, after which a cancellation pays the early
+// termination fee) and each QTY-2 lot's reduction window. Windows closing
+// at the same instant share one pair of timers, so a purchase or renewal
+// (whose first lot closes with the cancellation window) plans two timers
+// and every mid-term increase or trial conversion into it two more.
 const (
 	TimerWindowClosing = "refund_window_closing"
 	TimerWindowClosed  = "refund_window_closed"
@@ -55,8 +57,8 @@ func windowCloseInstants(s *Subscription, now time.Time) []time.Time {
 			out = append(out, t)
 		}
 	}
-	if cancelWindowRule(s) != "" {
-		add(s.CancellableUntil)
+	if rule, closes := cancelWindow(s); rule != "" {
+		add(closes)
 	}
 	if lotsNoticed(s) {
 		for _, l := range normalizedLots(s) {
@@ -69,18 +71,24 @@ func windowCloseInstants(s *Subscription, now time.Time) []time.Time {
 	return out
 }
 
-// cancelWindowRule is the rule of s's refund cancellation window, or ""
-// when s has none a notice could name: usage-based subscriptions cancel
-// at any time, a trial cannot be cancelled (TRI-3), reservations and
-// software have windows of their own (CAN-5, CAN-4) not noticed here.
-func cancelWindowRule(s *Subscription) string {
+// cancelWindow is the rule of s's refund cancellation window and the
+// instant it closes (exclusive), or "" when s has none a notice could
+// name: usage-based subscriptions cancel at any time, a trial cannot be
+// cancelled (TRI-3), software with a cancel exception never can (CAN-4).
+// A reservation can always be cancelled; its window is the full-refund
+// days, after which CAN-5's fee applies.
+func cancelWindow(s *Subscription) (rule string, closes time.Time) {
 	switch {
-	case s.Reservation != nil, s.Software != nil, s.Trial, s.BillingType == "usage":
-		return ""
+	case s.Reservation != nil:
+		return messages.WindowReservationFullRefund, s.Reservation.fullRefundUntil()
+	case s.Software != nil && s.Software.CancelException == "":
+		return messages.WindowSoftwareCancel, s.Software.CancellableUntil
+	case s.Software != nil, s.Trial, s.BillingType == "usage":
+		return "", time.Time{}
 	case isMarketplace(s):
-		return messages.WindowMarketplaceCancel
+		return messages.WindowMarketplaceCancel, s.CancellableUntil
 	}
-	return messages.WindowCancel
+	return messages.WindowCancel, s.CancellableUntil
 }
 
 // lotsNoticed tells whether s's lots have QTY-2 windows a notice names:
@@ -103,8 +111,12 @@ func (d *decision) windowNoticeDue(s *Subscription, t *Timer) {
 	if t.Kind == TimerWindowClosed {
 		typ = messages.EvtRefundWindowClosed
 	}
-	if rule := cancelWindowRule(s); rule != "" && s.CancellableUntil.Equal(closes) {
-		d.emit(typ, &messages.RefundWindowNoticeEvent{SubscriptionID: s.ID, Window: rule, ClosesAt: closes, Quantity: s.Quantity})
+	if rule, until := cancelWindow(s); rule != "" && until.Equal(closes) {
+		n := &messages.RefundWindowNoticeEvent{SubscriptionID: s.ID, Window: rule, ClosesAt: closes, Quantity: s.Quantity}
+		if s.Software != nil {
+			n.OrderID = s.OrderID // software is cancelled per order (CAN-4)
+		}
+		d.emit(typ, n)
 	}
 	if !lotsNoticed(s) {
 		return

@@ -274,6 +274,7 @@ func (d *decision) fulfilReservationLine(cust *Customer, orderID string, idx int
 	sub.OrderID, sub.LineID = orderID, line.LineID
 	d.putSubscription(sub)
 	d.scheduleTermTimers(sub)
+	d.planWindowNotices(sub) // CAN-5's full-refund window (notices.go)
 	d.emitReservationCreated(sub, offer)
 	d.emit(messages.EvtBillingCharge, billingEvent(sub, messages.BillingReasonPurchase, "ORD-14", sub.PeriodCharge))
 	d.emitReservationState(sub)
@@ -450,6 +451,14 @@ func (r *ReservationState) refundDaysFrom() time.Time {
 		return r.OriginalPurchasedAt
 	}
 	return r.PurchasedAt
+}
+
+// fullRefundUntil is the first instant at which a cancellation pays CAN-5's
+// fee: the full-refund days count every started day and include the last
+// day's final instant (cancellationRefund), so the window ends a
+// nanosecond after the last day does. Window notices name it.
+func (r *ReservationState) fullRefundUntil() time.Time {
+	return r.refundDaysFrom().Add(time.Duration(r.FullRefundDays)*day + time.Nanosecond)
 }
 
 // exactPeriodBalance is the remaining value of the current billing
@@ -676,6 +685,7 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 
 	d.putSubscription(sub)
 	d.scheduleTermTimers(sub)
+	d.planWindowNotices(sub) // CAN-5's full-refund window (notices.go)
 	d.emitReservationCreated(sub, offer)
 	d.emitReservationState(sub)
 	if m.payout > 0 {

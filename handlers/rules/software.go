@@ -195,6 +195,7 @@ func (d *decision) fulfilSoftwareLine(cust *Customer, offer *catalog.Offer, plan
 		d.scheduleTermTimers(sub)
 		termEndText = formatDate(sub.TermEnd)
 	}
+	d.planWindowNotices(sub) // CAN-4's window (notices.go)
 	d.emit(messages.EvtSubscriptionCreated, &messages.SubscriptionCreatedEvent{
 		SubscriptionID: sub.ID, OrderID: orderID, LineID: line.LineID, OfferID: offer.ID, OfferName: offer.Name,
 		Quantity: sub.Quantity, Term: sub.Term, BillingFrequency: sub.BillingFrequency,

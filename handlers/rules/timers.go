@@ -90,7 +90,7 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 	case TimerDataDeletion:
 		d.dataDeletionDue(s) // SUS-2
 	case TimerWindowClosing, TimerWindowClosed:
-		d.windowNoticeDue(s, t) // CAN-1, QTY-2 notices (notices.go)
+		d.windowNoticeDue(s, t) // CAN-1/3/4/5, QTY-2 notices (notices.go)
 	}
 }
 

@@ -38,8 +38,9 @@ type Reservation struct {
 	// ResourceType is the offer's: an exchange stays within one (CAN-6).
 	ResourceType string
 	// First is the purchase instant of the chain's first reservation:
-	// CAN-5's days count from it, also after exchanges.
-	First time.Time
+	// CAN-5's days count from it, also after exchanges. Bought is this
+	// reservation's own purchase or exchange instant.
+	First, Bought time.Time
 	// FullRefundDays is the first purchase's offer's full-refund window
 	// in days (its cancel_window_hours / 24).
 	FullRefundDays int
@@ -105,7 +106,7 @@ func (m *Model) BuyReservation(c *Customer, now time.Time, orderID, lineID, offe
 		return nil, Outcome{}, fmt.Errorf("model: no price for %s %s %s %s", offer, term, freq, c.Currency)
 	}
 	s, charge := m.newReservation(c, now, orderID, lineID, offer, term, freq, qty, unit)
-	s.Res = &Reservation{ResourceType: o.Reservation.ResourceType, First: now,
+	s.Res = &Reservation{ResourceType: o.Reservation.ResourceType, First: now, Bought: now,
 		FullRefundDays: o.CancelWindowHours / 24}
 	c.hold(s)
 	return s, Outcome{Bills: []Bill{bill(Charge, ReasonPurchase, RulePurchase, s, roundHalfUp(charge),
@@ -131,6 +132,15 @@ func (s *Sub) ReservationLive(now time.Time) bool {
 // full-refund days (CAN-5)?
 func (s *Sub) WithinFullRefundDays(now time.Time) bool {
 	return startedDaysSince(s.Res.First, now) <= s.Res.FullRefundDays
+}
+
+// FullRefundEnds is the first instant at which CAN-5's fee applies to a
+// cancellation: the full-refund days are whole days of 24 hours from the
+// chain's first purchase, and a day started at its last instant is not yet
+// the next, so the next day (and the fee) starts a nanosecond after them.
+func (s *Sub) FullRefundEnds() time.Time {
+	lastInstant := s.Res.First.Add(time.Duration(s.Res.FullRefundDays) * 24 * time.Hour)
+	return lastInstant.Add(time.Nanosecond)
 }
 
 // startedDaysSince counts the days started from the instant from to t:
@@ -292,7 +302,7 @@ func (m *Model) ExchangeReservation(c *Customer, s *Sub, now time.Time, target, 
 
 	n, first := m.newReservation(c, now, "", "", target, term, freq, qty, unit)
 	n.Partner = s.Partner
-	n.Res = &Reservation{ResourceType: s.Res.ResourceType, First: s.Res.First, FullRefundDays: s.Res.FullRefundDays, From: s}
+	n.Res = &Reservation{ResourceType: s.Res.ResourceType, First: s.Res.First, Bought: now, FullRefundDays: s.Res.FullRefundDays, From: s}
 	firstCharge := roundHalfUp(first)
 	termPrice := firstCharge * n.termPeriods()
 	applied := min(refund, termPrice)

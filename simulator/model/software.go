@@ -43,7 +43,7 @@ func (m *Model) BuySoftware(c *Customer, now time.Time, orderID, lineID, offer, 
 	}
 	x := s.ext()
 	x.Type, x.Perpetual = TypeSoftware, o.Software.Perpetual
-	x.SoftwareUntil = now.Add(time.Duration(m.cat.Policy.Software.CancelWindowDays) * day)
+	x.SoftwareBought, x.SoftwareUntil = now, now.Add(time.Duration(m.cat.Policy.Software.CancelWindowDays)*day)
 	if !o.Software.Cancellable {
 		x.Exception = o.Software.CancelException
 	}

@@ -68,9 +68,10 @@ type Ext struct {
 	// Perpetual software has no term, no calendar and no renewal.
 	Perpetual bool
 	// SoftwareUntil is the end of a software purchase's cancellation
-	// window (CAN-4), exclusive; Exception its catalog cancel exception.
-	SoftwareUntil time.Time
-	Exception     string
+	// window (CAN-4), exclusive, opened at SoftwareBought; Exception its
+	// catalog cancel exception.
+	SoftwareBought, SoftwareUntil time.Time
+	Exception                     string
 }
 
 func (s *Sub) ext() *Ext {
