@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cspreseller/csp-processor/simulator/cluster"
+	"github.com/cspreseller/csp-processor/simulator/childproc"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
 )
 
@@ -64,7 +64,7 @@ type process struct {
 	name   string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *cluster.OutputTail
+	out    *childproc.OutputTail
 }
 
 // start runs bin with env added to the test's environment. ready, when
@@ -72,7 +72,7 @@ type process struct {
 // returns once it was printed.
 func start(t *testing.T, name, bin string, args, env []string, ready string) *process {
 	t.Helper()
-	p := &process{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{}), out: &cluster.OutputTail{}}
+	p := &process{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{}), out: &childproc.OutputTail{}}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	pr, pw := io.Pipe()
