@@ -73,12 +73,4 @@ func (r *replica) kill() error {
 
 // stop asks the process to hand its partitions back and end (SIGTERM),
 // and kills it after grace.
-func (r *replica) stop(grace time.Duration) {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(grace):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-	}
-}
+func (r *replica) stop(grace time.Duration) { childproc.Stop(r.cmd.Process, r.exited, grace) }

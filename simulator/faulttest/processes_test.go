@@ -125,15 +125,7 @@ func (p *process) kill(t *testing.T) {
 }
 
 // stop asks the process to end (SIGTERM) and kills it after 20 s.
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
+func (p *process) stop() { childproc.Stop(p.cmd.Process, p.exited, 20*time.Second) }
 
 // natsServer is a nats-server process with JetStream, syncing every write
 // before acknowledging it as the processor's embedded server does, on a

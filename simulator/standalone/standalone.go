@@ -22,7 +22,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -108,11 +107,14 @@ func Start(ctx context.Context, opt Options) (*Processor, error) {
 		_ = os.RemoveAll(p.binDir)
 		return nil, fmt.Errorf("standalone: start %s: %w", bin, err)
 	}
-	urls, running := make(chan string, 1), make(chan struct{})
-	go p.readOutput(pr, opt.Log, urls, running)
+	urls, running, read := make(chan string, 1), make(chan struct{}), make(chan struct{})
+	go func() { p.readOutput(pr, opt.Log, urls, running); close(read) }()
+	// exited closes once the process was waited for and all its output
+	// went to Log, so that a caller may read Log after Stop.
 	go func() {
 		_ = p.cmd.Wait()
 		_ = pw.Close()
+		<-read
 		close(p.exited)
 	}()
 
@@ -197,12 +199,7 @@ func (p *Processor) Stop() error {
 		return nil
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
+	if childproc.Stop(p.cmd.Process, p.exited, 20*time.Second) {
 		return errors.New("standalone: the processor did not stop within 20 s of SIGTERM; killed")
 	}
 	if st := p.cmd.ProcessState; !st.Success() {
