@@ -10,9 +10,10 @@ GO ?= go
 run:
 	$(GO) run ./cmd/simulator load -rate 1000 -duration 60s -customers 5000 -report sim-report.html
 
-# demo: the processor (embedded NATS, private Redis) and one customer's story, every event printed.
+# demo: the processor as make serve runs it (embedded NATS with the shipped users, private Redis, data in
+# ./data) and one customer's story played against it by the simulator, every event printed.
 demo:
-	$(GO) run ./cmd/processor -demo
+	$(GO) run ./cmd/simulator demo
 
 # serve runs the processor until Ctrl-C / SIGTERM.
 serve:

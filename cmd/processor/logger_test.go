@@ -14,7 +14,7 @@ import (
 // other value is refused naming the setting.
 func TestLogFormatJSONWritesOneObjectPerLine(t *testing.T) {
 	var buf bytes.Buffer
-	l, err := newLogger(&buf, "info", "json", false)
+	l, err := newLogger(&buf, "info", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestLogFormatJSONWritesOneObjectPerLine(t *testing.T) {
 	}
 
 	buf.Reset()
-	if l, err = newLogger(&buf, "", "", false); err != nil {
+	if l, err = newLogger(&buf, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	l.Info("partition started", watermill.LogFields{"partition": 3})
@@ -41,7 +41,7 @@ func TestLogFormatJSONWritesOneObjectPerLine(t *testing.T) {
 		t.Fatalf("text line %q", out)
 	}
 
-	if _, err := newLogger(&buf, "", "xml", false); err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
+	if _, err := newLogger(&buf, "", "xml"); err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
 		t.Fatalf("LOG_FORMAT=xml: %v", err)
 	}
 }

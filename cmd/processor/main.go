@@ -2,9 +2,9 @@
 //
 // With no NATS_URL it starts an embedded NATS server with JetStream (data
 // in $DATA_DIR/nats); with no REDIS_URL it starts a private redis-server
-// (data in $DATA_DIR/redis). -demo runs a short demo story against it,
-// prints the events and exits; otherwise it runs until SIGINT or SIGTERM,
-// then drains in-flight commands, flushes the outbox and exits.
+// (data in $DATA_DIR/redis). It runs until SIGINT or SIGTERM, then drains
+// in-flight commands, flushes the outbox and exits. (The demo story is the
+// simulator's, `simulator demo`: this binary imports no simulator code.)
 //
 // The settings are environment variables: `processor -h` lists them
 // (settings.txt beside this file), and so does the README's Configuration
@@ -33,17 +33,14 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cspreseller/csp-processor/handlers"
 	"github.com/cspreseller/csp-processor/handlers/catalog"
 	"github.com/cspreseller/csp-processor/handlers/partners"
-	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/messages/bus/lease"
 	"github.com/cspreseller/csp-processor/messages/bus/natsauth"
 	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
-	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/state"
 	"github.com/cspreseller/csp-processor/state/redisconn"
 	"github.com/cspreseller/csp-processor/state/redisserver"
@@ -56,24 +53,27 @@ import (
 var settings string
 
 func main() {
-	demo := flag.Bool("demo", false, "run the demo story against the processor, print its events and exit")
 	flag.Usage = func() {
 		out := flag.CommandLine.Output()
-		fmt.Fprintf(out, "Usage: processor [-demo]\n\nRuns the subscription-lifecycle event processor until SIGINT or SIGTERM.\n\nFlags:\n")
-		flag.PrintDefaults()
-		fmt.Fprintf(out, "\n%s", settings)
+		fmt.Fprintf(out, "Usage: processor\n\nRuns the subscription-lifecycle event processor until SIGINT or SIGTERM.\n"+
+			"The demo story against it is `simulator demo` (make demo).\n\n")
+		fmt.Fprint(out, settings)
 	}
 	flag.Parse()
-	if err := run(*demo); err != nil {
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "processor: takes no arguments, got %q; its settings are environment variables (processor -h)\n", flag.Args())
+		os.Exit(2)
+	}
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "processor:", err)
 		os.Exit(1)
 	}
 }
 
-func run(demo bool) error {
+func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger, err := newLogger(os.Stderr, os.Getenv("LOG_LEVEL"), os.Getenv("LOG_FORMAT"), demo)
+	logger, err := newLogger(os.Stderr, os.Getenv("LOG_LEVEL"), os.Getenv("LOG_FORMAT"))
 	if err != nil {
 		return err
 	}
@@ -189,21 +189,6 @@ func run(demo bool) error {
 		return err
 	}
 	fmt.Println("processor running; Ctrl-C or SIGTERM stops it cleanly")
-
-	if demo {
-		dnc, closeDemo, err := demoConnection(nc)
-		if err != nil {
-			cancelRun()
-			return errors.Join(err, <-done)
-		}
-		js, _ := jetstream.New(dnc, jetstream.WithPublishAsyncTimeout(bus.DefaultPublishTimeout))
-		demoCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err = simulator.RunDemo(demoCtx, js, bus.DefaultEventStream, cat, os.Stdout)
-		cancel()
-		closeDemo()
-		cancelRun()
-		return errors.Join(err, <-done)
-	}
 	err = <-done
 	fmt.Println("processor stopped")
 	return err
@@ -252,7 +237,6 @@ func connectNATS(dataDir string) (*nats.Conn, func(), error) {
 		generated = " (generated now)"
 	}
 	fmt.Printf("embedded NATS requires credentials: users in deployments/nats/accounts.conf, passwords in %s%s\n", emb.Credentials.Path, generated)
-	connectDemo = func() (*nats.Conn, error) { return emb.Connect(natsauth.SimulatorUser, nats.Name("csp-demo")) }
 	closed := make(chan struct{})
 	nc, err := emb.Connect(natsauth.ProcessorUser, nats.Name("csp-processor"),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
@@ -381,14 +365,10 @@ func envInt(k string) (int, error) {
 }
 
 // newLogger logs to w at the level asked for, as text lines or, for a log
-// pipeline, one JSON object per line. The demo defaults to warnings only,
-// so its output is the story.
-func newLogger(w io.Writer, level, format string, demo bool) (watermill.LoggerAdapter, error) {
+// pipeline, one JSON object per line.
+func newLogger(w io.Writer, level, format string) (watermill.LoggerAdapter, error) {
 	if level == "" {
 		level = "info"
-		if demo {
-			level = "warn"
-		}
 	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {

@@ -46,7 +46,7 @@ func TestHelpListsEverySettingTheReadmeDocuments(t *testing.T) {
 			t.Errorf("processor -h lists %s, the README never mentions it", m[1])
 		}
 	}
-	if !strings.Contains(help, "-demo") {
-		t.Error("processor -h does not list the -demo flag")
+	if !strings.Contains(help, "simulator demo") {
+		t.Error("processor -h does not say where the demo went (simulator demo)")
 	}
 }

@@ -9,10 +9,14 @@
 //	simulator scenario FILE...                          scripted stories
 //	simulator bench                                     make bench
 //	simulator cluster [-replicas 3] [-rate 300] ...      the whole system on a local cluster (make cluster)
+//	simulator demo [-data ./data]                        one customer's story against the processor (make demo)
 //
-// Without -nats/-redis it starts an embedded NATS server and a private
-// redis-server, and it builds and spawns the processor (SIMULATION=1) as
-// its own process so that the processor's memory is measured alone.
+// Without -nats/-redis, load, year, scenario and bench start an embedded
+// NATS server and a private redis-server, and build and spawn the processor
+// (SIMULATION=1) as its own process so that the processor's memory is
+// measured alone. demo runs the processor as `make serve` does (its
+// embedded NATS with the shipped users, its data in ./data) and plays as
+// the simulator user.
 package main
 
 import (
@@ -54,6 +58,8 @@ func main() {
 		err = runBench(ctx, os.Args[2:])
 	case "cluster":
 		err = runCluster(ctx, os.Args[2:])
+	case "demo":
+		err = runDemo(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	default:
 		usage()
 		os.Exit(2)
@@ -73,12 +79,13 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprint(os.Stderr, `usage: simulator load|year|scenario|bench|cluster [flags]   (simulator <cmd> -h lists the flags)
+	fmt.Fprint(os.Stderr, `usage: simulator load|year|scenario|bench|cluster|demo [flags]   (simulator <cmd> -h lists the flags)
   load      open-loop load at a target rate for a wall-clock duration (a soak)
   year      a time-travelled year of customers, as fast as it goes
   scenario  scripted stories from JSON files (simulator/scenarios)
   bench     the raw limit of NATS and Redis and the processor end to end (make bench)
   cluster   load against 3 NATS nodes, a Redis Cluster and several processor replicas (make cluster)
+  demo      the processor as make serve runs it and one customer's story, every event printed (make demo)
 `)
 }
 

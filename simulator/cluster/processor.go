@@ -7,10 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cspreseller/csp-processor/simulator/childproc"
 )
 
 // replica is one processor process; a killed replica is started again
@@ -19,16 +19,16 @@ type replica struct {
 	id     string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *OutputTail
+	out    *childproc.OutputTail
 	// opsAddr is where the process serves /metrics (its OPS_ADDR).
 	opsAddr string
 }
 
 // startReplica runs bin with env added to this process's environment.
 func startReplica(id, bin string, env []string, log io.Writer) (*replica, error) {
-	r := &replica{id: id, cmd: exec.Command(bin), exited: make(chan struct{}), out: &OutputTail{}}
+	r := &replica{id: id, cmd: exec.Command(bin), exited: make(chan struct{}), out: &childproc.OutputTail{}}
 	r.cmd.Env = append(os.Environ(), env...)
-	r.cmd.SysProcAttr = childAttr()
+	r.cmd.SysProcAttr = childproc.Attr()
 	pr, pw := io.Pipe()
 	r.cmd.Stdout, r.cmd.Stderr = pw, pw
 	if err := r.cmd.Start(); err != nil {
@@ -73,36 +73,4 @@ func (r *replica) kill() error {
 
 // stop asks the process to hand its partitions back and end (SIGTERM),
 // and kills it after grace.
-func (r *replica) stop(grace time.Duration) {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(grace):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-	}
-}
-
-// OutputTail keeps the last 60 lines of a child process's output, to
-// explain a failure without growing for the life of a run (the fault
-// tests' processes use it too).
-type OutputTail struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-// Add appends one line of output.
-func (b *OutputTail) Add(line string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lines = append(b.lines, line)
-	if len(b.lines) > 60 {
-		b.lines = b.lines[len(b.lines)-60:]
-	}
-}
-
-func (b *OutputTail) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Join(b.lines, "\n")
-}
+func (r *replica) stop(grace time.Duration) { childproc.Stop(r.cmd.Process, r.exited, grace) }

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cspreseller/csp-processor/simulator/cluster"
+	"github.com/cspreseller/csp-processor/simulator/childproc"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
 )
 
@@ -64,7 +64,7 @@ type process struct {
 	name   string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *cluster.OutputTail
+	out    *childproc.OutputTail
 }
 
 // start runs bin with env added to the test's environment. ready, when
@@ -72,7 +72,7 @@ type process struct {
 // returns once it was printed.
 func start(t *testing.T, name, bin string, args, env []string, ready string) *process {
 	t.Helper()
-	p := &process{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{}), out: &cluster.OutputTail{}}
+	p := &process{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{}), out: &childproc.OutputTail{}}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	pr, pw := io.Pipe()
@@ -125,15 +125,7 @@ func (p *process) kill(t *testing.T) {
 }
 
 // stop asks the process to end (SIGTERM) and kills it after 20 s.
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
+func (p *process) stop() { childproc.Stop(p.cmd.Process, p.exited, 20*time.Second) }
 
 // natsServer is a nats-server process with JetStream, syncing every write
 // before acknowledging it as the processor's embedded server does, on a

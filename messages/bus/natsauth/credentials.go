@@ -104,19 +104,12 @@ func LoadOrCreate(dir string, accountsConf []byte) (*Credentials, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("natsauth: %w", err)
 	}
-	c := &Credentials{Path: filepath.Join(dir, CredentialsFile), passwords: map[string]string{}}
-	b, err := os.ReadFile(c.Path)
+	c, err := Load(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		c = &Credentials{Path: filepath.Join(dir, CredentialsFile), passwords: map[string]string{}}
 	case err != nil:
-		return nil, fmt.Errorf("natsauth: %w", err)
-	default:
-		if err := privateOnly(c.Path); err != nil {
-			return nil, err
-		}
-		if c.passwords, err = parse(c.Path, b); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	for _, v := range vars {
 		if c.passwords[v] == "" {
@@ -130,6 +123,26 @@ func LoadOrCreate(dir string, accountsConf []byte) (*Credentials, error) {
 		if err := c.write(); err != nil {
 			return nil, err
 		}
+	}
+	return c, nil
+}
+
+// Load reads the passwords kept in dir/credentials.env and generates
+// none: for a client of a running embedded server, which made the file on
+// its first start (DATA_DIR/nats-auth). A missing file is an error that
+// matches os.ErrNotExist; a file others can read is refused, as by
+// LoadOrCreate.
+func Load(dir string) (*Credentials, error) {
+	c := &Credentials{Path: filepath.Join(dir, CredentialsFile)}
+	b, err := os.ReadFile(c.Path)
+	if err != nil {
+		return nil, fmt.Errorf("natsauth: %w", err)
+	}
+	if err := privateOnly(c.Path); err != nil {
+		return nil, err
+	}
+	if c.passwords, err = parse(c.Path, b); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package natsauth
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,10 +149,36 @@ func TestCredentialsFileChecked(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v, want one containing %q", err, c.want)
 			}
+			if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Load: err %v, want one containing %q", err, c.want)
+			}
 			if b, _ := os.ReadFile(path); string(b) != c.body {
 				t.Fatalf("the file was changed to %q", b)
 			}
 		})
+	}
+}
+
+// A client of a running embedded server reads the passwords its first
+// start generated and generates none: no file is an error, not a new one.
+func TestLoadReadsWhatTheServerGenerated(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load of an empty directory: %v, want os.ErrNotExist", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, CredentialsFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load made a credentials file: %v", err)
+	}
+	made, err := LoadOrCreate(dir, []byte("password: $CSP_BILLING_PASSWORD\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Created || got.Password("billing") == "" || got.Password("billing") != made.Password("billing") {
+		t.Fatalf("Load: created %v, billing's password %q, want %q", got.Created, got.Password("billing"), made.Password("billing"))
 	}
 }
 
