@@ -16,6 +16,7 @@ import (
 
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/simulator/cluster"
+	"github.com/cspreseller/csp-processor/simulator/procstat"
 	"github.com/cspreseller/csp-processor/simulator/report"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
 	"github.com/cspreseller/csp-processor/simulator/stack"
@@ -191,7 +192,7 @@ type coresUsed struct {
 // readCores reads the cluster's and this process's CPU time so far.
 func readCores(c *cluster.Cluster) coresUsed {
 	cpu, err := c.CPU()
-	sim, serr := cluster.ProcessCPU(os.Getpid())
+	sim, serr := procstat.CPU(os.Getpid())
 	return coresUsed{cpu: cpu, simulator: sim, at: time.Now(), err: errors.Join(err, serr)}
 }
 
