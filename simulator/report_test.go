@@ -3,6 +3,7 @@ package simulator_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -113,35 +114,15 @@ func checkDays(t *testing.T, s report.Summary, start, end time.Time) {
 	if len(s.BillingByDay) < 2 || s.Charges == 0 || s.Credits == 0 {
 		t.Fatalf("%d billing days, %d charges, %d credits", len(s.BillingByDay), s.Charges, s.Credits)
 	}
-	var charges, credits int64
-	charged, credited := map[string]int64{}, map[string]int64{}
 	for _, d := range s.BillingByDay {
 		if d.Day < start.Format("2006-01-02") || d.Day > end.Format("2006-01-02") {
 			t.Errorf("billing on %s, outside the simulated %s..%s", d.Day, start, end)
 		}
-		charges += d.Charges
-		credits += d.Credits
-		for c, v := range d.ChargedMinor {
-			charged[c] += v
-		}
-		for c, v := range d.CreditedMinor {
-			credited[c] += v
-		}
 	}
-	if charges != s.Charges || credits != s.Credits {
-		t.Errorf("days: %d charges, %d credits; the run: %d, %d", charges, credits, s.Charges, s.Credits)
-	}
-	for _, m := range []struct {
-		days, run map[string]int64
-	}{{charged, s.ChargedMinor}, {credited, s.CreditedMinor}} {
-		if len(m.days) != len(m.run) {
-			t.Errorf("currencies: days %v, run %v", m.days, m.run)
-		}
-		for c, v := range m.run {
-			if m.days[c] != v {
-				t.Errorf("%s: days %d, run %d", c, m.days[c], v)
-			}
-		}
+	sum := s.DayTotals()
+	if sum.Charges != s.Charges || sum.Credits != s.Credits || !maps.Equal(sum.ChargedMinor, s.ChargedMinor) ||
+		!maps.Equal(sum.CreditedMinor, s.CreditedMinor) {
+		t.Errorf("days add up to %+v; the run has %d charges %v, %d credits %v", sum, s.Charges, s.ChargedMinor, s.Credits, s.CreditedMinor)
 	}
 }
 

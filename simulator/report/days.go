@@ -26,19 +26,13 @@ func (r *Recorder) bookDay(kind, currency string, amountMinor int64, occurredAt 
 		d = &DayBilling{Day: day}
 		r.days[day] = d
 	}
-	add := func(m *map[string]int64) {
-		if *m == nil {
-			*m = map[string]int64{}
-		}
-		(*m)[currency] += amountMinor
-	}
 	switch kind {
 	case "charge":
 		d.Charges++
-		add(&d.ChargedMinor)
+		d.ChargedMinor = addMinor(d.ChargedMinor, currency, amountMinor)
 	case "credit":
 		d.Credits++
-		add(&d.CreditedMinor)
+		d.CreditedMinor = addMinor(d.CreditedMinor, currency, amountMinor)
 	}
 }
 
@@ -51,4 +45,30 @@ func (r *Recorder) billingByDay() []DayBilling {
 		out = append(out, d)
 	}
 	return out
+}
+
+// DayTotals sums BillingByDay: what Charges, Credits, ChargedMinor and
+// CreditedMinor say for the whole run (Day is empty).
+func (s Summary) DayTotals() DayBilling {
+	var t DayBilling
+	for _, d := range s.BillingByDay {
+		t.Charges += d.Charges
+		t.Credits += d.Credits
+		for c, v := range d.ChargedMinor {
+			t.ChargedMinor = addMinor(t.ChargedMinor, c, v)
+		}
+		for c, v := range d.CreditedMinor {
+			t.CreditedMinor = addMinor(t.CreditedMinor, c, v)
+		}
+	}
+	return t
+}
+
+// addMinor adds v to m[currency], making m on first use.
+func addMinor(m map[string]int64, currency string, v int64) map[string]int64 {
+	if m == nil {
+		m = map[string]int64{}
+	}
+	m[currency] += v
+	return m
 }

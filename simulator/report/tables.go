@@ -32,23 +32,29 @@ func (s Summary) tables() []table {
 	return ts
 }
 
-func (s Summary) typeTable() table {
-	t := table{Title: "Latency by command type (publish to first event)",
-		Header: []string{"command type", "commands", "p50", "p95", "p99", "max"}}
-	for _, l := range s.LatencyByType {
-		t.Rows = append(t.Rows, []string{l.Type, groupInt(l.Count), formatLatency(l.P50), formatLatency(l.P95),
-			formatLatency(l.P99), formatLatency(l.Max)})
+// rowsOf writes one row of cells per item.
+func rowsOf[T any](items []T, cells func(T) []string) [][]string {
+	var rows [][]string
+	for _, it := range items {
+		rows = append(rows, cells(it))
 	}
-	return t
+	return rows
+}
+
+func (s Summary) typeTable() table {
+	return table{Title: "Latency by command type (publish to first event)",
+		Header: []string{"command type", "commands", "p50", "p95", "p99", "max"},
+		Rows: rowsOf(s.LatencyByType, func(l TypeLatency) []string {
+			return []string{l.Type, groupInt(l.Count), formatLatency(l.P50), formatLatency(l.P95), formatLatency(l.P99), formatLatency(l.Max)}
+		})}
 }
 
 func (s Summary) stageTable() table {
 	t := table{Title: "Latency by stage",
-		Header: []string{"stage", "commands", "p50", "p99", "max", "ended before it began"}}
-	for _, st := range s.Stages {
-		t.Rows = append(t.Rows, []string{st.Stage, groupInt(st.Count), formatLatency(st.P50), formatLatency(st.P99),
-			formatLatency(st.Max), groupInt(st.Negative)})
-	}
+		Header: []string{"stage", "commands", "p50", "p99", "max", "ended before it began"},
+		Rows: rowsOf(s.Stages, func(st StageLatency) []string {
+			return []string{st.Stage, groupInt(st.Count), formatLatency(st.P50), formatLatency(st.P99), formatLatency(st.Max), groupInt(st.Negative)}
+		})}
 	if len(t.Rows) > 0 {
 		t.Notes = append(t.Notes, "stored: the simulator received JetStream's PubAck; committed: the processor's commit returned "+
 			"(Csp-Committed-At, its clock); received: the simulator received the command's first event")
@@ -61,17 +67,15 @@ func (s Summary) stageTable() table {
 }
 
 func (s Summary) resourceTable() table {
-	t := table{Title: "Resources (CPU and memory sampled every " + s.sampleInterval() + ")",
-		Header: []string{"process", "CPU mean (cores)", "CPU peak (cores)", "CPU time", "CPU per command", "RSS peak", "RSS at end"}}
-	for _, r := range s.Resources {
-		perCommand := "-"
-		if s.Completed > 0 {
-			perCommand = formatLatency(r.CPU / time.Duration(s.Completed))
-		}
-		t.Rows = append(t.Rows, []string{r.Name, cores(r.CoresMean), cores(r.CoresPeak), formatSpan(r.CPU), perCommand,
-			formatBytes(r.RSSPeak), formatBytes(r.RSSLast)})
-	}
-	return t
+	return table{Title: "Resources (CPU and memory sampled every " + s.sampleInterval() + ")",
+		Header: []string{"process", "CPU mean (cores)", "CPU peak (cores)", "CPU time", "CPU per command", "RSS peak", "RSS at end"},
+		Rows: rowsOf(s.Resources, func(r ResourceSeries) []string {
+			perCommand := "-"
+			if s.Completed > 0 {
+				perCommand = formatLatency(r.CPU / time.Duration(s.Completed))
+			}
+			return []string{r.Name, cores(r.CoresMean), cores(r.CoresPeak), formatSpan(r.CPU), perCommand, formatBytes(r.RSSPeak), formatBytes(r.RSSLast)}
+		})}
 }
 
 // sampleInterval is the mean interval of the first series' samples,
@@ -113,13 +117,12 @@ func (s Summary) baselineTable() table {
 // dayTable is the charges and credits per simulated day (HTML only: a
 // year has 365 of them).
 func (s Summary) dayTable() table {
-	t := table{Title: "Charges and credits per simulated day",
-		Header: []string{"day", "charges", "charged", "credits", "credited"}}
-	for _, d := range s.BillingByDay {
-		t.Rows = append(t.Rows, []string{d.Day, groupInt(d.Charges), amounts(d.ChargedMinor, s.CurrencyExponents),
-			groupInt(d.Credits), amounts(d.CreditedMinor, s.CurrencyExponents)})
-	}
-	return t
+	return table{Title: "Charges and credits per simulated day",
+		Header: []string{"day", "charges", "charged", "credits", "credited"},
+		Rows: rowsOf(s.BillingByDay, func(d DayBilling) []string {
+			return []string{d.Day, groupInt(d.Charges), amounts(d.ChargedMinor, s.CurrencyExponents),
+				groupInt(d.Credits), amounts(d.CreditedMinor, s.CurrencyExponents)}
+		})}
 }
 
 // amounts writes "USD 1,234.56, EUR 10.00", or "-" without any.
