@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make run    the processor under the bundled simulator: one minute of load with every charge and credit
-#               checked, a report in the terminal and in sim-report.html
+#               checked, a report in the terminal, sim-report.html and sim-report.json
 #   make test   every test, with the race detector, against real NATS and Redis
 
 GO ?= go

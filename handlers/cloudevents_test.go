@@ -40,11 +40,14 @@ func (e *env) eventHeaders(id string) map[string]string {
 
 // Every event is a CloudEvent in binary mode: the processor's direct
 // publish and the outbox relay (an entry read back from Redis, whose time
-// comes from the body) both set the ce- headers.
+// comes from the body) both set the ce- headers. The direct publish also
+// says when its commit returned (Csp-Committed-At); the relay, which does
+// not know, leaves that header out.
 func TestEventsCarryCloudEventsHeaders(t *testing.T) {
 	e := newEnv(t)
 	e.startProcessor()
 	const cust = "C-CE"
+	sent := time.Now()
 	evs := e.await(e.send(partnerA, cust, messages.CmdCustomerCreated, &messages.CustomerCreatedData{
 		CompanyName: "Contoso", Segment: "commercial", Country: "US", Currency: "USD"}))
 	if len(evs) == 0 {
@@ -59,6 +62,11 @@ func TestEventsCarryCloudEventsHeaders(t *testing.T) {
 		if h[k] != v {
 			t.Errorf("direct publish: header %s = %q, want %q", k, h[k], v)
 		}
+	}
+	committed, err := messages.ParseCommittedAt(h[messages.HeaderCommittedAt])
+	if err != nil || committed.Before(sent) || committed.After(time.Now()) {
+		t.Errorf("direct publish: %s %q (%v), want an instant between the send at %s and now",
+			messages.HeaderCommittedAt, h[messages.HeaderCommittedAt], err, sent.UTC().Format(time.RFC3339Nano))
 	}
 
 	// The relay's path: no OccurredAt on the entry; the body says when.
@@ -80,7 +88,11 @@ func TestEventsCarryCloudEventsHeaders(t *testing.T) {
 	if err := PublishOutbox(pub, []state.OutboxEntry{entry}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.eventHeaders(relayed.ID)["ce-time"]; got != at.Format(time.RFC3339Nano) {
+	rh := e.eventHeaders(relayed.ID)
+	if got := rh["ce-time"]; got != at.Format(time.RFC3339Nano) {
 		t.Errorf("relayed: ce-time %q, want the body's occurred_at %s", got, at.Format(time.RFC3339Nano))
+	}
+	if got, ok := rh[messages.HeaderCommittedAt]; ok {
+		t.Errorf("relayed: %s %q, want none (the relay does not know when the commit was)", messages.HeaderCommittedAt, got)
 	}
 }

@@ -96,6 +96,12 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
+	if res.Status == state.Committed {
+		committed := time.Now()
+		for i := range res.Events {
+			res.Events[i].CommittedAt = committed
+		}
+	}
 	h.counters.commandApplied(cmd.Type, res.Status)
 	return h.publish(ctx, cmd.CustomerID, res.Events)
 }
@@ -219,9 +225,10 @@ func (h *CommandHandler) publish(ctx context.Context, customerID string, entries
 	return nil
 }
 
-// PublishOutbox publishes outbox entries with Nats-Msg-Id = event ID and
-// the CloudEvents headers (messages.CloudEventsHeaders), and waits for
-// JetStream to store them all. The outbox relay uses it too.
+// PublishOutbox publishes outbox entries with Nats-Msg-Id = event ID, the
+// CloudEvents headers (messages.CloudEventsHeaders) and, for entries of a
+// commit just made, messages.HeaderCommittedAt, and waits for JetStream to
+// store them all. The outbox relay uses it too.
 func PublishOutbox(pub message.Publisher, entries []state.OutboxEntry) error {
 	msgs := make([]*message.Message, len(entries))
 	for i, e := range entries {
@@ -237,6 +244,9 @@ func PublishOutbox(pub message.Publisher, entries []state.OutboxEntry) error {
 		}
 		for k, v := range ce {
 			m.Metadata.Set(k, v)
+		}
+		if !e.CommittedAt.IsZero() {
+			m.Metadata.Set(messages.HeaderCommittedAt, messages.FormatCommittedAt(e.CommittedAt))
 		}
 		msgs[i] = m
 	}

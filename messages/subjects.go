@@ -3,6 +3,7 @@ package messages
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Subjects. Every command subject names the acting partner, the acting
@@ -78,3 +79,20 @@ func ParseStoredCommandSubject(subject string) (Route, error) {
 // normal mode a command carrying it is dead-lettered (guarantee G4, README: no
 // sender can set the time).
 const HeaderSimulatedTime = "Csp-Sim-Time"
+
+// HeaderCommittedAt is set on every event the processor publishes right
+// after committing its command: the processor's wall-clock time (RFC 3339
+// with nanoseconds, UTC) when the commit script that recorded the command's
+// state, outbox and inbox returned. A consumer measures the processor's
+// part of the way (stored command to committed decision) and its own (the
+// commit to the event's arrival) with it; the simulator's report splits its
+// latency so. Events published again from the outbox (a redelivered
+// command, the relay after a crash) do not carry it: the instant of the
+// original commit is not kept. Informational: nothing may depend on it.
+const HeaderCommittedAt = "Csp-Committed-At"
+
+// FormatCommittedAt writes t as HeaderCommittedAt's value.
+func FormatCommittedAt(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// ParseCommittedAt reads HeaderCommittedAt's value.
+func ParseCommittedAt(v string) (time.Time, error) { return time.Parse(time.RFC3339Nano, v) }

@@ -29,6 +29,9 @@ type Ledger struct {
 	lastSeq uint64
 	// inFlight are commands published and not yet answered, by ID.
 	inFlight map[string]time.Time
+	// timelines are the ways of commands whose first event or PubAck is
+	// still to come (ledger_stages.go).
+	timelines map[string]*pending
 	// lost are commands given up on (no event within the run's deadline,
 	// ledger_lost.go); Late counts the events that came for them after.
 	lost map[string]struct{}
@@ -100,7 +103,7 @@ func NewLedger(ctx context.Context, js jetstream.JetStream, stream string, rec *
 	l := &Ledger{
 		seen: map[uuid.UUID]struct{}{}, inFlight: map[string]time.Time{}, results: map[string]*CommandResult{},
 		createdByTimer: map[string]string{}, changed: make(chan struct{}), rec: rec, lost: map[string]struct{}{},
-		partners: partners,
+		partners: partners, timelines: map[string]*pending{},
 	}
 	filters := make([]string, len(partners))
 	for i, p := range partners {
@@ -120,11 +123,12 @@ func NewLedger(ctx context.Context, js jetstream.JetStream, stream string, rec *
 // Stop ends the consumption.
 func (l *Ledger) Stop() { l.cc.Stop() }
 
-// Published records a command about to be published (so that its first
-// event, however fast, finds it).
-func (l *Ledger) Published(commandID string, at time.Time) {
+// Published records a command of type t about to be published (so that
+// its first event, however fast, finds it).
+func (l *Ledger) Published(commandID string, t messages.CommandType, at time.Time) {
 	l.mu.Lock()
 	l.inFlight[commandID] = at
+	l.startTimeline(commandID, t, at)
 	l.results[commandID] = &CommandResult{}
 	l.signal()
 	l.mu.Unlock()
@@ -159,7 +163,12 @@ func (l *Ledger) receive(m jetstream.Msg) {
 		return
 	}
 	if at, ok := l.inFlight[ev.CommandID]; ok {
-		l.rec.Completed(now, now.Sub(at))
+		typ := ev.CommandType
+		if p := l.timelines[ev.CommandID]; p != nil {
+			typ = p.commandType // as sent
+		}
+		l.rec.Completed(now, string(typ), now.Sub(at))
+		l.firstEvent(ev.CommandID, m.Headers(), now)
 		delete(l.inFlight, ev.CommandID)
 		if l.OnOutcome != nil && meta != nil {
 			l.OnOutcome(ev.CommandID, ev.CustomerID, meta.Timestamp, now)
@@ -211,7 +220,7 @@ func (l *Ledger) receive(m jetstream.Msg) {
 		if l.Corrupt != nil {
 			l.Corrupt(&e)
 		}
-		l.rec.Billing(e.Kind, d.Currency, d.AmountMinor)
+		l.rec.Billing(e.Kind, d.Currency, d.AmountMinor, ev.OccurredAt)
 		switch {
 		case res != nil:
 			res.Bills = append(res.Bills, e)

@@ -30,6 +30,7 @@ func (l *Ledger) loseInFlight() int {
 			res.Lost = true
 		}
 		delete(l.inFlight, id)
+		delete(l.timelines, id)
 	}
 	return n
 }

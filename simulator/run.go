@@ -15,6 +15,7 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/simulator/model"
+	"github.com/cspreseller/csp-processor/simulator/procstat"
 	"github.com/cspreseller/csp-processor/simulator/report"
 )
 
@@ -58,14 +59,22 @@ type LoadConfig struct {
 	// clock one step behind the global clock (testclock_load.go; 0: the
 	// default, 20; negative: none).
 	TestClockEvery int
+	// Processes, when set, names the processes whose CPU and memory the
+	// report samples every SampleEvery (default 1 s) during the run; it is
+	// asked at every sample, so a restarted process is followed.
+	Processes   func() []procstat.Group
+	SampleEvery time.Duration
 }
 
 // Runner drives one run: it generates commands, publishes them at the
 // target rate with the simulated time, waits for their events, checks
 // every outcome and amount against the model, and moves the clock.
 type Runner struct {
-	NC      *nats.Conn
-	JS      jetstream.JetStream
+	NC *nats.Conn
+	JS jetstream.JetStream
+	// pub publishes the commands: JS's settings with an ack handler that
+	// times each command's PubAck (ledger_stages.go).
+	pub     jetstream.JetStream
 	Streams bus.StreamsConfig
 	Model   *model.Model
 	Gen     *Generator
@@ -157,6 +166,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 	r.runStart = time.Now()
 	stopProgress := r.progress(cfg.Progress)
 	defer stopProgress()
+	defer r.sampleResources(cfg)()
 	for {
 		now := r.Clock.Now
 		if (!cfg.End.IsZero() && !now.Before(cfg.End)) || (cfg.Duration > 0 && time.Since(r.runStart) >= cfg.Duration) {
@@ -206,7 +216,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 // (bus.Batch: through an outage, publishing again with the same Nats-Msg-Id).
 func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) error {
 	stamp := now.UTC().Format(time.RFC3339Nano)
-	batch := bus.NewBatch(r.JS, storeOptions())
+	batch := bus.NewBatch(r.pub, storeOptions())
 	// Open loop within a step: its command k goes out at the step's start
 	// + k/rate whatever the answers do. The pause between steps (checking,
 	// moving the clock, planning) is not made up for by a burst: that would
@@ -232,7 +242,7 @@ func (r *Runner) publish(ctx context.Context, now time.Time, actions []Action) e
 		}
 		msg.Header.Set(messages.HeaderSimulatedTime, stamp)
 		at := time.Now()
-		r.Ledger.Published(a.Command.ID, at)
+		r.Ledger.Published(a.Command.ID, a.Command.Type, at)
 		if err := batch.Add(msg); err != nil {
 			return err
 		}
@@ -351,6 +361,23 @@ func brokerWait(ctx context.Context, what string, check func(context.Context) (b
 	}
 }
 
+// sampleResources samples cfg.Processes into the report until the
+// returned stop is called (which takes a last sample).
+func (r *Runner) sampleResources(cfg LoadConfig) (stop func()) {
+	if cfg.Processes == nil {
+		return func() {}
+	}
+	every := cfg.SampleEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	return procstat.Watch(every, cfg.Processes, func(at time.Time, span time.Duration, rs []procstat.Reading) {
+		for _, x := range rs {
+			r.Rec.Resource(at, x.Name, x.CPU, span, x.RSS)
+		}
+	})
+}
+
 // progress prints the recorder's line every second until stopped.
 func (r *Runner) progress(w io.Writer) func() {
 	if w == nil {
@@ -389,7 +416,12 @@ func NewRunner(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, strea
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{NC: nc, JS: js, Streams: streams, Model: m, Gen: NewGenerator(m, cat, mix, partner, seed),
+	pub, err := ackHandlerJetStream(nc, js, l)
+	if err != nil {
+		l.Stop()
+		return nil, err
+	}
+	return &Runner{NC: nc, JS: js, pub: pub, Streams: streams, Model: m, Gen: NewGenerator(m, cat, mix, partner, seed),
 		Ledger: l, Rec: rec, Clock: &Clock{NC: nc}, Kinds: map[string]int64{}}, nil
 }
 

@@ -16,6 +16,13 @@ import (
 // in-process processor in simulation mode, and a runner against them.
 func startRun(t *testing.T, seed uint64) *simulator.Runner {
 	t.Helper()
+	r, _ := startRunOnStack(t, seed)
+	return r
+}
+
+// startRunOnStack is startRun that also returns the stack.
+func startRunOnStack(t *testing.T, seed uint64) (*simulator.Runner, *stack.Stack) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	st, err := stack.Start(ctx, stack.Options{Processor: stack.InProcess, Dir: t.TempDir(), Partitions: 8})
@@ -28,7 +35,7 @@ func startRun(t *testing.T, seed uint64) *simulator.Runner {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Ledger.Stop)
-	return r
+	return r, st
 }
 
 var simStart = time.Date(2026, 1, 30, 1, 17, 0, 0, time.UTC) // month ends and odd hours on purpose

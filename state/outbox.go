@@ -18,6 +18,10 @@ type OutboxEntry struct {
 	// header. Not stored: an entry read back from the outbox has it zero,
 	// and the publisher reads it from Data.
 	OccurredAt time.Time
+	// CommittedAt is when the commit that wrote the entry returned, set by
+	// the handler that made it and published as messages.HeaderCommittedAt.
+	// Not stored: an entry read back from the outbox has it zero.
+	CommittedAt time.Time
 }
 
 // MarkPublished removes confirmed-published events from the customer's

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/simulator/cluster"
+	"github.com/cspreseller/csp-processor/simulator/procstat"
 	"github.com/cspreseller/csp-processor/simulator/report"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
 	"github.com/cspreseller/csp-processor/simulator/stack"
@@ -44,6 +45,12 @@ func runCluster(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := of.resolve(fs); err != nil {
+		return err
+	}
+	if *sizing != "" && of.baseline != "" {
+		return errors.New("-baseline compares one run; -sizing makes several")
+	}
 	dir, err := scratch.Dir("csp-cluster-")
 	if err != nil {
 		return err
@@ -65,8 +72,15 @@ func runCluster(ctx context.Context, args []string) error {
 	up := func(n, run int) (*cluster.Cluster, *stack.Stack, error) {
 		return startCluster(ctx, filepath.Join(dir, fmt.Sprintf("r%d-%d", n, run)), n, *partitions, *bin)
 	}
+	// The report samples the simulator and every server of the cluster.
+	sampled := func(c *cluster.Cluster, st *stack.Stack, load simulator.LoadConfig) simulator.LoadConfig {
+		load.Processes = func() []procstat.Group { return append(st.Processes(), c.Processes()...) }
+		return load
+	}
 	if *sizing != "" {
-		return runSizing(ctx, *sizing, *sizingRates, up, cfg)
+		return runSizing(ctx, *sizing, *sizingRates, up, func(c *cluster.Cluster, st *stack.Stack, rate float64, runID string) simulator.LoadConfig {
+			return sampled(c, st, cfg(rate, runID))
+		})
 	}
 	c, st, err := up(*replicas, 0)
 	if err != nil {
@@ -74,7 +88,7 @@ func runCluster(ctx context.Context, args []string) error {
 	}
 	defer c.Stop()
 	defer st.Close()
-	load := cfg(*rate, fmt.Sprintf("c%d", time.Now().Unix()))
+	load := sampled(c, st, cfg(*rate, fmt.Sprintf("c%d", time.Now().Unix())))
 	label := fmt.Sprintf("cluster: %d processor replicas, 3 NATS nodes (R3), Redis 3 masters x 2 replicas (WAIT 1); %.0f commands/s for %s over %d customers",
 		*replicas, load.Rate, load.Duration, load.Customers)
 	s, err := playLoad(ctx, st, load, simulator.DefaultMix, "P-SIM", label)
@@ -82,7 +96,7 @@ func runCluster(ctx context.Context, args []string) error {
 		return err
 	}
 	s.Notes = append(s.Notes, "mix: "+describeMix(simulator.DefaultMix))
-	return finish(s, of)
+	return finish(os.Stdout, s, of)
 }
 
 // startCluster starts the cluster with n replicas and the simulator's
@@ -109,7 +123,7 @@ func startCluster(ctx context.Context, dir string, n, partitions int, bin string
 // runSizing measures every replica count of counts at every rate of
 // rates, each run on a fresh cluster, and prints one table.
 func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*cluster.Cluster, *stack.Stack, error),
-	cfg func(float64, string) simulator.LoadConfig) error {
+	cfg func(*cluster.Cluster, *stack.Stack, float64, string) simulator.LoadConfig) error {
 	ns, err := parseList(counts, strconv.Atoi)
 	if err != nil {
 		return fmt.Errorf("-sizing: %w", err)
@@ -132,7 +146,7 @@ func runSizing(ctx context.Context, counts, rates string, up func(n, run int) (*
 				printSizing(rows, labels, counters, cores)
 				return err
 			}
-			load := cfg(rate, fmt.Sprintf("s%d-%d-%.0f", time.Now().Unix(), n, rate))
+			load := cfg(c, st, rate, fmt.Sprintf("s%d-%d-%.0f", time.Now().Unix(), n, rate))
 			before := readCores(c)
 			s, err := playLoad(ctx, st, load, simulator.DefaultMix, "P-SIM", fmt.Sprintf("%d replicas at %.0f/s", n, rate))
 			used := readCores(c).since(before)
@@ -191,7 +205,7 @@ type coresUsed struct {
 // readCores reads the cluster's and this process's CPU time so far.
 func readCores(c *cluster.Cluster) coresUsed {
 	cpu, err := c.CPU()
-	sim, serr := cluster.ProcessCPU(os.Getpid())
+	sim, serr := procstat.CPU(os.Getpid())
 	return coresUsed{cpu: cpu, simulator: sim, at: time.Now(), err: errors.Join(err, serr)}
 }
 

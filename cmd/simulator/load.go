@@ -3,11 +3,14 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -51,11 +54,58 @@ func (f *stackFlags) start(ctx context.Context) (*stack.Stack, error) {
 		ProcessorBin: f.processorBin, Dir: f.dir, Partitions: f.partitions, Log: os.Stderr})
 }
 
-type outputFlags struct{ html, json string }
+// outputFlags say where the report goes and what the run is compared with.
+type outputFlags struct {
+	html, json       string
+	baseline         string
+	failOnRegression float64
+	// base is the baseline's summary, read by resolve.
+	base *report.Summary
+}
 
 func (o *outputFlags) register(fs *flag.FlagSet, name string) {
-	fs.StringVar(&o.html, "report", name+".html", "HTML report (plots of throughput and latency); empty: none")
-	fs.StringVar(&o.json, "json", "", "the summary as JSON; empty: none")
+	fs.StringVar(&o.html, "report", name+".html", "HTML report (plots of throughput, latency, CPU and memory; tables by command type, stage and simulated day); empty: none")
+	fs.StringVar(&o.json, "json", name+".json", "the summary as JSON, for scripts and a later -baseline; unless given, the -report file's name with .json; empty: none")
+	fs.StringVar(&o.baseline, "baseline", "", "an earlier run's -json file: print this run's throughput, p50/p99 (overall and per command type), mismatches and CPU against it; a report, not a gate")
+	fs.Float64Var(&o.failOnRegression, "fail-on-regression", 0, "with -baseline: exit 3 when a compared metric is worse than the baseline's by more than this many percent (at least 1; 0: never)")
+}
+
+// resolve completes the flags once parsed: the JSON file is named after
+// the HTML report unless -json was given, and the baseline is read now, so
+// that a bad one stops the command before the run rather than after it.
+func (o *outputFlags) resolve(fs *flag.FlagSet) error {
+	jsonGiven := false
+	fs.Visit(func(f *flag.Flag) { jsonGiven = jsonGiven || f.Name == "json" })
+	if !jsonGiven && o.html != "" {
+		o.json = strings.TrimSuffix(o.html, filepath.Ext(o.html)) + ".json"
+		if o.json == o.html {
+			o.json = o.html + ".json"
+		}
+	}
+	switch {
+	case o.failOnRegression < 0 || math.IsNaN(o.failOnRegression):
+		return fmt.Errorf("-fail-on-regression %v: a percentage, at least %v", o.failOnRegression, report.SameBand)
+	case o.failOnRegression > 0 && o.failOnRegression < report.SameBand:
+		return fmt.Errorf("-fail-on-regression %v: at least %v (smaller changes are called the same: measurement noise)", o.failOnRegression, report.SameBand)
+	case o.failOnRegression > 0 && o.baseline == "":
+		return errors.New("-fail-on-regression needs -baseline")
+	case o.baseline == "":
+		return nil
+	}
+	f, err := os.Open(o.baseline)
+	if err != nil {
+		return fmt.Errorf("-baseline: %w", err)
+	}
+	defer f.Close()
+	base, err := report.ReadJSON(f)
+	if err != nil {
+		return fmt.Errorf("-baseline %s: not a simulator report's JSON: %w", o.baseline, err)
+	}
+	if base.Start.IsZero() || !base.End.After(base.Start) {
+		return fmt.Errorf("-baseline %s: not a simulator report's JSON (no start and end of a run)", o.baseline)
+	}
+	o.base = &base
+	return nil
 }
 
 func runLoad(ctx context.Context, args []string, year bool) error {
@@ -85,6 +135,9 @@ func runLoad(ctx context.Context, args []string, year bool) error {
 		_ = fs.Set("rate", "0")
 	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := of.resolve(fs); err != nil {
 		return err
 	}
 	mix, err := simulator.ParseMix(*mixFlag)
@@ -121,12 +174,16 @@ func runLoad(ctx context.Context, args []string, year bool) error {
 		return err
 	}
 	s.Notes = append(s.Notes, "mix: "+describeMix(mix))
-	return finish(s, of)
+	return finish(os.Stdout, s, of)
 }
 
 // playLoad runs the load and fills the summary with what the broker,
-// the processor and Redis say.
+// the processor and Redis say. Without cfg.Processes it samples the
+// stack's.
 func playLoad(ctx context.Context, st *stack.Stack, cfg simulator.LoadConfig, mix simulator.Mix, partner, label string) (report.Summary, error) {
+	if cfg.Processes == nil {
+		cfg.Processes = st.Processes
+	}
 	rec := report.NewRecorder(time.Now())
 	r, err := simulator.NewRunner(ctx, st.NC, st.JS, st.Streams, st.Catalog, partner, mix, cfg.Seed, rec)
 	if err != nil {
@@ -176,23 +233,35 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 		fmt.Sprintf("test clocks one step behind (TCK-1..TCK-4): %d advances fired %d timers", r.TestClockAdvances, r.TestClockFired))
 }
 
-func finish(s report.Summary, of outputFlags) error {
-	if err := s.WriteText(os.Stdout); err != nil {
+// finish compares the run with the baseline, if any, writes the reports
+// (the text one to stdout), and fails a run with ledger mismatches (exit 1) or, with
+// -fail-on-regression, one that regressed against the baseline (exit 3).
+func finish(stdout io.Writer, s report.Summary, of outputFlags) error {
+	if of.base != nil {
+		s.Baseline = report.Compare(*of.base, s, of.baseline)
+	}
+	if err := s.WriteText(stdout); err != nil {
 		return err
 	}
 	if of.html != "" {
 		if err := writeFile(of.html, s.WriteHTML); err != nil {
 			return err
 		}
-		fmt.Println("report:", of.html)
+		fmt.Fprintln(stdout, "report:", of.html)
 	}
 	if of.json != "" {
 		if err := writeFile(of.json, s.WriteJSON); err != nil {
 			return err
 		}
+		fmt.Fprintln(stdout, "json:", of.json)
 	}
 	if s.Mismatches > 0 {
 		return &failedRun{mismatches: s.Mismatches}
+	}
+	if of.failOnRegression > 0 && s.Baseline != nil {
+		if regs := s.Baseline.Regressions(of.failOnRegression); len(regs) > 0 {
+			return &regressed{pct: of.failOnRegression, deltas: regs}
+		}
 	}
 	return nil
 }

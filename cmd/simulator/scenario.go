@@ -23,6 +23,9 @@ func runScenarios(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := of.resolve(fs); err != nil {
+		return err
+	}
 	files := fs.Args()
 	if len(files) == 0 {
 		files, _ = filepath.Glob("simulator/scenarios/*.json")
@@ -67,5 +70,5 @@ func runScenarios(ctx context.Context, args []string) error {
 	s := rec.Summary(fmt.Sprintf("%d scenarios", len(scs)), time.Now())
 	s.Subscriptions = subs
 	s.Notes = append(s.Notes, fmt.Sprintf("billing events checked against the model: %d", checked))
-	return finish(s, of)
+	return finish(os.Stdout, s, of)
 }

@@ -41,11 +41,11 @@ func TestConcurrentRecording(t *testing.T) {
 				// with slightly out-of-order completions.
 				at := t0.Add(time.Duration(i)*10*time.Millisecond + time.Duration(w)*time.Millisecond)
 				r.Sent(at)
-				r.Completed(at.Add(5*time.Millisecond), time.Duration(1+i%20)*time.Millisecond)
+				r.Completed(at.Add(5*time.Millisecond), "order.placed", time.Duration(1+i%20)*time.Millisecond)
 				if i%4 == 0 {
 					r.Rejected("QTY_BELOW_MINIMUM")
 				}
-				r.Billing("charge", "USD", 100)
+				r.Billing("charge", "USD", 100, t0)
 				if i%500 == 0 {
 					r.Mismatch("m")
 					r.Pause(at, at.Add(time.Millisecond))

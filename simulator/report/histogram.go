@@ -44,3 +44,23 @@ func valueAt(h *hdrhistogram.Histogram, percentile float64, exactMax time.Durati
 	}
 	return d
 }
+
+// latencies is a histogram with the exact maximum of what it holds.
+type latencies struct {
+	h   *hdrhistogram.Histogram
+	max time.Duration
+}
+
+func newLatencies() *latencies { return &latencies{h: newHistogram()} }
+
+func (l *latencies) record(d time.Duration) {
+	_ = l.h.RecordValue(micros(d)) // cannot fail: clamped to the range
+	if d > l.max {
+		l.max = d
+	}
+}
+
+func (l *latencies) count() int64 { return l.h.TotalCount() }
+
+// at is the latency at percentile p (0..100).
+func (l *latencies) at(p float64) time.Duration { return valueAt(l.h, p, l.max) }

@@ -24,6 +24,9 @@ td { font-variant-numeric: tabular-nums; }
 tr.sub th { padding-left: 20px; }
 figure { margin: 16px 0; }
 li { font-family: monospace; }
+tr.better td { color: #1a7f37; }
+tr.worse td { color: #cf222e; font-weight: bold; }
+p.note { color: #555555; font-size: 13px; margin: 4px 0; }
 </style>
 </head>
 <body>
@@ -35,7 +38,9 @@ li { font-family: monospace; }
 <figure>{{.Throughput}}</figure>
 <figure>{{.Latency}}</figure>
 <figure>{{.Distribution}}</figure>
-{{if .MismatchTexts}}<h2>Ledger mismatches (first {{len .MismatchTexts}} of {{.Mismatches}})</h2>
+{{range .Tables}}{{template "table" .}}{{end}}{{if .ResourcePlots}}<h2>Resources over time</h2>
+{{range .ResourcePlots}}<figure>{{.}}</figure>
+{{end}}{{end}}{{if .Days.Rows}}{{template "table" .Days}}{{end}}{{if .MismatchTexts}}<h2>Ledger mismatches (first {{len .MismatchTexts}} of {{.Mismatches}})</h2>
 <ul>
 {{range .MismatchTexts}}<li>{{.}}</li>
 {{end}}</ul>
@@ -45,12 +50,20 @@ li { font-family: monospace; }
 {{end}}</ul>
 {{end}}</body>
 </html>
-`))
+{{define "table"}}<h2>{{.Title}}</h2>
+<table>
+<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range $i, $r := .Rows}}<tr{{with $.RowClass $i}} class="{{.}}"{{end}}>{{range $r}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{range .Notes}}<p class="note">{{.}}</p>
+{{end}}{{end}}`))
 
-// WriteHTML writes one self-contained HTML page: the numbers of WriteText
-// as a table, three inline SVG plots (throughput, latency per second,
-// latency distribution), the kept mismatch texts and the notes. No
-// external script, stylesheet or font; all text is escaped.
+// WriteHTML writes one self-contained HTML page: the numbers and tables of
+// WriteText, three inline SVG plots (throughput, latency per second,
+// latency distribution), two of the sampled processes' CPU and memory
+// when there are samples, the charges and credits per simulated day, the
+// kept mismatch texts and the notes. No external script, stylesheet or
+// font; all text is escaped.
 func (s Summary) WriteHTML(w io.Writer) error {
 	notes := s.Notes
 	if len(s.RulesUnreached) > 0 {
@@ -60,6 +73,9 @@ func (s Summary) WriteHTML(w io.Writer) error {
 		Label                             string
 		Rows                              []row
 		Throughput, Latency, Distribution template.HTML
+		Tables                            []table
+		ResourcePlots                     []template.HTML
+		Days                              table
 		Mismatches                        string
 		MismatchTexts, Notes              []string
 	}{
@@ -68,6 +84,9 @@ func (s Summary) WriteHTML(w io.Writer) error {
 		Throughput:    s.throughputPlot(),
 		Latency:       s.latencyPlot(),
 		Distribution:  s.distributionPlot(),
+		Tables:        s.tables(),
+		ResourcePlots: s.resourcePlots(),
+		Days:          s.dayTable(),
 		Mismatches:    groupInt(s.Mismatches),
 		MismatchTexts: s.MismatchTexts,
 		Notes:         notes,

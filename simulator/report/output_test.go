@@ -41,9 +41,13 @@ func TestTextReportHasTheKeyNumbers(t *testing.T) {
 	if strings.Contains(out, "dead letters") {
 		t.Error("zero dead letters printed; only non-zero caller values are")
 	}
-	// Aligned: every value of the main rows starts in the same column.
+	// Aligned: every value of the main rows starts in the same column. The
+	// tables after them (each under an unindented title) align on their own.
 	col := -1
-	for _, l := range strings.Split(out, "\n") {
+	for i, l := range strings.Split(out, "\n") {
+		if i > 0 && !strings.HasPrefix(l, " ") {
+			break
+		}
 		if !strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "      ") || !strings.Contains(l, "   ") {
 			continue
 		}
@@ -60,7 +64,7 @@ func TestTextReportHasTheKeyNumbers(t *testing.T) {
 	}
 }
 
-func TestHTMLReportIsWellFormedWithThreePlotsAndEscapesText(t *testing.T) {
+func TestHTMLReportIsWellFormedWithFivePlotsAndEscapesText(t *testing.T) {
 	s := sampleRun(t, `evil <script>alert("x")</script> & co`)
 	s.Notes = append(s.Notes, "<b>note</b>")
 	var b bytes.Buffer
@@ -119,14 +123,14 @@ func TestHTMLReportIsWellFormedWithThreePlotsAndEscapesText(t *testing.T) {
 			}
 		}
 	}
-	if svgs != 3 {
-		t.Errorf("%d <svg> elements, want 3", svgs)
+	if svgs != 5 {
+		t.Errorf("%d <svg> elements, want 5", svgs)
 	}
-	if paths != 6 { // sent, completed; p50, p99, max; distribution
-		t.Errorf("%d data paths, want 6", paths)
+	if paths != 10 { // sent, completed; p50, p99, max; distribution; CPU and memory of 2 processes
+		t.Errorf("%d data paths, want 10", paths)
 	}
-	if pauseBands != 2 { // the one pause, on both time plots
-		t.Errorf("%d pause bands, want 2", pauseBands)
+	if pauseBands != 4 { // the one pause, on the four time plots
+		t.Errorf("%d pause bands, want 4", pauseBands)
 	}
 	if texts < 30 {
 		t.Errorf("only %d text elements in the plots: titles, ticks and legends missing?", texts)

@@ -18,7 +18,7 @@ func TestProgressLine(t *testing.T) {
 				if k%200 < 3 {
 					lat = 11 * time.Millisecond
 				}
-				r.Completed(at, lat)
+				r.Completed(at, "order.placed", lat)
 			}
 			if k%10 == 0 {
 				r.Rejected("QTY_BELOW_MINIMUM")
@@ -40,7 +40,7 @@ func TestProgressLinePercentilesCoverOnlyTheLastFiveSeconds(t *testing.T) {
 		if s >= 15 {
 			lat = 40 * time.Millisecond // the last five seconds are slow
 		}
-		r.Completed(t0.Add(time.Duration(s)*time.Second), lat)
+		r.Completed(t0.Add(time.Duration(s)*time.Second), "order.placed", lat)
 	}
 	got := r.ProgressLine(t0.Add(19*time.Second + 500*time.Millisecond))
 	want := "   19s  sent 0  done 20  1/s  p50 40.0ms p99 40.0ms  in flight -20  rejected 0  mismatches 0"

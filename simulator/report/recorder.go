@@ -27,6 +27,8 @@ type Recorder struct {
 
 	sent, completed int64
 	all             *hdrhistogram.Histogram // whole-run latencies
+	byType          map[string]*latencies   // by command type
+	stages          stageBook               // the way of each command, stage by stage
 	maxLatency      time.Duration           // exact, not bucketed
 	sumLatency      float64                 // nanoseconds; float64 because an int64 sum can overflow on long slow runs
 
@@ -38,6 +40,7 @@ type Recorder struct {
 	charges, credits  int64
 	charged, credited map[string]int64
 	otherBilling      map[string]int64 // kinds that are neither charge nor credit, reported as notes
+	days              map[string]*DayBilling
 
 	mismatches    int64
 	mismatchTexts []string
@@ -47,6 +50,9 @@ type Recorder struct {
 	rulesExpected []string         // the money rules a run should reach, in the caller's order
 
 	pauses []Span
+
+	resources     map[string]*ResourceSeries
+	resourceOrder []string
 }
 
 // second is the per-second part of the series.
@@ -69,9 +75,12 @@ func NewRecorder(start time.Time) *Recorder {
 		all:        newHistogram(),
 		recent:     newRecentSeconds(),
 		scratch:    newHistogram(),
+		byType:     map[string]*latencies{},
 		rejections: map[string]int64{},
 		charged:    map[string]int64{},
 		credited:   map[string]int64{},
+		days:       map[string]*DayBilling{},
+		resources:  map[string]*ResourceSeries{},
 	}
 }
 
@@ -107,15 +116,16 @@ func (r *Recorder) Sent(t time.Time) {
 	r.at(r.secondOf(t)).sent++
 }
 
-// Completed counts one command whose first event arrived at time t;
-// latency is publish -> first event. The command counts in the second it
-// completed in.
-func (r *Recorder) Completed(t time.Time, latency time.Duration) {
+// Completed counts one command of commandType (order.placed, ...) whose
+// first event arrived at time t; latency is publish -> first event. The
+// command counts in the second it completed in, and in its type.
+func (r *Recorder) Completed(t time.Time, commandType string, latency time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	us := micros(latency)
 	r.completed++
 	_ = r.all.RecordValue(us) // cannot fail: us is clamped to the range
+	r.recordType(commandType, latency)
 	r.sumLatency += float64(latency)
 	if latency > r.maxLatency {
 		r.maxLatency = latency
@@ -145,11 +155,13 @@ func (r *Recorder) Rejected(code string) {
 }
 
 // Billing counts a billing event (kind "charge" or "credit") and its amount
-// in minor units per currency. Any other kind is counted apart and shown as
-// a note, so a mistake in the caller is visible rather than lost.
-func (r *Recorder) Billing(kind, currency string, amountMinor int64) {
+// in minor units per currency, in the whole run and in the simulated day it
+// occurred on. Any other kind is counted apart and shown as a note, so a
+// mistake in the caller is visible rather than lost.
+func (r *Recorder) Billing(kind, currency string, amountMinor int64, occurredAt time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.bookDay(kind, currency, amountMinor, occurredAt)
 	switch kind {
 	case "charge":
 		r.charges++

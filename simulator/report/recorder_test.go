@@ -14,7 +14,7 @@ func TestPercentilesOfKnownInputs(t *testing.T) {
 		d := time.Duration(i) * time.Microsecond
 		sum += d
 		r.Sent(t0)
-		r.Completed(t0.Add(time.Millisecond), d)
+		r.Completed(t0.Add(time.Millisecond), "order.placed", d)
 	}
 	s := r.Summary("known", t0.Add(2*time.Second))
 	// HDR with 3 significant figures: every value within 0.1%.
@@ -63,7 +63,7 @@ func TestPercentilesOfKnownInputs(t *testing.T) {
 
 func TestPercentileNeverAboveExactMax(t *testing.T) {
 	r := NewRecorder(t0)
-	r.Completed(t0, 10007*time.Microsecond+300)
+	r.Completed(t0, "order.placed", 10007*time.Microsecond+300)
 	s := r.Summary("one", t0.Add(time.Second))
 	if s.LatencyP50 > s.LatencyMax || s.LatencyP999 > s.LatencyMax {
 		t.Errorf("p50 %v / p99.9 %v above max %v", s.LatencyP50, s.LatencyP999, s.LatencyMax)
@@ -72,8 +72,8 @@ func TestPercentileNeverAboveExactMax(t *testing.T) {
 
 func TestLatenciesOutsideTheHistogramRangeAreClampedNotLost(t *testing.T) {
 	r := NewRecorder(t0)
-	r.Completed(t0, 200*time.Nanosecond)
-	r.Completed(t0, 5*time.Minute)
+	r.Completed(t0, "order.placed", 200*time.Nanosecond)
+	r.Completed(t0, "order.placed", 5*time.Minute)
 	s := r.Summary("range", t0.Add(time.Second))
 	if s.Completed != 2 || s.LatencyMax != 5*time.Minute {
 		t.Errorf("completed %d max %v, want 2 and 5m0s", s.Completed, s.LatencyMax)
@@ -121,11 +121,11 @@ func TestRejectionsByCode(t *testing.T) {
 
 func TestBillingByKindAndCurrency(t *testing.T) {
 	r := NewRecorder(t0)
-	r.Billing("charge", "USD", 72000)
-	r.Billing("charge", "USD", 1)
-	r.Billing("charge", "JPY", 1500)
-	r.Billing("credit", "USD", 71803)
-	r.Billing("refund", "USD", 5)
+	r.Billing("charge", "USD", 72000, t0)
+	r.Billing("charge", "USD", 1, t0)
+	r.Billing("charge", "JPY", 1500, t0)
+	r.Billing("credit", "USD", 71803, t0)
+	r.Billing("refund", "USD", 5, t0)
 	s := r.Summary("bill", t0.Add(time.Second))
 	if s.Charges != 3 || s.Credits != 1 {
 		t.Errorf("charges/credits = %d/%d, want 3/1", s.Charges, s.Credits)

@@ -46,6 +46,7 @@ func (s Summary) rows() []row {
 	add("throughput", groupFloat(s.Throughput)+" completed/s")
 	add("latency p50", formatLatency(s.LatencyP50))
 	add("latency p90", formatLatency(s.LatencyP90))
+	add("latency p95", formatLatency(s.LatencyP95))
 	add("latency p99", formatLatency(s.LatencyP99))
 	add("latency p99.9", formatLatency(s.LatencyP999))
 	add("latency max", formatLatency(s.LatencyMax))
@@ -61,6 +62,16 @@ func (s Summary) rows() []row {
 	}
 	add("charges", groupInt(s.Charges)+moneyList(s.ChargedMinor, s.CurrencyExponents))
 	add("credits", groupInt(s.Credits)+moneyList(s.CreditedMinor, s.CurrencyExponents))
+	if len(s.BillingByDay) > 0 {
+		busiest := s.BillingByDay[0]
+		for _, d := range s.BillingByDay {
+			if d.Charges+d.Credits > busiest.Charges+busiest.Credits {
+				busiest = d
+			}
+		}
+		add("simulated days with billing", fmt.Sprintf("%s (most on %s: %s charges, %s credits)", groupInt(int64(len(s.BillingByDay))),
+			busiest.Day, groupInt(busiest.Charges), groupInt(busiest.Credits)))
+	}
 	add("ledger mismatches", groupInt(s.Mismatches))
 	if len(s.RulesChecked) > 0 {
 		var n int64

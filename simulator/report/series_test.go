@@ -13,9 +13,9 @@ func TestSeriesBucketsBySecond(t *testing.T) {
 	r.Sent(sec(1.0))
 	r.Sent(sec(-3)) // before the start: first second
 	// Sent at 1.0, completed at 2.2: counts as completed in second 2.
-	r.Completed(sec(2.2), 1200*time.Millisecond)
-	r.Completed(sec(0.5), 4*time.Millisecond)
-	r.Completed(sec(0.6), 2*time.Millisecond)
+	r.Completed(sec(2.2), "order.placed", 1200*time.Millisecond)
+	r.Completed(sec(0.5), "order.placed", 4*time.Millisecond)
+	r.Completed(sec(0.6), "order.placed", 2*time.Millisecond)
 
 	s := r.Summary("series", sec(4.5))
 	if len(s.Series) != 5 {
@@ -56,10 +56,10 @@ func TestSeriesPercentilesPerSecondOverALongRun(t *testing.T) {
 			if k == 99 {
 				lat *= 10
 			}
-			r.Completed(at, lat)
+			r.Completed(at, "order.placed", lat)
 		}
 	}
-	r.Completed(t0.Add(2*time.Second), 500*time.Millisecond) // very late report for second 2
+	r.Completed(t0.Add(2*time.Second), "order.placed", 500*time.Millisecond) // very late report for second 2
 	s := r.Summary("long", t0.Add(seconds*time.Second))
 	if len(s.Series) != seconds {
 		t.Fatalf("%d samples, want %d", len(s.Series), seconds)
@@ -105,9 +105,9 @@ func TestPausesMarkTheirSeconds(t *testing.T) {
 
 func TestSummaryDoesNotStopRecording(t *testing.T) {
 	r := NewRecorder(t0)
-	r.Completed(t0, time.Millisecond)
+	r.Completed(t0, "order.placed", time.Millisecond)
 	first := r.Summary("a", t0.Add(time.Second))
-	r.Completed(t0.Add(100*time.Millisecond), 3*time.Millisecond)
+	r.Completed(t0.Add(100*time.Millisecond), "order.placed", 3*time.Millisecond)
 	second := r.Summary("b", t0.Add(time.Second))
 	if first.Series[0].Completed != 1 || second.Series[0].Completed != 2 {
 		t.Fatalf("completed %d then %d, want 1 then 2", first.Series[0].Completed, second.Series[0].Completed)

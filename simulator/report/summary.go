@@ -21,6 +21,7 @@ type Summary struct {
 
 	LatencyP50  time.Duration `json:"latency_p50_ns"`
 	LatencyP90  time.Duration `json:"latency_p90_ns"`
+	LatencyP95  time.Duration `json:"latency_p95_ns"`
 	LatencyP99  time.Duration `json:"latency_p99_ns"`
 	LatencyP999 time.Duration `json:"latency_p999_ns"`
 	LatencyMax  time.Duration `json:"latency_max_ns"`  // exact
@@ -58,6 +59,26 @@ type Summary struct {
 	Series      []SecondSample    `json:"series"`      // one per wall-clock second since Start
 	Pauses      []Span            `json:"pauses"`      // deliberate pauses of the generator
 	Percentiles []PercentilePoint `json:"percentiles"` // whole-run latency distribution
+
+	// LatencyByType splits the latency by command type, the most
+	// frequent first; their counts add up to Completed.
+	LatencyByType []TypeLatency `json:"latency_by_type"`
+	// Stages split each command's way (Timeline) into published → stored
+	// → committed → received, with the whole way of the same commands
+	// last. StagesWithoutCommit counts the commands whose first event did
+	// not say when the processor committed (an event published again from
+	// the outbox, a processor that does not set the header): they are in
+	// the stages without "committed".
+	Stages              []StageLatency `json:"stages"`
+	StagesWithoutCommit int64          `json:"stages_without_commit_time"`
+	// Resources are the sampled processes' CPU and memory over the run.
+	Resources []ResourceSeries `json:"resources"`
+	// BillingByDay are the charges and credits per simulated day; their
+	// counts and amounts add up to Charges, Credits, ChargedMinor and
+	// CreditedMinor.
+	BillingByDay []DayBilling `json:"billing_by_day"`
+	// Baseline compares the run with an earlier one, when asked for.
+	Baseline *Comparison `json:"baseline,omitempty"`
 }
 
 // SecondSample is one wall-clock second of the run, starting At after the
@@ -104,6 +125,7 @@ func (r *Recorder) Summary(label string, end time.Time) Summary {
 		Completed:     r.completed,
 		LatencyP50:    valueAt(r.all, 50, r.maxLatency),
 		LatencyP90:    valueAt(r.all, 90, r.maxLatency),
+		LatencyP95:    valueAt(r.all, 95, r.maxLatency),
 		LatencyP99:    valueAt(r.all, 99, r.maxLatency),
 		LatencyP999:   valueAt(r.all, 99.9, r.maxLatency),
 		LatencyMax:    r.maxLatency,
@@ -119,6 +141,12 @@ func (r *Recorder) Summary(label string, end time.Time) Summary {
 		Pauses:        slices.Clone(r.pauses),
 		Series:        r.series(end),
 		Percentiles:   distribution(r.all, r.maxLatency),
+
+		LatencyByType:       r.typeLatencies(),
+		Stages:              r.stageLatencies(),
+		StagesWithoutCommit: r.stages.withoutCommit,
+		Resources:           r.resourceSeries(),
+		BillingByDay:        r.billingByDay(),
 	}
 	if span := end.Sub(r.start).Seconds(); span > 0 {
 		s.Throughput = float64(r.completed) / span

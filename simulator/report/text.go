@@ -28,6 +28,11 @@ func (s Summary) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, t := range s.tables() {
+		if err := writeTable(bw, t); err != nil {
+			return err
+		}
+	}
 	if len(s.MismatchTexts) > 0 {
 		fmt.Fprintf(bw, "ledger mismatches (first %s of %s):\n", groupInt(int64(len(s.MismatchTexts))), groupInt(s.Mismatches))
 		for _, t := range s.MismatchTexts {
@@ -49,4 +54,25 @@ func (s Summary) WriteText(w io.Writer) error {
 // oneLine keeps a free text on its line (and out of tabwriter's columns).
 func oneLine(s string) string {
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
+}
+
+// writeTable writes a table's title, then its header and rows in aligned
+// columns, indented, then its notes.
+func writeTable(w io.Writer, t table) error {
+	fmt.Fprintf(w, "%s:\n", oneLine(t.Title))
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	for _, cells := range append([][]string{t.Header}, t.Rows...) {
+		clean := make([]string, len(cells))
+		for i, c := range cells {
+			clean[i] = oneLine(c)
+		}
+		fmt.Fprintf(tw, "  %s\n", strings.Join(clean, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range t.Notes {
+		fmt.Fprintf(w, "  (%s)\n", oneLine(n))
+	}
+	return nil
 }

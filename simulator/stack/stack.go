@@ -5,7 +5,6 @@
 package stack
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
+	"github.com/cspreseller/csp-processor/simulator/procstat"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
 	"github.com/cspreseller/csp-processor/state/redisconn"
 	"github.com/cspreseller/csp-processor/state/redisserver"
@@ -74,6 +74,11 @@ type Stack struct {
 	Streams bus.StreamsConfig
 	// ProcessorPID is the spawned processor's process ID (0 otherwise).
 	ProcessorPID int
+	// RedisPID is the private redis-server's process ID (0: an external
+	// Redis).
+	RedisPID int
+	// embeddedNATS and inProcess say what runs inside this process.
+	embeddedNATS, inProcess bool
 
 	closers []func() error
 }
@@ -105,6 +110,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		}
 		s.closers = append(s.closers, func() error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
 		natsCfg = natsconn.Config{URL: srv.ClientURL()}
+		s.embeddedNATS = true
 	}
 	// Reconnect for ever, quickly, buffering what is published meanwhile:
 	// a NATS restart is an outage the run waits out, not its end.
@@ -128,6 +134,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		}
 		s.closers = append(s.closers, srv.Close)
 		redisCfg = redisconn.Config{URL: srv.URL()}
+		s.RedisPID = srv.PID()
 	}
 	// Several addresses in the URL make a cluster client.
 	if s.Redis, err = redisCfg.NewClient(nil); err != nil {
@@ -141,6 +148,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		if err := s.startInProcess(ctx, opt); err != nil {
 			return nil, err
 		}
+		s.inProcess = true
 	case Spawn, "":
 		if err := s.spawn(ctx, opt, dir, natsCfg, redisCfg); err != nil {
 			return nil, err
@@ -245,25 +253,42 @@ func (s *Stack) ProcessorRSS() (rss, peak int64, err error) {
 	if s.ProcessorPID == 0 {
 		return 0, 0, errors.New("the processor is not a process of this run")
 	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.ProcessorPID))
-	if err != nil {
-		return 0, 0, err
+	return procstat.Memory(s.ProcessorPID)
+}
+
+// Names of the process groups of Processes (and of the report's resource
+// series): the servers that run inside the simulator's process are named
+// with it, since their CPU and memory cannot be told apart from its own.
+const (
+	GroupSimulator = "simulator"
+	GroupProcessor = "processor"
+	GroupRedis     = "Redis"
+)
+
+// Processes are the processes of the run this stack knows: the simulator
+// itself (with the embedded NATS server and an in-process processor when
+// they run in it), the spawned processor and the private redis-server. An
+// external server's process is not known and not listed.
+func (s *Stack) Processes() []procstat.Group {
+	self := GroupSimulator
+	var with []string
+	if s.embeddedNATS {
+		with = append(with, "NATS")
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
-			continue
-		}
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if k == "VmRSS" {
-			rss = kb * 1024
-		} else {
-			peak = kb * 1024
-		}
+	if s.inProcess {
+		with = append(with, "processor")
 	}
-	return rss, peak, sc.Err()
+	if len(with) > 0 {
+		self += " + " + strings.Join(with, " + ")
+	}
+	groups := []procstat.Group{{Name: self, PIDs: []int{os.Getpid()}}}
+	if s.ProcessorPID != 0 {
+		groups = append(groups, procstat.Group{Name: GroupProcessor, PIDs: []int{s.ProcessorPID}})
+	}
+	if s.RedisPID != 0 {
+		groups = append(groups, procstat.Group{Name: GroupRedis, PIDs: []int{s.RedisPID}})
+	}
+	return groups
 }
 
 // RedisMemory is Redis's used_memory in bytes, summed over the masters of

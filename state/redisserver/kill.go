@@ -21,3 +21,7 @@ func (s *Server) Kill() error {
 
 // Port is the port the server listens on.
 func (s *Server) Port() int { return s.port }
+
+// PID is the server's process ID (it stays the same after the process
+// exited), for reading its CPU and memory use from /proc.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
