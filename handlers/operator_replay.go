@@ -52,7 +52,7 @@ import (
 
 // replayClockMargin allows for the processor's and the broker's clocks
 // differing when checking the duplicate window.
-const replayClockMargin = 5 * time.Second
+const replayClockMargin = time.Second
 
 func (o *OperatorService) deadLetterReplay(ctx context.Context, body []byte) (any, *messages.OperatorError) {
 	var req messages.DeadLetterRequest

@@ -23,10 +23,12 @@ import (
 	"strings"
 )
 
-// Users of the shipped accounts.conf the processor's process connects as.
+// Users of the shipped accounts.conf the processor's process connects as,
+// and the operator's, which cmd/cspctl connects as.
 const (
 	ProcessorUser = "processor"
 	SimulatorUser = "simulator"
+	OperatorUser  = "operator"
 )
 
 // CredentialsFile is the file in the credentials directory that holds the
@@ -130,6 +132,25 @@ func LoadOrCreate(dir string, accountsConf []byte) (*Credentials, error) {
 		if err := c.write(); err != nil {
 			return nil, err
 		}
+	}
+	return c, nil
+}
+
+// Load reads the passwords kept in dir/credentials.env by an earlier
+// LoadOrCreate, generating nothing: for a client of the embedded server
+// (cmd/cspctl) that finds the file the processor made. A file others can
+// read is refused, as LoadOrCreate refuses it.
+func Load(dir string) (*Credentials, error) {
+	c := &Credentials{Path: filepath.Join(dir, CredentialsFile)}
+	b, err := os.ReadFile(c.Path)
+	if err != nil {
+		return nil, fmt.Errorf("natsauth: %w", err)
+	}
+	if err := privateOnly(c.Path); err != nil {
+		return nil, err
+	}
+	if c.passwords, err = parse(c.Path, b); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
