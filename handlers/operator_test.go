@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/cspreseller/csp-processor/messages"
+	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/state"
 )
@@ -215,9 +217,9 @@ func TestOperatorServiceAnswersEveryEndpoint(t *testing.T) {
 // A customer whose stored state does not decode is shown to the operator
 // with the decoder's error (the partner gets only "unavailable"); on a
 // processor not in simulation mode the clock endpoint says there is none;
-// and a dead letter of a command that failed is not replayed within the
+// a dead letter of a command that failed is not replayed within the
 // command stream's duplicate window, where JetStream would drop it as the
-// original.
+// original; and a replay that fails again is dead-lettered again.
 func TestOperatorServiceNamesBrokenStateAndRefusesEarlyReplays(t *testing.T) {
 	e := newEnv(t, 1)
 	e.fastRetries()
@@ -244,8 +246,49 @@ func TestOperatorServiceNamesBrokenStateAndRefusesEarlyReplays(t *testing.T) {
 	if len(list.DeadLetters) != 1 || list.DeadLetters[0].Attempts != DefaultMaxAttempts {
 		t.Fatalf("dead letters %+v", list)
 	}
-	oe = e.opsRefused(messages.OpsSubjectDLQReplay, messages.DeadLetterRequest{Seq: list.DeadLetters[0].Seq}, "409", "duplicate_window")
+	first := list.DeadLetters[0].Seq
+	oe = e.opsRefused(messages.OpsSubjectDLQReplay, messages.DeadLetterRequest{Seq: first}, "409", "duplicate_window")
 	if !strings.Contains(oe.Description, "replay after") {
 		t.Fatalf("the refusal does not say when: %s", oe.Description)
+	}
+
+	// Replayed past the window while the state is still broken, the
+	// command fails again: it gets its attempts and a dead letter of its
+	// own, instead of being acked as a command set aside before.
+	shortenCommandDuplicateWindow(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var replay messages.DeadLetterReplay
+	if err := waitFor(ctx, func() bool {
+		err := e.ops(messages.OpsSubjectDLQReplay, messages.DeadLetterRequest{Seq: first}, &replay)
+		var oe *messages.OperatorError
+		if err != nil && (!errors.As(err, &oe) || oe.Code != "duplicate_window") {
+			t.Fatalf("replay: %v", err)
+		}
+		return err == nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if replay.Outcome != messages.ReplayPublished || replay.StreamSeq == 0 {
+		t.Fatalf("replay %+v", replay)
+	}
+	again := watch.await(t, replay.StreamSeq)
+	if again.code != messages.CodeInternalError || again.attempts != strconv.Itoa(DefaultMaxAttempts) {
+		t.Fatalf("the failed replay's dead letter: code %q attempts %q", again.code, again.attempts)
+	}
+}
+
+// shortenCommandDuplicateWindow shortens the command stream's duplicate
+// window, so that a test need not wait 2 minutes to replay a command.
+func shortenCommandDuplicateWindow(t *testing.T, e *env) {
+	t.Helper()
+	s, err := e.js.Stream(context.Background(), bus.DefaultCommandStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Duplicates = 100 * time.Millisecond
+	if _, err := e.js.UpdateStream(context.Background(), cfg); err != nil {
+		t.Fatal(err)
 	}
 }

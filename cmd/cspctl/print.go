@@ -60,6 +60,14 @@ func orDash(s string) string {
 	return s
 }
 
+// count is "1 thing" or "n things".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
+}
+
 // clip shortens s to n runes for a table cell.
 func clip(s string, n int) string {
 	r := []rune(s)
@@ -120,7 +128,7 @@ func printTimers(w io.Writer, v messages.OpsTimers) error {
 	if err := table(w, "DUE\tCUSTOMER\tKIND\tSUBSCRIPTION\tPARTITION\tTIMER", rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d timers (from the %s)", len(v.Timers), v.Source)
+	fmt.Fprintf(w, "%s (from the %s)", count(len(v.Timers), "timer"), v.Source)
 	if v.Truncated {
 		fmt.Fprint(w, "; more are pending: raise -limit or narrow with -before")
 	}
@@ -138,7 +146,7 @@ func printOutbox(w io.Writer, v messages.OpsOutbox) error {
 	if err := table(w, "WRITTEN\tAGE\tCUSTOMER\tEVENT\tSUBJECT\tBYTES", rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d events of %d customers waiting", len(v.Entries), v.Customers)
+	fmt.Fprintf(w, "%s of %s waiting", count(len(v.Entries), "event"), count(v.Customers, "customer"))
 	if v.Truncated {
 		fmt.Fprint(w, "; more are waiting: raise -limit")
 	}
@@ -190,7 +198,7 @@ func printDeadLetters(w io.Writer, v messages.DeadLetterList) error {
 		_, err := fmt.Fprintf(w, "more: cspctl dlq list -after %d\n", v.Next)
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d dead letters; that is all\n", len(v.DeadLetters))
+	_, err := fmt.Fprintf(w, "%s; that is all\n", count(len(v.DeadLetters), "dead letter"))
 	return err
 }
 
@@ -250,6 +258,6 @@ func printReplay(w io.Writer, v messages.DeadLetterReplay) error {
 }
 
 func printPurge(w io.Writer, v messages.DeadLetterPurge) error {
-	_, err := fmt.Fprintf(w, "removed %d dead letters\n", v.Purged)
+	_, err := fmt.Fprintf(w, "removed %s\n", count(int(v.Purged), "dead letter"))
 	return err
 }
