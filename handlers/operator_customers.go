@@ -68,12 +68,18 @@ func (o *OperatorService) loadCustomer(ctx context.Context, customerID string) (
 	return snap, st, nil
 }
 
-func (o *OperatorService) customer(ctx context.Context, body []byte) (any, *messages.OperatorError) {
+// requestedCustomer decodes an OpsCustomerRequest and loads its customer.
+func (o *OperatorService) requestedCustomer(ctx context.Context, body []byte) (messages.OpsCustomerRequest, state.Snapshot, rules.CustomerState, *messages.OperatorError) {
 	var req messages.OpsCustomerRequest
 	if oe := decodeOps(body, &req, `{"customer_id": "..."}`); oe != nil {
-		return nil, oe
+		return req, state.Snapshot{}, rules.CustomerState{}, oe
 	}
 	snap, st, oe := o.loadCustomer(ctx, req.CustomerID)
+	return req, snap, st, oe
+}
+
+func (o *OperatorService) customer(ctx context.Context, body []byte) (any, *messages.OperatorError) {
+	req, snap, st, oe := o.requestedCustomer(ctx, body)
 	if oe != nil {
 		return nil, oe
 	}
@@ -87,11 +93,7 @@ func (o *OperatorService) customer(ctx context.Context, body []byte) (any, *mess
 }
 
 func (o *OperatorService) subscriptions(ctx context.Context, body []byte) (any, *messages.OperatorError) {
-	var req messages.OpsCustomerRequest
-	if oe := decodeOps(body, &req, `{"customer_id": "..."}`); oe != nil {
-		return nil, oe
-	}
-	_, st, oe := o.loadCustomer(ctx, req.CustomerID)
+	req, _, st, oe := o.requestedCustomer(ctx, body)
 	if oe != nil {
 		return nil, oe
 	}
@@ -150,11 +152,7 @@ func (o *OperatorService) orders(ctx context.Context, body []byte) (any, *messag
 
 // export answers EXP-1's CSV with every partner's subscriptions.
 func (o *OperatorService) export(ctx context.Context, body []byte) (any, *messages.OperatorError) {
-	var req messages.OpsCustomerRequest
-	if oe := decodeOps(body, &req, `{"customer_id": "..."}`); oe != nil {
-		return nil, oe
-	}
-	_, st, oe := o.loadCustomer(ctx, req.CustomerID)
+	_, _, st, oe := o.requestedCustomer(ctx, body)
 	if oe != nil {
 		return nil, oe
 	}

@@ -22,6 +22,16 @@ func (o *OperatorService) deadLetters() bus.DeadLetters {
 	return bus.DeadLetters{JS: o.JS, Stream: o.Streams.WithDefaults().DeadLetterStream}
 }
 
+// requestedDeadLetter decodes a DeadLetterRequest and reads its dead
+// letter.
+func (o *OperatorService) requestedDeadLetter(ctx context.Context, body []byte) (*jetstream.RawStreamMsg, *messages.OperatorError) {
+	var req messages.DeadLetterRequest
+	if oe := decodeOps(body, &req, `{"seq": n}`); oe != nil {
+		return nil, oe
+	}
+	return o.getDeadLetter(ctx, req.Seq)
+}
+
 // getDeadLetter reads dead letter seq for an endpoint.
 func (o *OperatorService) getDeadLetter(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, *messages.OperatorError) {
 	if seq == 0 {
@@ -103,11 +113,7 @@ func (o *OperatorService) deadLetterList(ctx context.Context, body []byte) (any,
 }
 
 func (o *OperatorService) deadLetterShow(ctx context.Context, body []byte) (any, *messages.OperatorError) {
-	var req messages.DeadLetterRequest
-	if oe := decodeOps(body, &req, `{"seq": n}`); oe != nil {
-		return nil, oe
-	}
-	m, oe := o.getDeadLetter(ctx, req.Seq)
+	m, oe := o.requestedDeadLetter(ctx, body)
 	if oe != nil {
 		return nil, oe
 	}

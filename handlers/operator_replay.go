@@ -55,21 +55,17 @@ import (
 const replayClockMargin = time.Second
 
 func (o *OperatorService) deadLetterReplay(ctx context.Context, body []byte) (any, *messages.OperatorError) {
-	var req messages.DeadLetterRequest
-	if oe := decodeOps(body, &req, `{"seq": n}`); oe != nil {
-		return nil, oe
-	}
-	m, oe := o.getDeadLetter(ctx, req.Seq)
+	m, oe := o.requestedDeadLetter(ctx, body)
 	if oe != nil {
 		return nil, oe
 	}
 	s := bus.DeadLetterSummary(m)
 	r, err := bus.ReplayOf(m)
 	if err != nil {
-		return nil, opsErr(opsConflict, "not_replayable", "dead letter %d (%s) cannot be replayed: %v", req.Seq, s.Code, err)
+		return nil, opsErr(opsConflict, "not_replayable", "dead letter %d (%s) cannot be replayed: %v", m.Sequence, s.Code, err)
 	}
 	cmd := r.Command
-	out := messages.DeadLetterReplay{Seq: req.Seq, Subject: r.Msg.Subject, MsgID: r.Msg.Header.Get(jetstream.MsgIDHeader),
+	out := messages.DeadLetterReplay{Seq: m.Sequence, Subject: r.Msg.Subject, MsgID: r.Msg.Header.Get(jetstream.MsgIDHeader),
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID}
 	window, err := o.duplicateWindow(ctx)
 	if err != nil {
@@ -104,7 +100,7 @@ func (o *OperatorService) deadLetterReplay(ctx context.Context, body []byte) (an
 	if acks[0].Duplicate {
 		out.Outcome, out.StreamSeq = messages.ReplayDuplicate, 0
 	}
-	o.Logger.Info("Operator replayed a dead letter", watermill.LogFields{"seq": req.Seq, "customer": cmd.CustomerID,
+	o.Logger.Info("Operator replayed a dead letter", watermill.LogFields{"seq": m.Sequence, "customer": cmd.CustomerID,
 		"command": cmd.ID, "outcome": out.Outcome, "stream_seq": out.StreamSeq})
 	return out, nil
 }

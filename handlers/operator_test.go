@@ -255,7 +255,7 @@ func TestOperatorServiceNamesBrokenStateAndRefusesEarlyReplays(t *testing.T) {
 	// Replayed past the window while the state is still broken, the
 	// command fails again: it gets its attempts and a dead letter of its
 	// own, instead of being acked as a command set aside before.
-	shortenCommandDuplicateWindow(t, e)
+	shortenDuplicateWindow(t, e, bus.DefaultCommandStream)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var replay messages.DeadLetterReplay
@@ -276,19 +276,15 @@ func TestOperatorServiceNamesBrokenStateAndRefusesEarlyReplays(t *testing.T) {
 	if again.code != messages.CodeInternalError || again.attempts != strconv.Itoa(DefaultMaxAttempts) {
 		t.Fatalf("the failed replay's dead letter: code %q attempts %q", again.code, again.attempts)
 	}
-}
 
-// shortenCommandDuplicateWindow shortens the command stream's duplicate
-// window, so that a test need not wait 2 minutes to replay a command.
-func shortenCommandDuplicateWindow(t *testing.T, e *env) {
-	t.Helper()
-	s, err := e.js.Stream(context.Background(), bus.DefaultCommandStream)
-	if err != nil {
-		t.Fatal(err)
+	// Two dead letters of the command now, a page of one at a time.
+	page := mustOps[messages.DeadLetterList](e, messages.OpsSubjectDLQList, messages.DeadLetterListRequest{Limit: 1})
+	if len(page.DeadLetters) != 1 || page.DeadLetters[0].Seq != first || page.Next != first {
+		t.Fatalf("first page %+v", page)
 	}
-	cfg := s.CachedInfo().Config
-	cfg.Duplicates = 100 * time.Millisecond
-	if _, err := e.js.UpdateStream(context.Background(), cfg); err != nil {
-		t.Fatal(err)
+	page = mustOps[messages.DeadLetterList](e, messages.OpsSubjectDLQList, messages.DeadLetterListRequest{After: page.Next, Limit: 1})
+	if len(page.DeadLetters) != 1 || page.DeadLetters[0].Seq <= first || page.Next != 0 ||
+		page.DeadLetters[0].CommandID != list.DeadLetters[0].CommandID {
+		t.Fatalf("second page %+v", page)
 	}
 }

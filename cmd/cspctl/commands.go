@@ -116,30 +116,9 @@ func instant(s string, now time.Time) (time.Time, error) {
 }
 
 var commands = []command{
-	{name: "customer", args: "<customer>", help: "The customer's decoded stored state as JSON: customer, subscriptions, orders,\ntimers, transfers, parked commands, and the commands set aside (dead-lettered).",
-		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
-			pos, err := positional(fs, args, "customer")
-			if err != nil {
-				return nil, err
-			}
-			return func(c *ctl) error {
-				var raw []byte
-				if err := messages.OperatorCall(c.ctx, c.nc, messages.OpsSubjectCustomer, messages.OpsCustomerRequest{CustomerID: pos[0]}, &raw); err != nil {
-					return err
-				}
-				return printJSON(c.out, raw)
-			}, nil
-		}},
-	{name: "subscriptions", args: "<customer>", help: "The customer's subscriptions, every partner's, one line each.",
-		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
-			pos, err := positional(fs, args, "customer")
-			if err != nil {
-				return nil, err
-			}
-			return func(c *ctl) error {
-				return show(c, messages.OpsSubjectSubscriptions, messages.OpsCustomerRequest{CustomerID: pos[0]}, printSubscriptions)
-			}, nil
-		}},
+	customerCommand("customer", "The customer's decoded stored state as JSON: customer, subscriptions, orders,\ntimers, transfers, parked commands, and the commands set aside (dead-lettered).",
+		messages.OpsSubjectCustomer, func(w io.Writer, raw json.RawMessage) error { return printJSON(w, raw) }),
+	customerCommand("subscriptions", "The customer's subscriptions, every partner's, one line each.", messages.OpsSubjectSubscriptions, printSubscriptions),
 	{name: "reducible", args: "[-at T] <customer> <subscription>", help: "How many licenses of a subscription can be removed now, lot by lot (QTY-3),\nas its partner of record sees it.",
 		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
 			at := fs.String("at", "", "RFC 3339 instant to answer for (a processor in simulation mode only)")
@@ -164,17 +143,8 @@ var commands = []command{
 				return show(c, messages.OpsSubjectOrders, messages.OpsOrdersRequest{CustomerID: pos[0], From: *from, To: *to}, printOrders)
 			}, nil
 		}},
-	{name: "export", args: "<customer>", help: "The customer's subscriptions as CSV (EXP-1's columns), every partner's, to stdout.",
-		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
-			pos, err := positional(fs, args, "customer")
-			if err != nil {
-				return nil, err
-			}
-			return func(c *ctl) error {
-				return show(c, messages.OpsSubjectExport, messages.OpsCustomerRequest{CustomerID: pos[0]},
-					func(w io.Writer, v messages.SubscriptionsCSV) error { _, err := io.WriteString(w, v.CSV); return err })
-			}, nil
-		}},
+	customerCommand("export", "The customer's subscriptions as CSV (EXP-1's columns), every partner's, to stdout.", messages.OpsSubjectExport,
+		func(w io.Writer, v messages.SubscriptionsCSV) error { _, err := io.WriteString(w, v.CSV); return err }),
 	{name: "timers", args: "[-customer C] [-before T] [-limit N]", help: "Pending timers, earliest first: every customer's from the timer index, or one\ncustomer's from its state.",
 		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
 			customer := fs.String("customer", "", "only this customer's timers (from its state)")
@@ -198,20 +168,9 @@ var commands = []command{
 				return show(c, messages.OpsSubjectOutbox, messages.OpsOutboxRequest{CustomerID: *customer, Limit: *limit}, printOutbox)
 			}, nil
 		}},
-	{name: "partitions", args: "", help: "Each command partition's consumer (pending, unacked, redelivered, waiting pulls)\nand the replica holding its lease.",
-		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
-			if _, err := positional(fs, args); err != nil {
-				return nil, err
-			}
-			return func(c *ctl) error { return show(c, messages.OpsSubjectPartitions, struct{}{}, printPartitions) }, nil
-		}},
-	{name: "clock", args: "", help: "The simulated clock (a processor in simulation mode only).",
-		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
-			if _, err := positional(fs, args); err != nil {
-				return nil, err
-			}
-			return func(c *ctl) error { return show(c, messages.OpsSubjectClock, struct{}{}, printClock) }, nil
-		}},
+	plainCommand("partitions", "Each command partition's consumer (pending, unacked, redelivered, waiting pulls)\nand the replica holding its lease.",
+		messages.OpsSubjectPartitions, printPartitions),
+	plainCommand("clock", "The simulated clock (a processor in simulation mode only).", messages.OpsSubjectClock, printClock),
 	{name: "dlq list", args: "[-after SEQ] [-limit N] [-code CODE]", help: "Dead letters in stream order, a page at a time: sequence, time, code, customer,\ncommand, whether it has been applied since, and the reason.",
 		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
 			after := fs.Uint64("after", 0, "start after this sequence (the previous page's next)")
@@ -224,26 +183,9 @@ var commands = []command{
 				return show(c, messages.OpsSubjectDLQList, messages.DeadLetterListRequest{After: *after, Limit: *limit, Code: *code}, printDeadLetters)
 			}, nil
 		}},
-	{name: "dlq show", args: "<seq>", help: "One dead letter whole: its headers, its body, whether it can be replayed.",
-		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
-			seq, err := seqOnly(fs, args)
-			if err != nil {
-				return nil, err
-			}
-			return func(c *ctl) error {
-				return show(c, messages.OpsSubjectDLQShow, messages.DeadLetterRequest{Seq: seq}, printDeadLetter)
-			}, nil
-		}},
-	{name: "dlq replay", args: "<seq>", help: "Publish the dead letter's command again, as sent, to its original subject with\nits original Nats-Msg-Id: it is applied once, however often it is replayed.\nFix what made it fail first.",
-		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
-			seq, err := seqOnly(fs, args)
-			if err != nil {
-				return nil, err
-			}
-			return func(c *ctl) error {
-				return show(c, messages.OpsSubjectDLQReplay, messages.DeadLetterRequest{Seq: seq}, printReplay)
-			}, nil
-		}},
+	seqCommand("dlq show", "One dead letter whole: its headers, its body, whether it can be replayed.", messages.OpsSubjectDLQShow, printDeadLetter),
+	seqCommand("dlq replay", "Publish the dead letter's command again, as sent, to its original subject with\nits original Nats-Msg-Id: it is applied once, however often it is replayed.\nFix what made it fail first.",
+		messages.OpsSubjectDLQReplay, printReplay),
 	{name: "dlq purge", args: "[-yes] <seq> | [-yes] -older-than T", help: "Remove one dead letter, or every one stored before a time (RFC 3339, or an age\nsuch as 72h or 30d). Without -yes nothing is removed and the answer says what would be.",
 		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
 			yes := fs.Bool("yes", false, "really remove")
@@ -273,11 +215,41 @@ var commands = []command{
 		}},
 }
 
-// seqOnly parses a command whose one argument is a dead letter's sequence.
-func seqOnly(fs *flag.FlagSet, args []string) (uint64, error) {
-	pos, err := positional(fs, args, "seq")
-	if err != nil {
-		return 0, err
-	}
-	return seqArg(pos[0])
+// customerCommand is a command whose one argument is a customer.
+func customerCommand[T any](name, help, subject string, print func(io.Writer, T) error) command {
+	return command{name: name, args: "<customer>", help: help,
+		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
+			pos, err := positional(fs, args, "customer")
+			if err != nil {
+				return nil, err
+			}
+			return func(c *ctl) error { return show(c, subject, messages.OpsCustomerRequest{CustomerID: pos[0]}, print) }, nil
+		}}
+}
+
+// seqCommand is a command whose one argument is a dead letter's sequence.
+func seqCommand[T any](name, help, subject string, print func(io.Writer, T) error) command {
+	return command{name: name, args: "<seq>", help: help,
+		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
+			pos, err := positional(fs, args, "seq")
+			if err != nil {
+				return nil, err
+			}
+			seq, err := seqArg(pos[0])
+			if err != nil {
+				return nil, err
+			}
+			return func(c *ctl) error { return show(c, subject, messages.DeadLetterRequest{Seq: seq}, print) }, nil
+		}}
+}
+
+// plainCommand is a command without arguments.
+func plainCommand[T any](name, help, subject string, print func(io.Writer, T) error) command {
+	return command{name: name, help: help,
+		parse: func(fs *flag.FlagSet, args []string) (func(*ctl) error, error) {
+			if _, err := positional(fs, args); err != nil {
+				return nil, err
+			}
+			return func(c *ctl) error { return show(c, subject, struct{}{}, print) }, nil
+		}}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -226,7 +227,7 @@ func TestReplayAppliesADeadLetteredCommandOnceAfterTheFaultIsFixed(t *testing.T)
 		t.Fatalf("dlq replay:\n%s", replayed)
 	}
 	evs := s.eventsOf(suspend, messages.EvtSubscriptionSuspended)
-	if n := len(ofType(evs, messages.EvtSubscriptionSuspended)); n != 1 {
+	if n := countType(evs, messages.EvtSubscriptionSuspended); n != 1 {
 		t.Fatalf("%d subscription.suspended events for the replayed command", n)
 	}
 
@@ -256,7 +257,7 @@ func TestReplayAppliesADeadLetteredCommandOnceAfterTheFaultIsFixed(t *testing.T)
 	})
 	s.consumerCaughtUp(stored)
 	after := s.eventsOf(suspend, messages.EvtSubscriptionSuspended)
-	if len(after) != 2 || len(ofType(after, messages.EvtSubscriptionSuspended)) != 1 || s.events.Duplicates() != 0 {
+	if len(after) != 2 || countType(after, messages.EvtSubscriptionSuspended) != 1 || s.events.Duplicates() != 0 {
 		t.Fatalf("after replaying twice and publishing again: %d events of the command (%d delivered twice), want the rejection and one suspension",
 			len(after), s.events.Duplicates())
 	}
@@ -286,12 +287,7 @@ func TestReplayAppliesADeadLetteredCommandOnceAfterTheFaultIsFixed(t *testing.T)
 	}
 }
 
-func ofType(evs []messages.Event, typ messages.EventType) []messages.Event {
-	var out []messages.Event
-	for _, e := range evs {
-		if e.Type == typ {
-			out = append(out, e)
-		}
-	}
-	return out
+// countType counts the events of one type.
+func countType(evs []messages.Event, typ messages.EventType) int {
+	return len(slices.DeleteFunc(slices.Clone(evs), func(ev messages.Event) bool { return ev.Type != typ }))
 }
