@@ -2,6 +2,7 @@ package deployments
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
@@ -25,6 +27,7 @@ const (
 	upstreamUser      = "upstream"
 	simulatorUser     = "simulator"
 	portalUser        = "customer-portal"
+	operatorUser      = "operator"
 	partnerUserPrefix = "partner-"
 )
 
@@ -63,7 +66,7 @@ func setUpSite(t *testing.T) *site {
 			s.partners[name] = partnerOf(t, s.users[name])
 		}
 	}
-	for _, name := range []string{processorUser, billingUser, upstreamUser, simulatorUser, portalUser} {
+	for _, name := range []string{processorUser, billingUser, upstreamUser, simulatorUser, portalUser, operatorUser} {
 		if s.clients[name] == nil {
 			t.Fatalf("the shipped config has no user %q", name)
 		}
@@ -207,8 +210,10 @@ func refusedFor(s *site, user string) []attempt {
 	for _, st := range []string{s.streams.CommandStream, s.streams.EventStream, s.streams.DeadLetterStream} {
 		for _, a := range streamAttacks(st) {
 			// The processor owns its streams' configuration; it too must
-			// not read or delete stored messages directly.
-			if user == processorUser && !strings.Contains(a.subject, ".MSG.") && !strings.Contains(a.subject, ".DIRECT.") {
+			// not read or delete stored messages directly, but for the
+			// dead letters the operator service reads and removes.
+			if user == processorUser && (!strings.Contains(a.subject, ".MSG.") && !strings.Contains(a.subject, ".DIRECT.") ||
+				st == s.streams.DeadLetterStream && strings.Contains(a.subject, ".MSG.")) {
 				continue
 			}
 			// The simulator reads every event through ordered consumers
@@ -225,12 +230,15 @@ func refusedFor(s *site, user string) []attempt {
 	}
 	if user != processorUser {
 		out = append(out, leaseAttacks()...)
+		out = append(out, operatorServiceAttacks()...)
+	}
+	if user != operatorUser {
+		out = append(out, operatorCalls()...)
 	}
 	if user == processorUser {
-		// It publishes only its own timer commands and answers queries.
-		return append(out,
-			pub("command as a partner", command("P-1001", "admin_agent", "subscription.cancel")),
-			pub("query as a partner", messages.QuerySubject("P-1001", messages.RoleAdminAgent, "C-1", "x")))
+		// It publishes commands (its timers, the operator's replays) and
+		// answers queries, but asks none.
+		return append(out, pub("query as a partner", messages.QuerySubject("P-1001", messages.RoleAdminAgent, "C-1", "x")))
 	}
 	out = append(out,
 		pub("command as the processor's timers", command(messages.SystemPartner, string(messages.RoleSystem), "timer.fired")),
@@ -289,12 +297,53 @@ func refusedFor(s *site, user string) []attempt {
 			pub("another customer command", command(messages.CustomerActor, string(messages.RoleCustomerAdmin), "subscription.cancel")),
 			pub("accept in another role", command(messages.CustomerActor, string(messages.RoleAdminAgent), "customer.relationship.accept")),
 			pub("create a consumer", "$JS.API.CONSUMER.CREATE."+s.streams.EventStream+".spare"))
+	case user == operatorUser:
+		// Everything it does goes through the processor's operator
+		// service: no command (a replay is the service's), no query, no
+		// JetStream API, no stream read, no other service.
+		out = append(out,
+			pub("command as a customer", command(messages.CustomerActor, string(messages.RoleCustomerAdmin), "customer.relationship.accept")),
+			pub("JetStream account info", "$JS.API.INFO"),
+			pub("list the streams", "$JS.API.STREAM.NAMES"),
+			pub("stream info of the dead letters", "$JS.API.STREAM.INFO."+s.streams.DeadLetterStream),
+			pub("stream info of the commands", "$JS.API.STREAM.INFO."+s.streams.CommandStream),
+			pub("list the command consumers", "$JS.API.CONSUMER.LIST."+s.streams.CommandStream),
+			pub("read dead letters through a consumer", "$JS.API.CONSUMER.CREATE."+s.streams.DeadLetterStream+".spare."+messages.DeadLetterPrefix+".>"),
+			pub("read dead letters through an unnamed consumer", "$JS.API.CONSUMER.CREATE."+s.streams.DeadLetterStream),
+			pub("read events through a consumer", "$JS.API.CONSUMER.CREATE."+s.streams.EventStream+".spare"),
+			pub("ask another micro service", "$SRV.INFO.another-service"))
 	case user == simulatorUser:
 		out = append(out,
 			pub("create a consumer on the command stream", "$JS.API.CONSUMER.CREATE."+s.streams.CommandStream+".spare"),
 			pub("ack on the event stream", "$JS.ACK."+s.streams.EventStream+".spare.1.1.1.1700000000000000000.0"))
 	}
 	return out
+}
+
+// operatorServiceAttacks impersonate the processor's operator service: a
+// user answering its endpoints or its discovery would read the operator's
+// requests and forge the answers.
+func operatorServiceAttacks() []attempt {
+	return []attempt{
+		sub("answer the operator service", messages.OperatorSubjectPrefix+".>"),
+		sub("answer a dead-letter replay", messages.OpsSubjectDLQReplay),
+		sub("answer micro discovery", "$SRV.PING"),
+		sub("answer the operator service's discovery", "$SRV.INFO."+messages.OperatorServiceName),
+	}
+}
+
+// operatorCalls are the operator service's requests, which nobody but the
+// operator may make: a partner asking them would read every partner's
+// customers, replay or purge dead letters.
+func operatorCalls() []attempt {
+	return []attempt{
+		pub("read a customer's state through the operator service", messages.OpsSubjectCustomer),
+		pub("list dead letters", messages.OpsSubjectDLQList),
+		pub("replay a dead letter", messages.OpsSubjectDLQReplay),
+		pub("purge dead letters", messages.OpsSubjectDLQPurge),
+		pub("discover the operator service", "$SRV.INFO."+messages.OperatorServiceName),
+		pub("ping every micro service", "$SRV.PING"),
+	}
 }
 
 // G6, PTN-1, ROL-1: every user of the shipped config is refused, by the
@@ -408,6 +457,29 @@ func TestG6_UsersCanDoTheirOwnJobs(t *testing.T) {
 	ask(sim, messages.SimClockSubject)
 	ask(sim, messages.TestClockSubject)
 	ask(sim, messages.QuerySubject("P-2002", messages.RoleAdminAgent, "C-1", "reducible_quantity"))
+	operatorCallsTheService(t, proc, s.clients[operatorUser])
+
+	// The operator service reads and removes dead letters with the
+	// processor's user, and a replay publishes a command as its partner.
+	dls := bus.DeadLetters{JS: proc.js, Stream: s.streams.DeadLetterStream}
+	first, err := dls.Next(ctx, 1, "")
+	if err != nil {
+		t.Fatalf("processor: read the first dead letter: %v", err)
+	}
+	if err := dls.Delete(ctx, first.Sequence); err != nil {
+		t.Fatalf("processor: remove dead letter %d: %v", first.Sequence, err)
+	}
+	if _, err := proc.js.Publish(ctx, messages.DeadLetterPrefix+".internal_error", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	below, count, err := dls.StoredBefore(ctx, time.Now().Add(time.Hour))
+	if err != nil || count != 1 {
+		t.Fatalf("processor: dead letters stored before now: %d, %v", count, err)
+	}
+	if err := dls.PurgeBelow(ctx, below); err != nil {
+		t.Fatalf("processor: purge the dead letters: %v", err)
+	}
+	send(proc, command("P-2002", "admin_agent", "subscription.cancel"))
 
 	// Pull and ack through its own consumer; DoubleAck waits for the
 	// server's confirmation, so an ack refused would fail here.
@@ -509,6 +581,46 @@ func TestG6_UsersCanDoTheirOwnJobs(t *testing.T) {
 
 	for _, name := range s.names {
 		s.clients[name].noRefusals(t)
+	}
+}
+
+// operatorCallsTheService registers the operator service on the
+// processor's connection as the processor does (a micro service in its
+// queue group), and the operator finds it through micro's discovery and
+// calls an endpoint: the shipped permissions let the processor subscribe
+// to the endpoint and discovery subjects and answer them, and the operator
+// ask them.
+func operatorCallsTheService(t *testing.T, proc, op *natsClient) {
+	t.Helper()
+	svc, err := micro.AddService(proc.nc, micro.Config{Name: messages.OperatorServiceName,
+		Version: messages.OperatorServiceVersion, QueueGroup: messages.OperatorServiceName})
+	if err != nil {
+		t.Fatalf("processor: add the operator service: %v", err)
+	}
+	t.Cleanup(func() { _ = svc.Stop() })
+	if err := svc.AddEndpoint("dlq_replay", micro.HandlerFunc(func(r micro.Request) {
+		_ = r.Respond([]byte("answer to " + r.Subject()))
+	}), micro.WithEndpointSubject(messages.OpsSubjectDLQReplay)); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := op.nc.Request(messages.OpsSubjectDLQReplay, []byte(`{"seq":1}`), 5*time.Second)
+	if err != nil || string(m.Data) != "answer to "+messages.OpsSubjectDLQReplay {
+		t.Fatalf("operator: call %s: %v %v", messages.OpsSubjectDLQReplay, m, err)
+	}
+	id := svc.Info().ID
+	for _, subject := range []string{"$SRV.PING", "$SRV.INFO." + messages.OperatorServiceName,
+		"$SRV.STATS." + messages.OperatorServiceName + "." + id} {
+		m, err := op.nc.Request(subject, nil, 5*time.Second)
+		if err != nil {
+			t.Fatalf("operator: %s: %v", subject, err)
+		}
+		var who micro.ServiceIdentity
+		if err := json.Unmarshal(m.Data, &who); err != nil || who.Name != messages.OperatorServiceName || who.ID != id {
+			t.Fatalf("operator: %s answered %s (%v)", subject, m.Data, err)
+		}
 	}
 }
 

@@ -17,7 +17,8 @@ import (
 // processor user and serves the simulated clock and the queries as a member
 // of a queue group, so that a request is answered by one replica, not by
 // all of them. The shipped permissions allow those queue subscriptions and
-// the answers to the simulator's and a partner's requests, and nothing is
+// the answers to the simulator's and a partner's requests, and likewise the
+// operator service's endpoints and the operator's requests; nothing is
 // refused.
 func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) {
 	s := startShippedNATS(t)
@@ -26,7 +27,7 @@ func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) 
 	procs := make([]*natsClient, replicas)
 	for r := range procs {
 		procs[r] = s.connect(t, processorUser)
-		for _, subject := range []string{messages.SimClockSubject, messages.QuerySubjectPrefix + ".>"} {
+		for _, subject := range []string{messages.SimClockSubject, messages.QuerySubjectPrefix + ".>", messages.OperatorSubjectPrefix + ".>"} {
 			if _, err := procs[r].nc.QueueSubscribe(subject, "processor", func(m *nats.Msg) {
 				served[r].Add(1)
 				_ = m.Respond([]byte(fmt.Sprintf("replica %d", r)))
@@ -40,6 +41,7 @@ func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) 
 	}
 	sim := s.connect(t, simulatorUser)
 	partner := s.connect(t, "partner-P-1001")
+	op := s.connect(t, operatorUser)
 	for i := range requests {
 		for _, req := range []struct {
 			c       *natsClient
@@ -48,6 +50,7 @@ func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) 
 			{sim, messages.SimClockSubject},
 			{sim, messages.QuerySubject("P-2002", messages.RoleAdminAgent, "C-1", "reducible_quantity")},
 			{partner, messages.QuerySubject("P-1001", messages.RoleAdminAgent, "C-1", "reducible_quantity")},
+			{op, messages.OpsSubjectPartitions},
 		} {
 			if _, err := req.c.nc.Request(req.subject, nil, 5*time.Second); err != nil {
 				t.Fatalf("%s: request %d on %s: %v", req.c.user, i, req.subject, err)
@@ -60,8 +63,8 @@ func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) 
 	}
 	// One answer per request: a plain subscription in each replica would
 	// have served every request three times.
-	if total != 3*requests {
-		t.Errorf("the replicas served %d requests, want %d (each once)", total, 3*requests)
+	if total != 4*requests {
+		t.Errorf("the replicas served %d requests, want %d (each once)", total, 4*requests)
 	}
 	// A replica may move its command consumers' leaders
 	// (bus.SpreadConsumerLeaders): the server answers (on one server, that
@@ -80,7 +83,7 @@ func TestG6_ProcessorReplicasServeTheClockAndQueriesAsAQueueGroup(t *testing.T) 
 	} else if !strings.Contains(string(m.Data), "consumer_leader_stepdown_response") {
 		t.Errorf("processor: step down the leader of %s: %s", first, m.Data)
 	}
-	for _, c := range append(procs, sim, partner) {
+	for _, c := range append(procs, sim, partner, op) {
 		c.noRefusals(t)
 	}
 }

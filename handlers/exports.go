@@ -135,17 +135,9 @@ func (q *QueryService) orderHistory(ctx context.Context, subject string, body []
 	if rej := decodeQueryRequest(body, &req, `the request must be empty, {} or {"from": "<RFC 3339>", "to": "<RFC 3339>"}`, true); rej != nil {
 		return fail(rej)
 	}
-	from, rej := exportInstant("from", req.From)
+	from, to, rej := orderWindow(req.From, req.To)
 	if rej != nil {
 		return fail(rej)
-	}
-	to, rej := exportInstant("to", req.To)
-	if rej != nil {
-		return fail(rej)
-	}
-	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return fail(&messages.Rejection{Code: rules.CodeInvalidField, Rule: "GEN-6", Source: rules.Source,
-			Description: "to: must be after from", Data: map[string]string{"field": "to"}})
 	}
 	route, st, rej := q.customerState(ctx, subject)
 	if rej != nil {
@@ -193,6 +185,22 @@ func OrderHistory(customerID string, orders map[string]*rules.Order, from, to ti
 		return a.OrderID < b.OrderID
 	})
 	return h
+}
+
+// orderWindow parses order_history's optional [from, to) bounds.
+func orderWindow(fromText, toText string) (from, to time.Time, _ *messages.Rejection) {
+	from, rej := exportInstant("from", fromText)
+	if rej != nil {
+		return from, to, rej
+	}
+	if to, rej = exportInstant("to", toText); rej != nil {
+		return from, to, rej
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, &messages.Rejection{Code: rules.CodeInvalidField, Rule: "GEN-6", Source: rules.Source,
+			Description: "to: must be after from", Data: map[string]string{"field": "to"}}
+	}
+	return from, to, nil
 }
 
 // exportInstant parses an optional RFC 3339 bound of order_history.

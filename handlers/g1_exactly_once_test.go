@@ -88,7 +88,14 @@ func (e *env) version(customer string) int64 {
 
 func shortenEventDuplicateWindow(t *testing.T, e *env) {
 	t.Helper()
-	s, err := e.js.Stream(context.Background(), bus.DefaultEventStream)
+	shortenDuplicateWindow(t, e, bus.DefaultEventStream)
+}
+
+// shortenDuplicateWindow shortens a stream's JetStream duplicate window to
+// 100 ms, so a test need not wait the 2 minutes a repeat takes to pass it.
+func shortenDuplicateWindow(t *testing.T, e *env, stream string) {
+	t.Helper()
+	s, err := e.js.Stream(context.Background(), stream)
 	if err != nil {
 		t.Fatal(err)
 	}

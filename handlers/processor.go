@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,8 +92,10 @@ type Processor struct {
 	relay   *state.OutboxRelay
 	timers  *Scheduler
 	queries *QueryService
-	keeper  *lease.Keeper // nil without Config.Leases
-	logger  watermill.LoggerAdapter
+	// operator serves the operator endpoints (cmd/cspctl).
+	operator *OperatorService
+	keeper   *lease.Keeper // nil without Config.Leases
+	logger   watermill.LoggerAdapter
 	// customers and counters are what Stats reads; ops serves them (nil
 	// without Config.OpsAddr).
 	customers *state.Customers
@@ -192,7 +195,11 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	timers := &Scheduler{Store: store, JS: js, NATS: cfg.NATS, Partitions: bc.Streams.Partitions, Owned: owned,
 		Clock: cfg.Clock, Poll: cfg.TimerPoll, Publish: bus.StoreOptions{Budget: timerPublishBudget}, Logger: cfg.Logger, counters: counters}
 	queries := &QueryService{Store: store, NATS: cfg.NATS, Simulated: cfg.Clock == SimulatedClock, Logger: cfg.Logger}
-	p := &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries,
+	operator := &OperatorService{Queries: queries, JS: js, Streams: bc.Streams, ConsumerPrefix: bc.Subscriber.ConsumerPrefix, Logger: cfg.Logger}
+	if cfg.Leases != nil {
+		operator.LeaseBucket = cmp.Or(cfg.Leases.Bucket, lease.DefaultBucket)
+	}
+	p := &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries, operator: operator,
 		keeper: keeper, logger: cfg.Logger, shutdownTimeout: bc.Subscriber.ShutdownTimeout + 10*time.Second,
 		customers: customers, counters: counters}
 	if cfg.OpsAddr != "" {
@@ -206,13 +213,13 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 // the partitions are handed back first (each stopped, its in-flight
 // commands finished, before its lease is let go, so another replica takes
 // it over at once), then in-flight commands finish (or stay unacked for
-// redelivery), the query service, scheduler and relay stop, and the
-// outbox cleaner flushes.
+// redelivery), the operator and query services, scheduler and relay stop,
+// and the outbox cleaner flushes.
 func (p *Processor) Run(ctx context.Context) error {
 	shutdownCtx := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), p.shutdownTimeout)
 	}
-	components := []component{p.cleaner, p.relay, p.timers, p.queries}
+	components := []component{p.cleaner, p.relay, p.timers, p.queries, p.operator}
 	if p.ops != nil {
 		// First: a taken address stops the start before anything runs,
 		// and the counters stay readable until the others have stopped.

@@ -244,17 +244,11 @@ func (q *QueryService) customerState(ctx context.Context, subject string) (messa
 		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
 			Description: "no relationship with that customer"}
 	}
-	unavailable := &messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
-		Description: "the customer's state could not be read; retry"}
-	snap, err := q.Store.Load(ctx, route.CustomerID, "")
+	_, st, err := loadCustomerState(ctx, q.Store, route.CustomerID)
 	if err != nil {
-		q.Logger.Error("Query could not load state", err, watermill.LogFields{"customer": route.CustomerID})
-		return route, rules.CustomerState{}, unavailable
-	}
-	st, err := rules.DecodeState(snap.Fields)
-	if err != nil {
-		q.Logger.Error("Query could not decode state", err, watermill.LogFields{"customer": route.CustomerID})
-		return route, rules.CustomerState{}, unavailable
+		q.Logger.Error("Query could not read state", err, watermill.LogFields{"customer": route.CustomerID})
+		return route, rules.CustomerState{}, &messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
+			Description: "the customer's state could not be read; retry"}
 	}
 	if !st.Customer.HasRelationship(route.PartnerID) {
 		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
@@ -262,6 +256,29 @@ func (q *QueryService) customerState(ctx context.Context, subject string) (messa
 			Data:        map[string]string{"partner_id": route.PartnerID, "customer_id": route.CustomerID}}
 	}
 	return route, st, nil
+}
+
+// stateUndecodable wraps the error of a customer's stored state that does
+// not decode (a bug or a damaged record, not an outage).
+type stateUndecodable struct{ err error }
+
+func (e *stateUndecodable) Error() string { return e.err.Error() }
+func (e *stateUndecodable) Unwrap() error { return e.err }
+
+// loadCustomerState reads and decodes a customer's stored state, for the
+// partners' queries and the operator service alike: a failure to read is
+// returned as it is, a state that does not decode as *stateUndecodable.
+// An unknown customer has an empty state (Customer nil, version 0).
+func loadCustomerState(ctx context.Context, store *state.Store, customerID string) (state.Snapshot, rules.CustomerState, error) {
+	snap, err := store.Load(ctx, customerID, "")
+	if err != nil {
+		return snap, rules.CustomerState{}, err
+	}
+	st, err := rules.DecodeState(snap.Fields)
+	if err != nil {
+		return snap, rules.CustomerState{}, &stateUndecodable{fmt.Errorf("customer %s: %w", customerID, err)}
+	}
+	return snap, st, nil
 }
 
 // decodeQueryRequest decodes a request body strictly (unknown fields and

@@ -47,3 +47,32 @@ func (s *Store) DeadLettered(ctx context.Context, customerID, commandID string) 
 	}
 	return s.rdb.HExists(ctx, s.deadKey(customerID), commandID).Result()
 }
+
+// ClearDeadLettered forgets that commandID of customerID was set aside,
+// before an operator's replay publishes it again: a replay that fails again
+// must get its MaxAttempts and a new dead letter, not be acked as a
+// redelivery of a command already set aside.
+func (s *Store) ClearDeadLettered(ctx context.Context, customerID, commandID string) error {
+	if err := checkCustomerID(customerID); err != nil {
+		return err
+	}
+	return s.rdb.HDel(ctx, s.deadKey(customerID), commandID).Err()
+}
+
+// DeadLetteredCommands lists the commands of customerID that are recorded
+// as set aside, with when.
+func (s *Store) DeadLetteredCommands(ctx context.Context, customerID string) (map[string]time.Time, error) {
+	if err := checkCustomerID(customerID); err != nil {
+		return nil, err
+	}
+	m, err := s.rdb.HGetAll(ctx, s.deadKey(customerID)).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(m))
+	for id, at := range m {
+		t, _ := time.Parse(time.RFC3339Nano, at)
+		out[id] = t
+	}
+	return out, nil
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cspreseller/csp-processor/messages"
 )
@@ -22,6 +23,10 @@ const (
 	MetaDeadLetterReason = "Csp-Dlq-Reason"
 	// MetaOriginalSubject is the subject the command was stored under.
 	MetaOriginalSubject = "Csp-Original-Subject"
+	// MetaOriginalMsgID is the command's Nats-Msg-Id as its sender
+	// published it (at most 256 bytes): a replay publishes the command with
+	// it again (the dead letter's own Nats-Msg-Id is the command's UUID).
+	MetaOriginalMsgID = "Csp-Original-Msg-Id"
 	// MetaDeadLetterAttempts is how many times the command was tried before
 	// it was set aside (decimal; dead letters of code internal_error only,
 	// see Attempts).
@@ -44,7 +49,7 @@ const (
 // original size and SHA-256 in headers (such a body can never be applied,
 // so the dead letter is evidence only; limits.go says why), and its metadata (stream, sequence, broker
 // timestamp, partition, the sender's headers), records the original
-// subject, the code and the reason, and keeps the command's UUID
+// subject and Nats-Msg-Id, the code and the reason, and keeps the command's UUID
 // ("<stream>:<seq>") as its Nats-Msg-Id: dead-lettering a redelivered
 // command again within DuplicateWindow stores it once.
 //
@@ -68,6 +73,10 @@ func NewDeadLetter(cmd *message.Message, code, reason string) (*message.Message,
 	}
 	if orig := cmd.Metadata.Get(MetaSubject); orig != "" {
 		dl.Metadata.Set(MetaOriginalSubject, orig)
+	}
+	delete(dl.Metadata, MetaOriginalMsgID)
+	if id := cmd.Metadata.Get(jetstream.MsgIDHeader); id != "" {
+		dl.Metadata.Set(MetaOriginalMsgID, oneLine(id, 256))
 	}
 	dl.Metadata.Set(MetaSubject, messages.DeadLetterSubject(code))
 	dl.Metadata.Set(MetaDeadLetterCode, code)

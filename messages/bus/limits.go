@@ -25,7 +25,9 @@ import (
 //	                    DeadLetterBodyPrefix, see NewDeadLetter)
 //	           +  8,192 headers the processor adds: Csp-Dlq-Reason (1,024),
 //	                    Csp-Original-Subject (a subject, under NATS's 4,096
-//	                    control line), the code (64), the subscriber's
+//	                    control line), Csp-Original-Msg-Id (256; the
+//	                    sender's Nats-Msg-Id it replaces is not carried
+//	                    over), the code (64), the subscriber's
 //	                    Csp-Stream, -Stream-Seq, -Timestamp, -Partition,
 //	                    -Num-Delivered, -Attempt, -Dlq-Attempts,
 //	                    -Dlq-Body-Size and -Dlq-Body-Sha256 (under 600

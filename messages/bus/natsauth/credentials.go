@@ -23,10 +23,12 @@ import (
 	"strings"
 )
 
-// Users of the shipped accounts.conf the processor's process connects as.
+// Users of the shipped accounts.conf the processor's process connects as,
+// and the operator's, which cmd/cspctl connects as.
 const (
 	ProcessorUser = "processor"
 	SimulatorUser = "simulator"
+	OperatorUser  = "operator"
 )
 
 // CredentialsFile is the file in the credentials directory that holds the
@@ -128,10 +130,10 @@ func LoadOrCreate(dir string, accountsConf []byte) (*Credentials, error) {
 }
 
 // Load reads the passwords kept in dir/credentials.env and generates
-// none: for a client of a running embedded server, which made the file on
-// its first start (DATA_DIR/nats-auth). A missing file is an error that
-// matches os.ErrNotExist; a file others can read is refused, as by
-// LoadOrCreate.
+// none: for a client of a running embedded server (the demo, cmd/cspctl),
+// which made the file on its first start (DATA_DIR/nats-auth). A missing
+// file is an error that matches os.ErrNotExist; a file others can read is
+// refused, as by LoadOrCreate.
 func Load(dir string) (*Credentials, error) {
 	c := &Credentials{Path: filepath.Join(dir, CredentialsFile)}
 	b, err := os.ReadFile(c.Path)

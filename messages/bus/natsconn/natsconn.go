@@ -37,15 +37,18 @@ type Config struct {
 }
 
 // FromEnv reads NATS_URL and the settings above.
-func FromEnv() Config {
+func FromEnv() Config { return FromGetenv(os.Getenv) }
+
+// FromGetenv reads the settings above through getenv.
+func FromGetenv(getenv func(string) string) Config {
 	return Config{
-		URL:   os.Getenv(EnvURL),
-		Creds: os.Getenv(EnvCreds),
-		Nkey:  os.Getenv(EnvNkey),
+		URL:   getenv(EnvURL),
+		Creds: getenv(EnvCreds),
+		Nkey:  getenv(EnvNkey),
 		TLS: tlsfiles.Files{
-			CA: os.Getenv(EnvTLSCA), Cert: os.Getenv(EnvTLSCert), Key: os.Getenv(EnvTLSKey),
+			CA: getenv(EnvTLSCA), Cert: getenv(EnvTLSCert), Key: getenv(EnvTLSKey),
 		},
-		InboxPrefix: os.Getenv(EnvInboxPrefix),
+		InboxPrefix: getenv(EnvInboxPrefix),
 	}
 }
 
