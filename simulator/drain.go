@@ -99,11 +99,7 @@ func CountAnswered(ctx context.Context, js jetstream.JetStream, stream string, f
 	for _, id := range ids {
 		want[id] = false
 	}
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return 0, err
-	}
-	info, err := s.Info(ctx)
+	info, err := streamInfo(ctx, js, stream)
 	if err != nil {
 		return 0, err
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
@@ -27,14 +25,10 @@ import (
 // The Redis keys are deleted afterwards unless KeepRedisKeys is set; the
 // result's Redis fields name the prefix and count the commits.
 func MeasurePipeline(ctx context.Context, nc *nats.Conn, rdb redis.UniversalClient, p Params) (Result, error) {
-	p = p.WithDefaults()
-	if err := p.Validate(); err != nil {
-		return Result{}, fmt.Errorf("rawlimit: %w", err)
+	p, prefix, err := redisRun(rdb, p)
+	if err != nil {
+		return Result{}, err
 	}
-	if rdb == nil {
-		return Result{}, errors.New("rawlimit: no Redis client")
-	}
-	prefix := RedisPrefixBase + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	load := &commitLoad{store: state.NewStore(rdb, state.Options{Prefix: prefix}), p: p,
 		stateBody: filler(p.StateBytes), eventBody: filler(p.EventBytes)}
 	versions := &customerVersions{v: map[string]int64{}}
