@@ -84,7 +84,7 @@ cluster-sizing:
 # clean: what the targets above leave in the working copy (reports, the embedded servers' ./data, built
 # binaries, profiles). Their scratch clusters live in temporary directories removed at their end.
 clean:
-	rm -rf ./data ./bin ./tmp ./processor ./cspctl sim-*.html sim-*.json bench-*.html *.out *.test
+	rm -rf ./data ./bin ./tmp ./processor ./cspctl sim-*.html sim-*.json bench-*.html bench.json *.out *.test
 
 # schemas: write messages/schemas/ (JSON Schema of every command and event) anew from the Go types; make test
 # fails while they differ.

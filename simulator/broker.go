@@ -26,15 +26,20 @@ func Redeliveries(ctx context.Context, js jetstream.JetStream, commandStream str
 
 // StreamMessages is how many messages a stream holds (the dead letters).
 func StreamMessages(ctx context.Context, js jetstream.JetStream, stream string) (int64, error) {
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return 0, err
-	}
-	info, err := s.Info(ctx)
+	info, err := streamInfo(ctx, js, stream)
 	if err != nil {
 		return 0, err
 	}
 	return int64(info.State.Msgs), nil
+}
+
+// streamInfo looks a stream up and reads its info.
+func streamInfo(ctx context.Context, js jetstream.JetStream, stream string) (*jetstream.StreamInfo, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	return s.Info(ctx)
 }
 
 // Shape is what the processor's traffic looked like per command: the

@@ -130,7 +130,45 @@ func (r *Runner) Run(ctx context.Context, cfg LoadConfig) error {
 	if err := r.setUpTestClocks(ctx, cfg, customers); err != nil {
 		return err
 	}
-	return r.steps(ctx, cfg, customers, func(now time.Time) ([]Action, error) {
+	return r.steps(ctx, cfg, customers, r.randomPlan(cfg, rng, customers))
+}
+
+// Continue plays more of the same customers' lives after Run: cfg as for
+// Run (its Customers is ignored), its Start not before the simulated
+// clock. make bench gives customers a year of history this way, then
+// puts load on them.
+func (r *Runner) Continue(ctx context.Context, cfg LoadConfig) error {
+	if len(r.customers) == 0 {
+		return errors.New("continue: no customers (Run first)")
+	}
+	if cfg.StepSim <= 0 || (cfg.End.IsZero() && cfg.Duration <= 0) {
+		return errors.New("continue: a simulated step and an end (simulated) or a duration (wall) are required")
+	}
+	if cfg.Start.Before(r.Clock.Now) {
+		return fmt.Errorf("continue: start %s is before the simulated clock's %s", cfg.Start.Format(time.RFC3339), r.Clock.Now.Format(time.RFC3339))
+	}
+	if cfg.CommandsPerStep == 0 {
+		cfg.CommandsPerStep = max(1, int(cfg.Rate*cfg.StepReal.Seconds()))
+	}
+	cfg.CommandsPerStep = min(cfg.CommandsPerStep, len(r.customers))
+	customers := r.customers
+	return r.steps(ctx, cfg, customers, r.randomPlan(cfg, rand.New(rand.NewPCG(cfg.Seed, 7)), customers))
+}
+
+// Record sends what the run records from now on to rec (a phase of its
+// own after Continue).
+func (r *Runner) Record(rec *report.Recorder) {
+	rec.ExpectRules(model.MoneyRules...)
+	r.Ledger.mu.Lock()
+	r.Ledger.rec = rec
+	r.Ledger.mu.Unlock()
+	r.Rec = rec
+}
+
+// randomPlan picks each step's customers at random, at most one command
+// each, up to cfg.CommandsPerStep.
+func (r *Runner) randomPlan(cfg LoadConfig, rng *rand.Rand, customers []*model.Customer) func(time.Time) ([]Action, error) {
+	return func(now time.Time) ([]Action, error) {
 		picked := rng.Perm(len(customers))
 		actions := make([]Action, 0, cfg.CommandsPerStep)
 		for _, i := range picked {
@@ -148,7 +186,7 @@ func (r *Runner) Run(ctx context.Context, cfg LoadConfig) error {
 			actions = append(actions, a)
 		}
 		return actions, nil
-	})
+	}
 }
 
 // steps is the loop shared by load runs and scenarios: at each simulated
@@ -431,6 +469,23 @@ func (r *Runner) Subscriptions() int64 {
 	for _, c := range r.customers {
 		if c != nil {
 			n += int64(len(c.Subs))
+		}
+	}
+	return n
+}
+
+// LiveSubscriptions is how many of the run's subscriptions are active or
+// suspended now, in the model's view.
+func (r *Runner) LiveSubscriptions() int64 {
+	var n int64
+	for _, c := range r.customers {
+		if c == nil {
+			continue
+		}
+		for _, s := range c.Subs {
+			if s.Live() {
+				n++
+			}
 		}
 	}
 	return n

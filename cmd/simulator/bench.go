@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,188 +15,229 @@ import (
 
 	"github.com/cspreseller/csp-processor/simulator"
 	"github.com/cspreseller/csp-processor/simulator/rawlimit"
-	"github.com/cspreseller/csp-processor/simulator/report"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
+	"github.com/cspreseller/csp-processor/simulator/stack"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
 
-// Throughput and latency targets (benchmarks, not timed tests).
-const (
-	targetThroughput  = 10000.0
-	targetP99At5k     = 25 * time.Millisecond
-	targetRSSBytes    = 150 << 20
-	targetRatioOfRaw  = 0.40
-	latencyTargetRate = 5000.0
-)
+// benchConfig sizes make bench's phases (flags).
+type benchConfig struct {
+	customers       int
+	maxRate         float64
+	maxDur, halfDur time.Duration
+	drainCustomers  int
+	drainCommands   int
+	drainPrepSteps  int
+	yearCustomers   int
+	yearDays        int
+	yearStep        time.Duration
+	yearLoadDur     time.Duration
+	rawCommands     int
+	rawStateBytes   int
+	json            string
+	progress        io.Writer
+}
 
-// runBench is `make bench`: (b) the processor end to end under the
-// simulator — at 5,000 commands/s for the latencies, then offered more than
-// it can take for the throughput — and (a) the raw limit with the same
-// number and size of JetStream publishes and consume-acks per command as
-// (b) performed, with no logic, and the Redis commit script's rate. (b)
-// runs first so that (a) copies its measured shape.
+func (c *benchConfig) register(fs *flag.FlagSet) {
+	fs.IntVar(&c.customers, "customers", 10000, "customers of (c), the end-to-end run (the generator plans a step for every customer at once: at 50,000 a step of buys took over a minute to plan)")
+	fs.Float64Var(&c.maxRate, "max-rate", 20000, "offered rate of (c) and of (d), above what the processor takes")
+	fs.DurationVar(&c.maxDur, "max-duration", 30*time.Second, "length of (c)")
+	fs.DurationVar(&c.halfDur, "half-duration", 20*time.Second, "length of the run offered half of (c)'s throughput, for the p99")
+	fs.IntVar(&c.drainCustomers, "drain-customers", 2000, "customers of (b), given a few steps of the mix before the backlog")
+	fs.IntVar(&c.drainCommands, "drain-commands", 20000, "commands of (b)'s backlog")
+	fs.IntVar(&c.drainPrepSteps, "drain-prep-steps", 3, "steps of the mix (one command per customer each) before (b)'s backlog, so it acts on existing subscriptions")
+	fs.IntVar(&c.yearCustomers, "year-customers", 400, "customers of (d)")
+	fs.IntVar(&c.yearDays, "year-days", 365, "simulated days of history of (d)'s year-old customers")
+	fs.DurationVar(&c.yearStep, "year-step", 72*time.Hour, "simulated step of (d)'s year (every customer gets one command a step)")
+	fs.DurationVar(&c.yearLoadDur, "year-load-duration", 20*time.Second, "length of each of (d)'s two runs, on new and on year-old customers")
+	fs.IntVar(&c.rawCommands, "raw-commands", 30000, "commands of (a), the raw pipeline")
+	fs.IntVar(&c.rawStateBytes, "raw-state-bytes", rawlimit.DefaultStateBytes, "state blob each of (a)'s commit scripts writes")
+	fs.StringVar(&c.json, "json", "bench.json", "the results as JSON, to compare runs; empty: none")
+}
+
+// benchStart is the simulated start of every phase (the 00:17 steps land
+// inside the renewals' processing window, as in load runs).
+var benchStart = time.Date(2026, 1, 1, 0, 17, 0, 0, time.UTC)
+
+// runBench is `make bench`: (c) the processor end to end under open-loop
+// load, then offered half of what it achieved, for the latency; (b) a
+// backlog drained by the processor alone; (d) the same load on new
+// customers and on customers with a year of history; (a) the raw
+// pipeline with the traffic shape (c) produced. (a) runs last so that it
+// copies (c)'s measured shape. Targets are reported, not enforced: the
+// run fails only when a phase cannot run or the ledger finds a mismatch.
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var sf stackFlags
+	var bc benchConfig
 	sf.register(fs)
-	latDur := fs.Duration("latency-duration", 30*time.Second, "length of the run at 5,000 commands/s")
-	maxDur := fs.Duration("max-duration", 30*time.Second, "length of the run offered -max-rate")
-	maxRate := fs.Float64("max-rate", 20000, "offered rate of the throughput run")
-	customers := fs.Int("customers", 50000, "customers")
-	rawN := fs.Int("raw-commands", 100000, "commands of the raw JetStream measurement")
-	lightRate := fs.Float64("light-rate", 1000, "rate of a run well below saturation, for the latency the processor itself adds (0: none)")
-	lightDur := fs.Duration("light-duration", 20*time.Second, "length of the -light-rate run")
+	bc.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	fmt.Println("make bench: NATS, Redis, the processor and the simulator on this machine")
-
-	// Each run gets a fresh processor, NATS and Redis: a second run on the
-	// first one's processor would also carry the first run's renewals and
-	// billing periods.
-	t0, _ := time.Parse(time.RFC3339, "2026-01-01T00:17:00Z")
-	type result struct {
-		s          report.Summary
-		rss, peak  int64
-		rssErr     error
-		redisBytes int64
-		shape      simulator.Shape
-		partitions int
-	}
-	load := func(rate float64, d time.Duration, seed uint64, label string) (result, error) {
-		st, err := sf.start(ctx)
-		if err != nil {
-			return result{}, err
-		}
-		defer st.Close()
-		cfg := simulator.LoadConfig{Rate: rate, Customers: *customers, StepReal: 5 * time.Second, StepSim: 6 * time.Hour,
-			Start: t0, Duration: d, RunID: fmt.Sprintf("b%d-%d", time.Now().Unix(), seed), Seed: seed, Progress: os.Stderr}
-		fmt.Printf("\n(b) %s\n", label)
-		s, err := playLoad(ctx, st, cfg, simulator.DefaultMix, "P-BENCH", label)
-		if err != nil {
-			return result{}, err
-		}
-		res := result{s: s, partitions: st.Streams.Partitions}
-		res.rss, res.peak, res.rssErr = st.ProcessorRSS()
-		res.redisBytes, _ = st.RedisMemory(ctx)
-		res.shape, err = simulator.MeasureShape(ctx, st.JS, st.Streams)
-		return res, err
-	}
-	latR, err := load(latencyTargetRate, *latDur, 1, fmt.Sprintf("processor end to end at %.0f commands/s for %s", latencyTargetRate, *latDur))
+	bc.progress = os.Stderr
+	res, err := bench(ctx, &sf, bc)
 	if err != nil {
 		return err
 	}
-	thrR, err := load(*maxRate, *maxDur, 2, fmt.Sprintf("processor end to end offered %.0f commands/s for %s", *maxRate, *maxDur))
-	if err != nil {
-		return err
-	}
-	var light *report.Summary
-	var lightPeak int64
-	if *lightRate > 0 {
-		r, err := load(*lightRate, *lightDur, 3, fmt.Sprintf("processor end to end at %.0f commands/s for %s", *lightRate, *lightDur))
-		if err != nil {
+	res.writeText(os.Stdout)
+	if bc.json != "" {
+		if err := writeFile(bc.json, res.writeJSON); err != nil {
 			return err
 		}
-		light, lightPeak = &r.s, r.peak
+		fmt.Println("json:", bc.json)
 	}
-	lat, thr := latR.s, thrR.s
-	for _, s := range []struct {
-		s    report.Summary
-		file string
-	}{{lat, "bench-5k.html"}, {thr, "bench-max.html"}} {
-		if err := writeFile(s.file, s.s.WriteHTML); err != nil {
-			return err
-		}
-	}
-	shape := thrR.shape
-	redisMem := thrR.redisBytes
-	rss, peak, rssErr := thrR.rss, max(latR.peak, thrR.peak, lightPeak), thrR.rssErr
-	rdb, stopRedis, err := startRedis(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopRedis()
-
-	fmt.Printf("\n(a) raw limit: %d commands, %.2f events of %d bytes per command, commands of %d bytes (the shape (b) produced)\n",
-		*rawN, shape.EventsPerCommand, shape.EventBytes, shape.CommandBytes)
-	srv, stop, err := rawlimit.StartServer()
-	if err != nil {
-		return err
-	}
-	defer stop()
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	p := rawlimit.Params{Commands: *rawN, EventsPerCommand: shape.EventsPerCommand, CommandBytes: shape.CommandBytes,
-		EventBytes: shape.EventBytes, StateBytes: 2000, Partitions: thrR.partitions, Customers: *customers}
-	raw, err := rawlimit.MeasureJetStream(ctx, nc, p)
-	if err != nil {
-		return err
-	}
-	p.RedisOps = 100000
-	rr, err := rawlimit.MeasureRedis(ctx, rdb, p)
-	if err != nil {
-		return err
-	}
-	raw = raw.Merge(rr)
-
-	ratio := thr.Throughput / raw.CommandsPerSec
-	fmt.Printf("\n================ make bench ================\n")
-	fmt.Printf("(a) raw limit, JetStream:      %8.0f commands/s  (publish, consume, %.2f event publishes with PubAcks, ack; no logic)\n", raw.CommandsPerSec, shape.EventsPerCommand)
-	fmt.Printf("    raw limit, Redis:          %8.0f commit scripts/s from %d lanes (%.0f plain round trips/s)\n", raw.RedisScriptsPerSec, p.Partitions, raw.RedisRoundTripsPerSec)
-	fmt.Printf("(b) processor end to end:      %8.0f commands/s  (offered %.0f/s; %d commands, %d ledger mismatches)\n", thr.Throughput, *maxRate, thr.Completed, thr.Mismatches)
-	fmt.Printf("    at %.0f commands/s:         p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%.0f/s done, %d mismatches)\n", latencyTargetRate,
-		ms(lat.LatencyP50), ms(lat.LatencyP90), ms(lat.LatencyP99), ms(lat.LatencyP999), ms(lat.LatencyMax), lat.Throughput, lat.Mismatches)
-	if light != nil {
-		fmt.Printf("    at %.0f commands/s:         p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%.0f/s done, %d mismatches)\n", *lightRate,
-			ms(light.LatencyP50), ms(light.LatencyP90), ms(light.LatencyP99), ms(light.LatencyP999), ms(light.LatencyMax), light.Throughput, light.Mismatches)
-	}
-	if rssErr == nil {
-		fmt.Printf("    processor RSS:             %8.1f MB now, %.1f MB peak\n", mb(rss), mb(peak))
-	}
-	if subs := thr.Subscriptions; subs > 0 {
-		fmt.Printf("    Redis memory:              %8.1f MB for %d subscriptions of %d customers = %d bytes per subscription\n", mb(redisMem), subs, *customers, redisMem/subs)
-	}
-	fmt.Printf("ratio (b)/(a):                 %8.1f %%\n", 100*ratio)
-	fmt.Println("targets:")
-	check := func(ok bool, what string) {
-		mark := "met   "
-		if !ok {
-			mark = "MISSED"
-		}
-		fmt.Printf("  %s %s\n", mark, what)
-	}
-	check(thr.Throughput >= targetThroughput, fmt.Sprintf("≥ %.0f commands/s end to end (%.0f)", targetThroughput, thr.Throughput))
-	check(lat.LatencyP99 <= targetP99At5k, fmt.Sprintf("p99 ≤ %s at 5,000/s (%s)", targetP99At5k, ms(lat.LatencyP99)))
-	check(rssErr == nil && peak <= targetRSSBytes, fmt.Sprintf("processor RSS ≤ 150 MB (peak %.1f MB)", mb(peak)))
-	check(ratio >= targetRatioOfRaw, fmt.Sprintf("≥ 40%% of the raw limit (%.1f %%)", 100*ratio))
-	fmt.Println("reports: bench-5k.html, bench-max.html")
-	for _, s := range []*report.Summary{&lat, &thr, light} {
-		if s != nil {
-			for _, n := range s.Notes {
-				if strings.HasPrefix(n, "machine during") {
-					fmt.Printf("  %s: %s\n", s.Label, n)
-				}
-			}
-		}
-	}
-	mismatches := lat.Mismatches + thr.Mismatches
-	if light != nil {
-		mismatches += light.Mismatches
-	}
-	if mismatches > 0 {
-		return &failedRun{mismatches: mismatches}
+	if res.Mismatches > 0 {
+		return &failedRun{mismatches: res.Mismatches}
 	}
 	return nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
+// bench runs every phase and evaluates the targets.
+func bench(ctx context.Context, sf *stackFlags, bc benchConfig) (*benchResults, error) {
+	fmt.Println("make bench: NATS, Redis, the processor and the simulator on this machine")
+	res := &benchResults{Start: time.Now()}
+	if (sf.processor == "" || sf.processor == string(stack.Spawn)) && sf.processorBin == "" {
+		// One build for the phases' processors.
+		dir, err := scratch.Dir("csp-bench-bin-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "processor")
+		if err := stack.BuildProcessor(ctx, bin); err != nil {
+			return nil, err
+		}
+		local := *sf
+		local.processorBin = bin
+		sf = &local
+	}
+	b := &benchRun{sf: sf, bc: bc}
 
-func mb(b int64) float64 { return float64(b) / (1 << 20) }
+	var shape simulator.Shape
+	var partitions int
+	var err error
+	fmt.Printf("\n(c) end to end: offered %.0f commands/s for %s over %d customers\n", bc.maxRate, bc.maxDur, bc.customers)
+	if res.EndToEnd, err = b.load(ctx, b.loadConfig(bc.maxRate, bc.maxDur, bc.customers, 2), func(st *stack.Stack) error {
+		partitions = st.Streams.Partitions
+		shape, err = simulator.MeasureShape(ctx, st.JS, st.Streams)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("(c) end to end: %w", err)
+	}
+	half := res.EndToEnd.Throughput / 2
+	fmt.Printf("\n(c) at half of its throughput: %.0f commands/s for %s\n", half, bc.halfDur)
+	if res.HalfLoad, err = b.load(ctx, b.loadConfig(half, bc.halfDur, bc.customers, 3), nil); err != nil {
+		return nil, fmt.Errorf("(c) at half: %w", err)
+	}
+	fmt.Printf("\n(b) drain: %d commands stored, then the processor alone\n", bc.drainCommands)
+	if res.Drain, err = b.drain(ctx); err != nil {
+		return nil, fmt.Errorf("(b) drain: %w", err)
+	}
+	fmt.Printf("\n(d) new customers: offered %.0f commands/s for %s over %d customers\n", bc.maxRate, bc.yearLoadDur, bc.yearCustomers)
+	if res.YearNew, err = b.load(ctx, b.yearLoadConfig(), nil); err != nil {
+		return nil, fmt.Errorf("(d) new customers: %w", err)
+	}
+	fmt.Printf("\n(d) year-old customers: %d customers through %d days, then the same load\n", bc.yearCustomers, bc.yearDays)
+	if res.YearOld, err = b.yearOld(ctx); err != nil {
+		return nil, fmt.Errorf("(d) year-old customers: %w", err)
+	}
+	fmt.Printf("\n(a) raw pipeline: %d commands, %.2f events of %d bytes per command, commands of %d bytes (the shape (c) produced)\n",
+		bc.rawCommands, shape.EventsPerCommand, shape.EventBytes, shape.CommandBytes)
+	if res.Raw, err = rawPipeline(ctx, rawlimit.Params{Commands: bc.rawCommands, EventsPerCommand: shape.EventsPerCommand,
+		CommandBytes: shape.CommandBytes, EventBytes: shape.EventBytes, StateBytes: bc.rawStateBytes,
+		Partitions: partitions, Customers: min(bc.customers, 999_999)}); err != nil {
+		return nil, fmt.Errorf("(a) raw pipeline: %w", err)
+	}
+	res.Duration = time.Since(res.Start)
+	res.evaluate()
+	return res, nil
+}
 
-// startRedis starts a private redis-server for the script-rate measurement.
+// benchRun is what the phases share.
+type benchRun struct {
+	sf *stackFlags
+	bc benchConfig
+}
+
+// loadConfig is an open-loop run of the phases.
+func (b *benchRun) loadConfig(rate float64, d time.Duration, customers int, seed uint64) simulator.LoadConfig {
+	return simulator.LoadConfig{Rate: rate, Customers: customers, StepReal: 5 * time.Second, StepSim: 6 * time.Hour,
+		Start: benchStart, Duration: d, RunID: fmt.Sprintf("b%d-%d", time.Now().Unix(), seed), Seed: seed, Progress: b.bc.progress}
+}
+
+// yearLoadConfig is (d)'s load, on new and on year-old customers alike.
+// Its customers are on the global clock only: a customer on a test clock
+// runs one step behind, and the year's step is not the load's.
+func (b *benchRun) yearLoadConfig() simulator.LoadConfig {
+	cfg := b.loadConfig(b.bc.maxRate, b.bc.yearLoadDur, b.bc.yearCustomers, 4)
+	cfg.TestClockEvery = -1
+	return cfg
+}
+
+// load is an open-loop run on a fresh stack; after, when set, reads the
+// stack before it closes.
+func (b *benchRun) load(ctx context.Context, cfg simulator.LoadConfig, after func(*stack.Stack) error) (loadPhase, error) {
+	st, err := b.sf.start(ctx)
+	if err != nil {
+		return loadPhase{}, err
+	}
+	defer st.Close()
+	rate, d, customers := cfg.Rate, cfg.Duration, cfg.Customers
+	s, err := playLoad(ctx, st, cfg, simulator.DefaultMix, "P-BENCH", fmt.Sprintf("%.0f commands/s for %s", rate, d))
+	if err != nil {
+		return loadPhase{}, err
+	}
+	if after != nil {
+		if err := after(st); err != nil {
+			return loadPhase{}, err
+		}
+	}
+	return loadPhase{Customers: customers, OfferedRate: rate, Duration: d, Completed: s.Completed, Throughput: s.Throughput,
+		P50: s.LatencyP50, P99: s.LatencyP99, Max: s.LatencyMax, Mismatches: s.Mismatches, MismatchTexts: firstOf(s.MismatchTexts), Machine: machineOf(s.Notes)}, nil
+}
+
+// firstOf keeps the first mismatch texts for the results.
+func firstOf(texts []string) []string { return texts[:min(len(texts), 10)] }
+
+// machineOf is the summary's note on how busy the machine was.
+func machineOf(notes []string) string {
+	for _, n := range notes {
+		if strings.HasPrefix(n, "machine during") {
+			return n
+		}
+	}
+	return ""
+}
+
+// rawPipeline measures (a) on a NATS server and a redis-server of its own.
+func rawPipeline(ctx context.Context, p rawlimit.Params) (rawPhase, error) {
+	srv, stop, err := rawlimit.StartServer()
+	if err != nil {
+		return rawPhase{}, err
+	}
+	defer stop()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return rawPhase{}, err
+	}
+	defer nc.Close()
+	rdb, stopRedis, err := startRedis(ctx)
+	if err != nil {
+		return rawPhase{}, err
+	}
+	defer stopRedis()
+	r, err := rawlimit.MeasurePipeline(ctx, nc, rdb, p)
+	if err != nil {
+		return rawPhase{}, err
+	}
+	p = p.WithDefaults()
+	return rawPhase{Commands: r.Commands, EventsPerCommand: p.EventsPerCommand, CommandBytes: p.CommandBytes, EventBytes: p.EventBytes,
+		StateBytes: p.StateBytes, Partitions: p.Partitions, Elapsed: r.Elapsed, Throughput: r.CommandsPerSec}, nil
+}
+
+// startRedis starts a private redis-server for the raw pipeline, with a
+// client pool the size of the processor's.
 func startRedis(ctx context.Context) (*redis.Client, func(), error) {
 	dir, err := scratch.Dir("csp-bench-redis-")
 	if err != nil {

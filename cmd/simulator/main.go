@@ -101,7 +101,7 @@ func usage() {
   load      open-loop load at a target rate for a wall-clock duration (a soak)
   year      a time-travelled year of customers, as fast as it goes
   scenario  scripted stories from JSON files (simulator/scenarios)
-  bench     the raw limit of NATS and Redis and the processor end to end (make bench)
+  bench     raw pipeline, drain, end to end and year-old customers, with the targets (make bench)
   cluster   load against 3 NATS nodes, a Redis Cluster and several processor replicas (make cluster)
   demo      the processor as make serve runs it and one customer's story, every event printed (make demo)
 `)

@@ -1,6 +1,7 @@
 package rawlimit
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -68,7 +69,13 @@ type echoHandler struct {
 	// fail reports a command the load did not send; it is acked (so the
 	// partition goes on) and the measurement fails.
 	fail func(error)
+	// commit, when set, is the command's Redis commit, run before its
+	// events are published as the processor commits before it publishes.
+	commit commitFunc
 }
+
+// commitFunc commits command i of customer for the pipeline measurement.
+type commitFunc func(ctx context.Context, customer string, i int) error
 
 func (h *echoHandler) handle(msg *message.Message) error {
 	route, err := messages.ParseStoredCommandSubject(msg.Metadata.Get(bus.MetaSubject))
@@ -80,6 +87,14 @@ func (h *echoHandler) handle(msg *message.Message) error {
 	if err != nil {
 		h.fail(err)
 		return nil
+	}
+	if h.commit != nil {
+		// A failed commit fails the measurement: the raw pipeline has no
+		// retries to measure.
+		if err := h.commit(msg.Context(), route.CustomerID, i); err != nil {
+			h.fail(err)
+			return nil
+		}
 	}
 	first, next := eventsBefore(i, h.k), eventsBefore(i+1, h.k)
 	subject := messages.EventSubject(route.PartnerID, route.CustomerID, eventType)

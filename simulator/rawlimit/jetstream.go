@@ -38,6 +38,13 @@ func MeasureJetStream(ctx context.Context, nc *nats.Conn, p Params) (Result, err
 	if err := p.Validate(); err != nil {
 		return Result{}, fmt.Errorf("rawlimit: %w", err)
 	}
+	return measureJetStream(ctx, nc, p, nil)
+}
+
+// measureJetStream is MeasureJetStream on validated params; commit, when
+// set, runs in the handler for every command before its events are
+// published (MeasurePipeline).
+func measureJetStream(ctx context.Context, nc *nats.Conn, p Params, commit commitFunc) (Result, error) {
 	if nc == nil {
 		return Result{}, errors.New("rawlimit: no NATS connection")
 	}
@@ -55,7 +62,7 @@ func MeasureJetStream(ctx context.Context, nc *nats.Conn, p Params) (Result, err
 	counter := newEventCounter(total, failed.set)
 
 	proc, err := startProcessor(ctx, js, streams, subCfg, &echoHandler{
-		k: p.EventsPerCommand, eventBody: filler(p.EventBytes), fail: failed.set,
+		k: p.EventsPerCommand, eventBody: filler(p.EventBytes), fail: failed.set, commit: commit,
 	})
 	if err != nil {
 		return Result{}, err

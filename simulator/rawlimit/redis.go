@@ -38,14 +38,10 @@ var inboxResult = []byte(`{"outcome":"accepted","events":2}`)
 // (it sizes its pool to 64); with fewer, lanes queue for a connection and
 // the rate measures the pool.
 func MeasureRedis(ctx context.Context, rdb redis.UniversalClient, p Params) (Result, error) {
-	p = p.WithDefaults()
-	if err := p.Validate(); err != nil {
-		return Result{}, fmt.Errorf("rawlimit: %w", err)
+	p, prefix, err := redisRun(rdb, p)
+	if err != nil {
+		return Result{}, err
 	}
-	if rdb == nil {
-		return Result{}, errors.New("rawlimit: no Redis client")
-	}
-	prefix := RedisPrefixBase + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	store := state.NewStore(rdb, state.Options{Prefix: prefix})
 	res := Result{RedisPrefix: prefix}
 
@@ -152,4 +148,17 @@ func (c *commitLoad) commit(customer string, op int, version int64) state.Commit
 		Events:          events,
 		Result:          inboxResult,
 	}
+}
+
+// redisRun checks a measurement's parameters and client and names the
+// Redis key prefix of its run.
+func redisRun(rdb redis.UniversalClient, p Params) (Params, string, error) {
+	p = p.WithDefaults()
+	if err := p.Validate(); err != nil {
+		return p, "", fmt.Errorf("rawlimit: %w", err)
+	}
+	if rdb == nil {
+		return p, "", errors.New("rawlimit: no Redis client")
+	}
+	return p, RedisPrefixBase + "-" + strconv.FormatInt(time.Now().UnixNano(), 36), nil
 }

@@ -79,6 +79,8 @@ type Stack struct {
 	RedisPID int
 	// embeddedNATS and inProcess say what runs inside this process.
 	embeddedNATS, inProcess bool
+	// spawnCfg restarts a spawned processor (nil: not spawned).
+	spawnCfg *spawnConfig
 
 	closers []func() error
 }
@@ -183,41 +185,98 @@ func (s *Stack) spawn(ctx context.Context, opt Options, dir string, natsCfg nats
 	bin := opt.ProcessorBin
 	if bin == "" {
 		bin = filepath.Join(dir, "processor")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/processor")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build the processor (run from the repository's root, or pass -processor-bin): %w", err)
+		if err := BuildProcessor(ctx, bin); err != nil {
+			return err
 		}
 	}
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "SIMULATION=1", "DATA_DIR="+filepath.Join(dir, "processor"), "LOG_LEVEL=warn")
-	cmd.Env = append(append(cmd.Env, natsCfg.Env()...), redisCfg.Env()...)
+	env := append(os.Environ(), "SIMULATION=1", "DATA_DIR="+filepath.Join(dir, "processor"), "LOG_LEVEL=warn")
+	env = append(append(env, natsCfg.Env()...), redisCfg.Env()...)
 	if opt.Partitions > 0 {
-		cmd.Env = append(cmd.Env, "PARTITIONS="+strconv.Itoa(opt.Partitions))
+		env = append(env, "PARTITIONS="+strconv.Itoa(opt.Partitions))
 	}
 	out := opt.Log
 	if out == nil {
 		out = io.Discard
 	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the processor %s: %w", bin, err)
+	s.spawnCfg = &spawnConfig{bin: bin, env: env, out: out}
+	s.closers = append(s.closers, s.StopProcessor)
+	return s.startSpawned()
+}
+
+// BuildProcessor builds ./cmd/processor into bin (run from the
+// repository's root), so that several stacks can share one binary.
+func BuildProcessor(ctx context.Context, bin string) error {
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/processor")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build the processor (run from the repository's root, or pass -processor-bin): %w", err)
 	}
-	s.ProcessorPID = cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s.closers = append(s.closers, func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			return errors.New("the processor did not stop within 20 s of SIGTERM; killed")
-		}
-	})
 	return nil
 }
+
+// spawnConfig is how a spawned processor is started, again after
+// StopProcessor.
+type spawnConfig struct {
+	bin string
+	env []string
+	out io.Writer
+	// running is the processor process (nil: stopped), exited the result
+	// of its Wait.
+	running *exec.Cmd
+	exited  chan error
+}
+
+func (s *Stack) startSpawned() error {
+	c := s.spawnCfg
+	cmd := exec.Command(c.bin)
+	cmd.Env = c.env
+	cmd.Stdout, cmd.Stderr = c.out, c.out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the processor %s: %w", c.bin, err)
+	}
+	s.ProcessorPID = cmd.Process.Pid
+	c.running, c.exited = cmd, make(chan error, 1)
+	go func(exited chan<- error) { exited <- cmd.Wait() }(c.exited)
+	return nil
+}
+
+// StopProcessor stops a spawned processor (SIGTERM: it finishes the
+// commands in flight; killed after 20 s) and leaves the servers running.
+// It does nothing when the processor is not a spawned one or is stopped.
+func (s *Stack) StopProcessor() error {
+	c := s.spawnCfg
+	if c == nil || c.running == nil {
+		return nil
+	}
+	cmd := c.running
+	c.running = nil
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-c.exited:
+		return err
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-c.exited
+		return errors.New("the processor did not stop within 20 s of SIGTERM; killed")
+	}
+}
+
+// StartProcessor starts the spawned processor again after StopProcessor,
+// as a new process (ProcessorPID changes), and returns at once: the
+// processor goes to work on what its streams hold while it comes up.
+// WaitReady waits for it to answer.
+func (s *Stack) StartProcessor() error {
+	if s.spawnCfg == nil {
+		return errors.New("the processor is not a spawned process of this stack")
+	}
+	if s.spawnCfg.running != nil {
+		return errors.New("the processor is running")
+	}
+	return s.startSpawned()
+}
+
+// WaitReady returns once the processor answers the simulated clock.
+func (s *Stack) WaitReady(ctx context.Context) error { return s.waitReady(ctx) }
 
 // waitReady asks the simulated clock for its time until the processor
 // answers (the streams exist by then too).
