@@ -83,6 +83,25 @@ type commandCounters struct {
 type inFlightCommand struct {
 	partition int
 	storedAt  time.Time
+	// counted: an attempt counted the command's outcome. A later attempt
+	// (its events' publish failed after the commit) finds the command
+	// applied and must not count it again as a duplicate.
+	counted bool
+}
+
+// first reports whether msg's outcome is not counted yet, and marks it
+// counted. Called with mu held.
+func (c *commandCounters) first(msg *message.Message) bool {
+	f, ok := c.inFlight[msg.UUID]
+	if !ok {
+		return true
+	}
+	if f.counted {
+		return false
+	}
+	f.counted = true
+	c.inFlight[msg.UUID] = f
+	return true
 }
 
 func newCommandCounters() *commandCounters {
@@ -154,18 +173,20 @@ func (c *commandCounters) acked(msg *message.Message) {
 }
 
 // finished counts a command's outcome.
-func (c *commandCounters) finished(typ messages.CommandType, outcome string) {
+func (c *commandCounters) finished(msg *message.Message, typ messages.CommandType, outcome string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	c.outcomes[CommandOutcome{Type: typeLabel(typ), Outcome: outcome}]++
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.first(msg) {
+		c.outcomes[CommandOutcome{Type: typeLabel(typ), Outcome: outcome}]++
+	}
 }
 
 // committed counts a committed decision: its outcome, its rejection and
 // its billing events.
-func (c *commandCounters) committed(typ messages.CommandType, d decision) {
+func (c *commandCounters) committed(msg *message.Message, typ messages.CommandType, d decision) {
 	if c == nil {
 		return
 	}
@@ -175,6 +196,9 @@ func (c *commandCounters) committed(typ messages.CommandType, d decision) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.first(msg) {
+		return
+	}
 	c.outcomes[CommandOutcome{Type: typeLabel(typ), Outcome: outcome}]++
 	if outcome == cmdOutcomeRejected {
 		c.rejections[Rejection{Code: d.result.Code, Rule: d.rule}]++
@@ -189,14 +213,16 @@ func (c *commandCounters) committed(typ messages.CommandType, d decision) {
 }
 
 // deadLettered counts a command set aside under code.
-func (c *commandCounters) deadLettered(typ messages.CommandType, code string) {
+func (c *commandCounters) deadLettered(msg *message.Message, typ messages.CommandType, code string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	c.outcomes[CommandOutcome{Type: typeLabel(typ), Outcome: cmdOutcomeDeadLettered}]++
-	c.deadLetters[code]++
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.first(msg) {
+		c.outcomes[CommandOutcome{Type: typeLabel(typ), Outcome: cmdOutcomeDeadLettered}]++
+		c.deadLetters[code]++
+	}
 }
 
 // snapshot copies the counts. Partitions has an entry for each of

@@ -117,11 +117,11 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 		for i := range res.Events {
 			res.Events[i].CommittedAt = committed
 		}
-		h.commands.committed(cmd.Type, last)
+		h.commands.committed(msg, cmd.Type, last)
 	case state.Duplicate:
-		h.commands.finished(cmd.Type, cmdOutcomeDuplicate)
+		h.commands.finished(msg, cmd.Type, cmdOutcomeDuplicate)
 	default: // a timer command that was not due: nothing committed
-		h.commands.finished(cmd.Type, cmdOutcomeIgnored)
+		h.commands.finished(msg, cmd.Type, cmdOutcomeIgnored)
 	}
 	h.counters.commandApplied(cmd.Type, res.Status)
 	return h.publish(ctx, cmd.CustomerID, res.Events)
@@ -293,7 +293,7 @@ func (h *CommandHandler) deadLetter(msg *message.Message, de *messages.DecodeErr
 		return transient(fmt.Errorf("dead-letter %s: %w", msg.UUID, err))
 	}
 	h.Logger.Info("Command dead-lettered", watermill.LogFields{"message": msg.UUID, "code": de.Code, "detail": de.Detail})
-	h.commands.deadLettered(routedType(msg), de.Code)
+	h.commands.deadLettered(msg, routedType(msg), de.Code)
 	return nil
 }
 

@@ -187,7 +187,7 @@ func (h *CommandHandler) settle(msg *message.Message, err error) error {
 	if known {
 		if dead, derr := h.Store.DeadLettered(msg.Context(), cmd.CustomerID, cmd.ID); derr == nil && dead {
 			h.Logger.Info("Command was dead-lettered before; acking it", fields)
-			h.commands.finished(cmd.Type, cmdOutcomeDuplicate)
+			h.commands.finished(msg, cmd.Type, cmdOutcomeDuplicate)
 			return nil
 		}
 	}
@@ -200,7 +200,7 @@ func (h *CommandHandler) settle(msg *message.Message, err error) error {
 		return errors.Join(err, derr)
 	}
 	h.Logger.Error("Command dead-lettered as internal_error", err, fields)
-	h.commands.deadLettered(routedType(msg), messages.CodeInternalError)
+	h.commands.deadLettered(msg, routedType(msg), messages.CodeInternalError)
 	return nil
 }
 
