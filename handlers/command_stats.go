@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -230,25 +231,13 @@ func (c *commandCounters) deadLettered(msg *message.Message, typ messages.Comman
 // others (a partition handed over) are forgotten, since they will not be
 // acked here.
 func (c *commandCounters) snapshot(partitions []int) CommandStats {
-	s := CommandStats{Outcomes: map[CommandOutcome]uint64{}, Rejections: map[Rejection]uint64{}, DeadLetters: map[string]uint64{},
-		Billing: map[Money]MoneyTotal{}, Partitions: map[int]PartitionStats{}}
 	if c == nil {
-		return s
+		return CommandStats{Partitions: map[int]PartitionStats{}}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, v := range c.outcomes {
-		s.Outcomes[k] = v
-	}
-	for k, v := range c.rejections {
-		s.Rejections[k] = v
-	}
-	for k, v := range c.deadLetters {
-		s.DeadLetters[k] = v
-	}
-	for k, v := range c.billing {
-		s.Billing[k] = v
-	}
+	s := CommandStats{Outcomes: maps.Clone(c.outcomes), Rejections: maps.Clone(c.rejections), DeadLetters: maps.Clone(c.deadLetters),
+		Billing: maps.Clone(c.billing), Partitions: map[int]PartitionStats{}}
 	for p, n := range c.redelivered {
 		s.Partitions[p] = PartitionStats{Redeliveries: n}
 	}

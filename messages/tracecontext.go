@@ -3,6 +3,7 @@ package messages
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -98,32 +99,30 @@ func EventTraceHeaders(traceparent, tracestate, eventID string) map[string]strin
 	return h
 }
 
-// deriveTraceID and deriveSpanID are IDs taken from a hash of the parts,
-// never all zero (W3C forbids it).
+// deriveTraceID and deriveSpanID are IDs taken from a hash of the parts.
 func deriveTraceID(kind string, parts ...string) trace.TraceID {
 	var id trace.TraceID
-	copy(id[:], hashOf(kind, parts))
-	if !id.IsValid() {
-		id[len(id)-1] = 1
-	}
+	fillID(id[:], kind, parts)
 	return id
 }
 
 func deriveSpanID(kind string, parts ...string) trace.SpanID {
 	var id trace.SpanID
-	copy(id[:], hashOf(kind, parts))
-	if !id.IsValid() {
-		id[len(id)-1] = 1
-	}
+	fillID(id[:], kind, parts)
 	return id
 }
 
-func hashOf(kind string, parts []string) []byte {
+// fillID fills id with the first bytes of a hash of kind and parts, never
+// all zero (W3C forbids all-zero IDs).
+func fillID(id []byte, kind string, parts []string) {
 	h := sha256.New()
 	h.Write([]byte("csp-trace\x00" + kind))
 	for _, p := range parts {
 		h.Write([]byte{0})
 		h.Write([]byte(p))
 	}
-	return h.Sum(nil)
+	copy(id, h.Sum(nil))
+	if !slices.ContainsFunc(id, func(b byte) bool { return b != 0 }) {
+		id[len(id)-1] = 1
+	}
 }
