@@ -51,16 +51,23 @@ type CommandHandler struct {
 	onDecide  func(messages.Command)
 	onFailure func(msg *message.Message, err error, transient bool)
 
-	// counters count the timer commands applied (nil: not counted).
+	// counters count the timer commands applied, commands the commands'
+	// outcomes (nil: not counted).
 	counters *timerCounters
+	commands *commandCounters
 }
 
 // Handle is a watermill NoPublishHandlerFunc.
 func (h *CommandHandler) Handle(msg *message.Message) error {
-	if err := h.handleRecovered(msg); err != nil {
-		return h.settle(msg, err)
+	h.commands.handed(msg)
+	err := h.handleRecovered(msg)
+	if err != nil {
+		err = h.settle(msg, err)
 	}
-	return nil
+	if err == nil {
+		h.commands.acked(msg)
+	}
+	return err
 }
 
 // handle makes one attempt at a command.
@@ -86,21 +93,35 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 	// The lease this replica consumes the partition under (0 without
 	// leases): a replica that lost it cannot commit over its successor.
 	fence, _ := strconv.ParseUint(msg.Metadata.Get(bus.MetaFence), 10, 64)
+	// Every event of the command continues its trace (messages.CommandTrace),
+	// kept with the outbox entries for a publish from the outbox.
+	traceparent, tracestate := messages.FormatTrace(messages.CommandTrace(msg.Metadata.Get, cmd.CustomerID, cmd.ID))
+	var last decision // of the decision committed, for the counters
 	res, err := h.Customers.Apply(ctx, cmd.CustomerID, cmd.ID, func(snap state.Snapshot) (*state.Commit, error) {
-		commit, err := h.decide(ctx, route, cmd, now, snap)
+		commit, d, err := h.decide(ctx, route, cmd, now, snap)
 		if commit != nil {
 			commit.Fence = fence
+			for i := range commit.Events {
+				commit.Events[i].TraceParent, commit.Events[i].TraceState = traceparent, tracestate
+			}
 		}
+		last = d
 		return commit, err
 	})
 	if err != nil {
 		return err
 	}
-	if res.Status == state.Committed {
+	switch res.Status {
+	case state.Committed:
 		committed := time.Now()
 		for i := range res.Events {
 			res.Events[i].CommittedAt = committed
 		}
+		h.commands.committed(msg, cmd.Type, last)
+	case state.Duplicate:
+		h.commands.finished(msg, cmd.Type, cmdOutcomeDuplicate)
+	default: // a timer command that was not due: nothing committed
+		h.commands.finished(msg, cmd.Type, cmdOutcomeIgnored)
 	}
 	h.counters.commandApplied(cmd.Type, res.Status)
 	return h.publish(ctx, cmd.CustomerID, res.Events)
@@ -110,37 +131,37 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 // current state, as the commit that records it (nil for a timer.fired that
 // is not due: no trace, not even in the inbox). It may run more than once
 // for one command (after a version conflict) and has no side effects.
-func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time, snap state.Snapshot) (*state.Commit, error) {
+func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time, snap state.Snapshot) (*state.Commit, decision, error) {
 	st, err := rules.DecodeState(snap.Fields)
 	if err != nil {
 		// Corrupt stored state is a bug to fix, not input to skip; but
 		// retrying cannot fix it, and the partition must not wait for
 		// the fix: after MaxAttempts the command is dead-lettered.
-		return nil, permanent(fmt.Errorf("customer %s: %w", cmd.CustomerID, err))
+		return nil, decision{}, permanent(fmt.Errorf("customer %s: %w", cmd.CustomerID, err))
 	}
 	if h.onDecide != nil {
 		h.onDecide(cmd)
 	}
 	now, clock, err := h.testClock(ctx, cmd, st, now)
 	if err != nil {
-		return nil, transient(err)
+		return nil, decision{}, transient(err)
 	}
 	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners, TestClock: clock})
 	if out.Ignored {
 		h.Logger.Info("Timer command ignored: not due or stale", watermill.LogFields{"customer": cmd.CustomerID, "command": cmd.ID})
-		return nil, nil
+		return nil, decision{}, nil
 	}
 	// The commit indexes the timers first: a crash after that and before
 	// the commit leaves an entry without a timer, which fires as a no-op;
 	// the other order could lose a timer (G7).
 	commit, err := buildCommit(cmd, route, now, out)
 	if err != nil {
-		return nil, permanent(err)
+		return nil, decision{}, permanent(err)
 	}
 	if c := out.State.Customer; c != nil {
 		commit.TestClock = c.TestClockID
 	}
-	return &commit, nil
+	return &commit, decisionOf(out, commit.Result), nil
 }
 
 // inboxResult is what the inbox remembers of an applied command.
@@ -248,6 +269,9 @@ func PublishOutbox(pub message.Publisher, entries []state.OutboxEntry) error {
 		if !e.CommittedAt.IsZero() {
 			m.Metadata.Set(messages.HeaderCommittedAt, messages.FormatCommittedAt(e.CommittedAt))
 		}
+		for k, v := range messages.EventTraceHeaders(e.TraceParent, e.TraceState, e.ID) {
+			m.Metadata.Set(k, v)
+		}
 		msgs[i] = m
 	}
 	if err := pub.Publish("", msgs...); err != nil {
@@ -269,6 +293,7 @@ func (h *CommandHandler) deadLetter(msg *message.Message, de *messages.DecodeErr
 		return transient(fmt.Errorf("dead-letter %s: %w", msg.UUID, err))
 	}
 	h.Logger.Info("Command dead-lettered", watermill.LogFields{"message": msg.UUID, "code": de.Code, "detail": de.Detail})
+	h.commands.deadLettered(msg, routedType(msg), de.Code)
 	return nil
 }
 
@@ -283,4 +308,11 @@ func occurredAt(e state.OutboxEntry) time.Time {
 		return e.WrittenAt
 	}
 	return ev.OccurredAt
+}
+
+// routedType is the command type its stored subject names, whatever its
+// body (empty when the subject does not parse).
+func routedType(msg *message.Message) messages.CommandType {
+	route, _ := messages.ParseStoredCommandSubject(msg.Metadata.Get(bus.MetaSubject))
+	return route.Type
 }

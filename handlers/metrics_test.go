@@ -18,7 +18,8 @@ import (
 )
 
 // scrape reads a processor's /metrics, parsed as Prometheus text, as
-// "name" or "name{label=value}" -> value.
+// "name" or "name{label=value}" -> value (a counter's or gauge's value, a
+// histogram's sample count).
 func scrape(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -41,7 +42,14 @@ func scrape(t *testing.T, addr string) map[string]float64 {
 			for _, l := range m.GetLabel() {
 				key += "{" + l.GetName() + "=" + l.GetValue() + "}"
 			}
-			out[key] = m.GetCounter().GetValue()
+			switch {
+			case m.Gauge != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				out[key] = float64(m.GetHistogram().GetSampleCount())
+			default:
+				out[key] = m.GetCounter().GetValue()
+			}
 		}
 	}
 	return out

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // opsServer is the processor's operations endpoint (Config.OpsAddr):
@@ -22,9 +24,9 @@ type opsServer struct {
 	bound  net.Addr
 }
 
-func newOpsServer(addr string, stats func() Stats, ready readiness) *opsServer {
+func newOpsServer(addr string, reg *prometheus.Registry, ready readiness) *opsServer {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metricsHandler(stats))
+	mux.Handle("GET /metrics", metricsHandler(reg))
 	mux.Handle("GET /livez", livezHandler())
 	mux.Handle("GET /readyz", readyzHandler(ready))
 	return &opsServer{addr: addr, handler: mux}

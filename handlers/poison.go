@@ -187,6 +187,7 @@ func (h *CommandHandler) settle(msg *message.Message, err error) error {
 	if known {
 		if dead, derr := h.Store.DeadLettered(msg.Context(), cmd.CustomerID, cmd.ID); derr == nil && dead {
 			h.Logger.Info("Command was dead-lettered before; acking it", fields)
+			h.commands.finished(msg, cmd.Type, cmdOutcomeDuplicate)
 			return nil
 		}
 	}
@@ -199,6 +200,7 @@ func (h *CommandHandler) settle(msg *message.Message, err error) error {
 		return errors.Join(err, derr)
 	}
 	h.Logger.Error("Command dead-lettered as internal_error", err, fields)
+	h.commands.deadLettered(msg, routedType(msg), messages.CodeInternalError)
 	return nil
 }
 
@@ -275,5 +277,9 @@ func (h *CommandHandler) internalErrorEvent(msg *message.Message, route messages
 	}
 	m := message.NewMessage(ev.ID, body)
 	m.Metadata.Set(bus.MetaSubject, messages.EventSubject(route.PartnerID, cmd.CustomerID, ev.Type))
+	tp, ts := messages.FormatTrace(messages.CommandTrace(msg.Metadata.Get, cmd.CustomerID, cmd.ID))
+	for k, v := range messages.EventTraceHeaders(tp, ts, ev.ID) {
+		m.Metadata.Set(k, v)
+	}
 	return m, nil
 }

@@ -100,6 +100,7 @@ type Processor struct {
 	// without Config.OpsAddr).
 	customers *state.Customers
 	counters  *timerCounters
+	commands  *commandCounters
 	ops       *opsServer
 	// shutdownTimeout bounds Run's drain: handing the partitions back
 	// waits for their in-flight commands (the subscriber's
@@ -184,9 +185,9 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	// failure (poison.go); the recoverer is the last guard for one outside
 	// it, turning it into a nack instead of killing the process.
 	router.AddMiddleware(recoverer)
-	customers, counters := state.NewCustomers(store, cfg.StateCacheBytes), &timerCounters{}
+	customers, counters, commands := state.NewCustomers(store, cfg.StateCacheBytes), &timerCounters{}, newCommandCounters()
 	h := &CommandHandler{Store: store, Customers: customers, Cleaner: cleaner, Publisher: events, Catalog: cfg.Catalog, Partners: cfg.Partners, Clock: cfg.Clock, Logger: cfg.Logger,
-		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure, counters: counters}
+		MaxAttempts: cfg.MaxAttempts, onDecide: cfg.onDecide, onFailure: cfg.onFailure, counters: counters, commands: commands}
 	router.AddNoPublisherHandler("commands", "commands", sub, h.Handle)
 	owned := cfg.OwnedPartitions
 	if owned == nil && bc.Subscriber.Dynamic {
@@ -201,9 +202,10 @@ func NewProcessor(ctx context.Context, cfg Config) (*Processor, error) {
 	}
 	p := &Processor{router: router, sub: sub, pub: pub, cleaner: cleaner, relay: relay, timers: timers, queries: queries, operator: operator,
 		keeper: keeper, logger: cfg.Logger, shutdownTimeout: bc.Subscriber.ShutdownTimeout + 10*time.Second,
-		customers: customers, counters: counters}
+		customers: customers, counters: counters, commands: commands}
 	if cfg.OpsAddr != "" {
-		p.ops = newOpsServer(cfg.OpsAddr, p.Stats,
+		reg := metricsRegistry(metricSources{stats: p.Stats, timerLag: timers.Lag, now: time.Now}, router)
+		p.ops = newOpsServer(cfg.OpsAddr, reg,
 			readiness{nc: cfg.NATS, js: js, stream: bc.Streams.CommandStream, rdb: cfg.Redis, router: router})
 	}
 	return p, nil

@@ -364,3 +364,30 @@ func (s *Scheduler) staleEntry(ctx context.Context, t state.TimerEntry) (bool, e
 	}
 	return !live.DueAt.Equal(t.DueAt), nil
 }
+
+// Lag is how far the scheduler is behind: the processor's clock (the
+// simulated time in Redis with SimulatedClock, else the wall clock) minus
+// the due time of the oldest timer that is due and not fired yet, in the
+// slots this replica fires (every slot with SimulatedClock); 0 when none
+// is due. One read of each slot's earliest entry, in one round trip.
+func (s *Scheduler) Lag(ctx context.Context) (time.Duration, error) {
+	now, slots := time.Now(), s.ownedSlots()
+	if s.Clock == SimulatedClock {
+		sim, err := s.Store.SimClock(ctx)
+		if err != nil || sim.IsZero() { // no clock move yet: nothing can be due
+			return 0, err
+		}
+		now, slots = sim, allSlots
+	}
+	due, err := s.Store.DueTimersOf(ctx, slots, now, 1)
+	if err != nil {
+		return 0, err
+	}
+	var lag time.Duration
+	for _, d := range due {
+		if len(d) > 0 {
+			lag = max(lag, now.Sub(d[0].DueAt))
+		}
+	}
+	return lag, nil
+}

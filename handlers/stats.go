@@ -25,11 +25,18 @@ type Stats struct {
 	// Committed: a timer is applied once, whoever fired it how often. A
 	// stale timer the rules ignore commits nothing and is not counted.
 	TimerCommandsApplied uint64
+	// Commands counts the commands by outcome, rejections, dead letters,
+	// billing money, and per partition this replica consumes, its
+	// redeliveries and oldest command in flight.
+	Commands CommandStats
+	// Outbox is what the outbox relay's last sweep left.
+	Outbox state.Backlog
 }
 
-// Stats returns the processor's counters so far.
+// Stats returns the processor's counters so far. It does no I/O.
 func (p *Processor) Stats() Stats {
-	return Stats{Customers: p.customers.Stats(), TimersFired: p.counters.fired.Load(), TimerCommandsApplied: p.counters.applied.Load()}
+	return Stats{Customers: p.customers.Stats(), TimersFired: p.counters.fired.Load(), TimerCommandsApplied: p.counters.applied.Load(),
+		Commands: p.commands.snapshot(p.sub.Partitions()), Outbox: p.relay.Backlog()}
 }
 
 // timerFired counts n timer commands published; nil counts nothing (a

@@ -23,13 +23,24 @@ func asyncAPI(t *testing.T) []byte {
 	ref := func(s string) obj { return obj{"$ref": s} }
 	param := func(desc string) obj { return obj{"description": desc} }
 	channels, operations, msgs := obj{}, obj{}, obj{}
-	msgIDHeader := obj{"type": "object", "properties": obj{
-		"Nats-Msg-Id": obj{"type": "string", "description": "deduplication key: the command's ID (upstream) or the event's id"},
+	msgID := obj{"type": "string", "description": "deduplication key: the command's ID (upstream) or the event's id"}
+	commandHeaders := obj{"type": "object", "properties": obj{
+		"Nats-Msg-Id": msgID,
+		HeaderTraceparent: obj{"type": "string", "description": "optional W3C trace context of the sender's span; " +
+			"every event of the command continues its trace (a command without a valid one starts a trace)"},
+		HeaderTracestate: obj{"type": "string", "description": "optional W3C tracestate, carried to the command's events"},
+	}}
+	eventHeaders := obj{"type": "object", "properties": obj{
+		"Nats-Msg-Id": msgID,
+		HeaderTraceparent: obj{"type": "string", "description": "W3C traceparent: the causing command's trace ID and flags, " +
+			"the event's own span ID"},
+		HeaderTracestate:   obj{"type": "string", "description": "the causing command's tracestate, when it had one"},
+		HeaderParentSpanID: obj{"type": "string", "description": "span ID of the causing command's span, the parent of the event's span"},
 	}}
 	for _, c := range CommandTypes() {
 		name := "command." + string(c)
 		msgs[name] = obj{"name": string(c), "title": string(c) + " (command)", "contentType": "application/json",
-			"headers": msgIDHeader, "payload": ref("./schemas/commands/" + string(c) + ".json")}
+			"headers": commandHeaders, "payload": ref("./schemas/commands/" + string(c) + ".json")}
 		channels[name] = obj{
 			"address":  CommandSubject("{partner}", "{role}", "{customer}", c),
 			"messages": obj{string(c): ref("#/components/messages/" + name)},
@@ -41,7 +52,7 @@ func asyncAPI(t *testing.T) []byte {
 	for _, e := range EventTypes() {
 		name := "event." + string(e)
 		msgs[name] = obj{"name": string(e), "title": string(e) + " (event)", "contentType": "application/json",
-			"headers": msgIDHeader, "payload": ref("./schemas/events/" + string(e) + ".json")}
+			"headers": eventHeaders, "payload": ref("./schemas/events/" + string(e) + ".json")}
 		channels[name] = obj{
 			"address":  EventSubject("{partner}", "{customer}", e),
 			"messages": obj{string(e): ref("#/components/messages/" + name)},

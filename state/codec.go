@@ -25,6 +25,9 @@ type outboxRecord struct {
 	WrittenAt int64  `json:"t"` // unix millis, Commit.WrittenAt
 	Version   int64  `json:"v"` // customer version the writing commit produced
 	Seq       int    `json:"n"` // index of the event within that commit
+	// The causing command's W3C trace context (OutboxEntry.TraceParent).
+	TraceParent string `json:"tp,omitempty"`
+	TraceState  string `json:"ts,omitempty"`
 }
 
 // storedEntry is an outbox entry with the position it was written at:
@@ -60,6 +63,9 @@ func encodeOutbox(e OutboxEntry, at time.Time, version int64, seq int) (string, 
 		WrittenAt: at.UnixMilli(),
 		Version:   version,
 		Seq:       seq,
+
+		TraceParent: e.TraceParent,
+		TraceState:  e.TraceState,
 	})
 	return string(b), err
 }
@@ -75,6 +81,9 @@ func decodeOutbox(id, rec string) (storedEntry, error) {
 			Subject:   r.Subject,
 			Data:      r.Data,
 			WrittenAt: time.UnixMilli(r.WrittenAt),
+
+			TraceParent: r.TraceParent,
+			TraceState:  r.TraceState,
 		},
 		version: r.Version,
 		seq:     r.Seq,

@@ -22,6 +22,11 @@ type OutboxEntry struct {
 	// the handler that made it and published as messages.HeaderCommittedAt.
 	// Not stored: an entry read back from the outbox has it zero.
 	CommittedAt time.Time
+	// TraceParent and TraceState are the W3C trace context of the command
+	// that caused the event (messages.FormatTrace), stored with the entry
+	// so that an event published again from the outbox continues the same
+	// trace. Empty in an entry written before they were kept.
+	TraceParent, TraceState string
 }
 
 // MarkPublished removes confirmed-published events from the customer's

@@ -67,6 +67,30 @@ type OutboxRelay struct {
 	runCtx    context.Context // cancelled when Shutdown's ctx expires
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when the loop has returned
+
+	backlogMu sync.Mutex
+	backlog   Backlog
+}
+
+// Backlog is what the last complete sweep left in the outboxes it read:
+// entries younger than MinAge (the live path is publishing them) and
+// entries it could not publish. The relay counts it as a by-product of
+// its sweep, so reading it costs nothing; it is as old as the last sweep
+// (Interval).
+type Backlog struct {
+	// Entries is how many entries the sweep left.
+	Entries int
+	// Oldest is when the oldest of them was written (zero: none).
+	Oldest time.Time
+	// SweptAt is when the sweep ended (zero: no sweep has ended yet).
+	SweptAt time.Time
+}
+
+// Backlog returns what the last complete sweep left behind.
+func (r *OutboxRelay) Backlog() Backlog {
+	r.backlogMu.Lock()
+	defer r.backlogMu.Unlock()
+	return r.backlog
 }
 
 // NewOutboxRelay returns a relay that hands left-behind entries to publish.
@@ -104,16 +128,21 @@ func (r *OutboxRelay) SweepOnce(ctx context.Context) (republished int, err error
 		mu       sync.Mutex // forEachKey calls concurrently on a cluster
 		failed   int
 		firstErr error
+		left     Backlog
 	)
 	scanErr := forEachKey(ctx, r.store.rdb, r.store.outboxPattern(), func(ctx context.Context, key string) error {
 		customerID, ok := r.store.customerFromOutboxKey(key)
 		if !ok || (r.opt.Owns != nil && !r.opt.Owns(customerID)) {
 			return nil
 		}
-		n, err := r.relayCustomer(ctx, customerID, cutoff)
+		n, rest, err := r.relayCustomer(ctx, customerID, cutoff)
 		mu.Lock()
 		defer mu.Unlock()
 		republished += n
+		left.Entries += rest.Entries
+		if !rest.Oldest.IsZero() && (left.Oldest.IsZero() || rest.Oldest.Before(left.Oldest)) {
+			left.Oldest = rest.Oldest
+		}
 		if err != nil {
 			failed++
 			if firstErr == nil {
@@ -124,6 +153,12 @@ func (r *OutboxRelay) SweepOnce(ctx context.Context) (republished int, err error
 		// failure must not hold back the others.
 		return ctx.Err()
 	})
+	if scanErr == nil && ctx.Err() == nil { // a complete sweep
+		left.SweptAt = r.now()
+		r.backlogMu.Lock()
+		r.backlog = left
+		r.backlogMu.Unlock()
+	}
 	switch {
 	case scanErr != nil && !errors.Is(scanErr, ctx.Err()):
 		return republished, fmt.Errorf("state: outbox relay: scan: %w", scanErr)
@@ -135,29 +170,34 @@ func (r *OutboxRelay) SweepOnce(ctx context.Context) (republished int, err error
 	return republished, nil
 }
 
-// relayCustomer republishes and deletes one customer's old entries.
-func (r *OutboxRelay) relayCustomer(ctx context.Context, customerID string, cutoff time.Time) (int, error) {
+// relayCustomer republishes and deletes one customer's old entries, and
+// says what it left: the young entries, or all of them on a failure.
+func (r *OutboxRelay) relayCustomer(ctx context.Context, customerID string, cutoff time.Time) (int, Backlog, error) {
 	stored, err := r.store.readOutbox(ctx, customerID)
 	if err != nil {
-		return 0, err
+		return 0, Backlog{}, err
 	}
+	all := backlogOf(stored)
 	var old []OutboxEntry
+	var young []storedEntry
 	for _, e := range stored {
 		if !e.WrittenAt.After(cutoff) {
 			old = append(old, e.OutboxEntry)
+		} else {
+			young = append(young, e)
 		}
 	}
 	if len(old) == 0 {
-		return 0, nil
+		return 0, all, nil
 	}
 	// An entry may be the event of a commit whose WAIT fell short and whose
 	// command is still being retried: it is published only once the
 	// replicas have it (replicas.go).
 	if err := r.store.awaitReplicas(ctx, customerID, r.store.outboxKey(customerID), old[len(old)-1].ID); err != nil {
-		return 0, fmt.Errorf("publish %d events of %s: %w", len(old), customerID, err)
+		return 0, all, fmt.Errorf("publish %d events of %s: %w", len(old), customerID, err)
 	}
 	if err := r.publish(ctx, customerID, old); err != nil {
-		return 0, fmt.Errorf("publish %d events of %s: %w", len(old), customerID, err)
+		return 0, all, fmt.Errorf("publish %d events of %s: %w", len(old), customerID, err)
 	}
 	ids := make([]string, len(old))
 	for i, e := range old {
@@ -167,9 +207,20 @@ func (r *OutboxRelay) relayCustomer(ctx context.Context, customerID string, cuto
 	// written after readOutbox: event IDs are unique per command and the
 	// live path writes each only once.
 	if err := r.store.MarkPublished(ctx, customerID, ids...); err != nil {
-		return len(old), err
+		return len(old), all, err
 	}
-	return len(old), nil
+	return len(old), backlogOf(young), nil
+}
+
+// backlogOf counts entries and finds the oldest.
+func backlogOf(entries []storedEntry) Backlog {
+	b := Backlog{Entries: len(entries)}
+	for _, e := range entries {
+		if b.Oldest.IsZero() || e.WrittenAt.Before(b.Oldest) {
+			b.Oldest = e.WrittenAt
+		}
+	}
+	return b
 }
 
 // Start runs a sweep now and then one every Interval until Shutdown.

@@ -242,3 +242,35 @@ func TestOutboxRelaySweepsOnlyTheCustomersItOwns(t *testing.T) {
 		t.Fatalf("the other replica's customer has %d entries left (%v), want 1", len(left), err)
 	}
 }
+
+// A sweep records what it left: entries younger than MinAge and those it
+// could not publish, with the oldest one's write time; what it published
+// is gone from the count. The trace context stored with an entry reaches
+// publish.
+func TestOutboxRelayBacklogIsWhatTheSweepLeft(t *testing.T) {
+	s, _ := newTestStore(t, Options{})
+	old := time.UnixMilli(time.Now().Add(-time.Hour).UnixMilli())
+	failedAt := old.Add(-time.Minute)
+	young := time.UnixMilli(time.Now().UnixMilli())
+	traced := ev("e1")
+	traced.TraceParent, traced.TraceState = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "k=v"
+	mustCommit(t, s, Commit{CustomerID: "c1", CommandID: "cmd", At: old, WrittenAt: old, Events: []OutboxEntry{traced}})
+	mustCommit(t, s, Commit{CustomerID: "c2", CommandID: "cmd", At: young, WrittenAt: young, Events: []OutboxEntry{ev("e2")}})
+	mustCommit(t, s, Commit{CustomerID: "c3", CommandID: "cmd", At: failedAt, WrittenAt: failedAt, Events: []OutboxEntry{ev("e3"), ev("e4")}})
+
+	p := newPublishRecorder("c3")
+	r := NewOutboxRelay(s, p.publish, RelayOptions{MinAge: time.Minute})
+	if b := r.Backlog(); b != (Backlog{}) {
+		t.Fatalf("backlog before any sweep: %+v", b)
+	}
+	if _, err := r.SweepOnce(context.Background()); err == nil {
+		t.Fatal("SweepOnce: no error for c3's failed publish")
+	}
+	b := r.Backlog()
+	if b.Entries != 3 || !b.Oldest.Equal(failedAt) || b.SweptAt.IsZero() {
+		t.Fatalf("backlog %+v, want 3 entries (c2's young one, c3's two unpublished), the oldest written at %v", b, failedAt)
+	}
+	if got := p.got["c1"]; len(got) != 1 || got[0].TraceParent != traced.TraceParent || got[0].TraceState != "k=v" {
+		t.Fatalf("published %+v, want e1 with its trace context", got)
+	}
+}
