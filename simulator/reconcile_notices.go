@@ -31,6 +31,7 @@ type NoticeCounts struct {
 // the step's calendar and commands: the windows whose notices may fall in
 // it (by subscription), and the notices that must.
 type noticeStep struct {
+	from    time.Time // the previous step's instant
 	windows map[string][]model.RefundWindow
 	due     map[string]dueNotice // notice key -> what must come
 }
@@ -53,7 +54,7 @@ func (r *Runner) noticeWindows(customers []*model.Customer, now time.Time) notic
 	from := r.notices.last
 	r.notices.last = now
 	lead := r.Model.NoticeLead()
-	step := noticeStep{windows: map[string][]model.RefundWindow{}, due: map[string]dueNotice{}}
+	step := noticeStep{from: from, windows: map[string][]model.RefundWindow{}, due: map[string]dueNotice{}}
 	for _, c := range customers {
 		if !c.Created || r.diverged[c.ID] {
 			continue
@@ -84,6 +85,42 @@ func (r *Runner) noticeWindows(customers []*model.Customer, now time.Time) notic
 		}
 	}
 	return step
+}
+
+// addCalendarWindows adds to step, once the model has applied the step's
+// calendar (renewals, trial conversions), the windows the calendar opened
+// whose notices fall in the step: with steps longer than a short window
+// (a marketplace month's 24 hours), a renewal's window opens and closes
+// inside one step, after the snapshot before the calendar. A notice of
+// such a window is checked like any; it is not required (the notices due
+// are those of the windows the snapshot had).
+func (r *Runner) addCalendarWindows(step noticeStep, customers []*model.Customer, now time.Time) {
+	lead := r.Model.NoticeLead()
+	for _, c := range customers {
+		if !c.Created || r.diverged[c.ID] {
+			continue
+		}
+		cfrom, cnow := r.timeOf(c, step.from), r.timeOf(c, now)
+		for _, s := range c.Subs {
+			if s.ID == "" {
+				continue
+			}
+			for _, w := range s.RefundWindows(cfrom, cnow.Add(lead)) {
+				if !hasWindow(step.windows[s.ID], w) {
+					step.windows[s.ID] = append(step.windows[s.ID], w)
+				}
+			}
+		}
+	}
+}
+
+func hasWindow(ws []model.RefundWindow, w model.RefundWindow) bool {
+	for _, have := range ws {
+		if have.Rule == w.Rule && have.Closes.Equal(w.Closes) && have.Added.Equal(w.Added) {
+			return true
+		}
+	}
+	return false
 }
 
 // windowKey names one window of a subscription; noticeKey one of its two

@@ -224,6 +224,7 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 				settled = append(settled, r.Model.Settled(c)...)
 			}
 		}
+		r.addCalendarWindows(windows, customers, now)
 		actions, err := plan(now)
 		if err != nil {
 			return err
