@@ -137,14 +137,16 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 // metricsRegistry is the processor's registry: a registry of its own, as
 // the global one would mix in whatever else in the process registers
 // there, and two processors in one test process would collide on it. It
-// holds the processor's collector and Watermill's router metrics
-// (handler execution time, messages received by the subscriber, by
-// ack/nack), which AddPrometheusRouterMetrics wires into router before it
-// runs.
+// holds the processor's collector and Watermill's handler middleware
+// (handler execution time by outcome), added to router before it runs.
+// Not Watermill's subscriber and publisher decorators
+// (AddPrometheusRouterMetrics): the subscriber's starts a goroutine per
+// message to wait for its ack, on the hot path, and counts what the
+// processor's own command counters already count.
 func metricsRegistry(src metricSources, router *message.Router) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(statsCollector{src: src})
-	metrics.NewPrometheusMetricsBuilder(reg, "csp", "watermill").AddPrometheusRouterMetrics(router)
+	router.AddMiddleware(metrics.NewPrometheusMetricsBuilder(reg, "csp", "watermill").NewRouterMiddleware().Middleware)
 	return reg
 }
 
