@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -27,8 +28,20 @@ import (
 // time).
 type Clock struct {
 	NC *nats.Conn
-	// Now is the simulated time of the last successful Advance.
+	// Now is the simulated time of the last successful Advance, for the
+	// goroutine that advances the clock; others read Shown.
 	Now time.Time
+	// shown is Now for other goroutines (the progress line).
+	shown atomic.Int64
+}
+
+// Shown is the simulated time of the last successful Advance, safe to
+// read from any goroutine (zero before the first).
+func (c *Clock) Shown() time.Time {
+	if ns := c.shown.Load(); ns != 0 {
+		return time.Unix(0, ns).UTC()
+	}
+	return time.Time{}
 }
 
 const (
@@ -78,5 +91,6 @@ func (c *Clock) Advance(ctx context.Context, t time.Time) (messages.SimClockRepl
 		return reply, fmt.Errorf("advance the simulated clock to %v: %w", t, err)
 	}
 	c.Now, _ = time.Parse(time.RFC3339Nano, reply.Now)
+	c.shown.Store(c.Now.UnixNano())
 	return reply, nil
 }

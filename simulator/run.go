@@ -434,7 +434,7 @@ func (r *Runner) progress(w io.Writer) func() {
 				fmt.Fprintln(w)
 				return
 			case now := <-t.C:
-				fmt.Fprintf(w, "\r%s  sim %s ", r.Rec.ProgressLine(now), r.Clock.Now.Format("2006-01-02 15:04"))
+				fmt.Fprintf(w, "\r%s  sim %s ", r.Rec.ProgressLine(now), r.Clock.Shown().Format("2006-01-02 15:04"))
 			}
 		}
 	}()
