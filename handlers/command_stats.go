@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -115,15 +114,20 @@ func newCommandCounters() *commandCounters {
 type decision struct {
 	result  inboxResult
 	rule    string
-	billing []*messages.BillingEvent
-	kinds   []string // "charge" or "credit", one per billing entry
+	billing []billed
 }
 
-// decisionOf summarises a decision and the commit result buildCommit made
+// billed is one billing event of a decision and its kind ("charge" or
+// "credit").
+type billed struct {
+	kind  string
+	event *messages.BillingEvent
+}
+
+// decisionOf summarises a decision and the inbox result buildCommit made
 // of it.
-func decisionOf(out rules.Outcome, result []byte) decision {
-	var d decision
-	_ = json.Unmarshal(result, &d.result) // buildCommit wrote it
+func decisionOf(out rules.Outcome, result inboxResult) decision {
+	d := decision{result: result}
 	if out.Rejected != nil {
 		d.rule = out.Rejected.Rule
 	}
@@ -134,9 +138,9 @@ func decisionOf(out rules.Outcome, result []byte) decision {
 		}
 		switch e.Type {
 		case messages.EvtBillingCharge:
-			d.billing, d.kinds = append(d.billing, b), append(d.kinds, "charge")
+			d.billing = append(d.billing, billed{"charge", b})
 		case messages.EvtBillingCredit:
-			d.billing, d.kinds = append(d.billing, b), append(d.kinds, "credit")
+			d.billing = append(d.billing, billed{"credit", b})
 		}
 	}
 	return d
@@ -204,11 +208,11 @@ func (c *commandCounters) committed(msg *message.Message, typ messages.CommandTy
 	if outcome == cmdOutcomeRejected {
 		c.rejections[Rejection{Code: d.result.Code, Rule: d.rule}]++
 	}
-	for i, b := range d.billing {
-		k := Money{Kind: d.kinds[i], Currency: b.Currency}
+	for _, b := range d.billing {
+		k := Money{Kind: b.kind, Currency: b.event.Currency}
 		t := c.billing[k]
 		t.Count++
-		t.AmountMinor += uint64(max(b.AmountMinor, 0)) // never negative (BillingEvent)
+		t.AmountMinor += uint64(max(b.event.AmountMinor, 0)) // never negative (BillingEvent)
 		c.billing[k] = t
 	}
 }

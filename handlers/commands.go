@@ -154,14 +154,14 @@ func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd m
 	// The commit indexes the timers first: a crash after that and before
 	// the commit leaves an entry without a timer, which fires as a no-op;
 	// the other order could lose a timer (G7).
-	commit, err := buildCommit(cmd, route, now, out)
+	commit, res, err := buildCommit(cmd, route, now, out)
 	if err != nil {
 		return nil, decision{}, permanent(err)
 	}
 	if c := out.State.Customer; c != nil {
 		commit.TestClock = c.TestClockID
 	}
-	return &commit, decisionOf(out, commit.Result), nil
+	return &commit, decisionOf(out, res), nil
 }
 
 // inboxResult is what the inbox remembers of an applied command.
@@ -172,11 +172,12 @@ type inboxResult struct {
 }
 
 // buildCommit turns a decision into the atomic Redis step: changed
-// entities, the events for the outbox, and the inbox record.
-func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out rules.Outcome) (state.Commit, error) {
+// entities, the events for the outbox, and the inbox record (also
+// returned decoded, for the counters).
+func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out rules.Outcome) (state.Commit, inboxResult, error) {
 	fields, err := out.State.EncodeFields(out.Changed)
 	if err != nil {
-		return state.Commit{}, err
+		return state.Commit{}, inboxResult{}, err
 	}
 	events := make([]state.OutboxEntry, 0, len(out.Events))
 	own := 0 // the command's own events, not those of a parked command or an overdue timer
@@ -199,7 +200,7 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out 
 		}
 		body, err := messages.EncodeEvent(ev)
 		if err != nil {
-			return state.Commit{}, fmt.Errorf("encode event %s: %w", d.Type, err)
+			return state.Commit{}, inboxResult{}, fmt.Errorf("encode event %s: %w", d.Type, err)
 		}
 		events = append(events, state.OutboxEntry{ID: ev.ID, Subject: messages.EventSubject(d.PartnerID, cmd.CustomerID, d.Type),
 			Data: body, OccurredAt: ev.OccurredAt})
@@ -216,7 +217,7 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out 
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID,
 		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now, WrittenAt: time.Now(),
 		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Slot: route.Slot,
-	}, nil
+	}, res, nil
 }
 
 func timerEntries(customerID string, timers []*rules.Timer) []state.TimerEntry {

@@ -246,7 +246,7 @@ func expectedFromStream(t *testing.T, e *env, n int) (map[string][]byte, map[str
 			fields[cmd.CustomerID] = map[string][]byte{}
 		}
 		out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Now: m.Time.UTC(), State: st, Catalog: e.cat})
-		commit, err := buildCommit(cmd, route, m.Time.UTC(), out)
+		commit, _, err := buildCommit(cmd, route, m.Time.UTC(), out)
 		if err != nil {
 			t.Fatal(err)
 		}
