@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,20 @@ func TestWaitReplicasOnClusterWaitsOnTheMasterThatTookTheCommit(t *testing.T) {
 	if err := CheckReplicas(ctx, rdb, 1); err != nil {
 		t.Fatalf("CheckReplicas with a replica per master: %v", err)
 	}
+
+	// A master counts a replica for WAIT from its first ACK, up to a
+	// second after the link is up: on a loaded machine a fresh cluster's
+	// first commits could otherwise fall short. Wait until every master's
+	// WAIT counts its replica.
+	waitFor(t, "every master's replica to acknowledge", func() bool {
+		err := rdb.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			if n, err := m.Do(ctx, "WAIT", 1, 100).Int(); err != nil || n < 1 {
+				return fmt.Errorf("%s: %d replicas acknowledged (%v)", m.Options().Addr, n, err)
+			}
+			return nil
+		})
+		return err == nil
+	})
 
 	// Customers of every master commit, timers and all.
 	masterOf := map[string]*redisserver.ClusterNode{}
