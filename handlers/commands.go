@@ -132,7 +132,7 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 // is not due: no trace, not even in the inbox). It may run more than once
 // for one command (after a version conflict) and has no side effects.
 func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time, snap state.Snapshot) (*state.Commit, decision, error) {
-	st, err := rules.DecodeState(snap.Fields)
+	st, err := decodedState(snap)
 	if err != nil {
 		// Corrupt stored state is a bug to fix, not input to skip; but
 		// retrying cannot fix it, and the partition must not wait for
@@ -161,7 +161,20 @@ func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd m
 	if c := out.State.Customer; c != nil {
 		commit.TestClock = c.TestClockID
 	}
+	// The decided state is exactly the stored one with the commit applied
+	// (the rules' tests hold every decision to that), so the customer's
+	// next command starts from it without decoding.
+	commit.Decoded = out.State
 	return &commit, decisionOf(out, res), nil
+}
+
+// decodedState is the state a snapshot holds: the one the last commit
+// cached, or its fields decoded.
+func decodedState(snap state.Snapshot) (rules.CustomerState, error) {
+	if st, ok := snap.Decoded.(rules.CustomerState); ok {
+		return st, nil
+	}
+	return rules.DecodeState(snap.Fields)
 }
 
 // inboxResult is what the inbox remembers of an applied command.

@@ -41,6 +41,12 @@ type Commit struct {
 	// timers go to that clock's index instead of the slot's, so only the
 	// clock's advances fire them (testclocks.go).
 	TestClock string
+	// Decoded, when set, is the customer's whole state after this commit
+	// in the caller's decoded form (Set and Delete applied). On Committed
+	// Customers.Apply caches it, and the customer's next decision gets it
+	// as Snapshot.Decoded instead of bytes to decode. The caller must never
+	// change it afterwards. The store itself ignores it.
+	Decoded any
 }
 
 // MaxFence is the highest Fence a commit may carry: the script compares

@@ -24,7 +24,7 @@ type Customers struct {
 }
 
 // NewCustomers returns the repository on store, caching up to cacheBytes
-// of recently committed customers' fields (DefaultStateCacheBytes when <= 0).
+// of recently committed customers' state (DefaultStateCacheBytes when <= 0).
 func NewCustomers(store *Store, cacheBytes int) *Customers {
 	return &Customers{store: store, cache: newStateCache(cacheBytes)}
 }
@@ -89,7 +89,7 @@ func (c *Customers) Apply(ctx context.Context, customerID, commandID string, upd
 		c.stats.commit(res.Status)
 		switch res.Status {
 		case Committed:
-			c.cache.put(customerID, res.Version, applied(snap.Fields, commit.Set, commit.Delete))
+			c.remember(customerID, res.Version, snap, commit)
 			return Applied{Status: Committed, Events: commit.Events}, nil
 		case Duplicate:
 			c.cache.drop(customerID)
@@ -115,8 +115,28 @@ func (c *Customers) Apply(ctx context.Context, customerID, commandID string, upd
 func (c *Customers) load(ctx context.Context, customerID, commandID string) (Snapshot, error) {
 	if e, ok := c.cache.get(customerID); ok {
 		c.stats.cacheHits.Add(1)
-		return Snapshot{Version: e.version, Fields: e.fields}, nil
+		return e.snapshot(), nil
 	}
 	c.stats.loads.Add(1)
 	return c.store.Load(ctx, customerID, commandID)
+}
+
+// remember caches what the customer holds after a commit decided on snap:
+// the caller's decoded state when it gave one, else the fields. A
+// commit without a decoded state made on a decoded snapshot has no fields
+// to apply its changes to, so the customer is dropped instead.
+func (c *Customers) remember(customerID string, version int64, snap Snapshot, commit *Commit) {
+	sizes := snap.sizes
+	if sizes == nil {
+		sizes = fieldSizes(snap.Fields)
+	}
+	sizes = applied(sizes, fieldSizes(commit.Set), commit.Delete)
+	switch {
+	case commit.Decoded != nil:
+		c.cache.put(customerID, version, commit.Decoded, nil, sizes)
+	case snap.Decoded == nil:
+		c.cache.put(customerID, version, nil, applied(snap.Fields, commit.Set, commit.Delete), sizes)
+	default:
+		c.cache.drop(customerID)
+	}
 }

@@ -163,3 +163,59 @@ func onlyOnRun(n int, f func(int)) func(int) {
 		}
 	}
 }
+
+// A commit that gives its decoded state (Commit.Decoded) is remembered as
+// that state: the customer's next decision gets it back, without fields to
+// decode; a stale one is caught like stale fields; and a commit made on it
+// without a decoded state of its own is not cached (there are no fields to
+// apply it to), so the decision after it reads Redis.
+func TestCustomersApplyCachesTheDecodedStateTheCommitGave(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestStore(t, Options{})
+	c := NewCustomers(s, 0)
+	type decoded struct{ n int }
+	// decodedCounter keeps n both stored and decoded, and records what
+	// each decision was given.
+	var seen []string
+	decodedCounter := func(command string, giveDecoded bool) Update {
+		return func(snap Snapshot) (*Commit, error) {
+			n := 0
+			if d, ok := snap.Decoded.(decoded); ok {
+				n = d.n
+				seen = append(seen, "decoded "+strconv.Itoa(n))
+			} else {
+				n, _ = strconv.Atoi(string(snap.Fields["n"]))
+				seen = append(seen, "fields "+strconv.Itoa(n))
+			}
+			commit := &Commit{CustomerID: "c1", CommandID: command, Set: map[string][]byte{"n": []byte(strconv.Itoa(n + 1))}, Result: []byte("ok"), At: t0}
+			if giveDecoded {
+				commit.Decoded = decoded{n + 1}
+			}
+			return commit, nil
+		}
+	}
+	for i, step := range []struct {
+		giveDecoded bool
+		meanwhile   func()
+	}{
+		{giveDecoded: true},  // loads n = 0 from Redis, caches decoded 1
+		{giveDecoded: true},  // decided on decoded 1
+		{giveDecoded: false}, // decided on decoded 2; commits 3 without a decoded state
+		{giveDecoded: true},  // nothing cached: reads 3 from Redis
+		{giveDecoded: true, meanwhile: func() { otherWriter(t, s, "c1")(1) }}, // decoded 4 is stale: conflict, then 100 from Redis
+	} {
+		if step.meanwhile != nil {
+			step.meanwhile()
+		}
+		if _, err := c.Apply(ctx, "c1", "cmd-"+strconv.Itoa(i), decodedCounter("cmd-"+strconv.Itoa(i), step.giveDecoded)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "fields 0,decoded 1,decoded 2,fields 3,decoded 4,fields 100"
+	if got := strings.Join(seen, ","); got != want {
+		t.Fatalf("decisions were given\n %s\nwant\n %s", got, want)
+	}
+	if snap, _ := s.Load(ctx, "c1", ""); string(snap.Fields["n"]) != "101" {
+		t.Fatalf("stored n = %q, want 101", snap.Fields["n"])
+	}
+}

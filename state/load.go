@@ -24,8 +24,18 @@ type InboxHit struct {
 // Snapshot is a customer's state as Load saw it.
 type Snapshot struct {
 	Version int64             // 0 when the customer has no state
-	Fields  map[string][]byte // every entity field (not "v" or "fence")
-	Seen    *InboxHit         // non-nil when commandID was already applied (full inbox record or only the compact one)
+	Fields  map[string][]byte // every entity field (not "v" or "fence"); nil when Decoded is set
+	// Decoded, on a cache hit, is the decoded state the caller gave its last
+	// commit of the customer (Commit.Decoded) instead of the fields: the
+	// caller decides on it without decoding anything. It is shared with
+	// the cache and with concurrent decisions, so it must be treated as
+	// immutable.
+	Decoded any
+	Seen    *InboxHit // non-nil when commandID was already applied (full inbox record or only the compact one)
+
+	// sizes is the encoded size of each field, for the cache's budget
+	// (nil after a load: computed from Fields).
+	sizes map[string]int
 }
 
 // loadCmd reads a customer's state and looks the command up in the inbox.

@@ -6,16 +6,19 @@ import (
 	"sync"
 )
 
-// stateCache keeps, for recently decided customers, the stored entity
-// fields and the version they have in Redis, so that the next command of
-// the customer is decided without a load round trip. It is only an
-// optimisation, never a source of truth: the commit script checks the
-// version and the inbox atomically, so an entry that went stale (another
-// replica committed, or a command was already applied) comes back as a
-// VersionConflict or a Duplicate and the handler reloads from Redis.
+// stateCache keeps, for recently decided customers, their state and the
+// version it has in Redis, so that the next command of the customer is
+// decided without a load round trip and, when the caller gave its decoded
+// state with the commit (Commit.Decoded), without decoding anything. It is
+// only an optimisation, never a source of truth: the commit script checks
+// the version and the inbox atomically, so an entry that went stale
+// (another replica committed, or a command was already applied) comes back
+// as a VersionConflict or a Duplicate and the handler reloads from Redis.
 //
-// It holds the raw field bytes, decoded anew for every decision, so no
-// decision can change what a later one starts from.
+// A decoded entry is shared by every decision that reads it; the caller
+// promises (and the rules' tests check) that a decision never changes the
+// state it was given and that the state it commits is exactly its Set and
+// Delete applied to what it started from.
 type stateCache struct {
 	mu       sync.Mutex
 	maxBytes int
@@ -24,10 +27,12 @@ type stateCache struct {
 	lru      list.List
 }
 
-type cachedFields struct {
+type cachedState struct {
 	customer string
 	version  int64
-	fields   map[string][]byte
+	decoded  any               // Commit.Decoded; nil when only fields are held
+	fields   map[string][]byte // the stored fields, when decoded is nil
+	sizes    map[string]int    // encoded bytes of each field
 	size     int
 }
 
@@ -39,8 +44,10 @@ type cachedFields struct {
 const DefaultStateCacheBytes = 32 << 20
 
 // entryOverhead approximates what the list element, the map entries and
-// the headers cost beyond the keys' and values' bytes.
-const entryOverhead, fieldOverhead = 160, 48
+// the headers cost beyond the keys' and values' bytes; a decoded entity
+// (structs, pointers, times of 24 bytes) takes about decodedFactor times
+// its encoded bytes.
+const entryOverhead, fieldOverhead, decodedFactor = 160, 48, 2
 
 func newStateCache(maxBytes int) *stateCache {
 	if maxBytes <= 0 {
@@ -49,32 +56,55 @@ func newStateCache(maxBytes int) *stateCache {
 	return &stateCache{maxBytes: maxBytes, entries: map[string]*list.Element{}}
 }
 
-func sizeOf(customer string, fields map[string][]byte) int {
-	n := entryOverhead + len(customer)
+// fieldSizes is the encoded size of each field.
+func fieldSizes(fields map[string][]byte) map[string]int {
+	out := make(map[string]int, len(fields))
 	for k, v := range fields {
-		n += fieldOverhead + len(k) + len(v)
+		out[k] = len(v)
 	}
-	return n
+	return out
 }
 
-func (c *stateCache) get(customer string) (cachedFields, bool) {
+// sizeOf is what an entry of these field sizes costs the budget.
+func sizeOf(customer string, sizes map[string]int, decoded bool) int {
+	n := 0
+	for k, v := range sizes {
+		n += fieldOverhead + len(k) + v
+	}
+	if decoded {
+		n *= decodedFactor
+	}
+	return entryOverhead + len(customer) + n
+}
+
+func (c *stateCache) get(customer string) (cachedState, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[customer]
 	if !ok {
-		return cachedFields{}, false
+		return cachedState{}, false
 	}
 	c.lru.MoveToFront(e)
-	return e.Value.(cachedFields), true
+	return e.Value.(cachedState), true
 }
 
-// put records the fields a customer has in Redis at version.
-func (c *stateCache) put(customer string, version int64, fields map[string][]byte) {
+// snapshot is the entry as the state to decide on.
+func (e cachedState) snapshot() Snapshot {
+	return Snapshot{Version: e.version, Fields: e.fields, Decoded: e.decoded, sizes: e.sizes}
+}
+
+// put records the state a customer has in Redis at version: decoded when
+// the caller gave it, else fields.
+func (c *stateCache) put(customer string, version int64, decoded any, fields map[string][]byte, sizes map[string]int) {
+	if decoded != nil {
+		fields = nil
+	}
+	v := cachedState{customer: customer, version: version, decoded: decoded, fields: fields, sizes: sizes,
+		size: sizeOf(customer, sizes, decoded != nil)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v := cachedFields{customer: customer, version: version, fields: fields, size: sizeOf(customer, fields)}
 	if e, ok := c.entries[customer]; ok {
-		c.bytes += v.size - e.Value.(cachedFields).size
+		c.bytes += v.size - e.Value.(cachedState).size
 		e.Value = v
 		c.lru.MoveToFront(e)
 	} else {
@@ -95,17 +125,17 @@ func (c *stateCache) drop(customer string) {
 }
 
 func (c *stateCache) remove(e *list.Element) {
-	v := e.Value.(cachedFields)
+	v := e.Value.(cachedState)
 	c.lru.Remove(e)
 	delete(c.entries, v.customer)
 	c.bytes -= v.size
 }
 
-// applied is the fields after a commit that set and deleted some.
-func applied(fields map[string][]byte, set map[string][]byte, deleted []string) map[string][]byte {
-	out := maps.Clone(fields)
+// applied is a map after a commit that set and deleted some fields.
+func applied[V any](before map[string]V, set map[string]V, deleted []string) map[string]V {
+	out := maps.Clone(before)
 	if out == nil {
-		out = map[string][]byte{}
+		out = map[string]V{}
 	}
 	maps.Copy(out, set)
 	for _, k := range deleted {

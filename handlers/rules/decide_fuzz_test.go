@@ -109,6 +109,9 @@ func FuzzDecide(f *testing.F) {
 		if both := bothSetAndDeleted(out); len(both) > 0 {
 			t.Fatalf("outcome both sets and deletes %v", both)
 		}
+		if err := committedAs(w.state, out); err != nil {
+			t.Fatal(err)
+		}
 		after, err := encodeAll(out.State)
 		if err != nil {
 			t.Fatalf("new state does not encode: %v", err)

@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"bytes"
+	"fmt"
+	"maps"
 	"strconv"
 	"testing"
 	"time"
@@ -93,19 +96,67 @@ func (w *world) do(partner string, now time.Time, typ messages.CommandType, data
 		Command:   messages.Command{ID: "cmd-" + itoa(w.n), Type: typ, SchemaVersion: 1, CustomerID: customer1, Data: data},
 		PartnerID: partner, Now: now, State: w.state, Catalog: w.cat,
 	})
-	w.committable(out)
+	w.committable(w.state, out)
 	w.state = out.State
 	return out
 }
 
-// committable fails the test when an outcome could not be committed: a
-// field both changed and deleted is refused by the commit script
-// (state.Commit.check), and the command would then be retried forever.
-func (w *world) committable(out Outcome) {
+// committable fails the test when an outcome could not be committed as
+// decided: a field both changed and deleted is refused by the commit
+// script (state.Commit.check), and the command would then be retried
+// forever; and the new state must be exactly what the store holds after
+// the commit, since the processor caches it and decides the customer's
+// next command on it (see committedAs).
+func (w *world) committable(before CustomerState, out Outcome) {
 	w.t.Helper()
 	if both := bothSetAndDeleted(out); len(both) > 0 {
 		w.t.Fatalf("outcome both sets and deletes %v (changed %v, deleted %v)", both, out.Changed, out.Deleted)
 	}
+	if err := committedAs(before, out); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// committedAs checks that an outcome's state is its input state with the
+// commit applied: every stored field the decision changed is in Changed,
+// every one it removed in Deleted. A change missing from them would live
+// only in the processor's cache of decoded state, and a customer's next
+// decision would depend on whether the cache still held it.
+func committedAs(before CustomerState, out Outcome) error {
+	if out.Ignored {
+		return nil
+	}
+	stored, err := encodeAll(before)
+	if err != nil {
+		return err
+	}
+	set, err := out.State.EncodeFields(out.Changed)
+	if err != nil {
+		return err
+	}
+	maps.Copy(stored, set)
+	for _, f := range out.Deleted {
+		delete(stored, f)
+	}
+	decided, err := encodeAll(out.State)
+	if err != nil {
+		return err
+	}
+	// An empty list (parked, refunds, activity) is stored as no field.
+	for _, m := range []map[string][]byte{stored, decided} {
+		maps.DeleteFunc(m, func(_ string, v []byte) bool { return string(v) == "null" })
+	}
+	for f, v := range decided {
+		if !bytes.Equal(stored[f], v) {
+			return fmt.Errorf("the decided state's %q is not what the commit stores (changed %v, deleted %v):\n decided %s\n stored  %s", f, out.Changed, out.Deleted, v, stored[f])
+		}
+	}
+	for f := range stored {
+		if _, ok := decided[f]; !ok {
+			return fmt.Errorf("the commit keeps %q, which the decided state no longer holds (deleted %v)", f, out.Deleted)
+		}
+	}
+	return nil
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -223,7 +274,7 @@ func (w *world) advance(to time.Time) []Outcome {
 		if out.Rejected != nil {
 			w.t.Fatalf("timer %s rejected: %+v", next.ID, out.Rejected)
 		}
-		w.committable(out)
+		w.committable(w.state, out)
 		w.state = out.State
 		outs = append(outs, out)
 	}

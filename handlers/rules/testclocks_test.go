@@ -17,7 +17,7 @@ func createOnClock(w *world, fact *TestClockFact) Outcome {
 			Data: &messages.CustomerCreatedData{CompanyName: "Contoso", Segment: "commercial", Country: "US", Currency: "USD", TestClockID: "TC-1"}},
 		PartnerID: partnerA, Now: clockT0, State: w.state, Catalog: w.cat, TestClock: fact,
 	})
-	w.committable(out)
+	w.committable(w.state, out)
 	w.state = out.State
 	return out
 }
