@@ -4,7 +4,7 @@ import "testing"
 
 func TestStateCacheStaysWithinItsByteBudgetEvictingTheLeastRecentlyUsed(t *testing.T) {
 	fields := func(n int) map[string][]byte { return map[string][]byte{"sub:s1": make([]byte, n)} }
-	one := sizeOf("C-1", fieldSizes(fields(1000)), false)
+	one := sizeOf("C-1", fieldSizes(fields(1000)))
 	c := newStateCache(3 * one)
 	for _, id := range []string{"C-1", "C-2", "C-3"} {
 		c.put(id, 1, nil, fields(1000), fieldSizes(fields(1000)))

@@ -403,16 +403,26 @@ func servePprof(addr string) error {
 	return nil
 }
 
-// defaultMemoryLimit is the processor's soft memory limit when GOMEMLIMIT
-// is not set. The heap is mostly the state cache (STATE_CACHE_MB) and
-// short-lived buffers; without a limit the collector lets the heap grow to
-// twice what is live, and a long run's resident memory creeps towards that.
-// With it the collector works harder only when the limit comes near.
-const defaultMemoryLimit = 100 << 20
+// memoryLimit is the processor's soft memory limit when GOMEMLIMIT is not
+// set. The heap is mostly the state cache (STATE_CACHE_MB) and short-lived
+// buffers; without a limit the collector lets the heap grow to twice what
+// is live, and a long run's resident memory creeps towards that. With it
+// the collector works harder only when the limit comes near. It leaves the
+// collector room above a full cache (twice the cache, plus 96 MiB for
+// everything else): a limit close to the live heap makes the collector run
+// all the time (a 100 MiB limit with a 64 MiB cache spent a fifth of the
+// processor's CPU collecting).
+func memoryLimit(cacheBytes int) int64 {
+	if cacheBytes <= 0 {
+		cacheBytes = state.DefaultStateCacheBytes
+	}
+	return 2*int64(cacheBytes) + 96<<20
+}
 
 func setMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		cacheMB, _ := envInt("STATE_CACHE_MB") // a bad value stops the processor when its settings are read
+		debug.SetMemoryLimit(memoryLimit(cacheMB << 20))
 	}
 }
 

@@ -135,8 +135,14 @@ func TestMemoryLimitDefaultsUnlessGOMEMLIMITIsSet(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	debug.SetMemoryLimit(math.MaxInt64)
 	setMemoryLimit()
-	if got := debug.SetMemoryLimit(-1); got != defaultMemoryLimit {
-		t.Fatalf("limit %d, want %d", got, defaultMemoryLimit)
+	if got, want := debug.SetMemoryLimit(-1), int64(2*64+96)<<20; got != want {
+		t.Fatalf("limit %d, want %d (twice the default state cache, plus 96 MiB)", got, want)
+	}
+	t.Setenv("STATE_CACHE_MB", "200")
+	debug.SetMemoryLimit(math.MaxInt64)
+	setMemoryLimit()
+	if got, want := debug.SetMemoryLimit(-1), int64(2*200+96)<<20; got != want {
+		t.Fatalf("with STATE_CACHE_MB=200: limit %d, want %d", got, want)
 	}
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	debug.SetMemoryLimit(math.MaxInt64)
