@@ -79,6 +79,8 @@ type world struct {
 	cat   *catalog.Catalog
 	state CustomerState
 	n     int
+	// archive runs the archive sweep in every decision (Input.Archive).
+	archive bool
 }
 
 func newWorld(t testing.TB) *world {
@@ -91,7 +93,7 @@ func (w *world) do(partner string, now time.Time, typ messages.CommandType, data
 	w.n++
 	out := Decide(Input{
 		Command:   messages.Command{ID: "cmd-" + itoa(w.n), Type: typ, SchemaVersion: 1, CustomerID: customer1, Data: data},
-		PartnerID: partner, Now: now, State: w.state, Catalog: w.cat,
+		PartnerID: partner, Now: now, State: w.state, Catalog: w.cat, Archive: w.archive,
 	})
 	w.committable(out)
 	w.state = out.State
@@ -218,7 +220,7 @@ func (w *world) advance(to time.Time) []Outcome {
 		out := Decide(Input{
 			Command: messages.Command{ID: next.ID, Type: messages.CmdTimerFired, SchemaVersion: 1, CustomerID: customer1,
 				Data: &messages.TimerFiredData{TimerID: next.ID, Kind: next.Kind, SubscriptionID: next.SubscriptionID, DueAt: next.DueAt}},
-			PartnerID: messages.SystemPartner, Now: next.DueAt, State: w.state, Catalog: w.cat,
+			PartnerID: messages.SystemPartner, Now: next.DueAt, State: w.state, Catalog: w.cat, Archive: w.archive,
 		})
 		if out.Rejected != nil {
 			w.t.Fatalf("timer %s rejected: %+v", next.ID, out.Rejected)
