@@ -41,7 +41,7 @@ type Options struct {
 	// customer. Tombstones are never trimmed. DefaultArchiveRetention when
 	// <= 0.
 	ArchiveRetention time.Duration
-	Prefix string // key prefix; DefaultPrefix when ""
+	Prefix           string // key prefix; DefaultPrefix when ""
 	// InboxRetention is how long the full inbox record of a command (its
 	// result and event IDs, what a redelivery needs to republish pending
 	// events) is kept after it was applied (by Commit.At). Older records
