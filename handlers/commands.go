@@ -97,7 +97,9 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 	// kept with the outbox entries for a publish from the outbox.
 	traceparent, tracestate := messages.FormatTrace(messages.CommandTrace(msg.Metadata.Get, cmd.CustomerID, cmd.ID))
 	var last decision // of the decision committed, for the counters
-	res, err := h.Customers.Apply(ctx, cmd.CustomerID, cmd.ID, func(snap state.Snapshot) (*state.Commit, error) {
+	// The archived entities the command names are loaded as tombstones
+	// (rules.Referenced), so it is answered as when they were live.
+	res, err := h.Customers.ApplyReferencing(ctx, cmd.CustomerID, cmd.ID, rules.Referenced(cmd), func(snap state.Snapshot) (*state.Commit, error) {
 		commit, d, err := h.decide(ctx, route, cmd, now, snap)
 		if commit != nil {
 			commit.Fence = fence
@@ -133,6 +135,11 @@ func (h *CommandHandler) handle(msg *message.Message) error {
 // for one command (after a version conflict) and has no side effects.
 func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd messages.Command, now time.Time, snap state.Snapshot) (*state.Commit, decision, error) {
 	st, err := decodedState(snap)
+	if err == nil && snap.Tombstones != nil {
+		// Tombstones come with a load only; a cached state keeps those
+		// of its last load (a tombstone never changes).
+		st.Tombstones, err = rules.DecodeTombstones(snap.Tombstones)
+	}
 	if err != nil {
 		// Corrupt stored state is a bug to fix, not input to skip; but
 		// retrying cannot fix it, and the partition must not wait for
@@ -146,7 +153,7 @@ func (h *CommandHandler) decide(ctx context.Context, route messages.Route, cmd m
 	if err != nil {
 		return nil, decision{}, transient(err)
 	}
-	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners, TestClock: clock})
+	out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Role: route.Role, Now: now, State: st, Catalog: h.Catalog, Partners: h.Partners, TestClock: clock, Archive: true})
 	if out.Ignored {
 		h.Logger.Info("Timer command ignored: not due or stale", watermill.LogFields{"customer": cmd.CustomerID, "command": cmd.ID})
 		return nil, decision{}, nil
@@ -226,7 +233,12 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out 
 		res = inboxResult{Outcome: "rejected", Code: out.Rejected.Code, Events: len(events)}
 	}
 	result, _ := json.Marshal(res)
+	archive, tombs, err := rules.EncodeArchived(out.Archived)
+	if err != nil {
+		return state.Commit{}, inboxResult{}, err
+	}
 	return state.Commit{
+		Archive: archive, Tombstones: tombs, Absent: out.Absent,
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID,
 		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now, WrittenAt: time.Now(),
 		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Slot: route.Slot,

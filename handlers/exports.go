@@ -75,6 +75,9 @@ func (q *QueryService) subscriptionsCSV(ctx context.Context, subject string, bod
 	if rej != nil {
 		return fail(rej)
 	}
+	if st, rej = q.history(ctx, route.CustomerID, st); rej != nil { // closed entities until the archive trims them
+		return fail(rej)
+	}
 	var subs []*rules.Subscription
 	for _, s := range st.Subscriptions {
 		if s.PartnerID == route.PartnerID {
@@ -141,6 +144,9 @@ func (q *QueryService) orderHistory(ctx context.Context, subject string, body []
 	}
 	route, st, rej := q.customerState(ctx, subject)
 	if rej != nil {
+		return fail(rej)
+	}
+	if st, rej = q.history(ctx, route.CustomerID, st); rej != nil { // closed entities until the archive trims them
 		return fail(rej)
 	}
 	return messages.QueryReply[messages.OrderHistory]{Result: OrderHistory(route.CustomerID, ordersOf(st, route.PartnerID), from, to)}

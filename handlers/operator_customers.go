@@ -69,6 +69,16 @@ func (o *OperatorService) loadCustomer(ctx context.Context, customerID string) (
 }
 
 // requestedCustomer decodes an OpsCustomerRequest and loads its customer.
+// withArchive adds the customer's archived entities to its state, for
+// the history views (handlers/history.go).
+func (o *OperatorService) withArchive(ctx context.Context, customerID string, st rules.CustomerState) (rules.CustomerState, *messages.OperatorError) {
+	st, err := withArchive(ctx, o.Queries.Store, customerID, st)
+	if err != nil {
+		return st, o.opsFailed("reading customer "+customerID+"'s archive", err)
+	}
+	return st, nil
+}
+
 func (o *OperatorService) requestedCustomer(ctx context.Context, body []byte) (messages.OpsCustomerRequest, state.Snapshot, rules.CustomerState, *messages.OperatorError) {
 	var req messages.OpsCustomerRequest
 	if oe := decodeOps(body, &req, `{"customer_id": "..."}`); oe != nil {
@@ -95,6 +105,9 @@ func (o *OperatorService) customer(ctx context.Context, body []byte) (any, *mess
 func (o *OperatorService) subscriptions(ctx context.Context, body []byte) (any, *messages.OperatorError) {
 	req, _, st, oe := o.requestedCustomer(ctx, body)
 	if oe != nil {
+		return nil, oe
+	}
+	if st, oe = o.withArchive(ctx, req.CustomerID, st); oe != nil {
 		return nil, oe
 	}
 	out := messages.OpsSubscriptions{CustomerID: req.CustomerID, Subscriptions: []messages.OpsSubscription{}}
@@ -147,13 +160,19 @@ func (o *OperatorService) orders(ctx context.Context, body []byte) (any, *messag
 	if oe != nil {
 		return nil, oe
 	}
+	if st, oe = o.withArchive(ctx, req.CustomerID, st); oe != nil {
+		return nil, oe
+	}
 	return OrderHistory(req.CustomerID, st.Orders, from, to), nil
 }
 
 // export answers EXP-1's CSV with every partner's subscriptions.
 func (o *OperatorService) export(ctx context.Context, body []byte) (any, *messages.OperatorError) {
-	_, _, st, oe := o.requestedCustomer(ctx, body)
+	req, _, st, oe := o.requestedCustomer(ctx, body)
 	if oe != nil {
+		return nil, oe
+	}
+	if st, oe = o.withArchive(ctx, req.CustomerID, st); oe != nil {
 		return nil, oe
 	}
 	doc, err := SubscriptionsCSV(byID(st.Subscriptions))

@@ -47,6 +47,18 @@ type Commit struct {
 	// as Snapshot.Decoded instead of bytes to decode. The caller must never
 	// change it afterwards. The store itself ignores it.
 	Decoded any
+
+	// Archive moves entities out of the state: field -> the entity's
+	// record for the archive; each field is deleted from the state and
+	// must not be in Set or Delete. Tombstones holds the tombstone of
+	// every archived field (archive.go).
+	Archive    map[string][]byte
+	Tombstones map[string][]byte
+	// Absent are entity fields the decision found neither in the state
+	// nor among the tombstones it was given: the commit is refused as a
+	// VersionConflict when one of them is tombstoned (the decision was
+	// made on state loaded without that tombstone, see Customers.Apply).
+	Absent []string
 }
 
 // MaxFence is the highest Fence a commit may carry: the script compares
@@ -115,6 +127,9 @@ type CommitOutcome struct {
 // KEYS[3] -> <prefix>:{<customerID>}:inboxts
 // KEYS[4] -> <prefix>:{<customerID>}:outbox
 // KEYS[5] -> <prefix>:{<customerID>}:applied
+// KEYS[6] -> <prefix>:{<customerID>}:archive
+// KEYS[7] -> <prefix>:{<customerID>}:archivets
+// KEYS[8] -> <prefix>:{<customerID>}:tombs
 // ARGV[1] -> command ID
 // ARGV[2] -> expected version
 // ARGV[3] -> applied-at, unix millis (inboxts score)
@@ -125,7 +140,13 @@ type CommitOutcome struct {
 // ARGV[8] -> nSet, ARGV[9] -> nDel, ARGV[10] -> nEvents
 // ARGV[11] -> fence, decimal ("0": not checked, not recorded)
 // ARGV[12...] -> nSet (field, value) pairs, then nDel fields,
-// then nEvents (eventID, outboxRecord) pairs
+// then nEvents (eventID, outboxRecord) pairs,
+// then the archive block (archive.go), starting at A = 12 + 2*nSet + nDel + 2*nEvents:
+// ARGV[A] -> nAbsent, ARGV[A+1] -> nArchive, ARGV[A+2] -> archive cutoff, unix millis: archive records
+// archived before it are trimmed (at most ARGV[6] per call), then nAbsent fields (refused as a version
+// conflict when any is in the tombstones), then nArchive (field, archiveRecord, tombstone) triples: each
+// field is deleted from the state, its record written to the archive (scored with ARGV[3]) and its
+// tombstone to the tombstones.
 //
 // The highest fence committed with is the state hash's field "fence"
 // (fenceField): one HGET on a key the script reads anyway, where a key of
@@ -154,6 +175,16 @@ end
 if v ~= tonumber(ARGV[2]) then
   return {3, v}
 end
+-- archive block: the absent check, before any write
+local nSet0, nDel0, nEv0 = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local arc = 12 + 2 * nSet0 + nDel0 + 2 * nEv0
+local nAbsent, nArchive = tonumber(ARGV[arc]), tonumber(ARGV[arc + 1])
+for j = arc + 3, arc + 2 + nAbsent do
+  if redis.call('HEXISTS', KEYS[8], ARGV[j]) == 1 then
+    return {3, v}
+  end
+end
+-- end of the archive block's checks
 
 local nSet, nDel, nEv = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local i = 12
@@ -174,6 +205,19 @@ for _ = 1, nEv do
   redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
+-- archive block: move the archived entities, trim old archive records
+for j = arc + 3 + nAbsent, arc + 2 + nAbsent + 3 * nArchive, 3 do
+  redis.call('HDEL', KEYS[1], ARGV[j])
+  redis.call('HSET', KEYS[6], ARGV[j], ARGV[j + 1])
+  redis.call('ZADD', KEYS[7], ARGV[3], ARGV[j])
+  redis.call('HSET', KEYS[8], ARGV[j], ARGV[j + 2])
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', '(' .. ARGV[arc + 2], 'LIMIT', 0, tonumber(ARGV[6]))
+for _, f in ipairs(expired) do
+  redis.call('HDEL', KEYS[6], f)
+  redis.call('ZREM', KEYS[7], f)
+end
+-- end of the archive block
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 
@@ -262,6 +306,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		}
 		args = append(args, e.ID, r)
 	}
+	args = c.appendArchive(args, at.Add(-s.archive).UnixMilli())
 
 	keys := []string{
 		s.stateKey(c.CustomerID),
@@ -269,6 +314,9 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		s.inboxTSKey(c.CustomerID),
 		s.outboxKey(c.CustomerID),
 		s.appliedKey(c.CustomerID),
+		s.archiveKey(c.CustomerID),
+		s.archiveTSKey(c.CustomerID),
+		s.tombsKey(c.CustomerID),
 	}
 	var (
 		v      interface{}
@@ -429,6 +477,20 @@ func (c *Commit) check() error {
 		if _, ok := c.Set[f]; ok {
 			return fail("field %q is both set and deleted", f)
 		}
+	}
+	for f := range c.Archive {
+		if f == "" || f == versionField || f == fenceField {
+			return fail("cannot archive field %q", f)
+		}
+		if _, ok := c.Set[f]; ok || slices.Contains(c.Delete, f) {
+			return fail("field %q is both archived and set or deleted", f)
+		}
+		if _, ok := c.Tombstones[f]; !ok {
+			return fail("archived field %q has no tombstone", f)
+		}
+	}
+	if len(c.Tombstones) != len(c.Archive) {
+		return fail("%d tombstones for %d archived fields", len(c.Tombstones), len(c.Archive))
 	}
 	seen := make(map[string]bool, len(c.Events))
 	for _, e := range c.Events {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Customers is the repository the command handler changes customers
@@ -67,9 +68,19 @@ var ErrFenced = errors.New("a later owner of the partition committed first (leas
 // trip), runs update on it and commits the result, retrying on a version
 // conflict. A command found in the inbox is not decided again.
 func (c *Customers) Apply(ctx context.Context, customerID, commandID string, update Update) (Applied, error) {
+	return c.ApplyReferencing(ctx, customerID, commandID, nil, update)
+}
+
+// ApplyReferencing is Apply for a command that names the entity fields
+// tombs (rules.Referenced): a load reads their tombstones too
+// (Snapshot.Tombstones). A cached snapshot has none; a decision that found
+// a named field absent lists it in Commit.Absent, and the commit refuses
+// as a VersionConflict if it is tombstoned, which drops the cache and
+// decides again on a load.
+func (c *Customers) ApplyReferencing(ctx context.Context, customerID, commandID string, tombs []string, update Update) (Applied, error) {
 	c.stats.applies.Add(1)
 	for attempt := 0; attempt <= MaxConflictRetries; attempt++ {
-		snap, err := c.load(ctx, customerID, commandID)
+		snap, err := c.load(ctx, customerID, commandID, tombs)
 		if err != nil {
 			return Applied{}, fmt.Errorf("load customer %s: %w", customerID, err)
 		}
@@ -112,13 +123,26 @@ func (c *Customers) Apply(ctx context.Context, customerID, commandID string, upd
 // committed; the commit script checks the version and the inbox
 // atomically, so a stale entry (another writer committed, or the command
 // was applied elsewhere) comes back as a VersionConflict or a Duplicate.
-func (c *Customers) load(ctx context.Context, customerID, commandID string) (Snapshot, error) {
+func (c *Customers) load(ctx context.Context, customerID, commandID string, tombs []string) (Snapshot, error) {
 	if e, ok := c.cache.get(customerID); ok {
 		c.stats.cacheHits.Add(1)
 		return e.snapshot(), nil
 	}
 	c.stats.loads.Add(1)
-	return c.store.Load(ctx, customerID, commandID)
+	return c.store.LoadReferencing(ctx, customerID, commandID, tombs)
+}
+
+// withArchived is the fields a commit removes from the state: those it
+// deletes and those it archives.
+func withArchived(deleted []string, archived map[string][]byte) []string {
+	if len(archived) == 0 {
+		return deleted
+	}
+	out := slices.Clone(deleted)
+	for f := range archived {
+		out = append(out, f)
+	}
+	return out
 }
 
 // remember caches what the customer holds after a commit decided on snap:
@@ -130,12 +154,13 @@ func (c *Customers) remember(customerID string, version int64, snap Snapshot, co
 	if sizes == nil {
 		sizes = fieldSizes(snap.Fields)
 	}
-	sizes = applied(sizes, fieldSizes(commit.Set), commit.Delete)
+	removed := withArchived(commit.Delete, commit.Archive)
+	sizes = applied(sizes, fieldSizes(commit.Set), removed)
 	switch {
 	case commit.Decoded != nil:
 		c.cache.put(customerID, version, commit.Decoded, nil, sizes)
 	case snap.Decoded == nil:
-		c.cache.put(customerID, version, nil, applied(snap.Fields, commit.Set, commit.Delete), sizes)
+		c.cache.put(customerID, version, nil, applied(snap.Fields, commit.Set, removed), sizes)
 	default:
 		c.cache.drop(customerID)
 	}

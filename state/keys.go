@@ -18,6 +18,11 @@ import (
 //	                                        record was trimmed (the compact record, kept AppliedRetention)
 //	<prefix>:{<customerID>}:outbox    hash  eventID -> outbox record (JSON: subject, data, written-at, order)
 //	<prefix>:{<customerID>}:dead      hash  commandID -> time it was dead-lettered (deadletter.go)
+//	<prefix>:{<customerID>}:archive   hash  entity field (as in state, e.g. "sub:<id>") -> the entity's JSON when it
+//	                                        left the state (archive.go); trimmed after ArchiveRetention
+//	<prefix>:{<customerID>}:archivets zset  entity field -> archived-at unix millis, to trim the archive by age
+//	<prefix>:{<customerID>}:tombs     hash  entity field -> tombstone JSON (what the rules still read of an archived
+//	                                        entity); kept for the customer's lifetime
 //	<prefix>:{<customerID>}:replsync  string marker written before a WAIT for replicas, expires after 1 ms (replicas.go)
 //
 // The prefix defaults to "csp".
@@ -42,6 +47,11 @@ func (s *Store) inboxKey(customerID string) string   { return s.customerKey(cust
 func (s *Store) inboxTSKey(customerID string) string { return s.customerKey(customerID, "inboxts") }
 func (s *Store) outboxKey(customerID string) string  { return s.customerKey(customerID, "outbox") }
 func (s *Store) appliedKey(customerID string) string { return s.customerKey(customerID, "applied") }
+func (s *Store) archiveKey(customerID string) string { return s.customerKey(customerID, "archive") }
+func (s *Store) archiveTSKey(customerID string) string {
+	return s.customerKey(customerID, "archivets")
+}
+func (s *Store) tombsKey(customerID string) string { return s.customerKey(customerID, "tombs") }
 
 // outboxPattern is the SCAN MATCH pattern for every customer's outbox.
 func (s *Store) outboxPattern() string { return globEscape(s.prefix) + ":{*}:outbox" }

@@ -32,6 +32,10 @@ type Snapshot struct {
 	// immutable.
 	Decoded any
 	Seen    *InboxHit // non-nil when commandID was already applied (full inbox record or only the compact one)
+	// Tombstones are the tombstones found of the fields asked for
+	// (LoadReferencing), by field; archived entities (archive.go). A
+	// cache hit has none.
+	Tombstones map[string][]byte
 
 	// sizes is the encoded size of each field, for the cache's budget
 	// (nil after a load: computed from Fields).
@@ -46,28 +50,42 @@ type Snapshot struct {
 // KEYS[2] -> <prefix>:{<customerID>}:inbox
 // KEYS[3] -> <prefix>:{<customerID>}:outbox
 // KEYS[4] -> <prefix>:{<customerID>}:applied
+// KEYS[5] -> <prefix>:{<customerID>}:tombs
 // ARGV[1] -> command ID ("" skips the inbox lookup)
+// ARGV[2...] -> entity fields whose tombstones to read (archive.go)
 //
-// Returns {fields, found, record, pending}:
+// Returns {fields, found, record, pending, tombs}:
 // fields  = HGETALL of the state hash (flat field, value, ...; includes "v"
 // and "fence", which parseLoad leaves out),
 // found   = 1 when the command is in the inbox, 2 when only its compact
 // record remains (see commitCmd), else 0,
 // record  = its inbox record ("" when not found),
-// pending = {eventID, outboxRecord, ...} of its events still in the outbox.
+// pending = {eventID, outboxRecord, ...} of its events still in the outbox,
+// tombs   = {field, tombstone, ...} of the asked fields that have one.
 var loadCmd = redis.NewScript(luaPendingEvents + `
 local fields = redis.call('HGETALL', KEYS[1])
+local tombs = {}
+if #ARGV > 1 then
+  local asked = {unpack(ARGV, 2)}
+  local found = redis.call('HMGET', KEYS[5], unpack(asked))
+  for j, t in ipairs(found) do
+    if t then
+      tombs[#tombs + 1] = asked[j]
+      tombs[#tombs + 1] = t
+    end
+  end
+end
 if ARGV[1] == '' then
-  return {fields, 0, '', {}}
+  return {fields, 0, '', {}, tombs}
 end
 local rec = redis.call('HGET', KEYS[2], ARGV[1])
 if rec then
-  return {fields, 1, rec, pendingEvents(rec, KEYS[3])}
+  return {fields, 1, rec, pendingEvents(rec, KEYS[3]), tombs}
 end
 if redis.call('ZSCORE', KEYS[4], ARGV[1]) then
-  return {fields, 2, '', {}}
+  return {fields, 2, '', {}, tombs}
 end
-return {fields, 0, '', {}}
+return {fields, 0, '', {}, tombs}
 `)
 
 // Load reads the customer's state and checks the inbox for commandID in one
@@ -79,11 +97,23 @@ return {fields, 0, '', {}}
 // failed on a WAIT that fell short (replicas.go). Otherwise the error wraps
 // ErrReplicasBehind.
 func (s *Store) Load(ctx context.Context, customerID, commandID string) (Snapshot, error) {
+	return s.LoadReferencing(ctx, customerID, commandID, nil)
+}
+
+// LoadReferencing is Load that also reads the tombstones of the given
+// entity fields (Snapshot.Tombstones): the archived entities a command
+// names (archive.go).
+func (s *Store) LoadReferencing(ctx context.Context, customerID, commandID string, tombs []string) (Snapshot, error) {
 	if err := checkCustomerID(customerID); err != nil {
 		return Snapshot{}, err
 	}
-	keys := []string{s.stateKey(customerID), s.inboxKey(customerID), s.outboxKey(customerID), s.appliedKey(customerID)}
-	v, err := loadCmd.Run(ctx, s.rdb, keys, commandID).Result()
+	keys := []string{s.stateKey(customerID), s.inboxKey(customerID), s.outboxKey(customerID), s.appliedKey(customerID), s.tombsKey(customerID)}
+	args := make([]interface{}, 0, 1+len(tombs))
+	args = append(args, commandID)
+	for _, f := range tombs {
+		args = append(args, f)
+	}
+	v, err := loadCmd.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("state: load %s: %w", customerID, err)
 	}
@@ -102,8 +132,8 @@ func parseLoad(v interface{}) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	if len(r) != 4 {
-		return Snapshot{}, fmt.Errorf("state: load: reply has %d elements, want 4", len(r))
+	if len(r) != 5 {
+		return Snapshot{}, fmt.Errorf("state: load: reply has %d elements, want 5", len(r))
 	}
 	flat, err := replyStrings(r[0], what)
 	if err != nil {
@@ -121,6 +151,16 @@ func parseLoad(v interface{}) (Snapshot, error) {
 			continue
 		}
 		snap.Fields[flat[i]] = []byte(flat[i+1])
+	}
+	tombs, err := replyStrings(r[4], what)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	for i := 0; i+1 < len(tombs); i += 2 {
+		if snap.Tombstones == nil {
+			snap.Tombstones = map[string][]byte{}
+		}
+		snap.Tombstones[tombs[i]] = []byte(tombs[i+1])
 	}
 	found, err := replyInt(r[1], what)
 	if err != nil || found == 0 {

@@ -26,9 +26,22 @@ const DefaultAppliedRetention = 30 * 24 * time.Hour
 // customer removes the next batch.
 const inboxTrimBatch = 32
 
+// DefaultArchiveRetention is used when Options.ArchiveRetention is not
+// positive: 400 days keeps a closed entity's full record in the history
+// exports for more than a year after it left the hot state (a year of
+// order history and subscriptions, with a month to spare for a year-end
+// export), while its tombstone stays for good.
+const DefaultArchiveRetention = 400 * 24 * time.Hour
+
 // Options configures a Store.
 type Options struct {
-	Prefix string // key prefix; DefaultPrefix when ""
+	// ArchiveRetention is how long the full record of an archived entity
+	// is kept in the customer's archive (history queries read it) after
+	// it was archived; older records are trimmed by later commits of the
+	// customer. Tombstones are never trimmed. DefaultArchiveRetention when
+	// <= 0.
+	ArchiveRetention time.Duration
+	Prefix           string // key prefix; DefaultPrefix when ""
 	// InboxRetention is how long the full inbox record of a command (its
 	// result and event IDs, what a redelivery needs to republish pending
 	// events) is kept after it was applied (by Commit.At). Older records
@@ -60,6 +73,7 @@ type Store struct {
 	prefix    string
 	retention time.Duration // full inbox records (Options.InboxRetention)
 	applied   time.Duration // compact records (Options.AppliedRetention)
+	archive   time.Duration // archive records (Options.ArchiveRetention)
 
 	waitReplicas int           // Options.WaitReplicas
 	waitTimeout  time.Duration // Options.WaitTimeout after defaults
@@ -83,11 +97,14 @@ func NewStore(rdb redis.UniversalClient, opt Options) *Store {
 	// A compact record shorter-lived than the full one would be trimmed
 	// before it is written (see commitCmd).
 	opt.AppliedRetention = max(opt.AppliedRetention, opt.InboxRetention)
+	if opt.ArchiveRetention <= 0 {
+		opt.ArchiveRetention = DefaultArchiveRetention
+	}
 	if opt.WaitTimeout <= 0 {
 		opt.WaitTimeout = DefaultWaitTimeout
 	}
 	return &Store{rdb: rdb, prefix: opt.Prefix, retention: opt.InboxRetention, applied: opt.AppliedRetention,
-		waitReplicas: max(opt.WaitReplicas, 0), waitTimeout: opt.WaitTimeout}
+		archive: opt.ArchiveRetention, waitReplicas: max(opt.WaitReplicas, 0), waitTimeout: opt.WaitTimeout}
 }
 
 // AppliedRetention is how long this store recognises an applied command

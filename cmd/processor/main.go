@@ -156,6 +156,14 @@ func run() error {
 		return err
 	}
 	cfg.StateCacheBytes = cacheMB << 20
+	archiveDays, err := envInt("ARCHIVE_RETENTION_DAYS")
+	if err != nil {
+		return err
+	}
+	if archiveDays < 0 {
+		return fmt.Errorf("ARCHIVE_RETENTION_DAYS=%d is negative", archiveDays)
+	}
+	cfg.State.ArchiveRetention = time.Duration(archiveDays) * 24 * time.Hour
 	if cfg.MaxAttempts, err = envInt("MAX_ATTEMPTS"); err != nil {
 		return err
 	}

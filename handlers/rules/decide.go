@@ -31,6 +31,11 @@ type Input struct {
 	// TestClock is what the handler found of the test clock a
 	// customer.created names (TCK-1, TCK-2); nil when it names none.
 	TestClock *TestClockFact
+	// Archive runs the archive sweep (archive.go) at the end of the
+	// decision. The processor always sets it; rule tests that look at
+	// closed entities in the state, or count what is left of it, leave it
+	// off and see the rules without retention.
+	Archive bool
 	// TimerSkew is how far ahead of the broker's clock the scheduler's
 	// may run (0: DefaultTimerSkew); see ignoredTimerFired.
 	TimerSkew time.Duration
@@ -77,6 +82,15 @@ type Outcome struct {
 	// TimersSet are the timers this decision created; the handler indexes
 	// them for the scheduler before it commits (G7).
 	TimersSet []*Timer
+	// Archived are the closed entities past their horizon that this
+	// decision moves from the state to the archive (archive.go); they are
+	// in neither Changed nor Deleted.
+	Archived []Archived
+	// Absent are the entity fields the command names (Referenced) that the
+	// state held neither live nor as tombstones: the commit refuses when
+	// one of them is tombstoned after all (a decision made on state cached
+	// without tombstones), and the command is decided again on a load.
+	Absent []string
 	// Ignored is a command that must leave no trace: no state, no event,
 	// and no inbox record, so that it cannot take the inbox slot of the
 	// timer.fired command it names (see ignoredTimerFired).
@@ -148,7 +162,7 @@ func Decide(in Input) Outcome {
 		acc.TimersSet = append(acc.TimersSet, out.TimersSet...)
 	}
 	if len(tried) == 0 {
-		return decide(in, in.Command.ID, 0)
+		return finish(in, decide(in, in.Command.ID, 0))
 	}
 	in.State = acc.State
 	out := decide(in, in.Command.ID, 0)
@@ -165,7 +179,21 @@ func Decide(in Input) Outcome {
 	acc.Rejected = out.Rejected
 	acc.Changed, acc.Deleted = settleFields(acc.State, acc.Changed, acc.Deleted)
 	acc.TimersSet = liveTimers(acc.State, acc.TimersSet)
-	return acc
+	return finish(in, acc)
+}
+
+// finish completes a decision: the archive sweep (archive.go) and the
+// referenced fields found absent.
+func finish(in Input, out Outcome) Outcome {
+	if in.Archive && in.Catalog != nil {
+		sweepArchive(&out, in.Now, in.Catalog.Policy)
+	}
+	for _, f := range Referenced(in.Command) {
+		if !in.State.holds(f) && in.State.Tombstones[f] == nil {
+			out.Absent = append(out.Absent, f)
+		}
+	}
+	return out
 }
 
 // ignoredTimerFired reports a timer.fired command that must change nothing
@@ -192,6 +220,11 @@ func ignoredTimerFired(in Input) bool {
 	}
 	t, ok := in.State.Timers[f.TimerID]
 	if ok && !t.DueAt.Equal(f.DueAt) {
+		return true
+	}
+	if !ok && f.Kind == TimerArchive {
+		// An archive timer no longer held was applied already (inline or
+		// by the sweep): it has nothing to do and leaves no trace.
 		return true
 	}
 	skew := in.TimerSkew
@@ -343,7 +376,7 @@ func (d *decision) putSubscription(s *Subscription) {
 // stops.
 func (d *decision) derivedIDTaken(n int, rule string) bool {
 	id := messages.DerivedID("sub", d.in.Command.CustomerID, d.in.Command.ID, n)
-	if _, taken := d.state.Subscriptions[id]; !taken {
+	if _, taken := d.state.Subscriptions[id]; !taken && d.state.Tombstones[SubscriptionField(id)] == nil {
 		return false
 	}
 	d.reject(reject(CodeCommandIDReused, rule,

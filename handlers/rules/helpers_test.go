@@ -82,6 +82,8 @@ type world struct {
 	cat   *catalog.Catalog
 	state CustomerState
 	n     int
+	// archive runs the archive sweep in every decision (Input.Archive).
+	archive bool
 }
 
 func newWorld(t testing.TB) *world {
@@ -94,7 +96,7 @@ func (w *world) do(partner string, now time.Time, typ messages.CommandType, data
 	w.n++
 	out := Decide(Input{
 		Command:   messages.Command{ID: "cmd-" + itoa(w.n), Type: typ, SchemaVersion: 1, CustomerID: customer1, Data: data},
-		PartnerID: partner, Now: now, State: w.state, Catalog: w.cat,
+		PartnerID: partner, Now: now, State: w.state, Catalog: w.cat, Archive: w.archive,
 	})
 	w.committable(w.state, out)
 	w.state = out.State
@@ -119,7 +121,7 @@ func (w *world) committable(before CustomerState, out Outcome) {
 
 // committedAs checks that an outcome's state is its input state with the
 // commit applied: every stored field the decision changed is in Changed,
-// every one it removed in Deleted. A change missing from them would live
+// every one it removed in Deleted or Archived. A change missing from them would live
 // only in the processor's cache of decoded state, and a customer's next
 // decision would depend on whether the cache still held it.
 func committedAs(before CustomerState, out Outcome) error {
@@ -137,6 +139,9 @@ func committedAs(before CustomerState, out Outcome) error {
 	maps.Copy(stored, set)
 	for _, f := range out.Deleted {
 		delete(stored, f)
+	}
+	for _, a := range out.Archived { // moved to the archive by the same commit
+		delete(stored, a.Field)
 	}
 	decided, err := encodeAll(out.State)
 	if err != nil {
@@ -269,7 +274,7 @@ func (w *world) advance(to time.Time) []Outcome {
 		out := Decide(Input{
 			Command: messages.Command{ID: next.ID, Type: messages.CmdTimerFired, SchemaVersion: 1, CustomerID: customer1,
 				Data: &messages.TimerFiredData{TimerID: next.ID, Kind: next.Kind, SubscriptionID: next.SubscriptionID, DueAt: next.DueAt}},
-			PartnerID: messages.SystemPartner, Now: next.DueAt, State: w.state, Catalog: w.cat,
+			PartnerID: messages.SystemPartner, Now: next.DueAt, State: w.state, Catalog: w.cat, Archive: w.archive,
 		})
 		if out.Rejected != nil {
 			w.t.Fatalf("timer %s rejected: %+v", next.ID, out.Rejected)

@@ -24,7 +24,12 @@ func (d *decision) orderPlaced(o *messages.OrderPlacedData) {
 		d.reject(invalidField("data.lines", "an order needs at least one line (ORD-1)"))
 		return
 	}
-	if prev, dup := d.state.Orders[o.OrderID]; dup {
+	prev, dup := d.state.Orders[o.OrderID]
+	if !dup {
+		prev = d.state.tombOrder(o.OrderID) // archived (archive.go)
+		dup = prev != nil
+	}
+	if dup {
 		d.reject(reject(CodeDuplicateOrder, "ORD-1",
 			fmt.Sprintf("order %s was already placed by command %s", o.OrderID, prev.CommandID),
 			map[string]string{"order_id": o.OrderID, "command_id": prev.CommandID}))

@@ -806,7 +806,7 @@ const CodeReservationNotSupported = "not_supported_for_reservations"
 // partner of record is told; others get PTN-1's answer from the rules.
 func (d *decision) reservationRefuses() bool {
 	id := targetSubscription(d.in.Command.Type, d.in.Command.Data)
-	s, ok := d.state.Subscriptions[id]
+	s, ok := d.subscriptionOrTomb(id)
 	if id == "" || !ok || s.Reservation == nil || s.PartnerID != d.in.PartnerID ||
 		!d.state.Customer.HasRelationship(d.in.PartnerID) {
 		return false

@@ -254,6 +254,10 @@ func (d *decision) softwareCancel(c *messages.SoftwareCancelData) {
 	}
 	order, ok := d.state.Orders[c.OrderID]
 	if !ok {
+		order = d.state.tombOrder(c.OrderID) // archived (archive.go)
+		ok = order != nil
+	}
+	if !ok {
 		d.reject(reject(CodeSoftwareOrderNotFound, "CAN-4",
 			fmt.Sprintf("customer %s has no order %s", d.in.Command.CustomerID, c.OrderID),
 			map[string]string{"order_id": c.OrderID}))
@@ -261,7 +265,11 @@ func (d *decision) softwareCancel(c *messages.SoftwareCancelData) {
 	}
 	var items []*Subscription // the order's software, in line order
 	for _, l := range order.Lines {
-		if s := d.state.Subscriptions[l.SubscriptionID]; s != nil && s.Software != nil {
+		s := d.state.Subscriptions[l.SubscriptionID]
+		if s == nil {
+			s = d.state.orderSoftware(c.OrderID, l.SubscriptionID) // archived with its order
+		}
+		if s != nil && s.Software != nil {
 			items = append(items, s)
 		}
 	}
@@ -580,7 +588,7 @@ func QuerySoftwareActivity(st CustomerState, partnerID, customerID string, from,
 // rejected. To be called by decide before a subscription command's rules.
 func (d *decision) softwareRefuses() bool {
 	id := targetSubscription(d.in.Command.Type, d.in.Command.Data)
-	s, ok := d.state.Subscriptions[id]
+	s, ok := d.subscriptionOrTomb(id)
 	if id == "" || !ok || s.Software == nil || s.PartnerID != d.in.PartnerID ||
 		!d.state.Customer.HasRelationship(d.in.PartnerID) {
 		return false

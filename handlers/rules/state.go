@@ -267,6 +267,10 @@ type CustomerState struct {
 	// Transfers are the customer's transfers between partners, by
 	// transfer ID (TRF-1, transfer.go).
 	Transfers map[string]*Transfer
+	// Tombstones are the archived entities the command being decided
+	// names (Referenced), by field; only those are loaded, so the state a
+	// command decodes does not grow with history (archive.go).
+	Tombstones map[string]*Tombstone
 }
 
 // Entity field names in the stored state.
@@ -380,7 +384,7 @@ func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) 
 // clone copies the state deeply enough that a decision never mutates its
 // input: entities are replaced, never edited in place.
 func (st CustomerState) clone() CustomerState {
-	out := CustomerState{Customer: st.Customer,
+	out := CustomerState{Customer: st.Customer, Tombstones: st.Tombstones, // tombstones are never changed in place
 		Subscriptions: make(map[string]*Subscription, len(st.Subscriptions)),
 		Orders:        make(map[string]*Order, len(st.Orders)),
 		Timers:        make(map[string]*Timer, len(st.Timers))}

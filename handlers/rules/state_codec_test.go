@@ -23,9 +23,11 @@ func fill(t *testing.T, v reflect.Value, path string) {
 			return
 		}
 		for i := range v.NumField() {
-			if f := v.Type().Field(i); f.IsExported() {
-				fill(t, v.Field(i), path+"."+f.Name)
+			f := v.Type().Field(i)
+			if !f.IsExported() || onPath(path, f.Name) {
+				continue // a type that holds itself (a tombstone's items) is filled one level deep
 			}
+			fill(t, v.Field(i), path+"."+f.Name)
 		}
 	case reflect.Slice:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
@@ -60,9 +62,25 @@ func fill(t *testing.T, v reflect.Value, path string) {
 	}
 }
 
+// onPath reports whether a field of this name was filled on the way to
+// path, e.g. ".Tombstones value.SoftwareItems[0]" holds SoftwareItems.
+func onPath(path, name string) bool {
+	for _, seg := range strings.Split(path, ".") {
+		seg, _, _ = strings.Cut(seg, "[")
+		seg, _, _ = strings.Cut(seg, " ")
+		if seg == name {
+			return true
+		}
+	}
+	return false
+}
+
 func TestDecodeStateReadsWhatEncodingJSONWrote(t *testing.T) {
 	var st CustomerState
 	fill(t, reflect.ValueOf(&st).Elem(), "")
+	// Tombstones are no field of the state: they come with a load, from
+	// the customer's tombstones (archive.go).
+	st.Tombstones = nil
 	// Entity maps are keyed by the entity's ID.
 	for _, m := range []reflect.Value{reflect.ValueOf(st.Subscriptions), reflect.ValueOf(st.Orders), reflect.ValueOf(st.Timers), reflect.ValueOf(st.Transfers)} {
 		for _, k := range m.MapKeys() {

@@ -33,6 +33,13 @@ func (d *decision) subscriptionOfPartner(id string) (*Subscription, bool) {
 	}
 	s, ok := d.state.Subscriptions[id]
 	if !ok {
+		// An archived subscription is answered from its tombstone, as
+		// when it was live (archive.go); it is closed, so every caller
+		// rejects it (CAN-2, SUS-3) and none changes it.
+		s = d.state.tombSubscription(id)
+		ok = s != nil
+	}
+	if !ok {
 		d.reject(reject(CodeSubscriptionNotFound, "PTN-1",
 			fmt.Sprintf("customer %s has no subscription %s", d.in.Command.CustomerID, id),
 			map[string]string{"subscription_id": id}))
@@ -45,6 +52,16 @@ func (d *decision) subscriptionOfPartner(id string) (*Subscription, bool) {
 		return nil, false
 	}
 	return s, true
+}
+
+// subscriptionOrTomb is the subscription a command names, live or
+// archived (its tombstone's view, archive.go).
+func (d *decision) subscriptionOrTomb(id string) (*Subscription, bool) {
+	if s, ok := d.state.Subscriptions[id]; ok {
+		return s, true
+	}
+	s := d.state.tombSubscription(id)
+	return s, s != nil
 }
 
 // notFinal is CAN-2 and REN-3: a cancelled or expired subscription cannot

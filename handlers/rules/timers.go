@@ -71,6 +71,9 @@ func (d *decision) timerFired(f *messages.TimerFiredData) {
 		d.transferExpiryDue(t)
 		return
 	}
+	if t.Kind == TimerArchive { // the sweep after the decision archives (archive.go)
+		return
+	}
 	if t.Kind == TimerRelationshipExpiry { // TRF-3 (relationship.go)
 		d.relationshipExpiryDue(t)
 		return

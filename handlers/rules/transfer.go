@@ -261,7 +261,12 @@ func (d *decision) transferRequest(r *messages.TransferRequestData) {
 		d.reject(invalidField("data.notice_email", "must be an e-mail address (at most 254 characters)"))
 		return
 	}
-	if prev, dup := d.state.Transfers[r.TransferID]; dup {
+	prev, dup := d.state.Transfers[r.TransferID]
+	if !dup {
+		prev = d.state.tombTransfer(r.TransferID) // archived (archive.go)
+		dup = prev != nil
+	}
+	if dup {
 		d.reject(reject(CodeDuplicateTransfer, "TRF-1", fmt.Sprintf("transfer %s was already requested by command %s", r.TransferID, prev.RequestCommandID),
 			map[string]string{"transfer_id": r.TransferID}))
 		return
@@ -365,6 +370,10 @@ func (d *decision) openTransferOf(id, side string) (*Transfer, bool) {
 		return nil, false
 	}
 	t, ok := d.state.Transfers[id]
+	if !ok {
+		t = d.state.tombTransfer(id) // archived (archive.go): final, so refused below
+		ok = t != nil
+	}
 	switch {
 	case !ok || t.SourcePartnerID != d.in.PartnerID && t.TargetPartnerID != d.in.PartnerID:
 		d.reject(reject(CodeTransferNotFound, "TRF-1", fmt.Sprintf("customer %s has no transfer %s of partner %s", d.in.Command.CustomerID, id, d.in.PartnerID),
