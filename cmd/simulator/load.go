@@ -219,6 +219,11 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 		s.RedisUsedMemoryBytes = m
 	}
 	s.Subscriptions = r.Subscriptions()
+	if f, err := st.RedisFootprint(ctx, r.LiveSubscriptions()); err == nil {
+		s.Redis = &f
+	} else {
+		s.Notes = append(s.Notes, "the processor's keys in Redis not measured: "+err.Error())
+	}
 	if n := r.NoticesChecked(); n.Checked+n.Missing > 0 {
 		s.Notes = append(s.Notes, n.String())
 	}
