@@ -236,6 +236,9 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 		"commands by kind: "+describeCounts(r.Kinds),
 		fmt.Sprintf("commands parked during a renewal (REN-4): %d deferred, %d settled and checked", r.Deferred, r.Settled),
 		fmt.Sprintf("test clocks one step behind (TCK-1..TCK-4): %d advances fired %d timers", r.TestClockAdvances, r.TestClockFired))
+	if t := r.Times.String(); t != "" {
+		s.Notes = append(s.Notes, t)
+	}
 }
 
 // finish compares the run with the baseline, if any, writes the reports

@@ -13,7 +13,7 @@ import (
 func TestTextReportHasTheRedisFootprint(t *testing.T) {
 	s := sampleRun(t, "a year")
 	s.Redis = &footprint.Footprint{UsedMemory: 3 << 20, Keys: 5000, KeyBytes: 2 << 20,
-		ByKind: map[string]footprint.Kind{"state": {Keys: 1000, Bytes: 1 << 20}, "outbox": {Keys: 4000, Bytes: 1 << 20}},
+		ByKind:      map[string]footprint.Kind{"state": {Keys: 1000, Bytes: 1 << 20}, "outbox": {Keys: 4000, Bytes: 1 << 20}},
 		StateHashes: 1000, StateFieldsP50: 31, StateFieldsMax: 77, StateBytesP50: 900, StateBytesMax: 4096,
 		Archived: 1234, Tombstones: 1200, ActivityEntries: 7, LiveSubscriptions: 2048}
 	var b strings.Builder
