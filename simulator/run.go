@@ -258,10 +258,11 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 		if _, err := r.Clock.Advance(ctx, next); err != nil {
 			return err
 		}
+		timer.done(PartClock)
 		if err := r.advanceTestClocks(ctx, next); err != nil {
 			return err
 		}
-		timer.done(PartClock)
+		timer.done(PartTestClocks)
 		r.Rec.Pause(pause, time.Now())
 	}
 }

@@ -23,19 +23,22 @@ const (
 	// PartCheck: every outcome, amount and notice checked against the
 	// model.
 	PartCheck
-	// PartClock: the processor's clock (and the test clocks) moved to the
-	// next step, its timers applied.
+	// PartClock: the processor's global clock moved to the next step, its
+	// timers applied.
 	PartClock
+	// PartTestClocks: the test clocks moved one step behind it, one after
+	// the other, their customers' timers applied.
+	PartTestClocks
 	parts
 )
 
-var partNames = [parts]string{"calendar", "plan", "publish", "wait", "check", "clock"}
+var partNames = [parts]string{"calendar", "plan", "publish", "wait", "check", "clock", "test clocks"}
 
 // StepTimes is where a run's steps spent their wall time: Total per part
 // and the longest single step's share of it (Max). The simulator's own
 // CPU is the calendar, plan and check parts (and the ledger decoding
-// events meanwhile); publish, wait and clock are mostly the broker's and
-// the processor's time.
+// events meanwhile); publish, wait and the clocks are mostly the broker's
+// and the processor's time.
 type StepTimes struct {
 	Steps int64
 	Total [parts]time.Duration
