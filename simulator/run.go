@@ -111,6 +111,8 @@ type Runner struct {
 	// timers those fired.
 	testClocks                        []string
 	TestClockAdvances, TestClockFired int64
+	// Times is where the steps' wall time went (steptimes.go).
+	Times StepTimes
 }
 
 // Run plays random customers' lives following the generator's mix.
@@ -215,37 +217,52 @@ func (r *Runner) steps(ctx context.Context, cfg LoadConfig, customers []*model.C
 			return nil
 		default:
 		}
+		timer := r.Times.begin()
 		windows := r.noticeWindows(customers, now)
 		var timerBills []model.Bill
 		var settled []*model.Parked
+		var moved []*model.Customer // those whose calendar fired a timer
 		for _, c := range customers {
 			if c.Created && !r.diverged[c.ID] {
+				fired := c.Fired
 				timerBills = append(timerBills, r.Model.AdvanceTo(c, r.timeOf(c, now))...)
 				settled = append(settled, r.Model.Settled(c)...)
+				if c.Fired != fired {
+					moved = append(moved, c)
+				}
 			}
 		}
-		r.addCalendarWindows(windows, customers, now)
+		// Only the calendar opens windows between the snapshot and here,
+		// and only for the customers it moved.
+		r.addCalendarWindows(windows, moved, now)
+		timer.done(PartCalendar)
 		actions, err := plan(now)
 		if err != nil {
 			return err
 		}
+		timer.done(PartPlan)
 		if err := r.publish(ctx, now, actions); err != nil {
 			return err
 		}
+		timer.done(PartPublish)
 		pause := time.Now()
 		if err := r.drain(ctx); err != nil {
 			return err
 		}
+		timer.done(PartWait)
 		r.reconcile(actions, timerBills)
 		r.reconcileSettled(settled)
 		r.reconcileNotices(windows, now)
+		timer.done(PartCheck)
 		next := now.Add(cfg.StepSim)
 		if _, err := r.Clock.Advance(ctx, next); err != nil {
 			return err
 		}
+		timer.done(PartClock)
 		if err := r.advanceTestClocks(ctx, next); err != nil {
 			return err
 		}
+		timer.done(PartTestClocks)
 		r.Rec.Pause(pause, time.Now())
 	}
 }

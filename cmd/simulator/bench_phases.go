@@ -104,8 +104,8 @@ func (b *benchRun) drain(ctx context.Context) (drainPhase, error) {
 
 // yearOld is (d)'s second half: customers given a year of history by
 // time travel (every customer one command a step), then the load of (d)'s
-// first half on them, recorded on its own; Redis's used memory over the
-// live subscriptions after it.
+// first half on them, recorded on its own; the processor's keys in Redis
+// over the live subscriptions after it.
 func (b *benchRun) yearOld(ctx context.Context) (yearPhase, error) {
 	st, err := b.sf.start(ctx)
 	if err != nil {
@@ -151,12 +151,11 @@ func (b *benchRun) yearOld(ctx context.Context) (yearPhase, error) {
 	if cpuAfter, ok := readCPUTimes(); ok && haveCPU {
 		y.Machine = machineNote(cpuBefore, cpuAfter)
 	}
-	y.LiveSubs = r.LiveSubscriptions()
-	if y.RedisBytes, err = st.RedisMemory(ctx); err != nil {
+	// The processor's keys over the live subscriptions, as make year
+	// measures them (footprint: why MEMORY USAGE and not used_memory).
+	if y.Redis, err = st.RedisFootprint(ctx, r.LiveSubscriptions()); err != nil {
 		return yearPhase{}, err
 	}
-	if y.LiveSubs > 0 {
-		y.RedisPerSub = y.RedisBytes / y.LiveSubs
-	}
+	y.LiveSubs, y.RedisBytes, y.RedisPerSub = y.Redis.LiveSubscriptions, y.Redis.UsedMemory, y.Redis.BytesPerLiveSubscription()
 	return y, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/cspreseller/csp-processor/simulator/footprint"
 )
 
 // The targets make bench reports as met or MISSED. They are measured, not
@@ -13,7 +15,7 @@ const (
 	targetDrainCPUPerCommand = 60 * time.Microsecond
 	targetEndToEndOfRaw      = 0.70
 	targetP99AtHalf          = 10 * time.Millisecond
-	targetRedisPerSub        = 1024 // bytes of used_memory per live subscription
+	targetRedisPerSub        = 1024 // bytes of the processor's keys (MEMORY USAGE) per live subscription
 	targetYearOldOfNew       = 0.95
 )
 
@@ -84,14 +86,17 @@ type loadPhase struct {
 
 type yearPhase struct {
 	loadPhase
-	Days           int           `json:"days"`
-	Step           time.Duration `json:"step_ns"`
-	YearCommands   int64         `json:"year_commands"`
-	YearElapsed    time.Duration `json:"year_elapsed_ns"`
-	LiveSubs       int64         `json:"live_subscriptions"`
-	RedisBytes     int64         `json:"redis_used_memory_bytes"`
-	RedisPerSub    int64         `json:"redis_bytes_per_subscription"`
-	YearMismatches int64         `json:"year_mismatches"`
+	Days         int           `json:"days"`
+	Step         time.Duration `json:"step_ns"`
+	YearCommands int64         `json:"year_commands"`
+	YearElapsed  time.Duration `json:"year_elapsed_ns"`
+	LiveSubs     int64         `json:"live_subscriptions"`
+	RedisBytes   int64         `json:"redis_used_memory_bytes"`
+	// RedisPerSub is the processor's keys' bytes (Redis.KeyBytes) per live
+	// subscription; Redis splits them by kind of key.
+	RedisPerSub    int64               `json:"redis_bytes_per_subscription"`
+	Redis          footprint.Footprint `json:"redis_footprint"`
+	YearMismatches int64               `json:"year_mismatches"`
 }
 
 // benchRatio holds the ratios to the raw pipeline, and (d)'s year-old
@@ -167,9 +172,9 @@ func (r *benchResults) writeText(w io.Writer) {
 	p("    at half of (c):      %8.0f commands/s  (offered %.0f/s; p50 %.1f ms, p99 %.1f ms, max %.1f ms)",
 		r.HalfLoad.Throughput, r.HalfLoad.OfferedRate, millis(r.HalfLoad.P50), millis(r.HalfLoad.P99), millis(r.HalfLoad.Max))
 	p("(d) new customers:       %8.0f commands/s  (%d customers, offered %.0f/s)", r.YearNew.Throughput, r.YearNew.Customers, r.YearNew.OfferedRate)
-	p("    year-old customers:  %8.0f commands/s  (the same %d customers after %d days of %s steps: %d commands in %s; %d live subscriptions, Redis %d bytes each)",
+	p("    year-old customers:  %8.0f commands/s  (the same %d customers after %d days of %s steps: %d commands in %s; %d live subscriptions, Redis %d bytes each, hot state %d bytes per customer, %d archived entities)",
 		r.YearOld.Throughput, r.YearOld.Customers, r.YearOld.Days, r.YearOld.Step, r.YearOld.YearCommands, r.YearOld.YearElapsed.Round(time.Second),
-		r.YearOld.LiveSubs, r.YearOld.RedisPerSub)
+		r.YearOld.LiveSubs, r.YearOld.RedisPerSub, r.YearOld.Redis.HotStatePerCustomer(), r.YearOld.Redis.Archived)
 	p("ratios: (b)/(a) %.1f %%   (c)/(a) %.1f %%   (d) year-old/new %.1f %%   year-old/(c) %.1f %%",
 		100*r.Ratios.DrainOfRaw, 100*r.Ratios.EndToEndOfRaw, 100*r.Ratios.YearOldOfNew, 100*r.Ratios.YearOldOfEnd)
 	p("targets:")

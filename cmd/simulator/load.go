@@ -219,6 +219,11 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 		s.RedisUsedMemoryBytes = m
 	}
 	s.Subscriptions = r.Subscriptions()
+	if f, err := st.RedisFootprint(ctx, r.LiveSubscriptions()); err == nil {
+		s.Redis = &f
+	} else {
+		s.Notes = append(s.Notes, "the processor's keys in Redis not measured: "+err.Error())
+	}
 	if n := r.NoticesChecked(); n.Checked+n.Missing > 0 {
 		s.Notes = append(s.Notes, n.String())
 	}
@@ -231,6 +236,9 @@ func fillSummary(ctx context.Context, s *report.Summary, st *stack.Stack, r *sim
 		"commands by kind: "+describeCounts(r.Kinds),
 		fmt.Sprintf("commands parked during a renewal (REN-4): %d deferred, %d settled and checked", r.Deferred, r.Settled),
 		fmt.Sprintf("test clocks one step behind (TCK-1..TCK-4): %d advances fired %d timers", r.TestClockAdvances, r.TestClockFired))
+	if t := r.Times.String(); t != "" {
+		s.Notes = append(s.Notes, t)
+	}
 }
 
 // finish compares the run with the baseline, if any, writes the reports

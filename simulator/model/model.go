@@ -111,6 +111,10 @@ type Customer struct {
 	// test_clock_id; empty: the global simulated clock). The model keeps
 	// no clock: the runner hands it the customer's own time.
 	TestClock string
+	// Fired counts the timers the calendar fired for the customer
+	// (AdvanceTo): a customer whose count did not move has the
+	// subscriptions, lots and windows it had before.
+	Fired int64
 }
 
 // Sub is one subscription in the model.

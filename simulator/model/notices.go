@@ -37,19 +37,24 @@ func (s *Sub) RefundWindows(from, to time.Time) []RefundWindow {
 	if !s.Live() || s.Trial {
 		return nil
 	}
-	var ends time.Time
-	if s.Ext == nil || !s.Ext.Perpetual {
-		ends = s.termEndsAt()
+	// The runner asks for every live subscription at every step, and few
+	// have a window in the step: the term's end (a date computation) is
+	// worked out only for a window found.
+	ends := func() time.Time {
+		if s.Ext == nil || !s.Ext.Perpetual {
+			return s.termEndsAt()
+		}
+		return time.Time{}
 	}
 	switch {
 	case s.Res != nil: // no lots, no CAN-1 window: CAN-5's full-refund days
 		if closes := s.FullRefundEnds(); in(closes) {
-			return []RefundWindow{{Rule: RuleReservationCancel, Closes: closes, Quantity: s.Qty, Opened: s.Res.Bought, Ends: ends}}
+			return []RefundWindow{{Rule: RuleReservationCancel, Closes: closes, Quantity: s.Qty, Opened: s.Res.Bought, Ends: ends()}}
 		}
 		return nil
 	case s.Ext != nil && s.Ext.Type == TypeSoftware: // no lots, CAN-4's window from the purchase
 		if s.Ext.Exception == "" && in(s.Ext.SoftwareUntil) {
-			return []RefundWindow{{Rule: RuleSoftwareCancel, Closes: s.Ext.SoftwareUntil, Quantity: s.Qty, Ends: ends,
+			return []RefundWindow{{Rule: RuleSoftwareCancel, Closes: s.Ext.SoftwareUntil, Quantity: s.Qty, Ends: ends(),
 				Opened: s.Ext.SoftwareBought}}
 		}
 		return nil
@@ -60,27 +65,37 @@ func (s *Sub) RefundWindows(from, to time.Time) []RefundWindow {
 		if s.Ext != nil && s.Ext.Type == TypeMarketplace {
 			rule = RuleMarketplaceCancel
 		}
-		out = append(out, RefundWindow{Rule: rule, Closes: s.CancelUntil, Quantity: s.Qty, Ends: ends,
+		out = append(out, RefundWindow{Rule: rule, Closes: s.CancelUntil, Quantity: s.Qty, Ends: ends(),
 			Opened: s.CancelUntil.Add(-time.Duration(s.WindowHours) * time.Hour)})
 	}
 	if s.book == nil || s.Status == Suspended { // a suspended subscription's licences cannot be removed: no lot is announced
 		return out
 	}
-	idx := map[[2]int64]int{}
+	lots := len(out) // the lots' windows start here
 	for _, l := range s.book.lots {
 		if l.n <= 0 || !in(l.reducibleUntil) {
 			continue
 		}
-		k := [2]int64{l.added.UnixNano(), l.reducibleUntil.UnixNano()}
-		if i, ok := idx[k]; ok {
-			out[i].Quantity += l.n
+		if i := sameLotWindow(out[lots:], l); i >= 0 {
+			out[lots+i].Quantity += l.n
 			continue
 		}
-		idx[k] = len(out)
 		out = append(out, RefundWindow{Rule: RuleDecrease, Added: l.added, Closes: l.reducibleUntil, Quantity: l.n,
-			Opened: l.added, Ends: ends})
+			Opened: l.added, Ends: ends()})
 	}
 	return out
+}
+
+// sameLotWindow is the index of the window in ws of lots bought at the
+// same instant as l with the same window, or -1. A step finds a lot window
+// or two in a subscription: a scan, not a map made for every call.
+func sameLotWindow(ws []RefundWindow, l *lot) int {
+	for i, w := range ws {
+		if w.Added.Equal(l.added) && w.Closes.Equal(l.reducibleUntil) {
+			return i
+		}
+	}
+	return -1
 }
 
 // NoticeLead is the catalog policy's lead of a window's closing notice.

@@ -167,7 +167,7 @@ func (b *book) unusedValue(t time.Time) *big.Rat {
 func (b *book) paidValue() *big.Rat {
 	sum := new(big.Rat)
 	for _, l := range b.lots {
-		l.eachPaid(func(_, _ int, v *big.Rat) { times(sum, l.n, v) })
+		sum.Add(sum, l.paidValue(l.n))
 	}
 	return sum
 }

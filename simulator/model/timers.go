@@ -24,6 +24,7 @@ func (m *Model) AdvanceTo(c *Customer, t time.Time) []Bill {
 				break
 			}
 			bills = append(bills, m.fire(c, s, at, what)...)
+			c.Fired++
 		}
 	}
 	return bills

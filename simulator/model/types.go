@@ -202,9 +202,7 @@ func (b *book) tail(now time.Time, price int64) *big.Rat {
 func (b *book) paidByLot() int64 {
 	var total int64
 	for _, l := range b.lots {
-		sum := new(big.Rat)
-		l.eachPaid(func(_, _ int, v *big.Rat) { times(sum, l.n, v) })
-		total += roundHalfUp(sum)
+		total += roundHalfUp(l.paidValue(l.n))
 	}
 	return total
 }

@@ -105,6 +105,9 @@ func (s Summary) rows() []row {
 			add("Redis memory per subscription", formatBytes(s.RedisUsedMemoryBytes/s.Subscriptions))
 		}
 	}
+	if s.Redis != nil {
+		redisRows(s.Redis, add, sub)
+	}
 	return rs
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cspreseller/csp-processor/simulator/footprint"
 )
 
 // Summary is the frozen numbers of a run. Durations are nanoseconds in JSON.
@@ -48,13 +50,16 @@ type Summary struct {
 	RulesUnreached []string         `json:"rules_unreached,omitempty"`
 
 	// Filled by the caller (measured elsewhere); printed when non-zero.
-	Redeliveries          int64    `json:"redeliveries"`
-	DeadLetters           int64    `json:"dead_letters"`
-	ProcessorRSSBytes     int64    `json:"processor_rss_bytes"`
-	ProcessorPeakRSSBytes int64    `json:"processor_peak_rss_bytes"`
-	RedisUsedMemoryBytes  int64    `json:"redis_used_memory_bytes"`
-	Subscriptions         int64    `json:"subscriptions"` // for Redis memory per subscription
-	Notes                 []string `json:"notes"`         // free lines printed at the end
+	Redeliveries          int64 `json:"redeliveries"`
+	DeadLetters           int64 `json:"dead_letters"`
+	ProcessorRSSBytes     int64 `json:"processor_rss_bytes"`
+	ProcessorPeakRSSBytes int64 `json:"processor_peak_rss_bytes"`
+	RedisUsedMemoryBytes  int64 `json:"redis_used_memory_bytes"`
+	Subscriptions         int64 `json:"subscriptions"` // for Redis memory per subscription
+	// Redis is what the processor's keys take at the end of the run, by
+	// kind, over the active subscriptions (nil: not measured).
+	Redis *footprint.Footprint `json:"redis_footprint,omitempty"`
+	Notes []string             `json:"notes"` // free lines printed at the end
 
 	Series      []SecondSample    `json:"series"`      // one per wall-clock second since Start
 	Pauses      []Span            `json:"pauses"`      // deliberate pauses of the generator

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -27,8 +26,10 @@ import (
 	"github.com/cspreseller/csp-processor/messages"
 	"github.com/cspreseller/csp-processor/messages/bus"
 	"github.com/cspreseller/csp-processor/messages/bus/natsconn"
+	"github.com/cspreseller/csp-processor/simulator/footprint"
 	"github.com/cspreseller/csp-processor/simulator/procstat"
 	"github.com/cspreseller/csp-processor/simulator/scratch"
+	"github.com/cspreseller/csp-processor/state"
 	"github.com/cspreseller/csp-processor/state/redisconn"
 	"github.com/cspreseller/csp-processor/state/redisserver"
 )
@@ -353,30 +354,13 @@ func (s *Stack) Processes() []procstat.Group {
 // RedisMemory is Redis's used_memory in bytes, summed over the masters of
 // a cluster.
 func (s *Stack) RedisMemory(ctx context.Context) (int64, error) {
-	if c, ok := s.Redis.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		var total int64
-		err := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-			m, err := usedMemory(ctx, n)
-			mu.Lock()
-			total += m
-			mu.Unlock()
-			return err
-		})
-		return total, err
-	}
-	return usedMemory(ctx, s.Redis)
+	return footprint.UsedMemory(ctx, s.Redis)
 }
 
-func usedMemory(ctx context.Context, rdb redis.Cmdable) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, errors.New("no used_memory in INFO memory")
+// RedisFootprint measures the processor's keys (footprint.Measure);
+// liveSubs is the run's count of active and suspended subscriptions.
+func (s *Stack) RedisFootprint(ctx context.Context, liveSubs int64) (footprint.Footprint, error) {
+	f, err := footprint.Measure(ctx, s.Redis, state.DefaultPrefix)
+	f.LiveSubscriptions = liveSubs
+	return f, err
 }
