@@ -31,7 +31,7 @@ type operatorCustomer struct {
 	Timers        []*rules.Timer        `json:"timers"`
 	Transfers     []*rules.Transfer     `json:"transfers"`
 	Parked        []rules.ParkedCommand `json:"parked"`
-	Refunds       []rules.RefundEntry   `json:"refunds"`
+	Refunds       []rules.RefundDay     `json:"refunds"`
 	Activity      []rules.ActivityEntry `json:"activity"`
 	// DeadLettered are the commands set aside (internal_error) and not
 	// replayed since, with when.

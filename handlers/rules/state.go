@@ -260,9 +260,10 @@ type CustomerState struct {
 	// Parked are commands waiting for a pending renewal, in arrival order
 	// (REN-4).
 	Parked []ParkedCommand
-	// Refunds is the customer's reservation refund ledger (see
-	// reservation.go); Activity is its software activity log (software.go).
-	Refunds  []RefundEntry
+	// Refunds is the customer's reservation refund ledger by UTC day, the
+	// days of the cap's window only (refund_ledger.go); Activity is its
+	// software activity log (software.go).
+	Refunds  []RefundDay
 	Activity []ActivityEntry
 	// Transfers are the customer's transfers between partners, by
 	// transfer ID (TRF-1, transfer.go).
@@ -332,7 +333,7 @@ func decodeState(fields map[string][]byte, unmarshal func([]byte, any) error) (C
 		case k == fieldParked:
 			err = unmarshal(v, &st.Parked)
 		case k == fieldRefunds:
-			err = unmarshal(v, &st.Refunds)
+			st.Refunds, err = decodeRefunds(v, unmarshal)
 		case k == fieldActivity:
 			err = unmarshal(v, &st.Activity)
 		default:
