@@ -41,6 +41,16 @@ type Commit struct {
 	// timers go to that clock's index instead of the slot's, so only the
 	// clock's advances fire them (testclocks.go).
 	TestClock string
+
+	// Activity are appended to the customer's activity list (activity.go)
+	// in order, which is then trimmed to its newest ActivityMax records
+	// (at least 1 when Activity is set). ActivityTrimmedThrough, when set,
+	// is an instant up to which records may be missing already (a log
+	// moved from an earlier format): the list's marker becomes the later
+	// of it and what it was.
+	Activity               []ActivityRecord
+	ActivityMax            int
+	ActivityTrimmedThrough time.Time
 }
 
 // MaxFence is the highest Fence a commit may carry: the script compares
@@ -119,7 +129,18 @@ type CommitOutcome struct {
 // ARGV[8] -> nSet, ARGV[9] -> nDel, ARGV[10] -> nEvents
 // ARGV[11] -> fence, decimal ("0": not checked, not recorded)
 // ARGV[12...] -> nSet (field, value) pairs, then nDel fields,
-// then nEvents (eventID, outboxRecord) pairs
+// then nEvents (eventID, outboxRecord) pairs,
+// then the activity block (Commit.Activity, activity.go), at i after the
+// events:
+//
+//	KEYS[6]   -> <prefix>:{<customerID>}:activity (list)
+//	ARGV[i]   -> nAct, records to append
+//	ARGV[i+1] -> the list's cap (records kept, newest)
+//	ARGV[i+2] -> an instant records may be missing through ("" none)
+//	ARGV[i+3...] -> nAct list elements, oldest first
+//
+// The activity list's marker, the newest instant trimmed from it, is the
+// state hash's field "activity_trimmed", for the same reason as the fence.
 //
 // The highest fence committed with is the state hash's field "fence"
 // (fenceField): one HGET on a key the script reads anyway, where a key of
@@ -167,6 +188,33 @@ end
 for _ = 1, nEv do
   redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
   i = i + 2
+end
+
+-- Activity block: append, trim to the cap, keep the newest instant trimmed
+-- (elements start with a fixed-width instant: string order is time order).
+local nAct, actMax, seed = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]
+i = i + 3
+if nAct > 0 or seed ~= '' then
+  local was = redis.call('HGET', KEYS[1], 'activity_trimmed')
+  local through = was
+  if seed ~= '' and (not through or seed > through) then
+    through = seed
+  end
+  for _ = 1, nAct do
+    redis.call('RPUSH', KEYS[6], ARGV[i])
+    i = i + 1
+  end
+  local drop = redis.call('LLEN', KEYS[6]) - actMax
+  if nAct > 0 and drop > 0 then
+    local at = string.sub(redis.call('LINDEX', KEYS[6], drop - 1), 1, 30) -- activityAtLen
+    if not through or at > through then
+      through = at
+    end
+    redis.call('LTRIM', KEYS[6], drop, -1)
+  end
+  if through and through ~= was then
+    redis.call('HSET', KEYS[1], 'activity_trimmed', through)
+  end
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
@@ -230,7 +278,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: %w", c.CustomerID, c.CommandID, err)
 	}
 
-	args := make([]interface{}, 0, 11+2*len(c.Set)+len(c.Delete)+2*len(c.Events))
+	args := make([]interface{}, 0, 14+2*len(c.Set)+len(c.Delete)+2*len(c.Events)+len(c.Activity))
 	args = append(args,
 		c.CommandID,
 		c.ExpectedVersion,
@@ -256,6 +304,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		}
 		args = append(args, e.ID, r)
 	}
+	args = c.appendActivityArgs(args)
 
 	keys := []string{
 		s.stateKey(c.CustomerID),
@@ -263,6 +312,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		s.inboxTSKey(c.CustomerID),
 		s.outboxKey(c.CustomerID),
 		s.appliedKey(c.CustomerID),
+		s.activityKey(c.CustomerID),
 	}
 	var (
 		v      interface{}
@@ -411,13 +461,16 @@ func (c *Commit) check() error {
 	if len(c.Timers) > 0 && (c.Slot < 0 || c.Slot >= TimerSlots) {
 		return fail("slot %d out of range 0..%d", c.Slot, TimerSlots-1)
 	}
+	if len(c.Activity) > 0 && c.ActivityMax < 1 {
+		return fail("activity cap %d with %d records", c.ActivityMax, len(c.Activity))
+	}
 	for f := range c.Set {
-		if f == "" || f == versionField || f == fenceField {
+		if f == "" || f == versionField || f == fenceField || f == activityTrimmedField {
 			return fail("cannot set field %q", f)
 		}
 	}
 	for _, f := range c.Delete {
-		if f == "" || f == versionField || f == fenceField {
+		if f == "" || f == versionField || f == fenceField || f == activityTrimmedField {
 			return fail("cannot delete field %q", f)
 		}
 		if _, ok := c.Set[f]; ok {

@@ -11,13 +11,17 @@ import (
 //
 //	key                               type  contents
 //	<prefix>:{<customerID>}:state     hash  "v" = version (missing = 0), "fence" = highest lease fence
-//	                                        committed with (missing = 0, commit.go), every other field = entity bytes
+//	                                        committed with (missing = 0, commit.go), "activity_trimmed" = newest
+//	                                        instant trimmed from the activity list (activity.go), every other
+//	                                        field = entity bytes
 //	<prefix>:{<customerID>}:inbox     hash  commandID -> inbox record (JSON: stored result, emitted event IDs)
 //	<prefix>:{<customerID>}:inboxts   zset  commandID -> applied-at unix millis, to trim the inbox by age
 //	<prefix>:{<customerID>}:applied   zset  commandID -> applied-at unix millis of commands whose inbox
 //	                                        record was trimmed (the compact record, kept AppliedRetention)
 //	<prefix>:{<customerID>}:outbox    hash  eventID -> outbox record (JSON: subject, data, written-at, order)
 //	<prefix>:{<customerID>}:dead      hash  commandID -> time it was dead-lettered (deadletter.go)
+//	<prefix>:{<customerID>}:activity  list  software activity log, oldest first: "<instant> <entry>", capped by
+//	                                        the commit that appends (activity.go)
 //	<prefix>:{<customerID>}:replsync  string marker written before a WAIT for replicas, expires after 1 ms (replicas.go)
 //
 // The prefix defaults to "csp".

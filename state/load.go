@@ -24,7 +24,7 @@ type InboxHit struct {
 // Snapshot is a customer's state as Load saw it.
 type Snapshot struct {
 	Version int64             // 0 when the customer has no state
-	Fields  map[string][]byte // every entity field (not "v" or "fence")
+	Fields  map[string][]byte // every entity field (not "v", "fence" or "activity_trimmed")
 	Seen    *InboxHit         // non-nil when commandID was already applied (full inbox record or only the compact one)
 }
 
@@ -107,7 +107,7 @@ func parseLoad(v interface{}) (Snapshot, error) {
 			}
 			continue
 		}
-		if flat[i] == fenceField {
+		if flat[i] == fenceField || flat[i] == activityTrimmedField {
 			continue
 		}
 		snap.Fields[flat[i]] = []byte(flat[i+1])
