@@ -213,11 +213,20 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out 
 		res = inboxResult{Outcome: "rejected", Code: out.Rejected.Code, Events: len(events)}
 	}
 	result, _ := json.Marshal(res)
-	return state.Commit{
+	activity, err := activityRecords(out.ActivityAppended)
+	if err != nil {
+		return state.Commit{}, inboxResult{}, err
+	}
+	commit := state.Commit{
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID,
 		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now, WrittenAt: time.Now(),
 		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Slot: route.Slot,
-	}, res, nil
+		Activity: activity, ActivityMax: out.ActivityLogMax,
+	}
+	if out.ActivityTrimmedThrough != nil {
+		commit.ActivityTrimmedThrough = *out.ActivityTrimmedThrough
+	}
+	return commit, res, nil
 }
 
 func timerEntries(customerID string, timers []*rules.Timer) []state.TimerEntry {

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,6 +44,9 @@ type ActivityLog struct {
 	// TrimmedThrough is the newest instant of a record trimmed from the
 	// list (zero when none was): records at or before it may be missing.
 	TrimmedThrough time.Time
+	// Version is the customer's version when the list was read, to match
+	// it with a Snapshot read apart.
+	Version int64
 }
 
 func (s *Store) activityKey(customerID string) string { return s.customerKey(customerID, "activity") }
@@ -76,19 +80,25 @@ func (s *Store) Activity(ctx context.Context, customerID string) (ActivityLog, e
 		return ActivityLog{}, err
 	}
 	var list *redis.StringSliceCmd
-	var trimmed *redis.StringCmd
+	var fields *redis.SliceCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		list = p.LRange(ctx, s.activityKey(customerID), 0, -1)
-		trimmed = p.HGet(ctx, s.stateKey(customerID), activityTrimmedField)
+		fields = p.HMGet(ctx, s.stateKey(customerID), activityTrimmedField, versionField)
 		return nil
 	})
-	if err != nil && err != redis.Nil {
+	if err != nil {
 		return ActivityLog{}, fmt.Errorf("state: activity of %s: %w", customerID, err)
 	}
 	var log ActivityLog
-	if t, err := trimmed.Result(); err == nil {
+	f := fields.Val()
+	if t, ok := f[0].(string); ok {
 		if log.TrimmedThrough, err = parseActivityAt(t); err != nil {
 			return ActivityLog{}, fmt.Errorf("state: activity of %s: %s: %w", customerID, activityTrimmedField, err)
+		}
+	}
+	if v, ok := f[1].(string); ok {
+		if log.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return ActivityLog{}, fmt.Errorf("state: activity of %s: version %q: %w", customerID, v, err)
 		}
 	}
 	els, err := list.Result()

@@ -15,7 +15,9 @@ func TestCommitAppendsAndTrimsTheActivityList(t *testing.T) {
 	s, _ := newTestStore(t, Options{})
 	ctx := context.Background()
 	at := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
-	rec := func(n int) ActivityRecord { return ActivityRecord{At: at(n), Entry: []byte(fmt.Sprintf(`{"n":%d}`, n))} }
+	rec := func(n int) ActivityRecord {
+		return ActivityRecord{At: at(n), Entry: []byte(fmt.Sprintf(`{"n":%d}`, n))}
+	}
 	version := int64(0)
 	commit := func(c Commit) {
 		t.Helper()

@@ -79,6 +79,9 @@ type world struct {
 	cat   *catalog.Catalog
 	state CustomerState
 	n     int
+	// activity is the customer's activity log as the store keeps it
+	// (keepActivity).
+	activity ActivityLog
 }
 
 func newWorld(t testing.TB) *world {
