@@ -237,12 +237,21 @@ func buildCommit(cmd messages.Command, route messages.Route, now time.Time, out 
 	if err != nil {
 		return state.Commit{}, inboxResult{}, err
 	}
-	return state.Commit{
+	activity, err := activityRecords(out.ActivityAppended)
+	if err != nil {
+		return state.Commit{}, inboxResult{}, err
+	}
+	commit := state.Commit{
 		Archive: archive, Tombstones: tombs, Absent: out.Absent,
 		CustomerID: cmd.CustomerID, CommandID: cmd.ID,
 		Set: fields, Delete: out.Deleted, Events: events, Result: result, At: now, WrittenAt: time.Now(),
 		Timers: timerEntries(cmd.CustomerID, out.TimersSet), Slot: route.Slot,
-	}, res, nil
+		Activity: activity, ActivityMax: out.ActivityLogMax,
+	}
+	if out.ActivityTrimmedThrough != nil {
+		commit.ActivityTrimmedThrough = *out.ActivityTrimmedThrough
+	}
+	return commit, res, nil
 }
 
 func timerEntries(customerID string, timers []*rules.Timer) []state.TimerEntry {

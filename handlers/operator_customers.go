@@ -31,8 +31,12 @@ type operatorCustomer struct {
 	Timers        []*rules.Timer        `json:"timers"`
 	Transfers     []*rules.Transfer     `json:"transfers"`
 	Parked        []rules.ParkedCommand `json:"parked"`
-	Refunds       []rules.RefundEntry   `json:"refunds"`
-	Activity      []rules.ActivityEntry `json:"activity"`
+	Refunds       []rules.RefundDay     `json:"refunds"`
+	// Activity is the software activity log (SW-2): a log still kept in
+	// the state by an earlier version, then the stored one, oldest first;
+	// ActivityTrimmedThrough the newest time of an entry dropped from it.
+	Activity               []rules.ActivityEntry `json:"activity"`
+	ActivityTrimmedThrough *time.Time            `json:"activity_trimmed_through,omitempty"`
 	// DeadLettered are the commands set aside (internal_error) and not
 	// replayed since, with when.
 	DeadLettered map[string]time.Time `json:"dead_lettered"`
@@ -89,9 +93,14 @@ func (o *OperatorService) requestedCustomer(ctx context.Context, body []byte) (m
 }
 
 func (o *OperatorService) customer(ctx context.Context, body []byte) (any, *messages.OperatorError) {
-	req, snap, st, oe := o.requestedCustomer(ctx, body)
+	req, _, _, oe := o.requestedCustomer(ctx, body)
 	if oe != nil {
 		return nil, oe
+	}
+	// Read again with the activity log, at one version (SW-2).
+	snap, st, log, err := loadCustomerActivity(ctx, o.Queries.Store, req.CustomerID)
+	if err != nil {
+		return nil, o.opsFailed("reading customer "+req.CustomerID+"'s activity log", err)
 	}
 	dead, err := o.Queries.Store.DeadLetteredCommands(ctx, req.CustomerID)
 	if err != nil {
@@ -99,7 +108,8 @@ func (o *OperatorService) customer(ctx context.Context, body []byte) (any, *mess
 	}
 	return operatorCustomer{CustomerID: req.CustomerID, Version: snap.Version, Customer: st.Customer,
 		Subscriptions: byID(st.Subscriptions), Orders: byID(st.Orders), Timers: byID(st.Timers), Transfers: byID(st.Transfers),
-		Parked: st.Parked, Refunds: st.Refunds, Activity: st.Activity, DeadLettered: dead}, nil
+		Parked: st.Parked, Refunds: st.Refunds, Activity: append(st.LegacyActivity, log.Entries...), ActivityTrimmedThrough: log.TrimmedThrough,
+		DeadLettered: dead}, nil
 }
 
 func (o *OperatorService) subscriptions(ctx context.Context, body []byte) (any, *messages.OperatorError) {

@@ -239,23 +239,40 @@ func malformed(why string) *messages.Rejection {
 // at the customer level: an unknown customer and another partner's get the
 // same no_relationship answer.
 func (q *QueryService) customerState(ctx context.Context, subject string) (messages.QueryRoute, rules.CustomerState, *messages.Rejection) {
+	route, st, _, rej := q.customerRead(ctx, subject, false)
+	return route, st, rej
+}
+
+// customerActivity is customerState with the customer's software activity
+// log (SW-2), read at the same version (loadCustomerActivity).
+func (q *QueryService) customerActivity(ctx context.Context, subject string) (messages.QueryRoute, rules.CustomerState, rules.ActivityLog, *messages.Rejection) {
+	return q.customerRead(ctx, subject, true)
+}
+
+func (q *QueryService) customerRead(ctx context.Context, subject string, activity bool) (messages.QueryRoute, rules.CustomerState, rules.ActivityLog, *messages.Rejection) {
 	route, err := messages.ParseQuerySubject(subject)
 	if err != nil {
-		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
+		return route, rules.CustomerState{}, rules.ActivityLog{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
 			Description: "no relationship with that customer"}
 	}
-	_, st, err := loadCustomerState(ctx, q.Store, route.CustomerID)
+	var st rules.CustomerState
+	var log rules.ActivityLog
+	if activity {
+		_, st, log, err = loadCustomerActivity(ctx, q.Store, route.CustomerID)
+	} else {
+		_, st, err = loadCustomerState(ctx, q.Store, route.CustomerID)
+	}
 	if err != nil {
 		q.Logger.Error("Query could not read state", err, watermill.LogFields{"customer": route.CustomerID})
-		return route, rules.CustomerState{}, &messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
+		return route, rules.CustomerState{}, rules.ActivityLog{}, &messages.Rejection{Code: CodeQueryUnavailable, Rule: "GEN-6", Source: rules.Source,
 			Description: "the customer's state could not be read; retry"}
 	}
 	if !st.Customer.HasRelationship(route.PartnerID) {
-		return route, rules.CustomerState{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
+		return route, rules.CustomerState{}, rules.ActivityLog{}, &messages.Rejection{Code: rules.CodeNoRelationship, Rule: "PTN-1", Source: rules.Source,
 			Description: fmt.Sprintf("partner %s has no relationship with customer %s", route.PartnerID, route.CustomerID),
 			Data:        map[string]string{"partner_id": route.PartnerID, "customer_id": route.CustomerID}}
 	}
-	return route, st, nil
+	return route, st, log, nil
 }
 
 // stateUndecodable wraps the error of a customer's stored state that does

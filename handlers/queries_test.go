@@ -46,12 +46,14 @@ func (s *seeder) do(partner string, at time.Time, typ messages.CommandType, data
 	if out.Rejected != nil {
 		s.e.t.Fatalf("seed %s rejected: %+v", typ, out.Rejected)
 	}
-	fields, err := out.State.EncodeFields(out.Changed)
+	// The processor's commit (state and activity log), without its events
+	// and timers: a seeded state is only read.
+	commit, _, err := buildCommit(cmd, messages.Route{CustomerID: s.customer, Type: typ}, at, out)
 	if err != nil {
 		s.e.t.Fatal(err)
 	}
-	res, err := s.e.store.Commit(context.Background(), state.Commit{CustomerID: s.customer, CommandID: cmd.ID,
-		ExpectedVersion: s.version, Set: fields, Delete: out.Deleted, Result: []byte(`{}`), At: at})
+	commit.ExpectedVersion, commit.Events, commit.Timers = s.version, nil, nil
+	res, err := s.e.store.Commit(context.Background(), commit)
 	if err != nil || res.Status != state.Committed {
 		s.e.t.Fatalf("seed commit: %v %v", res.Status, err)
 	}

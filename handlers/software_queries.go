@@ -43,11 +43,11 @@ func (q *QueryService) softwareActivity(ctx context.Context, subject string, bod
 		return fail(&messages.Rejection{Code: rules.CodeInvalidField, Rule: "GEN-6", Source: rules.Source,
 			Description: "to: must be after from", Data: map[string]string{"field": "to"}})
 	}
-	route, st, rej := q.customerState(ctx, subject)
+	route, st, log, rej := q.customerActivity(ctx, subject)
 	if rej != nil {
 		return fail(rej)
 	}
-	v, rej := rules.QuerySoftwareActivity(st, route.PartnerID, route.CustomerID, from, to)
+	v, rej := rules.QuerySoftwareActivity(st, log, route.PartnerID, route.CustomerID, from, to)
 	if rej != nil {
 		return fail(rej)
 	}

@@ -59,6 +59,16 @@ type Commit struct {
 	// VersionConflict when one of them is tombstoned (the decision was
 	// made on state loaded without that tombstone, see Customers.Apply).
 	Absent []string
+
+	// Activity are appended to the customer's activity list (activity.go)
+	// in order, which is then trimmed to its newest ActivityMax records
+	// (at least 1 when Activity is set). ActivityTrimmedThrough, when set,
+	// is an instant up to which records may be missing already (a log
+	// moved from an earlier format): the list's marker becomes the later
+	// of it and what it was.
+	Activity               []ActivityRecord
+	ActivityMax            int
+	ActivityTrimmedThrough time.Time
 }
 
 // MaxFence is the highest Fence a commit may carry: the script compares
@@ -130,6 +140,7 @@ type CommitOutcome struct {
 // KEYS[6] -> <prefix>:{<customerID>}:archive
 // KEYS[7] -> <prefix>:{<customerID>}:archivets
 // KEYS[8] -> <prefix>:{<customerID>}:tombs
+// KEYS[9] -> <prefix>:{<customerID>}:activity
 // ARGV[1] -> command ID
 // ARGV[2] -> expected version
 // ARGV[3] -> applied-at, unix millis (inboxts score)
@@ -147,6 +158,17 @@ type CommitOutcome struct {
 // conflict when any is in the tombstones), then nArchive (field, archiveRecord, tombstone) triples: each
 // field is deleted from the state, its record written to the archive (scored with ARGV[3]) and its
 // tombstone to the tombstones.
+// then the activity block (Commit.Activity, activity.go), at i after the
+// archive block:
+//
+//	KEYS[9]   -> <prefix>:{<customerID>}:activity (list)
+//	ARGV[i]   -> nAct, records to append
+//	ARGV[i+1] -> the list's cap (records kept, newest)
+//	ARGV[i+2] -> an instant records may be missing through ("" none)
+//	ARGV[i+3...] -> nAct list elements, oldest first
+//
+// The activity list's marker, the newest instant trimmed from it, is the
+// state hash's field "activity_trimmed", for the same reason as the fence.
 //
 // The highest fence committed with is the state hash's field "fence"
 // (fenceField): one HGET on a key the script reads anyway, where a key of
@@ -218,6 +240,34 @@ for _, f in ipairs(expired) do
   redis.call('ZREM', KEYS[7], f)
 end
 -- end of the archive block
+i = arc + 3 + nAbsent + 3 * nArchive
+
+-- Activity block: append, trim to the cap, keep the newest instant trimmed
+-- (elements start with a fixed-width instant: string order is time order).
+local nAct, actMax, seed = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]
+i = i + 3
+if nAct > 0 or seed ~= '' then
+  local was = redis.call('HGET', KEYS[1], 'activity_trimmed')
+  local through = was
+  if seed ~= '' and (not through or seed > through) then
+    through = seed
+  end
+  for _ = 1, nAct do
+    redis.call('RPUSH', KEYS[9], ARGV[i])
+    i = i + 1
+  end
+  local drop = redis.call('LLEN', KEYS[9]) - actMax
+  if nAct > 0 and drop > 0 then
+    local at = string.sub(redis.call('LINDEX', KEYS[9], drop - 1), 1, 30) -- activityAtLen
+    if not through or at > through then
+      through = at
+    end
+    redis.call('LTRIM', KEYS[9], drop, -1)
+  end
+  if through and through ~= was then
+    redis.call('HSET', KEYS[1], 'activity_trimmed', through)
+  end
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 
@@ -280,7 +330,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		return CommitOutcome{}, fmt.Errorf("state: commit %s/%s: %w", c.CustomerID, c.CommandID, err)
 	}
 
-	args := make([]interface{}, 0, 11+2*len(c.Set)+len(c.Delete)+2*len(c.Events))
+	args := make([]interface{}, 0, 14+2*len(c.Set)+len(c.Delete)+2*len(c.Events)+len(c.Activity))
 	args = append(args,
 		c.CommandID,
 		c.ExpectedVersion,
@@ -307,6 +357,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		args = append(args, e.ID, r)
 	}
 	args = c.appendArchive(args, at.Add(-s.archive).UnixMilli())
+	args = c.appendActivityArgs(args)
 
 	keys := []string{
 		s.stateKey(c.CustomerID),
@@ -317,6 +368,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (CommitOutcome, error) {
 		s.archiveKey(c.CustomerID),
 		s.archiveTSKey(c.CustomerID),
 		s.tombsKey(c.CustomerID),
+		s.activityKey(c.CustomerID),
 	}
 	var (
 		v      interface{}
@@ -465,13 +517,16 @@ func (c *Commit) check() error {
 	if len(c.Timers) > 0 && (c.Slot < 0 || c.Slot >= TimerSlots) {
 		return fail("slot %d out of range 0..%d", c.Slot, TimerSlots-1)
 	}
+	if len(c.Activity) > 0 && c.ActivityMax < 1 {
+		return fail("activity cap %d with %d records", c.ActivityMax, len(c.Activity))
+	}
 	for f := range c.Set {
-		if f == "" || f == versionField || f == fenceField {
+		if f == "" || f == versionField || f == fenceField || f == activityTrimmedField {
 			return fail("cannot set field %q", f)
 		}
 	}
 	for _, f := range c.Delete {
-		if f == "" || f == versionField || f == fenceField {
+		if f == "" || f == versionField || f == fenceField || f == activityTrimmedField {
 			return fail("cannot delete field %q", f)
 		}
 		if _, ok := c.Set[f]; ok {

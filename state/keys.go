@@ -11,7 +11,9 @@ import (
 //
 //	key                               type  contents
 //	<prefix>:{<customerID>}:state     hash  "v" = version (missing = 0), "fence" = highest lease fence
-//	                                        committed with (missing = 0, commit.go), every other field = entity bytes
+//	                                        committed with (missing = 0, commit.go), "activity_trimmed" = newest
+//	                                        instant trimmed from the activity list (activity.go), every other
+//	                                        field = entity bytes
 //	<prefix>:{<customerID>}:inbox     hash  commandID -> inbox record (JSON: stored result, emitted event IDs)
 //	<prefix>:{<customerID>}:inboxts   zset  commandID -> applied-at unix millis, to trim the inbox by age
 //	<prefix>:{<customerID>}:applied   zset  commandID -> applied-at unix millis of commands whose inbox
@@ -23,6 +25,8 @@ import (
 //	<prefix>:{<customerID>}:archivets zset  entity field -> archived-at unix millis, to trim the archive by age
 //	<prefix>:{<customerID>}:tombs     hash  entity field -> tombstone JSON (what the rules still read of an archived
 //	                                        entity); kept for the customer's lifetime
+//	<prefix>:{<customerID>}:activity  list  software activity log, oldest first: "<instant> <entry>", capped by
+//	                                        the commit that appends (activity.go)
 //	<prefix>:{<customerID>}:replsync  string marker written before a WAIT for replicas, expires after 1 ms (replicas.go)
 //
 // The prefix defaults to "csp".

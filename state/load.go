@@ -24,7 +24,7 @@ type InboxHit struct {
 // Snapshot is a customer's state as Load saw it.
 type Snapshot struct {
 	Version int64             // 0 when the customer has no state
-	Fields  map[string][]byte // every entity field (not "v" or "fence"); nil when Decoded is set
+	Fields  map[string][]byte // every entity field (not "v" or "fence"); (not "activity_trimmed" either); nil when Decoded is set
 	// Decoded, on a cache hit, is the decoded state the caller gave its last
 	// commit of the customer (Commit.Decoded) instead of the fields: the
 	// caller decides on it without decoding anything. It is shared with
@@ -147,7 +147,7 @@ func parseLoad(v interface{}) (Snapshot, error) {
 			}
 			continue
 		}
-		if flat[i] == fenceField {
+		if flat[i] == fenceField || flat[i] == activityTrimmedField {
 			continue
 		}
 		snap.Fields[flat[i]] = []byte(flat[i+1])

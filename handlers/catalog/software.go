@@ -80,8 +80,8 @@ type SoftwarePolicy struct {
 	DownloadLinkValidityHours int `json:"download_link_validity_hours"`
 	DownloadLinkMaxDownloads  int `json:"download_link_max_downloads"`
 	// ActivityLogMaxEntries bounds a customer's software activity log
-	// (SW-2) kept with its state: the oldest entries are dropped beyond
-	// it. The software.activity.recorded events are the complete audit
+	// (SW-2), a list kept beside its state: the oldest entries are dropped
+	// beyond it. The software.activity.recorded events are the complete audit
 	// trail; the log answers the software_activity query.
 	ActivityLogMaxEntries int `json:"activity_log_max_entries"`
 }
@@ -96,8 +96,7 @@ const (
 	MaxDownloadLinkValidityHours = 8760
 	// MaxDownloadLinkDownloads caps a link's downloads.
 	MaxDownloadLinkDownloads = 100000
-	// MaxActivityLogEntries caps the log kept with a customer's state,
-	// which is read for every command of the customer, and keeps a
+	// MaxActivityLogEntries caps a customer's activity log, and keeps a
 	// software_activity reply well under NATS's 1 MiB message size.
 	MaxActivityLogEntries = 2000
 )

@@ -95,6 +95,15 @@ type Outcome struct {
 	// and no inbox record, so that it cannot take the inbox slot of the
 	// timer.fired command it names (see ignoredTimerFired).
 	Ignored bool
+	// ActivityAppended are the software activity log entries the decision
+	// adds, oldest first (SW-2): the log lives outside the state, and the
+	// handler appends them to it with the commit, which keeps the newest
+	// ActivityLogMax. ActivityTrimmedThrough, when set, is the instant up
+	// to which a log moved from the state had dropped entries (see
+	// activity_log.go).
+	ActivityAppended       []ActivityEntry
+	ActivityLogMax         int
+	ActivityTrimmedThrough *time.Time
 }
 
 // Decide applies the rules for one command at in.Now.
@@ -122,6 +131,16 @@ type Outcome struct {
 // A timer.fired that is not due yet, or that names a timer the state holds
 // with another due time, is Ignored (see ignoredTimerFired).
 func Decide(in Input) Outcome {
+	out := decideDue(in)
+	if !out.Ignored {
+		moveLegacyActivity(&out, in.Catalog)
+	}
+	return out
+}
+
+// decideDue is Decide before the activity log moves: the overdue timers,
+// then the command.
+func decideDue(in Input) Outcome {
 	in.Now = in.Now.UTC()
 	if ignoredTimerFired(in) {
 		return Outcome{State: in.State, Ignored: true}
@@ -160,6 +179,7 @@ func Decide(in Input) Outcome {
 		acc.Changed = append(acc.Changed, out.Changed...)
 		acc.Deleted = append(acc.Deleted, out.Deleted...)
 		acc.TimersSet = append(acc.TimersSet, out.TimersSet...)
+		acc.appendActivity(out)
 	}
 	if len(tried) == 0 {
 		return finish(in, decide(in, in.Command.ID, 0))
@@ -176,6 +196,7 @@ func Decide(in Input) Outcome {
 	acc.Changed = append(acc.Changed, out.Changed...)
 	acc.Deleted = append(acc.Deleted, out.Deleted...)
 	acc.TimersSet = append(acc.TimersSet, out.TimersSet...)
+	acc.appendActivity(out)
 	acc.Rejected = out.Rejected
 	acc.Changed, acc.Deleted = settleFields(acc.State, acc.Changed, acc.Deleted)
 	acc.TimersSet = liveTimers(acc.State, acc.TimersSet)
@@ -324,6 +345,7 @@ type decision struct {
 	deleted    []string
 	timersSet  []*Timer
 	events     []EventDraft
+	activity   []ActivityEntry // SW-2's log entries added (activity_log.go)
 	rejected   *messages.Rejection
 	// timerPartner is the partner of record of the subscription a timer
 	// acts on (see recipient).
@@ -397,7 +419,9 @@ func (d *decision) outcome() Outcome {
 			Rejected: d.rejected,
 		}
 	}
-	return Outcome{State: d.state, Changed: d.changed, Deleted: d.deleted, Events: d.events, TimersSet: d.timersSet}
+	out := Outcome{State: d.state, Changed: d.changed, Deleted: d.deleted, Events: d.events, TimersSet: d.timersSet}
+	out.appendActivity(Outcome{ActivityAppended: d.activity, ActivityLogMax: activityLogMax(d.in.Catalog)})
+	return out
 }
 
 // setTimer stores a timer with the state (G7).
@@ -431,6 +455,8 @@ func (st CustomerState) holds(field string) bool {
 		return st.Transfers[strings.TrimPrefix(field, fieldTransferPrefix)] != nil
 	case field == fieldParked:
 		return len(st.Parked) > 0
+	case field == fieldActivity:
+		return len(st.LegacyActivity) > 0
 	}
-	return true // refunds, activity: lists that are only ever written
+	return true // refunds: a ledger that is only ever written
 }

@@ -84,6 +84,9 @@ type world struct {
 	n     int
 	// archive runs the archive sweep in every decision (Input.Archive).
 	archive bool
+	// activity is the customer's activity log as the store keeps it
+	// (keepActivity).
+	activity ActivityLog
 }
 
 func newWorld(t testing.TB) *world {

@@ -204,6 +204,7 @@ func (d *decision) applyParked(p ParkedCommand) {
 		d.state = out.State
 		d.mergeFields(out.Changed, out.Deleted)
 		d.timersSet = append(d.timersSet, out.TimersSet...)
+		d.activity = append(d.activity, out.ActivityAppended...)
 	}
 }
 

@@ -57,7 +57,8 @@ import (
 //     days, policy), a cancellation whose credit would pass the cap is
 //     rejected (refund_cap_exceeded) naming the headroom. A refund counts
 //     in the cap's currency converted with the policy's exact rates,
-//     rounded up. The ledger (CustomerState.Refunds) keeps every refund.
+//     rounded up. The ledger (CustomerState.Refunds) keeps the window's
+//     refunds by UTC day (refund_ledger.go).
 //   - CAN-6: the old reservation's refund is prorated without fee (also in
 //     its first days: the 100% row is CAN-5's, for cancellations) and
 //     applied to the new reservation's price for its whole term, not only
@@ -113,23 +114,6 @@ type ReservationState struct {
 	// exchange (CAN-6).
 	ExchangedFrom string `json:"exchanged_from,omitempty"`
 	ExchangedTo   string `json:"exchanged_to,omitempty"`
-}
-
-// RefundEntry is one reservation refund paid out, for the refund cap
-// (CAN-5): a cancellation's credit or an exchange's net credit.
-type RefundEntry struct {
-	At time.Time `json:"at"`
-	// CapMinor is the refund as it counts against the cap, in
-	// CapCurrency's minor units (converted at the time, rounded up).
-	CapMinor    int64  `json:"cap_minor"`
-	CapCurrency string `json:"cap_currency"`
-	// AmountMinor is the refund in the customer's Currency.
-	AmountMinor    int64  `json:"amount_minor"`
-	Currency       string `json:"currency"`
-	SubscriptionID string `json:"subscription_id"`
-	ReservationID  string `json:"reservation_id"`
-	// Kind is cancellation or exchange.
-	Kind string `json:"kind"`
 }
 
 // Rejection codes of reservations.
@@ -504,17 +488,7 @@ func (d *decision) refundCap(currency string, amount int64) (counted, headroom i
 			map[string]string{"currency": currency, "refund_cap_currency": pol.RefundCapCurrency})
 	}
 	from := d.in.Now.Add(-time.Duration(pol.RefundCapWindowDays) * day)
-	var spent int64
-	for _, e := range d.state.Refunds {
-		if !e.At.After(from) {
-			continue
-		}
-		c := e.CapMinor
-		if e.CapCurrency != pol.RefundCapCurrency { // the cap's currency changed since: count at today's rate
-			c, _ = pol.ToCapCurrency(e.Currency, e.AmountMinor)
-		}
-		spent += c
-	}
+	spent := refundsSince(d.state.Refunds, from, pol)
 	headroom = max(pol.RefundCapMinor-spent, 0)
 	if counted > headroom {
 		return counted, headroom, reject(CodeRefundCapExceeded, "CAN-5",
@@ -529,16 +503,15 @@ func (d *decision) refundCap(currency string, amount int64) (counted, headroom i
 	return counted, headroom - counted, nil
 }
 
-// recordRefund appends a paid refund to the customer's ledger (CAN-5).
-func (d *decision) recordRefund(s *Subscription, kind string, amount, counted int64) {
+// recordRefund adds a paid refund to the customer's ledger (CAN-5,
+// refund_ledger.go) and drops the days that have left the cap's window.
+func (d *decision) recordRefund(s *Subscription, amount, counted int64) {
 	if amount <= 0 {
 		return
 	}
-	refunds := make([]RefundEntry, len(d.state.Refunds), len(d.state.Refunds)+1)
-	copy(refunds, d.state.Refunds)
-	d.state.Refunds = append(refunds, RefundEntry{At: d.in.Now, CapMinor: counted,
-		CapCurrency: d.in.Catalog.Policy.Reservations.RefundCapCurrency, AmountMinor: amount, Currency: s.Currency,
-		SubscriptionID: s.ID, ReservationID: s.Reservation.ReservationID, Kind: kind})
+	pol := d.in.Catalog.Policy.Reservations
+	days := addRefund(d.state.Refunds, pol.RefundCapCurrency, DayRefund{At: d.in.Now, CapMinor: counted, AmountMinor: amount, Currency: s.Currency})
+	d.state.Refunds = pruneRefunds(days, d.in.Now.Add(-time.Duration(pol.RefundCapWindowDays)*day))
 	d.changed = append(d.changed, fieldRefunds)
 }
 
@@ -575,7 +548,7 @@ func (d *decision) reservationCancel(c *messages.ReservationCancelData) {
 	d.emit(messages.EvtBillingCredit, credit)
 	next := s.clone()
 	d.endSubscription(&next, endCancelled, string(messages.CmdReservationCancel))
-	d.recordRefund(s, "cancellation", r.credit, counted)
+	d.recordRefund(s, r.credit, counted)
 	d.emit(messages.EvtSubscriptionCancelled, &messages.SubscriptionCancelledEvent{
 		SubscriptionID: s.ID, CreditEventID: creditID, CreditMinor: r.credit, Currency: s.Currency,
 	})
@@ -689,7 +662,7 @@ func (d *decision) reservationExchange(x *messages.ReservationExchangeData) {
 	d.emitReservationCreated(sub, offer)
 	d.emitReservationState(sub)
 	if m.payout > 0 {
-		d.recordRefund(sub, "exchange", m.payout, counted)
+		d.recordRefund(sub, m.payout, counted)
 	}
 	ev := &messages.ReservationExchangedEvent{
 		SubscriptionID: s.ID, ReservationID: s.Reservation.ReservationID,

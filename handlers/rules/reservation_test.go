@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -464,8 +465,8 @@ func TestRule_CAN_5_CancellationTable(t *testing.T) {
 			if got.Status != StatusCancelled || len(w.state.Timers) != 0 {
 				t.Fatalf("status %s timers %v", got.Status, w.state.Timers)
 			}
-			if len(w.state.Refunds) != 1 || w.state.Refunds[0] != (RefundEntry{At: at, CapMinor: tc.credit, CapCurrency: "USD", AmountMinor: tc.credit,
-				Currency: "USD", SubscriptionID: s.ID, ReservationID: s.Reservation.ReservationID, Kind: "cancellation"}) ||
+			if len(w.state.Refunds) != 1 || !reflect.DeepEqual(w.state.Refunds[0], RefundDay{Day: dateOf(at), CapMinor: tc.credit, CapCurrency: "USD",
+				Refunds: []DayRefund{{At: at, CapMinor: tc.credit, AmountMinor: tc.credit, Currency: "USD"}}}) ||
 				!slices.Contains(out.Changed, fieldRefunds) {
 				t.Fatalf("ledger %+v changed %v", w.state.Refunds, out.Changed)
 			}
@@ -517,8 +518,8 @@ func TestRule_CAN_5_RefundCapAtJustUnderAndJustOverUSD50000(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := rsvWorld(t, "US", "USD")
 			s := w.rsvBuy(t0, rsvD2, "P1Y", "one_time", 10)
-			w.state.Refunds = []RefundEntry{{At: tc.at, CapMinor: tc.earlier, CapCurrency: "USD", AmountMinor: tc.earlier, Currency: "USD",
-				SubscriptionID: "sub-old", ReservationID: "r-old", Kind: "cancellation"}}
+			w.state.Refunds = legacyLedger(t, legacyRefund{At: tc.at, CapMinor: tc.earlier, CapCurrency: "USD", AmountMinor: tc.earlier, Currency: "USD",
+				SubscriptionID: "sub-old", ReservationID: "r-old", Kind: "cancellation"})
 			out := w.rsvDo(rsvRole, at, messages.CmdReservationCancel, rsvCancel(s.ID, false))
 			if !tc.accepted {
 				r := wantRejected(t, out, CodeRefundCapExceeded, "CAN-5")
@@ -551,22 +552,24 @@ func TestRule_CAN_5_RefundCapCountsOtherCurrenciesInUSD(t *testing.T) {
 	if rc.CreditMinor != 468000 || rc.Currency != "EUR" || rc.RefundCountedMinor != 505440 || rc.CapHeadroomMinor != 5_000_000-505440 {
 		t.Fatalf("%+v", rc)
 	}
-	e := w.state.Refunds[0]
-	if e.AmountMinor != 468000 || e.Currency != "EUR" || e.CapMinor != 505440 || e.CapCurrency != "USD" {
-		t.Fatalf("%+v", e)
+	d, e := w.state.Refunds[0], w.state.Refunds[0].Refunds[0]
+	if e.AmountMinor != 468000 || e.Currency != "EUR" || e.CapMinor != 505440 || d.CapCurrency != "USD" || d.CapMinor != 505440 {
+		t.Fatalf("%+v", d)
 	}
 	// Day 300, used: 46800 x 65 / 365 = 8334, fee 1000, credit EUR 73.34,
 	// which counts as USD 79.21 (79.2072 rounded up): with 79.20 of
 	// headroom left it is refused, with 79.21 accepted.
 	b := w.rsvBuy(t0.Add(2*time.Hour), rsvD2, "P1Y", "one_time", 1)
 	at := t0.Add(2 * time.Hour).Add(299*day + time.Hour)
-	w.state.Refunds = append(w.state.Refunds, RefundEntry{At: t0, CapMinor: 5_000_000 - 505440 - 7920, CapCurrency: "USD",
-		AmountMinor: 1, Currency: "USD", Kind: "cancellation"})
+	earlier := legacyRefund{At: t0, CapMinor: 5_000_000 - 505440 - 7920, CapCurrency: "USD", AmountMinor: 1, Currency: "USD", Kind: "cancellation"}
+	ledger := w.state.Refunds
+	w.state.Refunds = addRefund(ledger, "USD", earlier.dayRefund())
 	r := wantRejected(t, w.rsvDo(rsvRole, at, messages.CmdReservationCancel, rsvCancel(b.ID, true)), CodeRefundCapExceeded, "CAN-5")
 	if r.Data["headroom_minor"] != "7920" || r.Data["refund_minor"] != "7334" || r.Data["currency"] != "EUR" || r.Data["refund_counted_minor"] != "7921" {
 		t.Fatalf("%+v", r.Data)
 	}
-	w.state.Refunds[1].CapMinor--
+	earlier.CapMinor--
+	w.state.Refunds = addRefund(ledger, "USD", earlier.dayRefund())
 	out = w.rsvDo(rsvRole, at, messages.CmdReservationCancel, rsvCancel(b.ID, true))
 	wantAccepted(t, out)
 	if rc := findEvent[*messages.ReservationCancelledEvent](t, out, messages.EvtReservationCancelled); rc.CreditMinor != 7334 || rc.RefundCountedMinor != 7921 || rc.CapHeadroomMinor != 0 {
@@ -648,7 +651,7 @@ func TestRule_CAN_6_Exchange(t *testing.T) {
 		if sc := findEvent[*messages.SubscriptionCancelledEvent](t, out, messages.EvtSubscriptionCancelled); sc.CreditMinor != 209891-19139 {
 			t.Fatalf("%+v", sc)
 		}
-		if len(w.state.Refunds) != 1 || w.state.Refunds[0].CapMinor != 140352 || w.state.Refunds[0].Kind != "exchange" {
+		if len(w.state.Refunds) != 1 || w.state.Refunds[0].CapMinor != 140352 || len(w.state.Refunds[0].Refunds) != 1 {
 			t.Fatalf("%+v", w.state.Refunds)
 		}
 		// The next eleven months are paid by the exchange: charged 0.
@@ -670,7 +673,7 @@ func TestRule_CAN_6_Exchange(t *testing.T) {
 	t.Run("CAN-6 a net credit over the cap is rejected", func(t *testing.T) {
 		w := rsvWorld(t, "US", "USD")
 		old := w.rsvBuy(t0, rsvD4, "P3Y", "one_time", 1)
-		w.state.Refunds = []RefundEntry{{At: t0, CapMinor: 5_000_000 - 140351, CapCurrency: "USD", AmountMinor: 1, Currency: "USD", Kind: "cancellation"}}
+		w.state.Refunds = legacyLedger(t, legacyRefund{At: t0, CapMinor: 5_000_000 - 140351, CapCurrency: "USD", AmountMinor: 1, Currency: "USD", Kind: "cancellation"})
 		r := wantRejected(t, w.rsvDo(rsvRole, at, messages.CmdReservationExchange, exchange(old.ID, rsvD2, "P1Y", "monthly", 1)), CodeRefundCapExceeded, "CAN-5")
 		if r.Data["headroom_minor"] != "140351" || r.Data["refund_counted_minor"] != "140352" {
 			t.Fatalf("%+v", r.Data)

@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 	"unicode"
@@ -53,9 +52,8 @@ import (
 //     customer's activity log and announced with
 //     software.activity.recorded; link requests are not "activity" in
 //     Partner Center's sense and are not logged. The log keeps the policy's
-//     most recent entries; when older ones were dropped its first element
-//     is a marker (kind log_trimmed) holding the time of the newest dropped
-//     entry, so the query can say from when it is complete.
+//     most recent entries and the time of the newest dropped one, so the
+//     query can say from when it is complete (activity_log.go).
 //   - Keys, links and downloads need an active subscription: suspended
 //     (SUS-1) or expired (SUS-3) software is refused.
 
@@ -77,8 +75,8 @@ const (
 	CodeSoftwareNotCancellable         = catalog.SoftwareNotCancellable
 )
 
-// ActivityTrimmed is the kind of the marker entry that heads a trimmed
-// activity log (see the decisions above).
+// ActivityTrimmed is the kind of the marker entry that headed a trimmed
+// activity log kept in the state by earlier versions (activity_log.go).
 const ActivityTrimmed = "log_trimmed"
 
 // maxUserLength bounds the user named in a software command.
@@ -524,59 +522,6 @@ func (d *decision) softwareDownload(c *messages.SoftwareDownloadData) {
 		Kind: messages.SoftwareActivityDownload, User: c.User, At: d.in.Now,
 		Link: &messages.SoftwareLinkUse{LinkID: used.ID, DownloadsUsed: used.Downloads, DownloadsLeft: used.MaxDownloads - used.Downloads,
 			ExpiresAt: used.ExpiresAt}})
-}
-
-// recordActivity appends to the customer's activity log (SW-2), keeping
-// the policy's most recent entries behind a log_trimmed marker.
-func (d *decision) recordActivity(s *Subscription, user, kind, linkID string) {
-	limit := max(d.in.Catalog.Policy.Software.ActivityLogMaxEntries, 2)
-	log := make([]ActivityEntry, 0, len(d.state.Activity)+1)
-	log = append(log, d.state.Activity...)
-	log = append(log, ActivityEntry{At: d.in.Now, PartnerID: d.in.PartnerID, User: user, Kind: kind,
-		SubscriptionID: s.ID, OfferID: s.OfferID, LinkID: linkID})
-	if len(log) > limit {
-		var marker *ActivityEntry
-		entries := log
-		if log[0].Kind == ActivityTrimmed {
-			marker, entries = &log[0], log[1:]
-		}
-		drop := len(entries) - (limit - 1) // the marker takes one place
-		through := entries[drop-1].At
-		if marker != nil && marker.At.After(through) {
-			through = marker.At
-		}
-		log = append([]ActivityEntry{{At: through, Kind: ActivityTrimmed}}, entries[drop:]...)
-	}
-	d.state.Activity = log
-	d.changed = append(d.changed, fieldActivity)
-}
-
-// QuerySoftwareActivity is SW-2's activity log: the acting partner's key
-// accesses and downloads of the customer's software with from <= at < to,
-// oldest first (PTN-1: only a partner with a relationship, only its own
-// entries). DroppedThrough is set when entries at or before it may have
-// been dropped from the log (see recordActivity).
-func QuerySoftwareActivity(st CustomerState, partnerID, customerID string, from, to time.Time) (*messages.SoftwareActivity, *messages.Rejection) {
-	if !st.Customer.HasRelationship(partnerID) {
-		return nil, reject(CodeNoRelationship, "PTN-1", fmt.Sprintf("partner %s has no relationship with customer %s", partnerID, customerID),
-			map[string]string{"partner_id": partnerID, "customer_id": customerID})
-	}
-	from, to = from.UTC(), to.UTC()
-	v := &messages.SoftwareActivity{From: from, To: to, Entries: []messages.SoftwareActivityEntry{}}
-	for _, e := range st.Activity {
-		if e.Kind == ActivityTrimmed {
-			at := e.At
-			v.DroppedThrough = &at
-			continue
-		}
-		if e.PartnerID != partnerID || e.At.Before(from) || !e.At.Before(to) {
-			continue
-		}
-		v.Entries = append(v.Entries, messages.SoftwareActivityEntry{At: e.At, User: e.User, Kind: e.Kind,
-			SubscriptionID: e.SubscriptionID, OfferID: e.OfferID, LinkID: e.LinkID})
-	}
-	sort.SliceStable(v.Entries, func(i, j int) bool { return v.Entries[i].At.Before(v.Entries[j].At) })
-	return v, nil
 }
 
 // softwareRefuses is GEN-5 for the subscription commands that do not apply

@@ -92,7 +92,28 @@ func (w *world) as(role messages.Role, now time.Time, typ messages.CommandType, 
 		PartnerID: partnerA, Role: role, Now: now, State: w.state, Catalog: w.cat,
 	})
 	w.state = out.State
+	w.activity = keepActivity(w.activity, out)
 	return out
+}
+
+// keepActivity is what the store does with a decision's activity (the
+// commit script, state.Commit.Activity): append, keep the newest
+// ActivityLogMax, remember the newest time dropped.
+func keepActivity(log ActivityLog, out Outcome) ActivityLog {
+	later := func(a, b *time.Time) *time.Time {
+		if a == nil || b != nil && b.After(*a) {
+			return b
+		}
+		return a
+	}
+	log.TrimmedThrough = later(log.TrimmedThrough, out.ActivityTrimmedThrough)
+	log.Entries = append(slices.Clip(log.Entries), out.ActivityAppended...)
+	if drop := len(log.Entries) - out.ActivityLogMax; len(out.ActivityAppended) > 0 && drop > 0 {
+		at := log.Entries[drop-1].At
+		log.TrimmedThrough = later(log.TrimmedThrough, &at)
+		log.Entries = log.Entries[drop:]
+	}
+	return log
 }
 
 // admin decides a command sent by partnerA's Admin agent.
@@ -510,8 +531,8 @@ func TestRule_SW_2_ActivityLogByRange(t *testing.T) {
 	// What is not activity, or fails, is not logged.
 	wantRejected(t, w.admin(h(5), messages.CmdSoftwareKeyAccess, &messages.SoftwareKeyAccessData{SubscriptionID: suse, User: "ana@partner.example"}),
 		CodeSoftwareKeysNotAvailable, "SW-2")
-	if len(w.state.Activity) != 3 {
-		t.Fatalf("log %+v", w.state.Activity)
+	if len(w.activity.Entries) != 3 || len(w.state.LegacyActivity) != 0 {
+		t.Fatalf("log %+v", w.activity)
 	}
 
 	entry := func(at time.Time, user, kind, linkID string) messages.SoftwareActivityEntry {
@@ -533,14 +554,14 @@ func TestRule_SW_2_ActivityLogByRange(t *testing.T) {
 		{"SW-2 an empty range", h(5), h(6), []messages.SoftwareActivityEntry{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, rej := QuerySoftwareActivity(w.state, partnerA, customer1, tc.from, tc.to)
+			v, rej := QuerySoftwareActivity(w.state, w.activity, partnerA, customer1, tc.from, tc.to)
 			if rej != nil || !reflect.DeepEqual(v.Entries, tc.want) || !v.From.Equal(tc.from) || !v.To.Equal(tc.to) || v.DroppedThrough != nil {
 				t.Fatalf("%+v %+v, want %+v", v, rej, tc.want)
 			}
 		})
 	}
 	t.Run("SW-2 PTN-1 another partner", func(t *testing.T) {
-		if _, rej := QuerySoftwareActivity(w.state, partnerB, customer1, t0, h(10)); rej == nil || rej.Code != CodeNoRelationship || rej.Rule != "PTN-1" {
+		if _, rej := QuerySoftwareActivity(w.state, w.activity, partnerB, customer1, t0, h(10)); rej == nil || rej.Code != CodeNoRelationship || rej.Rule != "PTN-1" {
 			t.Fatalf("rejection %+v", rej)
 		}
 	})
@@ -554,27 +575,82 @@ func TestRule_SW_2_ActivityLogByRange(t *testing.T) {
 	})
 }
 
-// SW-2: the log keeps the policy's most recent entries behind a marker
-// that says up to when entries were dropped.
+// SW-2: the log keeps the policy's most recent entries and the time of
+// the newest one it dropped. It is not in the state: a decision returns
+// what it adds, and the stored state holds no activity.
 func TestRule_SW_2_ActivityLogIsBounded(t *testing.T) {
 	w := swWorldLog(t, 4)
 	_, subs := w.swOrder(t0, "O-1", swLine{swSQL, "P1Y", "annual", 1})
 	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
 	for i := 1; i <= 6; i++ {
-		wantAccepted(t, w.admin(h(i), messages.CmdSoftwareKeyAccess, &messages.SoftwareKeyAccessData{SubscriptionID: subs[0], User: "u" + itoa(i)}))
-		if len(w.state.Activity) > 4 {
-			t.Fatalf("log of %d entries", len(w.state.Activity))
+		out := w.admin(h(i), messages.CmdSoftwareKeyAccess, &messages.SoftwareKeyAccessData{SubscriptionID: subs[0], User: "u" + itoa(i)})
+		wantAccepted(t, out)
+		if len(out.ActivityAppended) != 1 || out.ActivityAppended[0].User != "u"+itoa(i) || out.ActivityLogMax != 4 ||
+			slices.Contains(out.Changed, fieldActivity) || len(w.state.LegacyActivity) != 0 {
+			t.Fatalf("outcome %+v changed %v", out.ActivityAppended, out.Changed)
+		}
+		if len(w.activity.Entries) > 4 {
+			t.Fatalf("log of %d entries", len(w.activity.Entries))
 		}
 	}
-	log := w.state.Activity
-	if log[0].Kind != ActivityTrimmed || !log[0].At.Equal(h(3)) || log[1].User != "u4" || log[3].User != "u6" {
-		t.Fatalf("log %+v", log)
-	}
-	v, _ := QuerySoftwareActivity(w.state, partnerA, customer1, t0, h(24))
-	if len(v.Entries) != 3 || v.Entries[0].User != "u4" || v.DroppedThrough == nil || !v.DroppedThrough.Equal(h(3)) {
+	v, _ := QuerySoftwareActivity(w.state, w.activity, partnerA, customer1, t0, h(24))
+	if len(v.Entries) != 4 || v.Entries[0].User != "u3" || v.Entries[3].User != "u6" || v.DroppedThrough == nil || !v.DroppedThrough.Equal(h(2)) {
 		t.Fatalf("view %+v", v)
 	}
 }
+
+// SW-2: a log an earlier version kept in the state (field activity,
+// headed by its log_trimmed marker) answers the query as it did, alone or
+// with the stored log, and moves out of the state with the customer's
+// next decision, even a rejected one: its entries first, its marker's
+// time carried over, its field deleted.
+func TestRule_SW_2_ActivityKeptInTheStateMovesOut(t *testing.T) {
+	w := swWorldLog(t, 4)
+	_, subs := w.swOrder(t0, "O-1", swLine{swSQL, "P1Y", "annual", 1})
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	entry := func(n int) ActivityEntry {
+		return ActivityEntry{At: h(n), PartnerID: partnerA, User: "u" + itoa(n), Kind: messages.SoftwareActivityKeyAccess, SubscriptionID: subs[0], OfferID: swSQL}
+	}
+	legacy := []ActivityEntry{{At: h(2), Kind: ActivityTrimmed}, entry(3), entry(4), entry(5)}
+	fields, err := CustomerState{LegacyActivity: legacy}.EncodeFields([]string{fieldActivity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := DecodeState(fields)
+	if err != nil || !reflect.DeepEqual(stored.LegacyActivity, legacy) {
+		t.Fatalf("decoded %+v %v", stored.LegacyActivity, err)
+	}
+	w.state.LegacyActivity = stored.LegacyActivity
+
+	v, rej := QuerySoftwareActivity(w.state, ActivityLog{}, partnerA, customer1, t0, h(24))
+	if rej != nil || len(v.Entries) != 3 || v.Entries[0].User != "u3" || v.DroppedThrough == nil || !v.DroppedThrough.Equal(h(2)) {
+		t.Fatalf("view %+v %+v", v, rej)
+	}
+	// A rejected command moves it too.
+	out := w.admin(h(6), messages.CmdSoftwareKeyAccess, &messages.SoftwareKeyAccessData{SubscriptionID: subs[0], User: ""})
+	wantRejected(t, out, CodeInvalidField, "GEN-6")
+	if len(out.ActivityAppended) != 3 || out.ActivityAppended[0].User != "u3" || out.ActivityTrimmedThrough == nil ||
+		!out.ActivityTrimmedThrough.Equal(h(2)) || !slices.Equal(out.Deleted, []string{fieldActivity}) || len(w.state.LegacyActivity) != 0 {
+		t.Fatalf("outcome %+v through %v deleted %v", out.ActivityAppended, out.ActivityTrimmedThrough, out.Deleted)
+	}
+	out = w.admin(h(7), messages.CmdSoftwareKeyAccess, &messages.SoftwareKeyAccessData{SubscriptionID: subs[0], User: "u7"})
+	wantAccepted(t, out)
+	if len(out.Deleted) != 0 || len(out.ActivityAppended) != 1 || out.ActivityTrimmedThrough != nil {
+		t.Fatalf("outcome %+v deleted %v", out.ActivityAppended, out.Deleted)
+	}
+	v, _ = QuerySoftwareActivity(w.state, w.activity, partnerA, customer1, t0, h(24))
+	if len(v.Entries) != 4 || v.Entries[0].User != "u3" || v.Entries[3].User != "u7" || !v.DroppedThrough.Equal(h(2)) {
+		t.Fatalf("view %+v", v)
+	}
+	// Read together: a log in the state and a stored one.
+	both := CustomerState{Customer: w.state.Customer, LegacyActivity: []ActivityEntry{{At: h(1), Kind: ActivityTrimmed}, entry(2)}}
+	v, _ = QuerySoftwareActivity(both, ActivityLog{Entries: []ActivityEntry{entry(8)}, TrimmedThrough: ptrTime(h(3))}, partnerA, customer1, t0, h(24))
+	if len(v.Entries) != 2 || v.Entries[0].User != "u2" || v.Entries[1].User != "u8" || !v.DroppedThrough.Equal(h(3)) {
+		t.Fatalf("view %+v", v)
+	}
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
 
 // Keys and downloads need a usable subscription: not suspended (SUS-1),
 // not expired (SUS-3), software at all (GEN-5).

@@ -260,10 +260,14 @@ type CustomerState struct {
 	// Parked are commands waiting for a pending renewal, in arrival order
 	// (REN-4).
 	Parked []ParkedCommand
-	// Refunds is the customer's reservation refund ledger (see
-	// reservation.go); Activity is its software activity log (software.go).
-	Refunds  []RefundEntry
-	Activity []ActivityEntry
+	// Refunds is the customer's reservation refund ledger by UTC day, the
+	// days of the cap's window only (refund_ledger.go).
+	Refunds []RefundDay
+	// LegacyActivity is the software activity log as earlier versions kept
+	// it in the state (field activity, headed by a log_trimmed marker when
+	// trimmed). The log now lives outside the state (activity_log.go):
+	// Decide moves this one there with its next commit.
+	LegacyActivity []ActivityEntry
 	// Transfers are the customer's transfers between partners, by
 	// transfer ID (TRF-1, transfer.go).
 	Transfers map[string]*Transfer
@@ -336,9 +340,9 @@ func decodeState(fields map[string][]byte, unmarshal func([]byte, any) error) (C
 		case k == fieldParked:
 			err = unmarshal(v, &st.Parked)
 		case k == fieldRefunds:
-			err = unmarshal(v, &st.Refunds)
+			st.Refunds, err = decodeRefunds(v, unmarshal)
 		case k == fieldActivity:
-			err = unmarshal(v, &st.Activity)
+			err = unmarshal(v, &st.LegacyActivity)
 		default:
 			err = fmt.Errorf("unknown entity field")
 		}
@@ -370,7 +374,7 @@ func (st CustomerState) EncodeFields(names []string) (map[string][]byte, error) 
 		case k == fieldRefunds:
 			v = st.Refunds
 		case k == fieldActivity:
-			v = st.Activity
+			v = st.LegacyActivity
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -403,7 +407,7 @@ func (st CustomerState) clone() CustomerState {
 	}
 	out.Parked = slices.Clone(st.Parked)
 	out.Refunds = slices.Clone(st.Refunds)
-	out.Activity = slices.Clone(st.Activity)
+	out.LegacyActivity = slices.Clone(st.LegacyActivity)
 	return out
 }
 
