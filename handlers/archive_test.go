@@ -9,7 +9,6 @@ import (
 
 	"github.com/cspreseller/csp-processor/handlers/rules"
 	"github.com/cspreseller/csp-processor/messages"
-	"github.com/cspreseller/csp-processor/simulator"
 )
 
 // Retention through the processor, real NATS and Redis, simulated clock: a
@@ -21,15 +20,9 @@ import (
 // EXP-1 export and EXP-2 order history still list both, from the archive.
 func TestRule_PTN_1_CAN_2_EXP_1_EXP_2_ArchivedSubscriptionThroughTheProcessor(t *testing.T) {
 	e := newEnv(t)
-	e.startProcessor(func(c *Config) { c.Clock = SimulatedClock })
-	clock := &simulator.Clock{NC: e.nc}
 	t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	now := t0
-	simTime := func() time.Time { return now }
-	e.up.SimulatedTime = simTime
-	e.advance(clock, now)
-	asPartner := &simulator.Upstream{JS: e.js, Role: messages.RoleSalesAgent, SimulatedTime: simTime}
-	asCustomer := &simulator.Upstream{JS: e.js, Role: messages.RoleCustomerAdmin, SimulatedTime: simTime}
+	clock, asPartner, asCustomer := e.onSimulatedClock(func() time.Time { return now })
 	const cust = "C-ARCHIVE"
 	script := transferScript{t: t, e: e, customer: cust}
 

@@ -241,3 +241,16 @@ func ofType(evs []messages.Event, typ messages.EventType) []messages.Event {
 	}
 	return out
 }
+
+// onSimulatedClock starts the processor on the simulated clock, moved to
+// now(), with the harness's sender and two more, a partner's sales agent
+// and the customer portal's admin, all sending at now() (TRF-1, ROL-1).
+func (e *env) onSimulatedClock(now func() time.Time) (clock *simulator.Clock, asPartner, asCustomer *simulator.Upstream) {
+	e.t.Helper()
+	e.startProcessor(func(c *Config) { c.Clock = SimulatedClock })
+	clock = &simulator.Clock{NC: e.nc}
+	e.up.SimulatedTime = now
+	e.advance(clock, now())
+	return clock, &simulator.Upstream{JS: e.js, Role: messages.RoleSalesAgent, SimulatedTime: now},
+		&simulator.Upstream{JS: e.js, Role: messages.RoleCustomerAdmin, SimulatedTime: now}
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cspreseller/csp-processor/handlers/rules"
 	"github.com/cspreseller/csp-processor/messages"
-	"github.com/cspreseller/csp-processor/simulator"
 )
 
 // TRF-3 over real NATS and Redis, with the simulated clock: a transfer the
@@ -21,16 +20,10 @@ import (
 // and change nothing.
 func TestTRF_DeclinesWithdrawalsAndExpiriesThroughTheDurableTimer(t *testing.T) {
 	e := newEnv(t)
-	e.startProcessor(func(c *Config) { c.Clock = SimulatedClock })
-	clock := &simulator.Clock{NC: e.nc}
 	t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	now := t0
-	simTime := func() time.Time { return now }
-	e.up.SimulatedTime = simTime
-	e.advance(clock, now)
+	clock, asPartner, asCustomer := e.onSimulatedClock(func() time.Time { return now })
 	const partnerC, partnerD = "P-C", "P-D"
-	asPartner := &simulator.Upstream{JS: e.js, Role: messages.RoleSalesAgent, SimulatedTime: simTime}
-	asCustomer := &simulator.Upstream{JS: e.js, Role: messages.RoleCustomerAdmin, SimulatedTime: simTime}
 	ctx := context.Background()
 
 	const cust = "C-TRF-END"

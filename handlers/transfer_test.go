@@ -27,15 +27,9 @@ import (
 // subscriptions.
 func TestTRF_TransferBetweenPartnersOverNATSAndRedis(t *testing.T) {
 	e := newEnv(t)
-	e.startProcessor(func(c *Config) { c.Clock = SimulatedClock })
-	clock := &simulator.Clock{NC: e.nc}
 	t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	now := t0
-	simTime := func() time.Time { return now }
-	e.up.SimulatedTime = simTime
-	e.advance(clock, now)
-	asB := &simulator.Upstream{JS: e.js, Role: messages.RoleSalesAgent, SimulatedTime: simTime}
-	asCustomer := &simulator.Upstream{JS: e.js, Role: messages.RoleCustomerAdmin, SimulatedTime: simTime}
+	clock, asB, asCustomer := e.onSimulatedClock(func() time.Time { return now })
 	ctx := context.Background()
 	watch := func(partner string) *simulator.Watcher {
 		w, err := simulator.WatchEvents(ctx, e.js, bus.DefaultEventStream, messages.EventSubjectPrefix+"."+partner+".>")
@@ -65,7 +59,7 @@ func TestTRF_TransferBetweenPartnersOverNATSAndRedis(t *testing.T) {
 		"customer.relationship.requested>P-B", "customer.relationship.requested>_customer")
 	wantRejected(send(e.up, partnerB, messages.CmdRelationshipAccept, &messages.RelationshipAcceptData{PartnerID: partnerB}),
 		partnerB, rules.CodeForbidden, "ROL-1")
-	wantRejected(send(&simulator.Upstream{JS: e.js, Role: messages.RoleCustomerAdmin, SimulatedTime: simTime}, partnerB,
+	wantRejected(send(asCustomer, partnerB,
 		messages.CmdRelationshipAccept, &messages.RelationshipAcceptData{PartnerID: partnerB}), partnerB, rules.CodeForbidden, "PTN-1")
 	wantRejected(send(asB, partnerB, messages.CmdTransferRequest, &messages.TransferRequestData{TransferID: "TR-1",
 		SourcePartnerID: partnerA, NoticeEmail: "csp@a.example"}), partnerB, rules.CodeNoRelationship, "PTN-1")
