@@ -245,7 +245,7 @@ func expectedFromStream(t *testing.T, e *env, n int) (map[string][]byte, map[str
 			st, _ = rules.DecodeState(nil)
 			fields[cmd.CustomerID] = map[string][]byte{}
 		}
-		out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Now: m.Time.UTC(), State: st, Catalog: e.cat})
+		out := rules.Decide(rules.Input{Command: cmd, PartnerID: route.PartnerID, Now: m.Time.UTC(), State: st, Catalog: e.cat, Archive: true})
 		commit, _, err := buildCommit(cmd, route, m.Time.UTC(), out)
 		if err != nil {
 			t.Fatal(err)
@@ -257,6 +257,9 @@ func expectedFromStream(t *testing.T, e *env, n int) (map[string][]byte, map[str
 			fields[cmd.CustomerID][k] = v
 		}
 		for _, k := range commit.Delete {
+			delete(fields[cmd.CustomerID], k)
+		}
+		for k := range commit.Archive { // moved to the archive with the commit
 			delete(fields[cmd.CustomerID], k)
 		}
 		states[cmd.CustomerID] = out.State

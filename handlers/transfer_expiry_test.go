@@ -81,18 +81,20 @@ func TestTRF_DeclinesWithdrawalsAndExpiriesThroughTheDurableTimer(t *testing.T) 
 
 	// One second before the first expiry only the subscription's refund
 	// window notices are due: closing and closed (its CAN-1 window and
-	// its QTY-2 lot close together and share them). At TR-2's expiry five
-	// are: C's and TR-2's, and the timers of B's accepted and D's declined
+	// its QTY-2 lot close together and share them). At TR-2's expiry six
+	// are: C's and TR-2's, the timers of B's accepted and D's declined
 	// requests and of the withdrawn TR-1, which the scheduler still sends
-	// and which change nothing (G7). The subscription's own are due in 2027.
+	// and which change nothing (G7), and the customer's archive timer:
+	// TR-1, withdrawn at 3 h, leaves for the archive 30 days later. The
+	// subscription's own are due in 2027.
 	from := len(e.events.Events())
 	now = t0.Add(time.Hour + 30*24*time.Hour - time.Second)
 	if n := e.advance(clock, now); n != 2 {
 		t.Fatalf("%d timers fired before the expiry, want the 2 window notices", n)
 	}
 	now = trExpires
-	if n := e.advance(clock, now); n != 5 {
-		t.Fatalf("%d timers fired, want 5", n)
+	if n := e.advance(clock, now); n != 6 {
+		t.Fatalf("%d timers fired, want 6", n)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

@@ -216,11 +216,21 @@ func TestTRF_TransferBetweenPartnersOverNATSAndRedis(t *testing.T) {
 	}
 }
 
-// loadSubscription reads one stored subscription.
+// loadSubscription reads one stored subscription, from the customer's
+// state or, once it left the state for good, from its archive.
 func (e *env) loadSubscription(customer, id string) rules.Subscription {
 	e.t.Helper()
+	field := rules.SubscriptionField(id)
+	b := []byte(e.stateOf(customer)[field])
+	if len(b) == 0 {
+		archived, err := e.store.Archive(context.Background(), customer)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		b = archived[field]
+	}
 	var s rules.Subscription
-	if err := json.Unmarshal([]byte(e.stateOf(customer)[rules.SubscriptionField(id)]), &s); err != nil {
+	if err := json.Unmarshal(b, &s); err != nil {
 		e.t.Fatalf("subscription %s: %v", id, err)
 	}
 	return s
