@@ -25,7 +25,9 @@ var _ lease.Owner = partitionOwner{}
 
 // Acquire starts consuming the partition. The subscriber holds back its
 // commands until those a previous owner died with are back (bus README,
-// "Starting and stopping partitions").
+// "Starting and stopping partitions"). If this replica's own consumer of
+// an earlier lease of the partition is still stopping (its Release ran
+// out of time), Acquire waits for it, until the lease is lost.
 func (o partitionOwner) Acquire(ctx context.Context, l lease.Lease) error {
 	return o.sub.StartPartition(ctx, l.Partition, l.Fence)
 }

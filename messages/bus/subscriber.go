@@ -283,23 +283,42 @@ func (s *CommandSubscriber) startLocked(sub *subscription, p int, fence uint64) 
 // message of the partition. Before pulling, the partition waits while its
 // consumer has unacked commands, at most AckWait (waitPreviousOwner), so
 // commands a previous owner died with come before any later one.
+//
+// A partition that runs is refused. One that is still stopping (a
+// StopPartition whose ctx ended before the consumer did, as for a lease
+// lost while its partition drained) is waited for, up to ctx, and then
+// started anew: refusing it would leave the partition unconsumed when its
+// lease is acquired again, and starting beside it would have two
+// consumers of one partition.
 func (s *CommandSubscriber) StartPartition(ctx context.Context, p int, fence uint64) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		sub, err := s.dynamicLocked(p)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		sub.mu.Lock()
+		old := sub.running[p]
+		sub.mu.Unlock()
+		if old == nil {
+			err = s.startLocked(sub, p, fence)
+			s.mu.Unlock()
+			return err
+		}
+		s.mu.Unlock()
+		if old.stop.Err() == nil {
+			return fmt.Errorf("bus: partition %d is already started", p)
+		}
+		select {
+		case <-old.done:
+		case <-ctx.Done():
+			return fmt.Errorf("bus: start partition %d: its previous consumer is still stopping: %w", p, ctx.Err())
+		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub, err := s.dynamicLocked(p)
-	if err != nil {
-		return err
-	}
-	sub.mu.Lock()
-	_, running := sub.running[p]
-	sub.mu.Unlock()
-	if running {
-		return fmt.Errorf("bus: partition %d is already started", p)
-	}
-	return s.startLocked(sub, p, fence)
 }
 
 // StopPartition stops consuming partition p (Dynamic only) and returns
