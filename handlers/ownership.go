@@ -25,7 +25,7 @@ var _ lease.Owner = partitionOwner{}
 
 // Acquire starts consuming the partition. The subscriber holds back its
 // commands until those a previous owner died with are back (bus README,
-// "Starting and stopping partitions"). If this replica's own consumer of
+// CommandSubscriber, "Starting a partition"). If this replica's own consumer of
 // an earlier lease of the partition is still stopping (its Release ran
 // out of time), Acquire waits for it, until the lease is lost.
 func (o partitionOwner) Acquire(ctx context.Context, l lease.Lease) error {
